@@ -1,0 +1,774 @@
+//! Turns a request body (JSON, urlencoded or multipart, any declared charset)
+//! into a flat list of submitted fields, unwrapping the documented webhook
+//! shapes of the form vendors (Typeform, Webflow, HubSpot, Unbounce, Elementor).
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value};
+
+use super::IntakeError;
+
+/// What a field's vendor says it holds, when the vendor says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Email,
+    Phone,
+    Url,
+}
+
+/// One field as submitted, before recognition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmittedField {
+    /// The name as sent (a flattened path for nested JSON: `contact.email`).
+    pub name: String,
+    pub value: String,
+    /// Other names the vendor gives the field (a Typeform question title,
+    /// an Elementor label): recognition looks at these too.
+    pub labels: Vec<String>,
+    pub kind: Option<FieldKind>,
+}
+
+impl SubmittedField {
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+            labels: Vec::new(),
+            kind: None,
+        }
+    }
+
+    fn labelled(mut self, label: Option<&str>) -> Self {
+        if let Some(label) = label.filter(|l| !l.is_empty() && *l != self.name) {
+            self.labels.push(label.to_owned());
+        }
+        self
+    }
+
+    fn kind(mut self, kind: Option<FieldKind>) -> Self {
+        self.kind = kind;
+        self
+    }
+}
+
+/// The fields of one submission, plus what the body says about the delivery.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Submission {
+    pub fields: Vec<SubmittedField>,
+    /// File parts of a multipart body: not stored, their names recorded.
+    pub ignored_files: Vec<String>,
+    /// A vendor's own id for the delivery (Typeform `event_id`, Webflow `_id`).
+    pub delivery_id: Option<String>,
+}
+
+/// The media types the intake understands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BodyFormat {
+    Json,
+    UrlEncoded,
+    Multipart {
+        boundary: String,
+    },
+    /// `text/plain`: what `navigator.sendBeacon` and no-cors `fetch` send.
+    PlainText,
+}
+
+/// Nesting deeper than this in a JSON body is refused as malformed.
+const MAX_JSON_DEPTH: usize = 32;
+
+/// Parses `body` as declared by `content_type` (the raw header value).
+pub async fn parse_body(
+    body: &[u8],
+    content_type: Option<&str>,
+) -> Result<Submission, IntakeError> {
+    let (format, charset) = match content_type.map(str::trim).filter(|ct| !ct.is_empty()) {
+        Some(header) => media_type(header)?,
+        None => (sniff(body)?, None),
+    };
+    let charset = charset.as_deref();
+    match format {
+        BodyFormat::Json => parse_json(&decode_text(body, charset, TextOrigin::Json)?),
+        BodyFormat::UrlEncoded => parse_urlencoded(body, charset),
+        BodyFormat::Multipart { boundary } => parse_multipart(body, boundary, charset).await,
+        BodyFormat::PlainText => {
+            let text = decode_text(body, charset, TextOrigin::Form)?;
+            if text.trim_start().starts_with('{') {
+                parse_json(&text)
+            } else {
+                parse_urlencoded(text.as_bytes(), Some("utf-8"))
+            }
+        }
+    }
+}
+
+fn media_type(header: &str) -> Result<(BodyFormat, Option<String>), IntakeError> {
+    let mime: mime::Mime = header.parse().map_err(|_| {
+        IntakeError::UnsupportedMediaType(format!("unreadable Content-Type {header:?}"))
+    })?;
+    let charset = mime.get_param(mime::CHARSET).map(|c| c.as_str().to_owned());
+    let format = match (mime.type_(), mime.subtype(), mime.suffix()) {
+        (mime::APPLICATION, mime::JSON, _) | (mime::APPLICATION, _, Some(mime::JSON)) => {
+            BodyFormat::Json
+        }
+        (mime::APPLICATION, mime::WWW_FORM_URLENCODED, _) => BodyFormat::UrlEncoded,
+        (mime::MULTIPART, mime::FORM_DATA, _) => {
+            let boundary = mime
+                .get_param(mime::BOUNDARY)
+                .map(|b| b.as_str().to_owned())
+                .ok_or_else(|| {
+                    IntakeError::Malformed("multipart/form-data without a boundary".into())
+                })?;
+            BodyFormat::Multipart { boundary }
+        }
+        (mime::TEXT, mime::PLAIN, _) => BodyFormat::PlainText,
+        _ => {
+            return Err(IntakeError::UnsupportedMediaType(format!(
+                "{} is not accepted; send application/json, application/x-www-form-urlencoded or multipart/form-data",
+                mime.essence_str()
+            )));
+        }
+    };
+    Ok((format, charset))
+}
+
+/// Without a Content-Type, a body that looks like JSON is JSON and anything
+/// else with `=` is a form; an empty body is not a lead.
+fn sniff(body: &[u8]) -> Result<BodyFormat, IntakeError> {
+    let start = body.iter().find(|b| !b.is_ascii_whitespace());
+    match start {
+        None => Err(IntakeError::Malformed("the request body is empty".into())),
+        Some(b'{') => Ok(BodyFormat::Json),
+        Some(_) if body.contains(&b'=') => Ok(BodyFormat::UrlEncoded),
+        Some(_) => Err(IntakeError::UnsupportedMediaType(
+            "no Content-Type, and the body is neither JSON nor a form".into(),
+        )),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum TextOrigin {
+    Json,
+    Form,
+}
+
+/// Decodes bytes in the declared charset. JSON must be valid in its charset;
+/// a form without a declared charset that is not valid UTF-8 is read as
+/// windows-1252, which is what browsers send from legacy-encoded pages.
+fn decode_text<'a>(
+    bytes: &'a [u8],
+    charset: Option<&str>,
+    origin: TextOrigin,
+) -> Result<Cow<'a, str>, IntakeError> {
+    let encoding = match charset {
+        Some(label) => {
+            encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+                IntakeError::UnsupportedMediaType(format!("unknown charset {label:?}"))
+            })?
+        }
+        None => encoding_rs::UTF_8,
+    };
+    let (text, _, had_errors) = encoding.decode(bytes);
+    if !had_errors {
+        return Ok(text);
+    }
+    match (origin, charset) {
+        (TextOrigin::Form, None) => Ok(encoding_rs::WINDOWS_1252.decode(bytes).0),
+        (TextOrigin::Json, _) => Err(IntakeError::Malformed(format!(
+            "the JSON body is not valid {}",
+            encoding.name()
+        ))),
+        (TextOrigin::Form, Some(_)) => Ok(text),
+    }
+}
+
+fn parse_urlencoded(body: &[u8], charset: Option<&str>) -> Result<Submission, IntakeError> {
+    let mut fields = Vec::new();
+    for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let (name, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(eq) => (&pair[..eq], &pair[eq + 1..]),
+            None => (pair, &b""[..]),
+        };
+        let name = percent_decode_form(name, charset)?;
+        let value = percent_decode_form(value, charset)?;
+        fields.push(SubmittedField::new(name, value));
+    }
+    if fields.is_empty() {
+        return Err(IntakeError::Malformed("the form body has no fields".into()));
+    }
+    Ok(unwrap_form_vendors(fields))
+}
+
+fn percent_decode_form(raw: &[u8], charset: Option<&str>) -> Result<String, IntakeError> {
+    let plus_as_space: Vec<u8> = raw
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
+    let bytes: Vec<u8> = percent_encoding::percent_decode(&plus_as_space).collect();
+    Ok(decode_text(&bytes, charset, TextOrigin::Form)?.into_owned())
+}
+
+async fn parse_multipart(
+    body: &[u8],
+    boundary: String,
+    charset: Option<&str>,
+) -> Result<Submission, IntakeError> {
+    let owned = bytes::Bytes::copy_from_slice(body);
+    let stream = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(owned) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    let mut fields = Vec::new();
+    let mut ignored_files = Vec::new();
+    // The HTML spec's `_charset_` field names the encoding of the other fields.
+    let mut form_charset = charset.map(str::to_owned);
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(err) => return Err(IntakeError::Malformed(format!("multipart body: {err}"))),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        if let Some(file_name) = field.file_name() {
+            // File parts are ignored by design: a lead is never refused for an attachment.
+            ignored_files.push(if file_name.is_empty() {
+                name.clone()
+            } else {
+                file_name.to_owned()
+            });
+            continue;
+        }
+        let part_charset = field
+            .content_type()
+            .and_then(|m| m.get_param(mime::CHARSET))
+            .map(|c| c.as_str().to_owned());
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|err| IntakeError::Malformed(format!("multipart field {name:?}: {err}")))?;
+        let value = decode_text(
+            &bytes,
+            part_charset.as_deref().or(form_charset.as_deref()),
+            TextOrigin::Form,
+        )?
+        .into_owned();
+        if name == "_charset_"
+            && encoding_rs::Encoding::for_label(value.trim().as_bytes()).is_some()
+        {
+            form_charset = Some(value.trim().to_owned());
+        }
+        fields.push(SubmittedField::new(name, value));
+    }
+    if fields.is_empty() && ignored_files.is_empty() {
+        return Err(IntakeError::Malformed(
+            "the multipart body has no parts".into(),
+        ));
+    }
+    let mut submission = unwrap_form_vendors(fields);
+    submission.ignored_files = ignored_files;
+    Ok(submission)
+}
+
+/// Form-encoded vendor shapes: Unbounce wraps the fields as JSON in a
+/// `data.json` field; Elementor's advanced data uses `fields[id][value]`.
+fn unwrap_form_vendors(fields: Vec<SubmittedField>) -> Submission {
+    if let Some(unbounce) = fields.iter().find(|f| f.name == "data.json")
+        && let Ok(Value::Object(data)) = serde_json::from_str::<Value>(&unbounce.value)
+    {
+        let mut out: Vec<SubmittedField> = fields
+            .iter()
+            .filter(|f| f.name != "data.json" && f.name != "data.xml")
+            .cloned()
+            .collect();
+        for (name, value) in &data {
+            if let Some(text) = scalar_text(value) {
+                out.push(SubmittedField::new(name.clone(), text));
+            }
+        }
+        return Submission {
+            fields: out,
+            ..Submission::default()
+        };
+    }
+    if fields.iter().any(|f| f.name.starts_with("fields[")) {
+        return Submission {
+            fields: unwrap_elementor(fields),
+            ..Submission::default()
+        };
+    }
+    Submission {
+        fields,
+        ..Submission::default()
+    }
+}
+
+/// Elementor Pro's webhook with "Advanced Data": `fields[email][value]`,
+/// `fields[email][title]`, `fields[email][type]`, `meta[page_url][value]`…
+fn unwrap_elementor(fields: Vec<SubmittedField>) -> Vec<SubmittedField> {
+    struct Entry {
+        id: String,
+        value: Option<String>,
+        title: Option<String>,
+        kind: Option<FieldKind>,
+    }
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut plain = Vec::new();
+    for field in fields {
+        let Some((group, id, attribute)) = bracket_path(&field.name) else {
+            match field
+                .name
+                .split_once('[')
+                .and_then(|(g, rest)| Some((g, rest.strip_suffix(']')?)))
+            {
+                // `form[name]` → `form_name`
+                Some((group, key)) => {
+                    plain.push(SubmittedField::new(format!("{group}_{key}"), field.value))
+                }
+                None => plain.push(field),
+            }
+            continue;
+        };
+        if group != "fields" && group != "meta" {
+            plain.push(SubmittedField::new(format!("{group}_{id}"), field.value));
+            continue;
+        }
+        let index = match entries.iter().position(|e| e.id == id) {
+            Some(index) => index,
+            None => {
+                entries.push(Entry {
+                    id: id.to_owned(),
+                    value: None,
+                    title: None,
+                    kind: None,
+                });
+                entries.len() - 1
+            }
+        };
+        let entry = &mut entries[index];
+        match attribute {
+            "value" => entry.value = Some(field.value),
+            "title" => entry.title = Some(field.value),
+            "type" => entry.kind = kind_from_type(&field.value),
+            _ => {}
+        }
+    }
+    let mut out: Vec<SubmittedField> = entries
+        .into_iter()
+        .filter_map(|e| {
+            let value = e.value?;
+            Some(
+                SubmittedField::new(e.id, value)
+                    .labelled(e.title.as_deref())
+                    .kind(e.kind),
+            )
+        })
+        .collect();
+    out.extend(plain);
+    out
+}
+
+/// `group[id][attribute]` → its three parts.
+fn bracket_path(name: &str) -> Option<(&str, &str, &str)> {
+    let (group, rest) = name.split_once('[')?;
+    let (id, rest) = rest.split_once("][")?;
+    let attribute = rest.strip_suffix(']')?;
+    Some((group, id, attribute))
+}
+
+fn kind_from_type(vendor_type: &str) -> Option<FieldKind> {
+    match vendor_type.to_ascii_lowercase().as_str() {
+        "email" => Some(FieldKind::Email),
+        "tel" | "phone" | "phone_number" => Some(FieldKind::Phone),
+        "url" | "website" => Some(FieldKind::Url),
+        _ => None,
+    }
+}
+
+fn parse_json(text: &str) -> Result<Submission, IntakeError> {
+    let value: Value = serde_json::from_str(text)
+        .map_err(|err| IntakeError::Malformed(format!("invalid JSON: {err}")))?;
+    let Value::Object(root) = value else {
+        return Err(IntakeError::Malformed(
+            "the JSON body must be an object".into(),
+        ));
+    };
+    if depth(&Value::Object(root.clone()), 0) > MAX_JSON_DEPTH {
+        return Err(IntakeError::Malformed(format!(
+            "JSON nested deeper than {MAX_JSON_DEPTH} levels"
+        )));
+    }
+    if let Some(form_response) = root.get("form_response").and_then(Value::as_object) {
+        return Ok(typeform(&root, form_response));
+    }
+    if let Some(submission) = webflow(&root) {
+        return Ok(submission);
+    }
+    if let Some(submission) = hubspot(&root) {
+        return Ok(submission);
+    }
+    let mut fields = Vec::new();
+    flatten("", &root, &mut fields);
+    Ok(Submission {
+        fields,
+        ..Submission::default()
+    })
+}
+
+fn depth(value: &Value, level: usize) -> usize {
+    if level > MAX_JSON_DEPTH {
+        return level;
+    }
+    match value {
+        Value::Object(map) => map
+            .values()
+            .map(|v| depth(v, level + 1))
+            .max()
+            .unwrap_or(level),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| depth(v, level + 1))
+            .max()
+            .unwrap_or(level),
+        _ => level,
+    }
+}
+
+/// The text of a scalar (or of an array of scalars, comma-joined); `None` for null.
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => Some(
+            items
+                .iter()
+                .filter_map(scalar_text)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+/// Flattens nested JSON into `parent.child` and `list[0].child` names.
+fn flatten(prefix: &str, map: &Map<String, Value>, out: &mut Vec<SubmittedField>) {
+    for (key, value) in map {
+        let name = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        flatten_value(name, value, out);
+    }
+}
+
+fn flatten_value(name: String, value: &Value, out: &mut Vec<SubmittedField>) {
+    match value {
+        Value::Object(inner) => flatten(&name, inner, out),
+        Value::Array(items) if items.iter().any(|i| i.is_object() || i.is_array()) => {
+            for (index, item) in items.iter().enumerate() {
+                flatten_value(format!("{name}[{index}]"), item, out);
+            }
+        }
+        other => {
+            if let Some(text) = scalar_text(other) {
+                out.push(SubmittedField::new(name, text));
+            }
+        }
+    }
+}
+
+/// Typeform's `form_response` webhook: one answer per question, typed, with
+/// question titles in `definition.fields` and hidden fields (often UTMs).
+fn typeform(root: &Map<String, Value>, response: &Map<String, Value>) -> Submission {
+    let titles: Vec<(&str, &str)> = response
+        .get("definition")
+        .and_then(|d| d.get("fields"))
+        .and_then(Value::as_array)
+        .map(|defs| {
+            defs.iter()
+                .filter_map(|d| Some((d.get("id")?.as_str()?, d.get("title")?.as_str()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut fields = Vec::new();
+    for answer in response
+        .get("answers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(answer_type) = answer.get("type").and_then(Value::as_str) else {
+            continue;
+        };
+        let field = answer.get("field");
+        let id = field
+            .and_then(|f| f.get("id"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let reference = field.and_then(|f| f.get("ref")).and_then(Value::as_str);
+        let field_type = field.and_then(|f| f.get("type")).and_then(Value::as_str);
+        let title = titles
+            .iter()
+            .find(|(def_id, _)| *def_id == id)
+            .map(|(_, t)| *t);
+        let value = match answer_type {
+            "choice" => answer
+                .get("choice")
+                .and_then(|c| c.get("label").or_else(|| c.get("other")))
+                .and_then(scalar_text),
+            "choices" => answer
+                .get("choices")
+                .and_then(|c| c.get("labels"))
+                .and_then(scalar_text),
+            other => answer.get(other).and_then(scalar_text),
+        };
+        let Some(value) = value else { continue };
+        let name = reference.filter(|r| !r.is_empty()).unwrap_or(id);
+        let kind = kind_from_type(answer_type).or_else(|| field_type.and_then(kind_from_type));
+        let mut submitted = SubmittedField::new(name, value).labelled(title).kind(kind);
+        if let Some(field_type) = field_type {
+            // Contact-info sub-questions carry their meaning in the type: `first_name`, `company`…
+            submitted = submitted.labelled(Some(field_type));
+        }
+        fields.push(submitted);
+    }
+    if let Some(hidden) = response.get("hidden").and_then(Value::as_object) {
+        flatten("", hidden, &mut fields);
+    }
+    Submission {
+        fields,
+        ignored_files: Vec::new(),
+        delivery_id: root
+            .get("event_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    }
+}
+
+/// Webflow form submissions: v2 (`triggerType` + `payload.data`) and the
+/// legacy v1 shape (`name`, `site`, `data`, `_id` at the top).
+fn webflow(root: &Map<String, Value>) -> Option<Submission> {
+    let (envelope, id_key) = match root.get("payload").and_then(Value::as_object) {
+        Some(payload)
+            if root.get("triggerType").and_then(Value::as_str) == Some("form_submission") =>
+        {
+            (payload, "id")
+        }
+        _ if root.contains_key("site") && root.contains_key("_id") => (root, "_id"),
+        _ => return None,
+    };
+    let data = envelope.get("data")?.as_object()?;
+    let mut fields = Vec::new();
+    flatten("", data, &mut fields);
+    if let Some(form_name) = envelope.get("name").and_then(Value::as_str) {
+        fields.push(SubmittedField::new("form_name", form_name));
+    }
+    Some(Submission {
+        fields,
+        ignored_files: Vec::new(),
+        delivery_id: envelope
+            .get(id_key)
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    })
+}
+
+/// HubSpot shapes: the Forms submission API (`fields: [{name, value}]` with a
+/// `context`) and contact payloads (`properties: {email: {value}}`).
+fn hubspot(root: &Map<String, Value>) -> Option<Submission> {
+    let mut fields = Vec::new();
+    if let Some(list) = root.get("fields").and_then(Value::as_array)
+        && list
+            .iter()
+            .all(|f| f.get("name").is_some() && f.get("value").is_some())
+    {
+        for item in list {
+            let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
+            if let Some(value) = item.get("value").and_then(scalar_text) {
+                fields.push(SubmittedField::new(name, value));
+            }
+        }
+        if let Some(context) = root.get("context").and_then(Value::as_object) {
+            let rename = |key: &str| match key {
+                "pageUri" => "page_url".to_owned(),
+                other => format!("context.{other}"),
+            };
+            for (key, value) in context {
+                if let Some(text) = scalar_text(value) {
+                    fields.push(SubmittedField::new(rename(key), text));
+                }
+            }
+        }
+        return Some(Submission {
+            fields,
+            ..Submission::default()
+        });
+    }
+    let properties = root.get("properties")?.as_object()?;
+    if !properties.values().any(|v| v.get("value").is_some()) {
+        return None;
+    }
+    for (name, property) in properties {
+        let value = property.get("value").unwrap_or(property);
+        if let Some(text) = scalar_text(value) {
+            fields.push(SubmittedField::new(name.clone(), text));
+        }
+    }
+    Some(Submission {
+        fields,
+        ..Submission::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: &str, content_type: Option<&str>) -> Result<Submission, IntakeError> {
+        futures::executor::block_on(parse_body(body.as_bytes(), content_type))
+    }
+
+    fn value_of<'a>(submission: &'a Submission, name: &str) -> Option<&'a str> {
+        submission
+            .fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.value.as_str())
+    }
+
+    #[test]
+    fn urlencoded_with_plus_percent_and_empty_values() {
+        let s = parse(
+            "first_name=Jane+Q&email=jane%40example.com&empty=&flag",
+            Some("application/x-www-form-urlencoded"),
+        )
+        .expect("parses");
+        assert_eq!(value_of(&s, "first_name"), Some("Jane Q"));
+        assert_eq!(value_of(&s, "email"), Some("jane@example.com"));
+        assert_eq!(value_of(&s, "empty"), Some(""));
+        assert_eq!(value_of(&s, "flag"), Some(""));
+    }
+
+    #[test]
+    fn urlencoded_declared_latin1_and_undeclared_cp1252() {
+        let latin1 = futures::executor::block_on(parse_body(
+            b"name=Jos%E9",
+            Some("application/x-www-form-urlencoded; charset=ISO-8859-1"),
+        ))
+        .expect("parses");
+        assert_eq!(value_of(&latin1, "name"), Some("José"));
+        let guessed = futures::executor::block_on(parse_body(
+            b"name=Jos%E9",
+            Some("application/x-www-form-urlencoded"),
+        ))
+        .expect("parses");
+        assert_eq!(value_of(&guessed, "name"), Some("José"));
+    }
+
+    #[test]
+    fn json_in_utf16_with_declared_charset() {
+        let text = r#"{"email":"a@b.co","name":"Zoë"}"#;
+        let mut bytes = Vec::new();
+        for unit in text.encode_utf16() {
+            bytes.extend_from_slice(&unit.to_le_bytes());
+        }
+        let s = futures::executor::block_on(parse_body(
+            &bytes,
+            Some("application/json; charset=utf-16le"),
+        ))
+        .expect("parses");
+        assert_eq!(value_of(&s, "name"), Some("Zoë"));
+    }
+
+    #[test]
+    fn bad_media_types_and_bodies() {
+        assert!(matches!(
+            parse("<x/>", Some("application/xml")),
+            Err(IntakeError::UnsupportedMediaType(_))
+        ));
+        assert!(matches!(
+            parse("{}", Some("application/json; charset=klingon")),
+            Err(IntakeError::UnsupportedMediaType(_))
+        ));
+        assert!(matches!(
+            parse("{", Some("application/json")),
+            Err(IntakeError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse("[1,2]", Some("application/json")),
+            Err(IntakeError::Malformed(_))
+        ));
+        assert!(matches!(parse("", None), Err(IntakeError::Malformed(_))));
+        assert!(matches!(
+            parse("x", Some("multipart/form-data")),
+            Err(IntakeError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse("garbage", Some("multipart/form-data; boundary=zz")),
+            Err(IntakeError::Malformed(_))
+        ));
+        let deep = format!("{}1{}", "{\"a\":".repeat(40), "}".repeat(40));
+        assert!(matches!(
+            parse(&deep, Some("application/json")),
+            Err(IntakeError::Malformed(_))
+        ));
+        let invalid_utf8 =
+            futures::executor::block_on(parse_body(b"{\"a\":\"\xff\"}", Some("application/json")));
+        assert!(matches!(invalid_utf8, Err(IntakeError::Malformed(_))));
+    }
+
+    #[test]
+    fn sniffs_when_content_type_missing_and_accepts_text_plain_beacons() {
+        assert_eq!(
+            value_of(
+                &parse(r#"{"email":"a@b.co"}"#, None).expect("json"),
+                "email"
+            ),
+            Some("a@b.co")
+        );
+        assert_eq!(
+            value_of(&parse("email=a%40b.co", None).expect("form"), "email"),
+            Some("a@b.co")
+        );
+        let beacon =
+            parse(r#"{"email":"a@b.co"}"#, Some("text/plain;charset=UTF-8")).expect("beacon");
+        assert_eq!(value_of(&beacon, "email"), Some("a@b.co"));
+    }
+
+    #[test]
+    fn nested_json_is_flattened() {
+        let s = parse(
+            r#"{"contact":{"email":"a@b.co","tags":["x","y"]},"items":[{"sku":"1"}],"n":3,"ok":true,"none":null}"#,
+            Some("application/vnd.api+json"),
+        )
+        .expect("parses");
+        assert_eq!(value_of(&s, "contact.email"), Some("a@b.co"));
+        assert_eq!(value_of(&s, "contact.tags"), Some("x, y"));
+        assert_eq!(value_of(&s, "items[0].sku"), Some("1"));
+        assert_eq!(value_of(&s, "n"), Some("3"));
+        assert_eq!(value_of(&s, "ok"), Some("true"));
+        assert_eq!(value_of(&s, "none"), None);
+    }
+
+    #[test]
+    fn multipart_fields_kept_files_ignored() {
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\njane@example.com\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"cv\"; filename=\"cv.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\r\n\
+--XyZ\r\nContent-Disposition: form-data; name=\"message\"\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nolé\r\n--XyZ--\r\n";
+        let mut bytes = body.as_bytes().to_vec();
+        // Replace the UTF-8 'é' the literal produced with a single Latin-1 byte.
+        let pos = bytes
+            .windows(2)
+            .position(|w| w == "é".as_bytes())
+            .expect("é present");
+        bytes.splice(pos..pos + 2, [0xe9]);
+        let s = futures::executor::block_on(parse_body(
+            &bytes,
+            Some("multipart/form-data; boundary=XyZ"),
+        ))
+        .expect("parses");
+        assert_eq!(value_of(&s, "email"), Some("jane@example.com"));
+        assert_eq!(value_of(&s, "message"), Some("olé"));
+        assert_eq!(s.ignored_files, vec!["cv.pdf".to_owned()]);
+        assert_eq!(value_of(&s, "cv"), None);
+    }
+}

@@ -1,0 +1,423 @@
+//! Recognises which submitted field is the email, the phone, the name…
+//! from the field names the common form tools use, or from a per-source
+//! mapping in the config file for anything else.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::body::{FieldKind, SubmittedField};
+
+/// A field of the normalised lead that a submitted field can fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadField {
+    Email,
+    FirstName,
+    LastName,
+    FullName,
+    Company,
+    Phone,
+    JobTitle,
+    Message,
+    PageUrl,
+    Referrer,
+    UtmSource,
+    UtmMedium,
+    UtmCampaign,
+    UtmTerm,
+    UtmContent,
+    /// The thank-you page a browser form asks to be sent to.
+    RedirectUrl,
+    /// Recognised only to be left alone (e.g. a mapped field that is noise).
+    Ignore,
+}
+
+impl LeadField {
+    pub const ALL: [LeadField; 17] = [
+        Self::Email,
+        Self::FirstName,
+        Self::LastName,
+        Self::FullName,
+        Self::Company,
+        Self::Phone,
+        Self::JobTitle,
+        Self::Message,
+        Self::PageUrl,
+        Self::Referrer,
+        Self::UtmSource,
+        Self::UtmMedium,
+        Self::UtmCampaign,
+        Self::UtmTerm,
+        Self::UtmContent,
+        Self::RedirectUrl,
+        Self::Ignore,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::FirstName => "first_name",
+            Self::LastName => "last_name",
+            Self::FullName => "full_name",
+            Self::Company => "company",
+            Self::Phone => "phone",
+            Self::JobTitle => "job_title",
+            Self::Message => "message",
+            Self::PageUrl => "page_url",
+            Self::Referrer => "referrer",
+            Self::UtmSource => "utm_source",
+            Self::UtmMedium => "utm_medium",
+            Self::UtmCampaign => "utm_campaign",
+            Self::UtmTerm => "utm_term",
+            Self::UtmContent => "utm_content",
+            Self::RedirectUrl => "redirect_url",
+            Self::Ignore => "ignore",
+        }
+    }
+}
+
+impl fmt::Display for LeadField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for LeadField {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|f| f.name()).collect();
+                format!(
+                    "unknown lead field {s:?}; expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// Field names of plain HTML forms, Salesforce Web-to-Lead, HubSpot,
+/// Webflow, Gravity Forms (labels), Unbounce, Elementor, Typeform contact
+/// blocks and Zapier-style flat JSON, compared after [`normalise_name`].
+const ALIASES: &[(LeadField, &[&str])] = &[
+    (
+        LeadField::Email,
+        &[
+            "email",
+            "emailaddress",
+            "mail",
+            "youremail",
+            "workemail",
+            "businessemail",
+            "contactemail",
+            "emailaddr",
+            "useremail",
+            "emailid",
+            "hsemail",
+        ],
+    ),
+    (
+        LeadField::FirstName,
+        &[
+            "firstname",
+            "fname",
+            "givenname",
+            "first",
+            "forename",
+            "yourfirstname",
+            "namefirst",
+        ],
+    ),
+    (
+        LeadField::LastName,
+        &[
+            "lastname",
+            "lname",
+            "surname",
+            "familyname",
+            "last",
+            "yourlastname",
+            "namelast",
+        ],
+    ),
+    (
+        LeadField::FullName,
+        &[
+            "name",
+            "fullname",
+            "yourname",
+            "contactname",
+            "namefull",
+            "contact",
+            "fullnames",
+        ],
+    ),
+    (
+        LeadField::Company,
+        &[
+            "company",
+            "companyname",
+            "organization",
+            "organisation",
+            "org",
+            "orgname",
+            "organizationname",
+            "organisationname",
+            "business",
+            "businessname",
+            "yourcompany",
+            "employer",
+            "agency",
+            "agencyname",
+            "account",
+            "accountname",
+        ],
+    ),
+    (
+        LeadField::Phone,
+        &[
+            "phone",
+            "phonenumber",
+            "tel",
+            "telephone",
+            "telephonenumber",
+            "mobile",
+            "mobilephone",
+            "mobilenumber",
+            "cell",
+            "cellphone",
+            "workphone",
+            "businessphone",
+            "yourphone",
+            "contactnumber",
+            "phoneno",
+        ],
+    ),
+    (
+        LeadField::JobTitle,
+        &[
+            "jobtitle",
+            "title",
+            "position",
+            "role",
+            "jobrole",
+            "designation",
+            "yourtitle",
+        ],
+    ),
+    (
+        LeadField::Message,
+        &[
+            "message",
+            "comments",
+            "comment",
+            "description",
+            "inquiry",
+            "enquiry",
+            "notes",
+            "note",
+            "details",
+            "question",
+            "questions",
+            "yourmessage",
+            "howcanwehelp",
+            "howcanwehelpyou",
+            "request",
+            "body",
+            "additionalinformation",
+            "moreinfo",
+        ],
+    ),
+    (
+        LeadField::PageUrl,
+        &[
+            "pageurl",
+            "pageuri",
+            "sourceurl",
+            "landingpage",
+            "landingpageurl",
+            "pagelocation",
+            "formurl",
+            "conversionpage",
+            "hsurl",
+        ],
+    ),
+    (
+        LeadField::Referrer,
+        &[
+            "referrer",
+            "referer",
+            "httpreferer",
+            "httpreferrer",
+            "documentreferrer",
+        ],
+    ),
+    (LeadField::UtmSource, &["utmsource"]),
+    (LeadField::UtmMedium, &["utmmedium"]),
+    (LeadField::UtmCampaign, &["utmcampaign"]),
+    (LeadField::UtmTerm, &["utmterm"]),
+    (LeadField::UtmContent, &["utmcontent"]),
+    (
+        LeadField::RedirectUrl,
+        &[
+            "redirect",
+            "redirecturl",
+            "redirectto",
+            "next",
+            "returl",
+            "returnurl",
+            "thankyouurl",
+            "successurl",
+        ],
+    ),
+];
+
+/// Weaker matches for question-style labels ("What's your work email?"),
+/// used only when no field matched by name and only if the value fits.
+const LABEL_HINTS: &[(LeadField, &[&str])] = &[
+    (LeadField::Email, &["email"]),
+    (LeadField::Phone, &["phone", "mobilenumber"]),
+    (LeadField::FirstName, &["firstname", "givenname"]),
+    (LeadField::LastName, &["lastname", "surname", "familyname"]),
+    (
+        LeadField::Company,
+        &["company", "organization", "organisation", "agency"],
+    ),
+    (LeadField::JobTitle, &["jobtitle"]),
+];
+
+/// `Your E-mail Address` → `youremailaddress`; also drops leading `_`,
+/// Webflow's spacing, HubSpot's `0-1/` object prefixes and cases.
+pub fn normalise_name(name: &str) -> String {
+    let name = name.rsplit_once('/').map_or(name, |(_, tail)| tail);
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The last segment of a flattened name: `contact.email` → `email`,
+/// `fields[3].value` → `value`.
+fn leaf(name: &str) -> &str {
+    name.rsplit(['.', '[', ']'])
+        .find(|s| !s.is_empty())
+        .unwrap_or(name)
+}
+
+/// Exact alias match on a name.
+fn by_alias(name: &str) -> Option<LeadField> {
+    let key = normalise_name(name);
+    ALIASES
+        .iter()
+        .find(|(_, aliases)| aliases.contains(&key.as_str()))
+        .map(|(field, _)| *field)
+}
+
+/// What a submitted field is, by its own name, its labels, or its kind.
+pub fn recognise(field: &SubmittedField) -> Option<LeadField> {
+    if let Some(kind) = field.kind {
+        return Some(match kind {
+            FieldKind::Email => LeadField::Email,
+            FieldKind::Phone => LeadField::Phone,
+            FieldKind::Url => {
+                return by_alias(&field.name)
+                    .or_else(|| field.labels.iter().find_map(|l| by_alias(l)));
+            }
+        });
+    }
+    by_alias(&field.name)
+        .or_else(|| by_alias(leaf(&field.name)))
+        .or_else(|| field.labels.iter().find_map(|l| by_alias(l)))
+}
+
+/// Question-style labels matched by containment, for fields [`recognise`] missed.
+pub fn recognise_loosely(field: &SubmittedField) -> Option<LeadField> {
+    std::iter::once(field.name.as_str())
+        .chain(field.labels.iter().map(String::as_str))
+        .find_map(|text| {
+            let key = normalise_name(text);
+            LABEL_HINTS
+                .iter()
+                .find(|(_, hints)| hints.iter().any(|h| key.contains(h)))
+                .map(|(field, _)| *field)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(name: &str) -> SubmittedField {
+        SubmittedField::new(name, "x")
+    }
+
+    #[test]
+    fn vendor_field_names_are_recognised() {
+        let cases = [
+            ("email", LeadField::Email),
+            ("Email Address", LeadField::Email),
+            ("your-email", LeadField::Email),
+            ("E-mail", LeadField::Email),
+            ("first_name", LeadField::FirstName),
+            ("firstname", LeadField::FirstName),
+            ("last_name", LeadField::LastName),
+            ("Name", LeadField::FullName),
+            ("company", LeadField::Company),
+            ("Organization Name", LeadField::Company),
+            ("phone", LeadField::Phone),
+            ("mobilephone", LeadField::Phone),
+            ("tel", LeadField::Phone),
+            ("title", LeadField::JobTitle),
+            ("jobtitle", LeadField::JobTitle),
+            ("description", LeadField::Message),
+            ("your-message", LeadField::Message),
+            ("utm_source", LeadField::UtmSource),
+            ("UTM Campaign", LeadField::UtmCampaign),
+            ("retURL", LeadField::RedirectUrl),
+            ("_redirect", LeadField::RedirectUrl),
+            ("source_url", LeadField::PageUrl),
+            ("page_url", LeadField::PageUrl),
+            ("0-1/email", LeadField::Email),
+            ("contact.email", LeadField::Email),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(recognise(&named(name)), Some(expected), "{name}");
+        }
+        for unknown in [
+            "00N5e00000abcde",
+            "oid",
+            "lead_source",
+            "1.3",
+            "URL",
+            "website",
+        ] {
+            assert_eq!(recognise(&named(unknown)), None, "{unknown}");
+        }
+    }
+
+    #[test]
+    fn kinds_and_labels_count() {
+        let mut typed = named("abc123");
+        typed.kind = Some(FieldKind::Email);
+        assert_eq!(recognise(&typed), Some(LeadField::Email));
+        let mut labelled = named("field_7");
+        labelled.labels.push("Company".into());
+        assert_eq!(recognise(&labelled), Some(LeadField::Company));
+        let mut question = named("q1");
+        question.labels.push("What's your work email?".into());
+        assert_eq!(recognise(&question), None);
+        assert_eq!(recognise_loosely(&question), Some(LeadField::Email));
+    }
+
+    #[test]
+    fn lead_field_names_parse() {
+        for field in LeadField::ALL {
+            assert_eq!(field.name().parse::<LeadField>(), Ok(field));
+        }
+        assert!("nope".parse::<LeadField>().is_err());
+    }
+}

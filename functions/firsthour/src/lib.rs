@@ -1,0 +1,9 @@
+//! firsthour: answer every web lead inside the first hour.
+//!
+//! The domain (leads, intake parsing, routing, SLA ladders, email rendering)
+//! is plain Rust here; small ports abstract storage, events, mail and the
+//! clock, and the AWS adapters implement them.
+
+pub mod email;
+pub mod intake;
+pub mod lead;
