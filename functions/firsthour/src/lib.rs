@@ -7,3 +7,8 @@
 pub mod email;
 pub mod intake;
 pub mod lead;
+pub mod aws;
+pub mod config;
+pub mod events;
+pub mod ports;
+pub mod store;

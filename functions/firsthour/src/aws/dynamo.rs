@@ -1,0 +1,209 @@
+//! DynamoDB lead store: conditional, transactional writes on one table.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use backon::{ExponentialBuilder, Retryable};
+use time::OffsetDateTime;
+
+use super::{describe, is_transient};
+use crate::lead::{LeadId, format_utc_millis, unix_millis};
+use crate::ports::{InsertOutcome, LeadStore, StoreError};
+use crate::store::{self, DedupItem, LeadItem, RoutingState};
+
+#[derive(Debug, Clone)]
+pub struct DynamoLeadStore {
+    client: Client,
+    table: String,
+}
+
+/// One transaction attempt's result, before retries.
+enum Attempt {
+    Done(InsertOutcome),
+    /// Another transaction touched the same marker at the same moment: try again.
+    Conflict,
+    Failed(StoreError),
+}
+
+impl DynamoLeadStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn put(&self, item: HashMap<String, AttributeValue>, condition: &str, now_s: Option<i64>) -> TransactWriteItem {
+        let mut put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        if let Some(now_s) = now_s {
+            put = put
+                .expression_attribute_names("#expires", store::EXPIRES_AT)
+                .expression_attribute_values(":now", AttributeValue::N(now_s.to_string()));
+        }
+        // Built from a table name, an item and a condition, all always set.
+        TransactWriteItem::builder()
+            .put(put.build().expect("Put has table, item and condition"))
+            .build()
+    }
+
+    async fn attempt(&self, lead: &LeadItem, markers: &[DedupItem], now: OffsetDateTime) -> Attempt {
+        let lead_item = match to_item(lead) {
+            Ok(item) => item,
+            Err(err) => return Attempt::Failed(err),
+        };
+        let mut writes = vec![self.put(lead_item, "attribute_not_exists(pk)", None)];
+        for marker in markers {
+            match to_item(marker) {
+                // An expired marker no longer counts, even before TTL deletes it.
+                Ok(item) => writes.push(self.put(
+                    item,
+                    "attribute_not_exists(pk) OR #expires < :now",
+                    Some(now.unix_timestamp()),
+                )),
+                Err(err) => return Attempt::Failed(err),
+            }
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Attempt::Done(InsertOutcome::Created),
+            Err(err) => err,
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() {
+            let codes: Vec<&str> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None"))
+                .collect();
+            if codes.contains(&"TransactionConflict") {
+                return Attempt::Conflict;
+            }
+            // Reasons line up with the writes: index 0 is the lead, then the markers.
+            let failed_markers: Vec<&DedupItem> = markers
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| codes.get(i + 1).is_none_or(|c| *c == "ConditionalCheckFailed"))
+                .map(|(_, m)| m)
+                .collect();
+            for marker in failed_markers {
+                match self.read_marker(marker).await {
+                    Ok(Some(existing)) => {
+                        return Attempt::Done(InsertOutcome::Duplicate {
+                            original: existing.lead_id.clone(),
+                            marker: existing,
+                        });
+                    }
+                    Ok(None) => {}
+                    Err(err) => return Attempt::Failed(err),
+                }
+            }
+            // A marker vanished (expired) between our write and read: try again.
+            return Attempt::Conflict;
+        }
+        Attempt::Failed(store_error(&err))
+    }
+
+    async fn read_marker(&self, marker: &DedupItem) -> Result<Option<DedupItem>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(store::PK, AttributeValue::S(marker.pk.clone()))
+            .key(store::SK, AttributeValue::S(marker.sk.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| store_error(&err))?;
+        match output.item {
+            Some(item) => serde_dynamo::from_item(item)
+                .map(Some)
+                .map_err(|err| StoreError::Rejected(format!("unreadable marker item: {err}"))),
+            None => Ok(None),
+        }
+    }
+}
+
+fn to_item<T: serde::Serialize>(value: &T) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    serde_dynamo::to_item(value).map_err(|err| StoreError::Rejected(format!("item not serialisable: {err}")))
+}
+
+fn store_error<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error,
+{
+    if is_transient(err) {
+        StoreError::Unavailable(describe(err))
+    } else {
+        StoreError::Rejected(describe(err))
+    }
+}
+
+impl LeadStore for DynamoLeadStore {
+    async fn insert_lead(
+        &self,
+        lead: &LeadItem,
+        markers: &[DedupItem],
+        now: OffsetDateTime,
+    ) -> Result<InsertOutcome, StoreError> {
+        let outcome = (|| async {
+            match self.attempt(lead, markers, now).await {
+                Attempt::Done(outcome) => Ok(outcome),
+                Attempt::Conflict => Err(None),
+                Attempt::Failed(err) => Err(Some(err)),
+            }
+        })
+        .retry(
+            ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(10))
+                .with_max_delay(Duration::from_millis(200))
+                .with_max_times(6)
+                .with_jitter(),
+        )
+        .when(|err: &Option<StoreError>| err.is_none())
+        .await;
+        outcome.map_err(|err| err.unwrap_or_else(|| StoreError::Unavailable("transaction kept conflicting".into())))
+    }
+
+    async fn mark_publish_failed(&self, lead_id: &LeadId, at: OffsetDateTime) -> Result<(), StoreError> {
+        let unrouted = serde_dynamo::to_attribute_value(RoutingState::Unrouted)
+            .map_err(|err| StoreError::Rejected(err.to_string()))?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(store::PK, AttributeValue::S(store::lead_pk(lead_id)))
+            .key(store::SK, AttributeValue::S(store::LEAD_SK.to_owned()))
+            .update_expression("SET publish_failed_at = :at, #due_at = :due")
+            .condition_expression("attribute_exists(pk) AND routing_state = :unrouted")
+            .expression_attribute_names("#due_at", store::DUE_AT)
+            .expression_attribute_values(":at", AttributeValue::S(format_utc_millis(at)))
+            .expression_attribute_values(":due", AttributeValue::N(unix_millis(at).to_string()))
+            .expression_attribute_values(":unrouted", unrouted)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Already routed by another path: nothing to re-drive.
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(err) => Err(store_error(&err)),
+        }
+    }
+}

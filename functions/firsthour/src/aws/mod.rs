@@ -1,0 +1,84 @@
+//! AWS adapters behind the ports: DynamoDB lead store, EventBridge publisher.
+//! Clients are built once at cold start from the standard configuration
+//! chain (so `AWS_ENDPOINT_URL` points them at moto locally).
+
+pub mod dynamo;
+pub mod eventbridge;
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+pub use dynamo::DynamoLeadStore;
+pub use eventbridge::EventBridgePublisher;
+
+/// Loads the SDK configuration with timeouts short enough that a sender
+/// gets a 503 (and retries) rather than hanging when a service is down.
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(3))
+                .operation_timeout(Duration::from_secs(8))
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .load()
+        .await
+}
+
+/// Error codes that mean "try again later", whatever the service.
+const RETRYABLE_CODES: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+    "TransactionConflict",
+];
+
+/// Whether an SDK error is worth retrying later (network, timeout, throttling, 5xx).
+pub(crate) fn is_transient<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(service) => service
+            .err()
+            .code()
+            .is_some_and(|code| RETRYABLE_CODES.contains(&code)),
+        _ => false,
+    }
+}
+
+/// A short, log-safe description of an SDK error (codes and messages only;
+/// AWS error messages do not echo item contents).
+pub(crate) fn describe<E: ProvideErrorMetadata + std::error::Error, R>(err: &SdkError<E, R>) -> String {
+    match err {
+        SdkError::ServiceError(service) => {
+            let inner = service.err();
+            format!(
+                "{}: {}",
+                inner.code().unwrap_or("unknown"),
+                inner.message().unwrap_or_default()
+            )
+        }
+        SdkError::TimeoutError(_) => "timed out".into(),
+        SdkError::DispatchFailure(failure) => {
+            if failure.is_io() {
+                "connection failed".into()
+            } else if failure.is_timeout() {
+                "timed out connecting".into()
+            } else {
+                "request could not be sent".into()
+            }
+        }
+        SdkError::ResponseError(_) => "unreadable response".into(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,57 @@
+//! Domain events on the EventBridge bus. No personal data: ids, source,
+//! times and the facts routing needs (the email *domain*, not the address).
+
+use serde::{Deserialize, Serialize};
+
+use crate::lead::{Lead, LeadId, Source, format_utc_millis};
+
+/// `source` of every event firsthour puts on the bus.
+pub const EVENT_SOURCE: &str = "firsthour";
+/// `detail-type` of the event published once a lead is stored.
+pub const LEAD_RECEIVED: &str = "LeadReceived";
+
+/// Detail of a `LeadReceived` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadReceived {
+    pub schema_version: u32,
+    pub lead_id: LeadId,
+    pub source: Source,
+    pub received_at: String,
+    /// The organisation's domain (routing input); `None` for phone-only leads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_domain: Option<String>,
+    pub has_email: bool,
+    pub has_phone: bool,
+}
+
+impl LeadReceived {
+    pub fn of(lead: &Lead) -> Self {
+        Self {
+            schema_version: 1,
+            lead_id: lead.id.clone(),
+            source: lead.source.clone(),
+            received_at: format_utc_millis(lead.received_at),
+            email_domain: lead.contact.email.as_ref().map(|e| e.domain().to_owned()),
+            has_email: lead.contact.email.is_some(),
+            has_phone: lead.contact.phone.is_some(),
+        }
+    }
+}
+
+/// An event ready to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundEvent {
+    pub detail_type: &'static str,
+    /// The detail, serialised as JSON.
+    pub detail: String,
+}
+
+impl From<&LeadReceived> for OutboundEvent {
+    fn from(event: &LeadReceived) -> Self {
+        Self {
+            detail_type: LEAD_RECEIVED,
+            // Serialising plain strings and bools cannot fail.
+            detail: serde_json::to_string(event).unwrap_or_default(),
+        }
+    }
+}

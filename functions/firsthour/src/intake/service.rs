@@ -1,0 +1,195 @@
+//! The intake use case: normalise, store first (deduplicated), then publish.
+
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+
+use super::{FieldMapping, IntakeContext, IntakeError, normalise};
+use crate::config::{FileConfig, IntakeSettings};
+use crate::events::{LeadReceived, OutboundEvent};
+use crate::lead::{LeadId, RequestMeta, Source};
+use crate::ports::{Clock, EventPublisher, InsertOutcome, LeadStore, StoreError};
+use crate::store::{DedupItem, DedupKind, LeadItem, content_key, delivery_key, sha256_hex};
+
+/// The parts of [`IntakeSettings`] the use case needs.
+#[derive(Debug, Clone)]
+pub struct IntakePolicy {
+    pub max_body_bytes: usize,
+    pub dedup_window: Duration,
+    pub delivery_id_ttl: Duration,
+    pub lead_retention: Option<Duration>,
+    pub redrive_after: Duration,
+    pub file: FileConfig,
+}
+
+impl From<&IntakeSettings> for IntakePolicy {
+    fn from(s: &IntakeSettings) -> Self {
+        Self {
+            max_body_bytes: s.max_body_bytes,
+            dedup_window: s.dedup_window,
+            delivery_id_ttl: s.delivery_id_ttl,
+            lead_retention: s.lead_retention,
+            redrive_after: s.redrive_after,
+            file: s.file.clone(),
+        }
+    }
+}
+
+/// One webhook delivery, as the edge hands it over.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery<'a> {
+    pub body: &'a [u8],
+    pub content_type: Option<&'a str>,
+    pub source: &'a Source,
+    pub meta: &'a RequestMeta,
+}
+
+/// Whether the delivery made a new lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptStatus {
+    Accepted,
+    Duplicate,
+}
+
+impl AcceptStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// The answer for an accepted delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub lead_id: LeadId,
+    pub status: AcceptStatus,
+    pub redirect_url: Option<String>,
+    pub warnings: Vec<String>,
+    /// False when the lead is stored but `LeadReceived` could not be published
+    /// (the sweep re-drives it).
+    pub published: bool,
+}
+
+/// Why a delivery was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AcceptError {
+    #[error(transparent)]
+    Invalid(#[from] IntakeError),
+    /// The same delivery id arrived before with a different body.
+    #[error("delivery id already used for a different body (lead {original})")]
+    DeliveryConflict { original: LeadId },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct IntakeService<S, P, C> {
+    store: S,
+    publisher: P,
+    clock: C,
+    policy: IntakePolicy,
+}
+
+impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
+    pub fn new(store: S, publisher: P, clock: C, policy: IntakePolicy) -> Self {
+        Self {
+            store,
+            publisher,
+            clock,
+            policy,
+        }
+    }
+
+    pub fn policy(&self) -> &IntakePolicy {
+        &self.policy
+    }
+
+    pub async fn accept(&self, delivery: Delivery<'_>) -> Result<Accepted, AcceptError> {
+        let received_at = self.clock.now();
+        let mapping: Option<&FieldMapping> = self.policy.file.mapping(delivery.source);
+        let context = IntakeContext {
+            source: delivery.source,
+            meta: delivery.meta,
+            mapping,
+            max_body_bytes: self.policy.max_body_bytes,
+            received_at,
+        };
+        let normalised = normalise(delivery.body, delivery.content_type, context).await?;
+        let lead = &normalised.lead;
+
+        let body_sha256 = sha256_hex(delivery.body);
+        let mut markers = Vec::with_capacity(2);
+        if let Some(delivery_id) = &lead.delivery_id {
+            let key = delivery_key(&lead.source, delivery_id);
+            markers.push(DedupItem::new(
+                DedupKind::Delivery,
+                &key,
+                lead,
+                &body_sha256,
+                self.policy.delivery_id_ttl,
+            ));
+        }
+        if !self.policy.dedup_window.is_zero() {
+            let key = content_key(lead);
+            markers.push(DedupItem::new(
+                DedupKind::Content,
+                &key,
+                lead,
+                &body_sha256,
+                self.policy.dedup_window,
+            ));
+        }
+        let item = LeadItem::new_received(
+            lead,
+            received_at + self.policy.redrive_after,
+            self.policy.lead_retention.map(|keep| received_at + keep),
+        );
+
+        let store_started = Instant::now();
+        let outcome = self.store.insert_lead(&item, &markers, received_at).await?;
+        tracing::debug!(lead_id = %lead.id, store_ms = store_started.elapsed().as_millis() as u64, "stored");
+        match outcome {
+            InsertOutcome::Duplicate { original, marker } => {
+                if marker.kind == DedupKind::Delivery && marker.body_sha256 != body_sha256 {
+                    return Err(AcceptError::DeliveryConflict { original });
+                }
+                Ok(Accepted {
+                    lead_id: original,
+                    status: AcceptStatus::Duplicate,
+                    redirect_url: normalised.redirect_url,
+                    warnings: normalised.warnings,
+                    published: true,
+                })
+            }
+            InsertOutcome::Created => {
+                let published = self.publish_received(&normalised.lead).await;
+                Ok(Accepted {
+                    lead_id: normalised.lead.id,
+                    status: AcceptStatus::Accepted,
+                    redirect_url: normalised.redirect_url,
+                    warnings: normalised.warnings,
+                    published,
+                })
+            }
+        }
+    }
+
+    /// Publishes `LeadReceived`; on failure the lead is flagged and made due
+    /// now, so the escalation sweep routes it. Never fails the request: the
+    /// lead is already stored.
+    async fn publish_received(&self, lead: &crate::lead::Lead) -> bool {
+        let event = OutboundEvent::from(&LeadReceived::of(lead));
+        match self.publisher.publish(&event).await {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::error!(lead_id = %lead.id, error = %err, "LeadReceived not published; lead left for re-drive");
+                let now: OffsetDateTime = self.clock.now();
+                if let Err(mark_err) = self.store.mark_publish_failed(&lead.id, now).await {
+                    tracing::error!(lead_id = %lead.id, error = %mark_err, "could not flag unpublished lead; it is re-driven when its due time passes");
+                }
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! The lead table's layout: one DynamoDB table, items told apart by key
+//! prefix. Documented in `docs/table.md`; `infra/template.yaml` declares the
+//! same keys and index (checked by `tests/template.rs`).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::lead::{Lead, LeadId, RawField, Source, format_utc_millis, unix_millis};
+
+/// Partition key attribute (string).
+pub const PK: &str = "pk";
+/// Sort key attribute (string).
+pub const SK: &str = "sk";
+/// The sparse index of leads waiting for someone: only items carrying
+/// [`DUE_BUCKET`] are in it, sorted by [`DUE_AT`].
+pub const DUE_INDEX: &str = "due-index";
+/// Partition key of the due index (string): [`DUE_BUCKET_VALUE`] while a lead waits.
+pub const DUE_BUCKET: &str = "due_bucket";
+/// Sort key of the due index (number): epoch milliseconds when the lead needs attention.
+pub const DUE_AT: &str = "due_at";
+/// DynamoDB TTL attribute (number, epoch seconds).
+pub const EXPIRES_AT: &str = "expires_at";
+/// The single due-index partition. Lead volumes (a few per second at most)
+/// are far below one partition's 1,000 writes/s, so no sharding is needed.
+pub const DUE_BUCKET_VALUE: &str = "due";
+
+/// Sort key of a lead's main item.
+pub const LEAD_SK: &str = "LEAD";
+/// Sort key of a deduplication marker.
+pub const DEDUP_SK: &str = "DEDUP";
+
+pub fn lead_pk(id: &LeadId) -> String {
+    format!("LEAD#{id}")
+}
+
+/// Where a lead is in its life. Stored as `routing_state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutingState {
+    /// Stored, not yet routed: the sweep re-drives it once due.
+    Unrouted,
+    Routed,
+}
+
+/// A lead as one DynamoDB item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadItem {
+    pub pk: String,
+    pub sk: String,
+    pub entity: String,
+    pub lead_id: LeadId,
+    pub source: Source,
+    /// RFC 3339 UTC with milliseconds.
+    pub received_at: String,
+    pub received_at_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_domain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<String>,
+    /// Every submitted field, in order.
+    #[serde(default)]
+    pub fields: Vec<RawField>,
+    #[serde(default)]
+    pub fields_truncated: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored_files: Vec<String>,
+    pub routing_state: RoutingState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_bucket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// Set when publishing `LeadReceived` failed after the lead was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_failed_at: Option<String>,
+}
+
+impl LeadItem {
+    /// A freshly received lead: unrouted, and due for re-drive at `redrive_at`
+    /// in case nothing routes it before then.
+    pub fn new_received(lead: &Lead, redrive_at: OffsetDateTime, expires_at: Option<OffsetDateTime>) -> Self {
+        let c = &lead.contact;
+        Self {
+            pk: lead_pk(&lead.id),
+            sk: LEAD_SK.to_owned(),
+            entity: "lead".to_owned(),
+            lead_id: lead.id.clone(),
+            source: lead.source.clone(),
+            received_at: format_utc_millis(lead.received_at),
+            received_at_ms: unix_millis(lead.received_at),
+            email: c.email.as_ref().map(|e| e.as_str().to_owned()),
+            email_domain: c.email.as_ref().map(|e| e.domain().to_owned()),
+            first_name: c.first_name.clone(),
+            last_name: c.last_name.clone(),
+            full_name: c.full_name.clone(),
+            company: c.company.clone(),
+            phone: c.phone.clone(),
+            job_title: c.job_title.clone(),
+            message: c.message.clone(),
+            page_url: c.page_url.clone(),
+            referrer: c.referrer.clone(),
+            utm_source: c.utm.source.clone(),
+            utm_medium: c.utm.medium.clone(),
+            utm_campaign: c.utm.campaign.clone(),
+            utm_term: c.utm.term.clone(),
+            utm_content: c.utm.content.clone(),
+            client_ip: lead.client_ip.clone(),
+            user_agent: lead.user_agent.clone(),
+            delivery_id: lead.delivery_id.clone(),
+            fields: lead.fields.clone(),
+            fields_truncated: lead.fields_truncated,
+            ignored_files: lead.ignored_files.clone(),
+            routing_state: RoutingState::Unrouted,
+            due_bucket: Some(DUE_BUCKET_VALUE.to_owned()),
+            due_at: Some(unix_millis(redrive_at)),
+            expires_at: expires_at.map(OffsetDateTime::unix_timestamp),
+            publish_failed_at: None,
+        }
+    }
+}
+
+/// What a deduplication marker guards against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DedupKind {
+    /// The sender's delivery id (`webhook-id`, `Idempotency-Key`, vendor event id).
+    Delivery,
+    /// The same normalised content from the same source within the window.
+    Content,
+}
+
+/// A marker item claimed in the same transaction as the lead: whoever
+/// claims it first owns the lead; later deliveries find the original id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DedupItem {
+    pub pk: String,
+    pub sk: String,
+    pub entity: String,
+    pub kind: DedupKind,
+    pub lead_id: LeadId,
+    /// SHA-256 of the request body: the same delivery id with another body is a conflict.
+    pub body_sha256: String,
+    pub created_at: String,
+    /// Epoch seconds; the marker no longer counts after this (and TTL deletes it).
+    pub expires_at: i64,
+}
+
+impl DedupItem {
+    pub fn new(kind: DedupKind, key: &str, lead: &Lead, body_sha256: &str, ttl: std::time::Duration) -> Self {
+        let expires = lead.received_at + ttl;
+        Self {
+            pk: format!("DEDUP#{key}"),
+            sk: DEDUP_SK.to_owned(),
+            entity: "dedup".to_owned(),
+            kind,
+            lead_id: lead.id.clone(),
+            body_sha256: body_sha256.to_owned(),
+            created_at: format_utc_millis(lead.received_at),
+            expires_at: expires.unix_timestamp(),
+        }
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Key of a delivery-id marker: hashed, so any id a sender picks (long,
+/// odd characters) becomes a fixed-size key.
+pub fn delivery_key(source: &Source, delivery_id: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"delivery\0");
+    hasher.update(source.as_str());
+    hasher.update(b"\0");
+    hasher.update(delivery_id);
+    format!("delivery#{}", hex::encode(hasher.finalize()))
+}
+
+/// Key of a content marker: the normalised contact details, not the raw
+/// fields (which carry timestamps that differ between two clicks of Submit).
+pub fn content_key(lead: &Lead) -> String {
+    let c = &lead.contact;
+    let mut hasher = Sha256::new();
+    hasher.update(b"content\0");
+    hasher.update(lead.source.as_str());
+    for part in [
+        c.email.as_ref().map(|e| e.as_str().to_lowercase()),
+        c.phone.clone(),
+        c.first_name.clone(),
+        c.last_name.clone(),
+        c.full_name.clone(),
+        c.company.clone(),
+        c.job_title.clone(),
+        c.message.clone(),
+    ] {
+        hasher.update(b"\0");
+        hasher.update(part.unwrap_or_default());
+    }
+    format!("content#{}", hex::encode(hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::email::EmailAddress;
+    use crate::lead::Contact;
+    use time::macros::datetime;
+
+    fn lead(email: &str, message: &str) -> Lead {
+        let at = datetime!(2026-11-22 14:00 UTC);
+        Lead {
+            id: LeadId::new_at(at),
+            received_at: at,
+            source: Source::parse("web").expect("valid"),
+            contact: Contact {
+                email: EmailAddress::parse(email).ok(),
+                message: Some(message.into()),
+                ..Contact::default()
+            },
+            client_ip: None,
+            user_agent: None,
+            delivery_id: None,
+            fields: vec![RawField::new("submitted_at", "14:00:01")],
+            fields_truncated: false,
+            ignored_files: vec![],
+        }
+    }
+
+    #[test]
+    fn content_key_ignores_raw_fields_and_email_case() {
+        let a = lead("Jane@Example.com", "hi");
+        let mut b = lead("jane@example.com", "hi");
+        b.fields = vec![RawField::new("submitted_at", "14:00:02")];
+        assert_eq!(content_key(&a), content_key(&b));
+        assert_ne!(content_key(&a), content_key(&lead("jane@example.com", "hello")));
+    }
+
+    #[test]
+    fn delivery_keys_are_scoped_by_source_and_fixed_size() {
+        let web = Source::parse("web").expect("valid");
+        let other = Source::parse("typeform").expect("valid");
+        assert_ne!(delivery_key(&web, "abc"), delivery_key(&other, "abc"));
+        assert_eq!(delivery_key(&web, &"x".repeat(5000)).len(), delivery_key(&web, "y").len());
+    }
+
+    #[test]
+    fn new_leads_wait_in_the_due_index_unrouted() {
+        let l = lead("a@b.co", "hi");
+        let item = LeadItem::new_received(&l, l.received_at + time::Duration::minutes(2), None);
+        assert_eq!(item.routing_state, RoutingState::Unrouted);
+        assert_eq!(item.due_bucket.as_deref(), Some(DUE_BUCKET_VALUE));
+        assert_eq!(item.due_at, Some(unix_millis(l.received_at) + 120_000));
+        assert_eq!(item.email_domain.as_deref(), Some("b.co"));
+        assert_eq!(item.expires_at, None);
+    }
+}
