@@ -12,3 +12,5 @@ pub mod config;
 pub mod events;
 pub mod ports;
 pub mod store;
+pub mod html;
+pub mod telemetry;

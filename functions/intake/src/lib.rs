@@ -1,1 +1,419 @@
+//! The intake function: form webhooks in, leads stored, `LeadReceived` out.
+//!
+//! Works behind an API Gateway HTTP API (payload v2) and a Lambda function
+//! URL alike: routing looks at the raw path, not at route keys.
 
+use std::time::Instant;
+
+use firsthour::aws::{DynamoLeadStore, EventBridgePublisher, load_sdk_config};
+use firsthour::config::{ConfigError, EnvReader, IntakeSettings};
+use firsthour::html;
+use firsthour::intake::IntakeError;
+use firsthour::intake::service::{AcceptError, AcceptStatus, Accepted, Delivery, IntakePolicy, IntakeService};
+use firsthour::lead::{RequestMeta, Source};
+use firsthour::ports::{Clock, EventPublisher, LeadStore, StoreError, SystemClock};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::json;
+
+/// Longest delivery id header accepted.
+const MAX_DELIVERY_ID_LEN: usize = 256;
+
+/// Everything built once at cold start.
+pub struct IntakeApp<S, P, C> {
+    service: IntakeService<S, P, C>,
+    cors_origins: Vec<String>,
+    redirect_origins: Vec<String>,
+    thank_you_url: Option<String>,
+}
+
+/// The production wiring: DynamoDB, EventBridge, the system clock.
+pub type AwsIntakeApp = IntakeApp<DynamoLeadStore, EventBridgePublisher, SystemClock>;
+
+impl AwsIntakeApp {
+    /// Reads the configuration and builds the AWS clients (cold start).
+    pub async fn from_env<F: Fn(&str) -> Option<String>>(env: &EnvReader<F>) -> Result<Self, ConfigError> {
+        let settings = IntakeSettings::from_env(env)?;
+        let sdk = load_sdk_config().await;
+        let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(&sdk), &settings.table_name);
+        let publisher = EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), &settings.event_bus_name);
+        Ok(Self::new(store, publisher, SystemClock, &settings))
+    }
+}
+
+/// What the request path asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Route<'a> {
+    /// `…/leads` or `…/leads/{source}`; `prefix` is whatever came before (a stage).
+    Leads { source: Option<&'a str>, prefix: String },
+    ThankYou,
+    NotFound,
+}
+
+fn route(path: &str) -> Route<'_> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.iter().rposition(|s| *s == "leads") {
+        Some(i) if i + 1 == segments.len() || i + 2 == segments.len() => Route::Leads {
+            source: segments.get(i + 1).copied(),
+            prefix: segments[..i].iter().map(|s| format!("/{s}")).collect(),
+        },
+        _ if segments.last() == Some(&"thank-you") => Route::ThankYou,
+        _ => Route::NotFound,
+    }
+}
+
+/// An error answer: status, a machine-readable code, a human reason.
+struct Problem {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<&'static str>,
+    lead_id: Option<String>,
+}
+
+impl Problem {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            lead_id: None,
+        }
+    }
+}
+
+impl From<AcceptError> for Problem {
+    fn from(err: AcceptError) -> Self {
+        match err {
+            AcceptError::Invalid(invalid) => match invalid {
+                IntakeError::PayloadTooLarge { .. } => {
+                    Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", invalid.to_string())
+                }
+                IntakeError::UnsupportedMediaType(_) => {
+                    Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", invalid.to_string())
+                }
+                IntakeError::Malformed(_) => Self::new(StatusCode::BAD_REQUEST, "malformed", invalid.to_string()),
+                IntakeError::Unprocessable { field, ref problem } => Self {
+                    field: Some(field),
+                    ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", problem.clone())
+                },
+            },
+            AcceptError::DeliveryConflict { original } => Self {
+                lead_id: Some(original.to_string()),
+                ..Self::new(
+                    StatusCode::CONFLICT,
+                    "delivery_conflict",
+                    "this delivery id was already used for a different body",
+                )
+            },
+            AcceptError::Store(StoreError::Unavailable(_)) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the lead could not be stored right now; retry the same request",
+            ),
+            AcceptError::Store(StoreError::Rejected(_)) => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the lead could not be stored; retrying will not help, contact the site owner",
+            ),
+        }
+    }
+}
+
+impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeApp<S, P, C> {
+    pub fn new(store: S, publisher: P, clock: C, settings: &IntakeSettings) -> Self {
+        Self {
+            service: IntakeService::new(store, publisher, clock, IntakePolicy::from(settings)),
+            cors_origins: settings.cors_origins.clone(),
+            redirect_origins: settings.redirect_origins.clone(),
+            thank_you_url: settings.thank_you_url.clone(),
+        }
+    }
+
+    /// Handles one HTTP request. Never fails: every outcome is a response.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let started = Instant::now();
+        let path = request.raw_http_path().to_owned();
+        let method = request.method().clone();
+        let mut response = match (route(&path), &method) {
+            (Route::Leads { .. }, &Method::OPTIONS) => self.preflight(request.headers()),
+            (Route::Leads { source, prefix }, &Method::POST) => self.post_lead(&request, source, &prefix, started).await,
+            (Route::Leads { .. }, _) => {
+                let mut response = problem_response(
+                    &Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use POST"),
+                    false,
+                );
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+                response
+            }
+            (Route::ThankYou, &Method::GET | &Method::HEAD) => thank_you_page(),
+            _ => problem_response(&Problem::new(StatusCode::NOT_FOUND, "not_found", "POST leads to /leads"), false),
+        };
+        self.add_cors(request.headers(), response.headers_mut());
+        response
+    }
+
+    async fn post_lead(&self, request: &Request, source: Option<&str>, prefix: &str, started: Instant) -> Response<Body> {
+        let headers = request.headers();
+        let wants_html = prefers_html(headers);
+        let source = match source.map(Source::parse).transpose() {
+            Ok(source) => source.unwrap_or_else(Source::default_web),
+            Err(err) => {
+                return problem_response(&Problem::new(StatusCode::BAD_REQUEST, "invalid_source", err.to_string()), wants_html);
+            }
+        };
+        let meta = match request_meta(request) {
+            Ok(meta) => meta,
+            Err(problem) => return problem_response(&problem, wants_html),
+        };
+        let content_type = match headers.get(header::CONTENT_TYPE).map(HeaderValue::to_str).transpose() {
+            Ok(ct) => ct,
+            Err(_) => {
+                let problem = Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "unreadable Content-Type");
+                return problem_response(&problem, wants_html);
+            }
+        };
+        let delivery = Delivery {
+            body: request.body().as_ref(),
+            content_type,
+            source: &source,
+            meta: &meta,
+        };
+        let result = self.service.accept(delivery).await;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match result {
+            Ok(accepted) => {
+                tracing::info!(
+                    lead_id = %accepted.lead_id,
+                    source = %source,
+                    status = accepted.status.as_str(),
+                    published = accepted.published,
+                    warnings = accepted.warnings.len(),
+                    elapsed_ms,
+                    "lead intake"
+                );
+                self.accepted_response(accepted, wants_html, prefix)
+            }
+            Err(err) => {
+                let problem = Problem::from(err.clone());
+                if problem.status.is_server_error() {
+                    tracing::error!(source = %source, status = problem.status.as_u16(), error = %err, elapsed_ms, "lead intake failed");
+                } else {
+                    tracing::warn!(source = %source, status = problem.status.as_u16(), code = problem.code, reason = %problem.message, elapsed_ms, "lead refused");
+                }
+                problem_response(&problem, wants_html)
+            }
+        }
+    }
+
+    fn accepted_response(&self, mut accepted: Accepted, wants_html: bool, prefix: &str) -> Response<Body> {
+        let redirect = match accepted.redirect_url.take() {
+            Some(url) if self.redirect_allowed(&url) => Some(url),
+            Some(_) => {
+                accepted
+                    .warnings
+                    .push("redirect_url ignored: its origin is not in FIRSTHOUR_REDIRECT_ORIGINS".into());
+                None
+            }
+            None => None,
+        };
+        let location = redirect.or_else(|| {
+            wants_html.then(|| {
+                self.thank_you_url
+                    .clone()
+                    .unwrap_or_else(|| format!("{prefix}/thank-you"))
+            })
+        });
+        if let Some(location) = location {
+            return redirect_response(&location);
+        }
+        let status = match accepted.status {
+            AcceptStatus::Accepted => StatusCode::ACCEPTED,
+            AcceptStatus::Duplicate => StatusCode::OK,
+        };
+        let mut body = json!({"lead_id": accepted.lead_id, "status": accepted.status.as_str()});
+        if !accepted.warnings.is_empty() {
+            body["warnings"] = json!(accepted.warnings);
+        }
+        json_response(status, &body)
+    }
+
+    fn redirect_allowed(&self, url: &str) -> bool {
+        firsthour::config::parse_origin(url).is_ok_and(|origin| self.redirect_origins.contains(&origin))
+    }
+
+    fn allowed_origin<'h>(&self, headers: &'h HeaderMap) -> Option<&'h HeaderValue> {
+        let origin = headers.get(header::ORIGIN)?;
+        let text = origin.to_str().ok()?;
+        self.cors_origins.iter().any(|allowed| allowed == text).then_some(origin)
+    }
+
+    fn preflight(&self, headers: &HeaderMap) -> Response<Body> {
+        let mut response = empty_response(StatusCode::NO_CONTENT);
+        if self.allowed_origin(headers).is_some() {
+            let h = response.headers_mut();
+            h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS"));
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("content-type, idempotency-key, webhook-id, webhook-timestamp, webhook-signature"),
+            );
+            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        }
+        response
+    }
+
+    fn add_cors(&self, request_headers: &HeaderMap, response_headers: &mut HeaderMap) {
+        response_headers.append(header::VARY, HeaderValue::from_static("Origin"));
+        if let Some(origin) = self.allowed_origin(request_headers) {
+            response_headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        }
+    }
+}
+
+/// Client IP and user agent from the request context; the delivery id from
+/// `webhook-id` (Standard Webhooks) or `Idempotency-Key`.
+fn request_meta(request: &Request) -> Result<RequestMeta, Problem> {
+    let headers = request.headers();
+    let (client_ip, context_agent) = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => (context.http.source_ip.clone(), context.http.user_agent.clone()),
+        _ => (None, None),
+    };
+    let user_agent = context_agent.or_else(|| {
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
+    let mut delivery_id = None;
+    for name in ["webhook-id", "idempotency-key"] {
+        if let Some(value) = headers.get(name) {
+            let text = value
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && t.len() <= MAX_DELIVERY_ID_LEN && t.chars().all(|c| c.is_ascii_graphic()))
+                .ok_or_else(|| {
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_header",
+                        format!("{name} must be 1 to {MAX_DELIVERY_ID_LEN} visible ASCII characters"),
+                    )
+                })?;
+            delivery_id = Some(text.to_owned());
+            break;
+        }
+    }
+    Ok(RequestMeta {
+        client_ip,
+        user_agent,
+        delivery_id,
+    })
+}
+
+/// A browser navigating (a plain form post) asks for HTML first.
+fn prefers_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.split(',').next().is_some_and(|first| first.trim().starts_with("text/html")))
+}
+
+fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn html_response(status: StatusCode, html: String) -> Response<Body> {
+    let mut response = Response::new(Body::Text(html));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    response
+}
+
+fn empty_response(status: StatusCode) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = status;
+    response
+}
+
+fn redirect_response(location: &str) -> Response<Body> {
+    let mut response = empty_response(StatusCode::SEE_OTHER);
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+fn problem_response(problem: &Problem, wants_html: bool) -> Response<Body> {
+    let mut response = if wants_html {
+        let body = format!(
+            "<p>{}</p><p class=\"muted\">Please go back, correct the form and send it again.</p>",
+            html::escape_text(&problem.message)
+        );
+        html_response(problem.status, html::page("Not sent", "Your message was not sent", &body))
+    } else {
+        let mut body = json!({"error": problem.code, "message": problem.message});
+        if let Some(field) = problem.field {
+            body["field"] = json!(field);
+        }
+        if let Some(lead_id) = &problem.lead_id {
+            body["lead_id"] = json!(lead_id);
+        }
+        json_response(problem.status, &body)
+    };
+    if problem.status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    response
+}
+
+fn thank_you_page() -> Response<Body> {
+    html_response(
+        StatusCode::OK,
+        html::page(
+            "Thank you",
+            "Thank you, we got your message",
+            "<p>Someone from our team will get back to you shortly.</p>",
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_by_raw_path() {
+        assert_eq!(route("/leads"), Route::Leads { source: None, prefix: String::new() });
+        assert_eq!(route("/leads/"), Route::Leads { source: None, prefix: String::new() });
+        assert_eq!(
+            route("/prod/leads/hubspot"),
+            Route::Leads { source: Some("hubspot"), prefix: "/prod".into() }
+        );
+        assert_eq!(route("/thank-you"), Route::ThankYou);
+        assert_eq!(route("/leads/a/b"), Route::NotFound);
+        assert_eq!(route("/"), Route::NotFound);
+    }
+
+    #[test]
+    fn html_preference_follows_the_first_accept_entry() {
+        let mut headers = HeaderMap::new();
+        assert!(!prefers_html(&headers));
+        headers.insert(header::ACCEPT, HeaderValue::from_static("text/html,application/xhtml+xml,*/*;q=0.8"));
+        assert!(prefers_html(&headers));
+        headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        assert!(!prefers_html(&headers));
+    }
+}
