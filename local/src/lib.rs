@@ -1,1 +1,8 @@
+//! firsthour's local runner: the real function binaries on an AWS emulator.
 
+pub mod bootstrap;
+pub mod gateway;
+pub mod mail;
+pub mod run;
+pub mod runtime_api;
+pub mod template;

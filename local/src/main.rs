@@ -1,1 +1,217 @@
-fn main() {}
+//! `firsthour-local`: runs the whole system on this machine (what `make run` calls).
+//!
+//! Starts moto server, creates the stack from `infra/template.yaml`, runs the
+//! function binaries behind Runtime API stand-ins, serves the intake on
+//! http://127.0.0.1:3000/leads and the sent mail on /_local/mail, ticks the
+//! escalation schedule. Ctrl-C stops everything it started.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use firsthour_local::run::{RunOptions, start};
+
+const USAGE: &str = "usage: firsthour-local [--port 3000] [--moto-port 5000] [--tick-seconds 60]
+                       [--moto-bin .venv/bin/moto_server] [--bin-dir target/debug]
+                       [--template infra/template.yaml] [--config infra/firsthour.toml]
+                       [--param Name=Value]... [--quiet]";
+
+struct Args {
+    port: u16,
+    moto_port: u16,
+    tick_seconds: u64,
+    moto_bin: PathBuf,
+    bin_dir: PathBuf,
+    template: PathBuf,
+    config: Option<PathBuf>,
+    params: BTreeMap<String, String>,
+    quiet: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        port: 3000,
+        moto_port: 5000,
+        tick_seconds: 60,
+        moto_bin: PathBuf::from(".venv/bin/moto_server"),
+        bin_dir: PathBuf::from("target/debug"),
+        template: PathBuf::from("infra/template.yaml"),
+        config: Some(PathBuf::from("infra/firsthour.toml")),
+        params: BTreeMap::new(),
+        quiet: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        let number = |v: String| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{flag}: {v:?} is not a number"))
+        };
+        match flag.as_str() {
+            "--port" => {
+                args.port = number(value()?)?
+                    .try_into()
+                    .map_err(|_| "--port: too large")?
+            }
+            "--moto-port" => {
+                args.moto_port = number(value()?)?
+                    .try_into()
+                    .map_err(|_| "--moto-port: too large")?
+            }
+            "--tick-seconds" => args.tick_seconds = number(value()?)?.max(1),
+            "--moto-bin" => args.moto_bin = value()?.into(),
+            "--bin-dir" => args.bin_dir = value()?.into(),
+            "--template" => args.template = value()?.into(),
+            "--config" => {
+                args.config = Some(value()?.into()).filter(|p: &PathBuf| !p.as_os_str().is_empty())
+            }
+            "--param" => {
+                let pair = value()?;
+                let (name, val) = pair
+                    .split_once('=')
+                    .ok_or(format!("--param {pair}: expected Name=Value"))?;
+                args.params.insert(name.to_owned(), val.to_owned());
+            }
+            "--quiet" => args.quiet = true,
+            "-h" | "--help" => return Err(USAGE.to_owned()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    Ok(args)
+}
+
+/// Sets what the SDK and the functions need to talk to the emulator
+/// (dummy credentials: moto accepts any).
+fn emulator_environment(emulator_url: &str) {
+    let defaults = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ];
+    for (key, value) in defaults {
+        if std::env::var_os(key).is_none() {
+            set_env(key, value);
+        }
+    }
+    set_env("AWS_ENDPOINT_URL", emulator_url);
+}
+
+#[allow(unsafe_code)]
+fn set_env(key: &str, value: &str) {
+    // SAFETY: called from main before any other thread exists.
+    unsafe { std::env::set_var(key, value) };
+}
+
+async fn wait_for_emulator(url: &str) -> Result<(), String> {
+    for _ in 0..100 {
+        if reqwest::get(format!("{url}/moto-api/")).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("moto did not start at {url} within 10 s"))
+}
+
+fn main() -> std::process::ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("{message}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let emulator_url = format!("http://127.0.0.1:{}", args.moto_port);
+    emulator_environment(&emulator_url);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("cannot start the async runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args, emulator_url)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("firsthour-local: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(
+    args: Args,
+    emulator_url: String,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut moto = tokio::process::Command::new(&args.moto_bin)
+        .args(["-H", "127.0.0.1", "-p", &args.moto_port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|err| {
+            format!(
+                "cannot start moto ({}): {err}; run `make venv` first",
+                args.moto_bin.display()
+            )
+        })?;
+    wait_for_emulator(&emulator_url).await?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let mut extra_env = Vec::new();
+    if let Some(config) = &args.config {
+        let absolute =
+            std::fs::canonicalize(config).map_err(|err| format!("{}: {err}", config.display()))?;
+        extra_env.push((
+            "FIRSTHOUR_CONFIG_FILE".to_owned(),
+            absolute.display().to_string(),
+        ));
+    }
+    let mut parameters = BTreeMap::from([
+        (
+            "CorsOrigins".to_owned(),
+            "http://127.0.0.1:8080,http://localhost:8080".to_owned(),
+        ),
+        (
+            "RedirectOrigins".to_owned(),
+            "http://127.0.0.1:8080,http://localhost:8080".to_owned(),
+        ),
+    ]);
+    parameters.extend(args.params.clone());
+    let options = RunOptions {
+        template: args.template.clone(),
+        bin_dir: args.bin_dir.clone(),
+        prefix: "firsthour-local".into(),
+        http_addr: SocketAddr::from(([127, 0, 0, 1], args.port)),
+        emulator_url: emulator_url.clone(),
+        tick: Duration::from_secs(args.tick_seconds),
+        parameters,
+        extra_env,
+        intake_instances: 4,
+        show_function_logs: !args.quiet,
+    };
+    let running = start(&options, &sdk).await?;
+    let base = format!("http://{}", running.http_addr);
+    println!(
+        "\nfirsthour is running locally.\n\
+         \n  intake      POST {base}/leads  (or {base}/leads/{{source}})\
+         \n  sent mail   {base}/_local/mail\
+         \n  emulator    {emulator_url}  (moto)\
+         \n  schedule    escalation every {tick} s\
+         \n\nTry:\n  curl -i {base}/leads -H 'content-type: application/json' \\\n    -d '{{\"email\":\"jane.doe@example.com\",\"name\":\"Jane Doe\",\"company\":\"Example Inc\",\"message\":\"Please call me\"}}'\
+         \n\nTo read the stack with the AWS CLI or the report, use:\n  export AWS_ENDPOINT_URL={emulator_url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1\
+         \n  table {table}, bus {bus}\n\nCtrl-C stops everything.\n",
+        tick = args.tick_seconds,
+        table = running.stack.table_name,
+        bus = running.stack.bus_name,
+    );
+    tokio::signal::ctrl_c().await?;
+    println!("\nstopping…");
+    running.stop().await;
+    let _ = moto.kill().await;
+    Ok(())
+}

@@ -16,8 +16,8 @@ pub enum RouterError {
 
 /// Handles one `LeadReceived` event.
 pub async fn handle(event: EventBridgeEvent<serde_json::Value>) -> Result<(), RouterError> {
-    let detail: LeadReceived =
-        serde_json::from_value(event.detail).map_err(|err| RouterError::BadEvent(err.to_string()))?;
+    let detail: LeadReceived = serde_json::from_value(event.detail)
+        .map_err(|err| RouterError::BadEvent(err.to_string()))?;
     tracing::info!(lead_id = %detail.lead_id, source = %detail.source, "lead received by router");
     Ok(())
 }

@@ -7,14 +7,16 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     firsthour::telemetry::init_json_logs(std::env::var(vars::LOG_LEVEL).ok().as_deref());
-    lambda_runtime::run(service_fn(|event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
-        match federal_router::handle(event.payload).await {
-            Ok(()) => Ok(()),
-            Err(err) => {
-                tracing::error!(error = %err, "event not handled");
-                Err(Error::from(err.to_string()))
+    lambda_runtime::run(service_fn(
+        |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
+            match federal_router::handle(event.payload).await {
+                Ok(()) => Ok(()),
+                Err(err) => {
+                    tracing::error!(error = %err, "event not handled");
+                    Err(Error::from(err.to_string()))
+                }
             }
-        }
-    }))
+        },
+    ))
     .await
 }

@@ -64,7 +64,12 @@ impl<F: Fn(&str) -> Option<String>> EnvReader<F> {
         self.optional(var).ok_or(ConfigError::Missing(var))
     }
 
-    fn number(&self, var: &'static str, default: u64, range: std::ops::RangeInclusive<u64>) -> Result<u64, ConfigError> {
+    fn number(
+        &self,
+        var: &'static str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<u64, ConfigError> {
         let Some(raw) = self.optional(var) else {
             return Ok(default);
         };
@@ -88,7 +93,9 @@ impl<F: Fn(&str) -> Option<String>> EnvReader<F> {
         raw.split(',')
             .map(str::trim)
             .filter(|o| !o.is_empty())
-            .map(|origin| parse_origin(origin).map_err(|problem| ConfigError::Invalid { var, problem }))
+            .map(|origin| {
+                parse_origin(origin).map_err(|problem| ConfigError::Invalid { var, problem })
+            })
             .collect()
     }
 }
@@ -97,7 +104,9 @@ impl<F: Fn(&str) -> Option<String>> EnvReader<F> {
 pub fn parse_origin(raw: &str) -> Result<String, String> {
     let url = url::Url::parse(raw).map_err(|err| format!("{raw:?} is not an origin URL: {err}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(format!("{raw:?} must be an http(s) origin like https://www.example.com"));
+        return Err(format!(
+            "{raw:?} must be an http(s) origin like https://www.example.com"
+        ));
     }
     Ok(url.origin().ascii_serialization())
 }
@@ -123,7 +132,9 @@ pub struct IntakeSettings {
 }
 
 impl IntakeSettings {
-    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &EnvReader<F>) -> Result<Self, ConfigError> {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &EnvReader<F>,
+    ) -> Result<Self, ConfigError> {
         const DAY: u64 = 24 * 60 * 60;
         let thank_you_url = env
             .optional(vars::THANK_YOU_URL)
@@ -143,15 +154,30 @@ impl IntakeSettings {
         Ok(Self {
             table_name: env.required(vars::TABLE_NAME)?,
             event_bus_name: env.required(vars::EVENT_BUS_NAME)?,
-            max_body_bytes: env.number(vars::MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES as u64, 1024..=6 * 1024 * 1024)?
-                as usize,
-            dedup_window: Duration::from_secs(env.number(vars::DEDUP_WINDOW_SECONDS, 600, 0..=DAY)?),
-            delivery_id_ttl: Duration::from_secs(env.number(vars::DELIVERY_ID_TTL_SECONDS, DAY, 300..=30 * DAY)?),
+            max_body_bytes: env.number(
+                vars::MAX_BODY_BYTES,
+                DEFAULT_MAX_BODY_BYTES as u64,
+                1024..=6 * 1024 * 1024,
+            )? as usize,
+            dedup_window: Duration::from_secs(env.number(
+                vars::DEDUP_WINDOW_SECONDS,
+                600,
+                0..=DAY,
+            )?),
+            delivery_id_ttl: Duration::from_secs(env.number(
+                vars::DELIVERY_ID_TTL_SECONDS,
+                DAY,
+                300..=30 * DAY,
+            )?),
             lead_retention: match env.number(vars::LEAD_RETENTION_DAYS, 0, 0..=36500)? {
                 0 => None,
                 days => Some(Duration::from_secs(days * DAY)),
             },
-            redrive_after: Duration::from_secs(env.number(vars::REDRIVE_AFTER_SECONDS, 120, 10..=DAY)?),
+            redrive_after: Duration::from_secs(env.number(
+                vars::REDRIVE_AFTER_SECONDS,
+                120,
+                10..=DAY,
+            )?),
             cors_origins: env.origins(vars::CORS_ORIGINS)?,
             redirect_origins: env.origins(vars::REDIRECT_ORIGINS)?,
             thank_you_url,
@@ -195,7 +221,10 @@ impl FileConfig {
         };
         let config: FileConfig = toml::from_str(text).map_err(|err| file_error(err.to_string()))?;
         for name in config.sources.keys() {
-            if Source::parse(name).map(|s| s.as_str() != name).unwrap_or(true) {
+            if Source::parse(name)
+                .map(|s| s.as_str() != name)
+                .unwrap_or(true)
+            {
                 return Err(file_error(format!(
                     "[sources.{name}]: a source name must be lower case letters, digits, '-', '_' or '.'"
                 )));
@@ -218,7 +247,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> EnvReader<impl Fn(&str) -> Option<String>> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         EnvReader::new(move |k: &str| map.get(k).cloned())
     }
 
@@ -256,15 +288,25 @@ mod tests {
     #[test]
     fn origins_are_normalised() {
         let mut pairs = BASE.to_vec();
-        pairs.push((vars::CORS_ORIGINS, "https://www.example.com/, http://localhost:8080"));
+        pairs.push((
+            vars::CORS_ORIGINS,
+            "https://www.example.com/, http://localhost:8080",
+        ));
         let settings = IntakeSettings::from_env(&env(&pairs)).expect("valid");
-        assert_eq!(settings.cors_origins, vec!["https://www.example.com", "http://localhost:8080"]);
+        assert_eq!(
+            settings.cors_origins,
+            vec!["https://www.example.com", "http://localhost:8080"]
+        );
     }
 
     #[test]
     fn config_file_errors_name_line_and_field() {
         let path = Path::new("firsthour.toml");
-        let err = FileConfig::parse("[sources.gravity]\nfields = { \"1.3\" = \"first_nam\" }\n", path).expect_err("bad");
+        let err = FileConfig::parse(
+            "[sources.gravity]\nfields = { \"1.3\" = \"first_nam\" }\n",
+            path,
+        )
+        .expect_err("bad");
         let text = err.to_string();
         assert!(text.contains("line 2"), "{text}");
         assert!(text.contains("first_nam"), "{text}");
@@ -272,8 +314,15 @@ mod tests {
         assert!(err.to_string().contains("feilds"), "{err}");
         let err = FileConfig::parse("[sources.\"Bad Name\"]\n", path).expect_err("bad name");
         assert!(err.to_string().contains("Bad Name"), "{err}");
-        let ok = FileConfig::parse("[sources.gravityforms.fields]\n\"1.3\" = \"first_name\"\n", path).expect("ok");
+        let ok = FileConfig::parse(
+            "[sources.gravityforms.fields]\n\"1.3\" = \"first_name\"\n",
+            path,
+        )
+        .expect("ok");
         let source = Source::parse("gravityforms").expect("valid");
-        assert_eq!(ok.mapping(&source).and_then(|m| m.get("1.3")), Some(&LeadField::FirstName));
+        assert_eq!(
+            ok.mapping(&source).and_then(|m| m.get("1.3")),
+            Some(&LeadField::FirstName)
+        );
     }
 }

@@ -22,7 +22,11 @@ mod tests {
 
     #[test]
     fn dynamic_text_is_escaped() {
-        let html = page("<t>", "a & b", &format!("<p>{}</p>", escape_text("<script>x</script>")));
+        let html = page(
+            "<t>",
+            "a & b",
+            &format!("<p>{}</p>", escape_text("<script>x</script>")),
+        );
         assert!(html.contains("&lt;t&gt;"));
         assert!(html.contains("a &amp; b"));
         assert!(!html.contains("<script>"));

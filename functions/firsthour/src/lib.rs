@@ -4,13 +4,13 @@
 //! is plain Rust here; small ports abstract storage, events, mail and the
 //! clock, and the AWS adapters implement them.
 
-pub mod email;
-pub mod intake;
-pub mod lead;
 pub mod aws;
 pub mod config;
+pub mod email;
 pub mod events;
+pub mod html;
+pub mod intake;
+pub mod lead;
 pub mod ports;
 pub mod store;
-pub mod html;
 pub mod telemetry;

@@ -75,5 +75,8 @@ pub trait LeadStore: Send + Sync {
 pub struct PublishError(pub String);
 
 pub trait EventPublisher: Send + Sync {
-    fn publish(&self, event: &OutboundEvent) -> impl Future<Output = Result<(), PublishError>> + Send;
+    fn publish(
+        &self,
+        event: &OutboundEvent,
+    ) -> impl Future<Output = Result<(), PublishError>> + Send;
 }

@@ -114,7 +114,11 @@ pub struct LeadItem {
 impl LeadItem {
     /// A freshly received lead: unrouted, and due for re-drive at `redrive_at`
     /// in case nothing routes it before then.
-    pub fn new_received(lead: &Lead, redrive_at: OffsetDateTime, expires_at: Option<OffsetDateTime>) -> Self {
+    pub fn new_received(
+        lead: &Lead,
+        redrive_at: OffsetDateTime,
+        expires_at: Option<OffsetDateTime>,
+    ) -> Self {
         let c = &lead.contact;
         Self {
             pk: lead_pk(&lead.id),
@@ -182,7 +186,13 @@ pub struct DedupItem {
 }
 
 impl DedupItem {
-    pub fn new(kind: DedupKind, key: &str, lead: &Lead, body_sha256: &str, ttl: std::time::Duration) -> Self {
+    pub fn new(
+        kind: DedupKind,
+        key: &str,
+        lead: &Lead,
+        body_sha256: &str,
+        ttl: std::time::Duration,
+    ) -> Self {
         let expires = lead.received_at + ttl;
         Self {
             pk: format!("DEDUP#{key}"),
@@ -268,7 +278,10 @@ mod tests {
         let mut b = lead("jane@example.com", "hi");
         b.fields = vec![RawField::new("submitted_at", "14:00:02")];
         assert_eq!(content_key(&a), content_key(&b));
-        assert_ne!(content_key(&a), content_key(&lead("jane@example.com", "hello")));
+        assert_ne!(
+            content_key(&a),
+            content_key(&lead("jane@example.com", "hello"))
+        );
     }
 
     #[test]
@@ -276,7 +289,10 @@ mod tests {
         let web = Source::parse("web").expect("valid");
         let other = Source::parse("typeform").expect("valid");
         assert_ne!(delivery_key(&web, "abc"), delivery_key(&other, "abc"));
-        assert_eq!(delivery_key(&web, &"x".repeat(5000)).len(), delivery_key(&web, "y").len());
+        assert_eq!(
+            delivery_key(&web, &"x".repeat(5000)).len(),
+            delivery_key(&web, "y").len()
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@ use firsthour::aws::{DynamoLeadStore, EventBridgePublisher, load_sdk_config};
 use firsthour::config::{ConfigError, EnvReader, IntakeSettings};
 use firsthour::html;
 use firsthour::intake::IntakeError;
-use firsthour::intake::service::{AcceptError, AcceptStatus, Accepted, Delivery, IntakePolicy, IntakeService};
+use firsthour::intake::service::{
+    AcceptError, AcceptStatus, Accepted, Delivery, IntakePolicy, IntakeService,
+};
 use firsthour::lead::{RequestMeta, Source};
 use firsthour::ports::{Clock, EventPublisher, LeadStore, StoreError, SystemClock};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -33,11 +35,16 @@ pub type AwsIntakeApp = IntakeApp<DynamoLeadStore, EventBridgePublisher, SystemC
 
 impl AwsIntakeApp {
     /// Reads the configuration and builds the AWS clients (cold start).
-    pub async fn from_env<F: Fn(&str) -> Option<String>>(env: &EnvReader<F>) -> Result<Self, ConfigError> {
+    pub async fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &EnvReader<F>,
+    ) -> Result<Self, ConfigError> {
         let settings = IntakeSettings::from_env(env)?;
         let sdk = load_sdk_config().await;
         let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(&sdk), &settings.table_name);
-        let publisher = EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(&sdk), &settings.event_bus_name);
+        let publisher = EventBridgePublisher::new(
+            aws_sdk_eventbridge::Client::new(&sdk),
+            &settings.event_bus_name,
+        );
         Ok(Self::new(store, publisher, SystemClock, &settings))
     }
 }
@@ -46,7 +53,10 @@ impl AwsIntakeApp {
 #[derive(Debug, PartialEq, Eq)]
 enum Route<'a> {
     /// `…/leads` or `…/leads/{source}`; `prefix` is whatever came before (a stage).
-    Leads { source: Option<&'a str>, prefix: String },
+    Leads {
+        source: Option<&'a str>,
+        prefix: String,
+    },
     ThankYou,
     NotFound,
 }
@@ -88,16 +98,26 @@ impl From<AcceptError> for Problem {
     fn from(err: AcceptError) -> Self {
         match err {
             AcceptError::Invalid(invalid) => match invalid {
-                IntakeError::PayloadTooLarge { .. } => {
-                    Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", invalid.to_string())
+                IntakeError::PayloadTooLarge { .. } => Self::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    invalid.to_string(),
+                ),
+                IntakeError::UnsupportedMediaType(_) => Self::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    invalid.to_string(),
+                ),
+                IntakeError::Malformed(_) => {
+                    Self::new(StatusCode::BAD_REQUEST, "malformed", invalid.to_string())
                 }
-                IntakeError::UnsupportedMediaType(_) => {
-                    Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", invalid.to_string())
-                }
-                IntakeError::Malformed(_) => Self::new(StatusCode::BAD_REQUEST, "malformed", invalid.to_string()),
                 IntakeError::Unprocessable { field, ref problem } => Self {
                     field: Some(field),
-                    ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", problem.clone())
+                    ..Self::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "unprocessable",
+                        problem.clone(),
+                    )
                 },
             },
             AcceptError::DeliveryConflict { original } => Self {
@@ -139,10 +159,16 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeApp<S, P, C> {
         let method = request.method().clone();
         let mut response = match (route(&path), &method) {
             (Route::Leads { .. }, &Method::OPTIONS) => self.preflight(request.headers()),
-            (Route::Leads { source, prefix }, &Method::POST) => self.post_lead(&request, source, &prefix, started).await,
+            (Route::Leads { source, prefix }, &Method::POST) => {
+                self.post_lead(&request, source, &prefix, started).await
+            }
             (Route::Leads { .. }, _) => {
                 let mut response = problem_response(
-                    &Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "use POST"),
+                    &Problem::new(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "method_not_allowed",
+                        "use POST",
+                    ),
                     false,
                 );
                 response
@@ -151,29 +177,49 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeApp<S, P, C> {
                 response
             }
             (Route::ThankYou, &Method::GET | &Method::HEAD) => thank_you_page(),
-            _ => problem_response(&Problem::new(StatusCode::NOT_FOUND, "not_found", "POST leads to /leads"), false),
+            _ => problem_response(
+                &Problem::new(StatusCode::NOT_FOUND, "not_found", "POST leads to /leads"),
+                false,
+            ),
         };
         self.add_cors(request.headers(), response.headers_mut());
         response
     }
 
-    async fn post_lead(&self, request: &Request, source: Option<&str>, prefix: &str, started: Instant) -> Response<Body> {
+    async fn post_lead(
+        &self,
+        request: &Request,
+        source: Option<&str>,
+        prefix: &str,
+        started: Instant,
+    ) -> Response<Body> {
         let headers = request.headers();
         let wants_html = prefers_html(headers);
         let source = match source.map(Source::parse).transpose() {
             Ok(source) => source.unwrap_or_else(Source::default_web),
             Err(err) => {
-                return problem_response(&Problem::new(StatusCode::BAD_REQUEST, "invalid_source", err.to_string()), wants_html);
+                return problem_response(
+                    &Problem::new(StatusCode::BAD_REQUEST, "invalid_source", err.to_string()),
+                    wants_html,
+                );
             }
         };
         let meta = match request_meta(request) {
             Ok(meta) => meta,
             Err(problem) => return problem_response(&problem, wants_html),
         };
-        let content_type = match headers.get(header::CONTENT_TYPE).map(HeaderValue::to_str).transpose() {
+        let content_type = match headers
+            .get(header::CONTENT_TYPE)
+            .map(HeaderValue::to_str)
+            .transpose()
+        {
             Ok(ct) => ct,
             Err(_) => {
-                let problem = Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "unreadable Content-Type");
+                let problem = Problem::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "unreadable Content-Type",
+                );
                 return problem_response(&problem, wants_html);
             }
         };
@@ -210,13 +256,18 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeApp<S, P, C> {
         }
     }
 
-    fn accepted_response(&self, mut accepted: Accepted, wants_html: bool, prefix: &str) -> Response<Body> {
+    fn accepted_response(
+        &self,
+        mut accepted: Accepted,
+        wants_html: bool,
+        prefix: &str,
+    ) -> Response<Body> {
         let redirect = match accepted.redirect_url.take() {
             Some(url) if self.redirect_allowed(&url) => Some(url),
             Some(_) => {
-                accepted
-                    .warnings
-                    .push("redirect_url ignored: its origin is not in FIRSTHOUR_REDIRECT_ORIGINS".into());
+                accepted.warnings.push(
+                    "redirect_url ignored: its origin is not in FIRSTHOUR_REDIRECT_ORIGINS".into(),
+                );
                 None
             }
             None => None,
@@ -243,25 +294,35 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeApp<S, P, C> {
     }
 
     fn redirect_allowed(&self, url: &str) -> bool {
-        firsthour::config::parse_origin(url).is_ok_and(|origin| self.redirect_origins.contains(&origin))
+        firsthour::config::parse_origin(url)
+            .is_ok_and(|origin| self.redirect_origins.contains(&origin))
     }
 
     fn allowed_origin<'h>(&self, headers: &'h HeaderMap) -> Option<&'h HeaderValue> {
         let origin = headers.get(header::ORIGIN)?;
         let text = origin.to_str().ok()?;
-        self.cors_origins.iter().any(|allowed| allowed == text).then_some(origin)
+        self.cors_origins
+            .iter()
+            .any(|allowed| allowed == text)
+            .then_some(origin)
     }
 
     fn preflight(&self, headers: &HeaderMap) -> Response<Body> {
         let mut response = empty_response(StatusCode::NO_CONTENT);
         if self.allowed_origin(headers).is_some() {
             let h = response.headers_mut();
-            h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS"));
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("POST, OPTIONS"),
+            );
             h.insert(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
                 HeaderValue::from_static("content-type, idempotency-key, webhook-id, webhook-timestamp, webhook-signature"),
             );
-            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
         }
         response
     }
@@ -279,7 +340,10 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeApp<S, P, C> {
 fn request_meta(request: &Request) -> Result<RequestMeta, Problem> {
     let headers = request.headers();
     let (client_ip, context_agent) = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => (context.http.source_ip.clone(), context.http.user_agent.clone()),
+        Some(RequestContext::ApiGatewayV2(context)) => (
+            context.http.source_ip.clone(),
+            context.http.user_agent.clone(),
+        ),
         _ => (None, None),
     };
     let user_agent = context_agent.or_else(|| {
@@ -295,12 +359,18 @@ fn request_meta(request: &Request) -> Result<RequestMeta, Problem> {
                 .to_str()
                 .ok()
                 .map(str::trim)
-                .filter(|t| !t.is_empty() && t.len() <= MAX_DELIVERY_ID_LEN && t.chars().all(|c| c.is_ascii_graphic()))
+                .filter(|t| {
+                    !t.is_empty()
+                        && t.len() <= MAX_DELIVERY_ID_LEN
+                        && t.chars().all(|c| c.is_ascii_graphic())
+                })
                 .ok_or_else(|| {
                     Problem::new(
                         StatusCode::BAD_REQUEST,
                         "invalid_header",
-                        format!("{name} must be 1 to {MAX_DELIVERY_ID_LEN} visible ASCII characters"),
+                        format!(
+                            "{name} must be 1 to {MAX_DELIVERY_ID_LEN} visible ASCII characters"
+                        ),
                     )
                 })?;
             delivery_id = Some(text.to_owned());
@@ -319,24 +389,31 @@ fn prefers_html(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.split(',').next().is_some_and(|first| first.trim().starts_with("text/html")))
+        .is_some_and(|accept| {
+            accept
+                .split(',')
+                .next()
+                .is_some_and(|first| first.trim().starts_with("text/html"))
+        })
 }
 
 fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
     let mut response = Response::new(Body::Text(body.to_string()));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
 fn html_response(status: StatusCode, html: String) -> Response<Body> {
     let mut response = Response::new(Body::Text(html));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     response
 }
 
@@ -360,7 +437,10 @@ fn problem_response(problem: &Problem, wants_html: bool) -> Response<Body> {
             "<p>{}</p><p class=\"muted\">Please go back, correct the form and send it again.</p>",
             html::escape_text(&problem.message)
         );
-        html_response(problem.status, html::page("Not sent", "Your message was not sent", &body))
+        html_response(
+            problem.status,
+            html::page("Not sent", "Your message was not sent", &body),
+        )
     } else {
         let mut body = json!({"error": problem.code, "message": problem.message});
         if let Some(field) = problem.field {
@@ -396,11 +476,26 @@ mod tests {
 
     #[test]
     fn routes_by_raw_path() {
-        assert_eq!(route("/leads"), Route::Leads { source: None, prefix: String::new() });
-        assert_eq!(route("/leads/"), Route::Leads { source: None, prefix: String::new() });
+        assert_eq!(
+            route("/leads"),
+            Route::Leads {
+                source: None,
+                prefix: String::new()
+            }
+        );
+        assert_eq!(
+            route("/leads/"),
+            Route::Leads {
+                source: None,
+                prefix: String::new()
+            }
+        );
         assert_eq!(
             route("/prod/leads/hubspot"),
-            Route::Leads { source: Some("hubspot"), prefix: "/prod".into() }
+            Route::Leads {
+                source: Some("hubspot"),
+                prefix: "/prod".into()
+            }
         );
         assert_eq!(route("/thank-you"), Route::ThankYou);
         assert_eq!(route("/leads/a/b"), Route::NotFound);
@@ -411,7 +506,10 @@ mod tests {
     fn html_preference_follows_the_first_accept_entry() {
         let mut headers = HeaderMap::new();
         assert!(!prefers_html(&headers));
-        headers.insert(header::ACCEPT, HeaderValue::from_static("text/html,application/xhtml+xml,*/*;q=0.8"));
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("text/html,application/xhtml+xml,*/*;q=0.8"),
+        );
         assert!(prefers_html(&headers));
         headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
         assert!(!prefers_html(&headers));

@@ -44,7 +44,12 @@ impl DynamoLeadStore {
         &self.table
     }
 
-    fn put(&self, item: HashMap<String, AttributeValue>, condition: &str, now_s: Option<i64>) -> TransactWriteItem {
+    fn put(
+        &self,
+        item: HashMap<String, AttributeValue>,
+        condition: &str,
+        now_s: Option<i64>,
+    ) -> TransactWriteItem {
         let mut put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -60,7 +65,12 @@ impl DynamoLeadStore {
             .build()
     }
 
-    async fn attempt(&self, lead: &LeadItem, markers: &[DedupItem], now: OffsetDateTime) -> Attempt {
+    async fn attempt(
+        &self,
+        lead: &LeadItem,
+        markers: &[DedupItem],
+        now: OffsetDateTime,
+    ) -> Attempt {
         let lead_item = match to_item(lead) {
             Ok(item) => item,
             Err(err) => return Attempt::Failed(err),
@@ -87,7 +97,9 @@ impl DynamoLeadStore {
             Ok(_) => return Attempt::Done(InsertOutcome::Created),
             Err(err) => err,
         };
-        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() {
+        if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            err.as_service_error()
+        {
             let codes: Vec<&str> = cancelled
                 .cancellation_reasons()
                 .iter()
@@ -100,7 +112,11 @@ impl DynamoLeadStore {
             let failed_markers: Vec<&DedupItem> = markers
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| codes.get(i + 1).is_none_or(|c| *c == "ConditionalCheckFailed"))
+                .filter(|(i, _)| {
+                    codes
+                        .get(i + 1)
+                        .is_none_or(|c| *c == "ConditionalCheckFailed")
+                })
                 .map(|(_, m)| m)
                 .collect();
             for marker in failed_markers {
@@ -142,7 +158,8 @@ impl DynamoLeadStore {
 }
 
 fn to_item<T: serde::Serialize>(value: &T) -> Result<HashMap<String, AttributeValue>, StoreError> {
-    serde_dynamo::to_item(value).map_err(|err| StoreError::Rejected(format!("item not serialisable: {err}")))
+    serde_dynamo::to_item(value)
+        .map_err(|err| StoreError::Rejected(format!("item not serialisable: {err}")))
 }
 
 fn store_error<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
@@ -179,10 +196,16 @@ impl LeadStore for DynamoLeadStore {
         )
         .when(|err: &Option<StoreError>| err.is_none())
         .await;
-        outcome.map_err(|err| err.unwrap_or_else(|| StoreError::Unavailable("transaction kept conflicting".into())))
+        outcome.map_err(|err| {
+            err.unwrap_or_else(|| StoreError::Unavailable("transaction kept conflicting".into()))
+        })
     }
 
-    async fn mark_publish_failed(&self, lead_id: &LeadId, at: OffsetDateTime) -> Result<(), StoreError> {
+    async fn mark_publish_failed(
+        &self,
+        lead_id: &LeadId,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let unrouted = serde_dynamo::to_attribute_value(RoutingState::Unrouted)
             .map_err(|err| StoreError::Rejected(err.to_string()))?;
         let result = self
@@ -202,7 +225,13 @@ impl LeadStore for DynamoLeadStore {
         match result {
             Ok(_) => Ok(()),
             // Already routed by another path: nothing to re-drive.
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
             Err(err) => Err(store_error(&err)),
         }
     }

@@ -37,7 +37,11 @@ impl EventPublisher for EventBridgePublisher {
             .send()
             .await
             .map_err(|err| {
-                let kind = if is_transient(&err) { "transient" } else { "permanent" };
+                let kind = if is_transient(&err) {
+                    "transient"
+                } else {
+                    "permanent"
+                };
                 PublishError(format!("{kind}: {}", describe(&err)))
             })?;
         // PutEvents answers 200 even when an entry failed: check each one.
@@ -45,7 +49,10 @@ impl EventPublisher for EventBridgePublisher {
             let reason = output
                 .entries()
                 .iter()
-                .find_map(|e| e.error_code().map(|code| format!("{code}: {}", e.error_message().unwrap_or_default())))
+                .find_map(|e| {
+                    e.error_code()
+                        .map(|code| format!("{code}: {}", e.error_message().unwrap_or_default()))
+                })
                 .unwrap_or_else(|| "entry failed".into());
             return Err(PublishError(reason));
         }

@@ -47,7 +47,9 @@ const RETRYABLE_CODES: &[&str] = &[
 /// Whether an SDK error is worth retrying later (network, timeout, throttling, 5xx).
 pub(crate) fn is_transient<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
         SdkError::ServiceError(service) => service
             .err()
             .code()
@@ -58,7 +60,9 @@ pub(crate) fn is_transient<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> 
 
 /// A short, log-safe description of an SDK error (codes and messages only;
 /// AWS error messages do not echo item contents).
-pub(crate) fn describe<E: ProvideErrorMetadata + std::error::Error, R>(err: &SdkError<E, R>) -> String {
+pub(crate) fn describe<E: ProvideErrorMetadata + std::error::Error, R>(
+    err: &SdkError<E, R>,
+) -> String {
     match err {
         SdkError::ServiceError(service) => {
             let inner = service.err();

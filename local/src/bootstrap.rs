@@ -1,0 +1,258 @@
+//! Creates the local stack on the emulator from the template's definitions.
+//!
+//! Where AWS would have EventBridge invoke a function, the local stack
+//! points the same rule (same pattern) at an SQS queue; the runner polls the
+//! queue and invokes the function. Tests observe events the same way.
+
+use std::collections::BTreeMap;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+
+use crate::template::{EnvValue, RuleDef, TableDef, TemplateModel};
+
+/// The local stack's resources.
+#[derive(Debug, Clone)]
+pub struct LocalStack {
+    pub prefix: String,
+    pub table_name: String,
+    pub bus_name: String,
+    pub rule_queues: Vec<RuleQueue>,
+    /// Values of the template's `Ref`s: parameters and resources.
+    pub refs: BTreeMap<String, String>,
+}
+
+/// A template rule created locally with an SQS queue as its target.
+#[derive(Debug, Clone)]
+pub struct RuleQueue {
+    pub rule: RuleDef,
+    pub rule_name: String,
+    pub queue_url: String,
+}
+
+pub type BootError = Box<dyn std::error::Error + Send + Sync>;
+
+fn boxed<E: std::error::Error + Send + Sync + 'static>(
+    context: &str,
+) -> impl FnOnce(E) -> BootError + '_ {
+    move |err| {
+        format!(
+            "{context}: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(err)
+        )
+        .into()
+    }
+}
+
+impl LocalStack {
+    /// Creates (or reuses) the table, bus, rules and queues named `{prefix}-…`.
+    /// `parameters` override the template's parameter defaults.
+    pub async fn create(
+        sdk: &SdkConfig,
+        model: &TemplateModel,
+        prefix: &str,
+        parameters: &BTreeMap<String, String>,
+    ) -> Result<Self, BootError> {
+        let table_name = format!("{prefix}-leads");
+        let bus_name = format!("{prefix}-leads");
+        create_table(
+            &aws_sdk_dynamodb::Client::new(sdk),
+            &model.table,
+            &table_name,
+        )
+        .await?;
+        let events = aws_sdk_eventbridge::Client::new(sdk);
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        let existing_buses = events
+            .list_event_buses()
+            .name_prefix(&bus_name)
+            .send()
+            .await
+            .map_err(boxed("list event buses"))?;
+        if !existing_buses
+            .event_buses()
+            .iter()
+            .any(|b| b.name() == Some(bus_name.as_str()))
+        {
+            events
+                .create_event_bus()
+                .name(&bus_name)
+                .send()
+                .await
+                .map_err(boxed("create event bus"))?;
+        }
+        let mut rule_queues = Vec::new();
+        for rule in &model.rules {
+            let rule_name = format!("{prefix}-{}-{}", rule.function, rule.event_name);
+            let queue_url = sqs
+                .create_queue()
+                .queue_name(&rule_name)
+                .send()
+                .await
+                .map_err(boxed("create queue"))?
+                .queue_url
+                .ok_or("create queue: no URL")?;
+            let queue_arn = sqs
+                .get_queue_attributes()
+                .queue_url(&queue_url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .map_err(boxed("queue attributes"))?
+                .attributes
+                .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+                .ok_or("queue has no ARN")?;
+            events
+                .put_rule()
+                .name(&rule_name)
+                .event_bus_name(&bus_name)
+                .event_pattern(rule.pattern.to_string())
+                .send()
+                .await
+                .map_err(boxed("put rule"))?;
+            events
+                .put_targets()
+                .rule(&rule_name)
+                .event_bus_name(&bus_name)
+                .targets(
+                    aws_sdk_eventbridge::types::Target::builder()
+                        .id("local-queue")
+                        .arn(queue_arn)
+                        .build()
+                        .map_err(boxed("target"))?,
+                )
+                .send()
+                .await
+                .map_err(boxed("put targets"))?;
+            rule_queues.push(RuleQueue {
+                rule: rule.clone(),
+                rule_name,
+                queue_url,
+            });
+        }
+        let mut refs = model.parameters.clone();
+        refs.extend(parameters.clone());
+        refs.insert(model.table.logical_id.clone(), table_name.clone());
+        refs.insert(model.bus_logical_id.clone(), bus_name.clone());
+        Ok(Self {
+            prefix: prefix.to_owned(),
+            table_name,
+            bus_name,
+            rule_queues,
+            refs,
+        })
+    }
+
+    /// A function's environment as the template declares it, `Ref`s resolved.
+    pub fn function_env(
+        &self,
+        model: &TemplateModel,
+        logical_id: &str,
+    ) -> Result<Vec<(String, String)>, BootError> {
+        let function = model
+            .function(logical_id)
+            .ok_or_else(|| format!("no function {logical_id} in the template"))?;
+        function
+            .environment
+            .iter()
+            .map(|(name, value)| match value {
+                EnvValue::Literal(text) => Ok((name.clone(), text.clone())),
+                EnvValue::Ref(target) => self
+                    .refs
+                    .get(target)
+                    .map(|v| (name.clone(), v.clone()))
+                    .ok_or_else(|| format!("{logical_id}: {name} refers to {target}, which the local stack has no value for").into()),
+            })
+            .collect()
+    }
+}
+
+fn scalar_type(code: &str) -> Result<ScalarAttributeType, BootError> {
+    match code {
+        "S" => Ok(ScalarAttributeType::S),
+        "N" => Ok(ScalarAttributeType::N),
+        "B" => Ok(ScalarAttributeType::B),
+        other => Err(format!("attribute type {other:?}").into()),
+    }
+}
+
+fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, BootError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .map_err(boxed("key schema"))
+}
+
+fn keys(hash: &str, range: Option<&str>) -> Result<Vec<KeySchemaElement>, BootError> {
+    let mut out = vec![key(hash, KeyType::Hash)?];
+    if let Some(range) = range {
+        out.push(key(range, KeyType::Range)?);
+    }
+    Ok(out)
+}
+
+async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    def: &TableDef,
+    name: &str,
+) -> Result<(), BootError> {
+    if client
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .is_ok()
+    {
+        return Ok(());
+    }
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(keys(&def.hash_key, def.range_key.as_deref())?));
+    for attribute in &def.attributes {
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(&attribute.name)
+                .attribute_type(scalar_type(&attribute.attribute_type)?)
+                .build()
+                .map_err(boxed("attribute definition"))?,
+        );
+    }
+    for index in &def.indexes {
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(&index.name)
+                .set_key_schema(Some(keys(&index.hash_key, index.range_key.as_deref())?))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(index.projection.as_str()))
+                        .build(),
+                )
+                .build()
+                .map_err(boxed("index"))?,
+        );
+    }
+    request.send().await.map_err(boxed("create table"))?;
+    if let Some(ttl) = &def.ttl_attribute {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(ttl)
+                    .enabled(true)
+                    .build()
+                    .map_err(boxed("ttl"))?,
+            )
+            .send()
+            .await
+            .map_err(boxed("update time to live"))?;
+    }
+    Ok(())
+}

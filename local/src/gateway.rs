@@ -1,0 +1,190 @@
+//! A local stand-in for the API Gateway HTTP API: each HTTP request becomes
+//! a payload-v2 event for the intake function, and its answer the response.
+//! Also serves `/_local/mail`, the emails the local stack sent.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::{Value, json};
+
+use crate::mail;
+use crate::runtime_api::FunctionHost;
+
+pub struct GatewayState {
+    pub intake: Arc<FunctionHost>,
+    /// The emulator's base URL, for the sent-mail view.
+    pub emulator_url: String,
+}
+
+pub fn router(state: Arc<GatewayState>) -> Router {
+    Router::new()
+        .route("/_local/mail", get(mail_page))
+        .fallback(proxy)
+        .with_state(state)
+}
+
+async fn mail_page(State(state): State<Arc<GatewayState>>) -> Response {
+    match mail::sent_messages(&state.emulator_url).await {
+        Ok(messages) => Html(mail::render_page(&messages)).into_response(),
+        Err(err) => (
+            StatusCode::BAD_GATEWAY,
+            format!("cannot read sent mail from the emulator: {err}"),
+        )
+            .into_response(),
+    }
+}
+
+/// The payload-v2 event API Gateway would send for this request.
+pub fn http_api_event(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    source_ip: &str,
+) -> Value {
+    let mut joined: serde_json::Map<String, Value> = serde_json::Map::new();
+    let mut cookies = Vec::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == "cookie" {
+            cookies.extend(value.split(';').map(|c| c.trim().to_owned()));
+            continue;
+        }
+        // HTTP API joins repeated headers with commas.
+        match joined.get_mut(name.as_str()) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(&value);
+            }
+            _ => {
+                joined.insert(name.as_str().to_owned(), Value::String(value));
+            }
+        }
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let user_agent = headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": uri.path(),
+        "rawQueryString": uri.query().unwrap_or_default(),
+        "headers": joined,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": host,
+            "domainPrefix": host.split('.').next().unwrap_or(host),
+            "http": {
+                "method": method.as_str(),
+                "path": uri.path(),
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": user_agent,
+            },
+            "requestId": ulid::Ulid::new().to_string(),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": now.format(&time::format_description::well_known::Rfc2822).unwrap_or_default(),
+            "timeEpoch": now.unix_timestamp_nanos() / 1_000_000,
+        },
+        "isBase64Encoded": !body.is_empty(),
+    });
+    if !cookies.is_empty() {
+        event["cookies"] = json!(cookies);
+    }
+    if !body.is_empty() {
+        event["body"] = json!(BASE64.encode(body));
+    }
+    event
+}
+
+/// Turns the function's payload-v2 response into an HTTP response.
+pub fn http_response(answer: &[u8]) -> Response {
+    let Ok(parsed) = serde_json::from_slice::<Value>(answer) else {
+        return (
+            StatusCode::BAD_GATEWAY,
+            "function returned a non-JSON response",
+        )
+            .into_response();
+    };
+    let status = parsed
+        .get("statusCode")
+        .and_then(Value::as_u64)
+        .and_then(|s| u16::try_from(s).ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let body = match parsed.get("body").and_then(Value::as_str) {
+        Some(text) if parsed.get("isBase64Encoded").and_then(Value::as_bool) == Some(true) => {
+            BASE64.decode(text).unwrap_or_default()
+        }
+        Some(text) => text.as_bytes().to_vec(),
+        None => Vec::new(),
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    let mut add = |name: &str, value: &str| {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::from_str(value)) {
+            headers.append(name, value);
+        }
+    };
+    if let Some(map) = parsed.get("headers").and_then(Value::as_object) {
+        for (name, value) in map {
+            add(name, value.as_str().unwrap_or_default());
+        }
+    }
+    if let Some(map) = parsed.get("multiValueHeaders").and_then(Value::as_object) {
+        for (name, values) in map {
+            for value in values.as_array().into_iter().flatten() {
+                add(name, value.as_str().unwrap_or_default());
+            }
+        }
+    }
+    for cookie in parsed
+        .get("cookies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        add("set-cookie", cookie.as_str().unwrap_or_default());
+    }
+    response
+}
+
+async fn proxy(
+    State(state): State<Arc<GatewayState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let event = http_api_event(&method, &uri, &headers, &body, &peer.ip().to_string());
+    match state.intake.invoke(&event).await {
+        Ok(answer) => http_response(&answer),
+        // API Gateway answers 500 when the integration fails.
+        Err(err) => {
+            eprintln!("[gateway] intake invocation failed: {err}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"message": "Internal Server Error"}).to_string(),
+            )
+                .into_response()
+        }
+    }
+}

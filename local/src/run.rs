@@ -1,0 +1,224 @@
+//! Runs the whole system locally: the stack on the emulator, the function
+//! binaries behind Runtime API stand-ins, the HTTP gateway, the rule queues'
+//! pollers and the escalation schedule.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use serde_json::json;
+use tokio::task::JoinHandle;
+
+use crate::bootstrap::{BootError, LocalStack, RuleQueue};
+use crate::gateway::{self, GatewayState};
+use crate::runtime_api::{FunctionHost, FunctionSpec};
+use crate::template::TemplateModel;
+
+/// What to run, and where.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub template: PathBuf,
+    /// Where the function binaries are (`target/debug`).
+    pub bin_dir: PathBuf,
+    /// Resource name prefix (`firsthour-local`).
+    pub prefix: String,
+    pub http_addr: SocketAddr,
+    pub emulator_url: String,
+    /// How often the escalation schedule fires.
+    pub tick: Duration,
+    /// Template parameter values (override the defaults).
+    pub parameters: BTreeMap<String, String>,
+    /// Extra environment for every function (e.g. `FIRSTHOUR_CONFIG_FILE`).
+    pub extra_env: Vec<(String, String)>,
+    /// Processes for the intake function (concurrent requests).
+    pub intake_instances: usize,
+    pub show_function_logs: bool,
+}
+
+/// The running system. Dropping it stops the function processes.
+pub struct RunningStack {
+    pub stack: LocalStack,
+    pub http_addr: SocketAddr,
+    hosts: BTreeMap<String, Arc<FunctionHost>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningStack {
+    pub fn host(&self, logical_id: &str) -> Option<&Arc<FunctionHost>> {
+        self.hosts.get(logical_id)
+    }
+
+    pub async fn stop(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        for (_, host) in self.hosts {
+            if let Ok(host) = Arc::try_unwrap(host) {
+                host.stop().await;
+            }
+        }
+    }
+}
+
+pub async fn start(options: &RunOptions, sdk: &SdkConfig) -> Result<RunningStack, BootError> {
+    let model = TemplateModel::load(&options.template)?;
+    let stack = LocalStack::create(sdk, &model, &options.prefix, &options.parameters).await?;
+    let mut hosts = BTreeMap::new();
+    for function in &model.functions {
+        let mut env = stack.function_env(&model, &function.logical_id)?;
+        env.extend(options.extra_env.iter().cloned());
+        let instances = if function.binary == "intake" {
+            options.intake_instances
+        } else {
+            1
+        };
+        let spec = FunctionSpec {
+            name: format!("{}-{}", options.prefix, function.binary),
+            binary: options.bin_dir.join(&function.binary),
+            env,
+            instances,
+            timeout: Duration::from_secs(30),
+            show_logs: options.show_function_logs,
+        };
+        hosts.insert(
+            function.logical_id.clone(),
+            Arc::new(FunctionHost::start(spec).await?),
+        );
+    }
+    let mut tasks = Vec::new();
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    for rule_queue in &stack.rule_queues {
+        let host = hosts
+            .get(&rule_queue.rule.function)
+            .cloned()
+            .ok_or_else(|| format!("rule {} targets unknown function", rule_queue.rule_name))?;
+        tasks.push(tokio::spawn(deliver_rule_events(
+            sqs.clone(),
+            rule_queue.clone(),
+            host,
+        )));
+    }
+    for schedule in &model.schedules {
+        let host = hosts
+            .get(&schedule.function)
+            .cloned()
+            .ok_or_else(|| format!("schedule targets unknown function {}", schedule.function))?;
+        tasks.push(tokio::spawn(tick(host, options.tick)));
+    }
+    let intake = model
+        .function_by_binary("intake")
+        .and_then(|f| hosts.get(&f.logical_id))
+        .cloned()
+        .ok_or("the template has no intake function")?;
+    let listener = tokio::net::TcpListener::bind(options.http_addr).await?;
+    let http_addr = listener.local_addr()?;
+    let app = gateway::router(Arc::new(GatewayState {
+        intake,
+        emulator_url: options.emulator_url.clone(),
+    }));
+    tasks.push(tokio::spawn(async move {
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(err) = axum::serve(listener, service).await {
+            eprintln!("[gateway] stopped: {err}");
+        }
+    }));
+    Ok(RunningStack {
+        stack,
+        http_addr,
+        hosts,
+        tasks,
+    })
+}
+
+/// Stands in for EventBridge invoking a function: polls the rule's queue and
+/// invokes the function with each event; failed events stay on the queue and
+/// come back after the visibility timeout, as EventBridge would retry.
+async fn deliver_rule_events(
+    sqs: aws_sdk_sqs::Client,
+    rule_queue: RuleQueue,
+    host: Arc<FunctionHost>,
+) {
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(&rule_queue.queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(30)
+            .wait_time_seconds(1)
+            .send()
+            .await;
+        let messages = match received {
+            Ok(output) => output.messages.unwrap_or_default(),
+            Err(err) => {
+                eprintln!(
+                    "[{}] cannot poll: {}",
+                    rule_queue.rule_name,
+                    aws_sdk_sqs::error::DisplayErrorContext(err)
+                );
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if messages.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        for message in messages {
+            let Some(event) = message
+                .body()
+                .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok())
+            else {
+                continue;
+            };
+            match host.invoke(&event).await {
+                Ok(_) => {
+                    if let Some(handle) = message.receipt_handle() {
+                        let _ = sqs
+                            .delete_message()
+                            .queue_url(&rule_queue.queue_url)
+                            .receipt_handle(handle)
+                            .send()
+                            .await;
+                    }
+                }
+                Err(err) => eprintln!(
+                    "[{}] {} failed, will retry: {err}",
+                    rule_queue.rule_name,
+                    host.name()
+                ),
+            }
+        }
+    }
+}
+
+/// The scheduled event EventBridge sends for a schedule rule.
+pub fn scheduled_event() -> serde_json::Value {
+    let now = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    json!({
+        "version": "0",
+        "id": ulid::Ulid::new().to_string(),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/firsthour-local-sweep"],
+        "detail": {}
+    })
+}
+
+/// Stands in for the schedule rule: invokes the function every `every`.
+async fn tick(host: Arc<FunctionHost>, every: Duration) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        interval.tick().await;
+        if let Err(err) = host.invoke(&scheduled_event()).await {
+            eprintln!("[schedule] {} failed: {err}", host.name());
+        }
+    }
+}
