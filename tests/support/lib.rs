@@ -1,1 +1,293 @@
+//! Test support: a private stack per test on the moto server that
+//! `make test` starts (see `scripts/with-moto.sh`), real SDK clients, and
+//! Lambda events built exactly as API Gateway / function URLs send them.
 
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::types::AttributeValue;
+use firsthour::aws::{DynamoLeadStore, EventBridgePublisher};
+use firsthour::config::{EnvReader, IntakeSettings};
+use firsthour::ports::SystemClock;
+use firsthour_local::bootstrap::LocalStack;
+use firsthour_local::template::TemplateModel;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use intake::IntakeApp;
+
+pub type App = IntakeApp<DynamoLeadStore, EventBridgePublisher, SystemClock>;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn template_path() -> PathBuf {
+    root().join("infra/template.yaml")
+}
+
+pub fn template() -> TemplateModel {
+    TemplateModel::load(&template_path()).expect("infra/template.yaml loads")
+}
+
+/// The emulator `make test` started.
+pub fn emulator_url() -> String {
+    std::env::var("FIRSTHOUR_TEST_EMULATOR").expect(
+        "FIRSTHOUR_TEST_EMULATOR is not set: run the tests with `make test`, which starts a private moto server",
+    )
+}
+
+/// SDK configuration for the emulator (dummy credentials).
+pub async fn sdk() -> SdkConfig {
+    sdk_at(&emulator_url()).await
+}
+
+/// SDK configuration for any endpoint (a dead port simulates an outage).
+pub async fn sdk_at(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// An endpoint where nothing listens.
+pub const DEAD_ENDPOINT: &str = "http://127.0.0.1:9";
+
+/// A private stack (table, bus, rules → queues) created from the template.
+pub struct TestStack {
+    pub sdk: SdkConfig,
+    pub model: TemplateModel,
+    pub stack: LocalStack,
+}
+
+impl TestStack {
+    pub async fn new() -> Self {
+        let sdk = sdk().await;
+        let model = template();
+        let prefix = format!("t{}", ulid::Ulid::new().to_string().to_lowercase());
+        let stack = LocalStack::create(&sdk, &model, &prefix, &BTreeMap::new())
+            .await
+            .expect("local stack created on moto");
+        Self { sdk, model, stack }
+    }
+
+    pub fn dynamo(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk)
+    }
+
+    /// The intake function's environment from the template, plus `extra`.
+    pub fn intake_env(&self, extra: &[(&str, &str)]) -> HashMap<String, String> {
+        let intake = self
+            .model
+            .function_by_binary("intake")
+            .expect("intake in template");
+        let mut env: HashMap<String, String> = self
+            .stack
+            .function_env(&self.model, &intake.logical_id)
+            .expect("intake env resolves")
+            .into_iter()
+            .collect();
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        env
+    }
+
+    pub fn settings(&self, extra: &[(&str, &str)]) -> IntakeSettings {
+        let env = self.intake_env(extra);
+        IntakeSettings::from_env(&EnvReader::new(move |k: &str| env.get(k).cloned()))
+            .expect("valid settings")
+    }
+
+    /// The intake as Lambda would run it, in-process, on the emulator.
+    pub fn intake(&self, extra: &[(&str, &str)]) -> App {
+        self.intake_with(extra, &self.sdk, &self.sdk)
+    }
+
+    /// The intake with its store and bus clients on chosen endpoints.
+    pub fn intake_with(
+        &self,
+        extra: &[(&str, &str)],
+        store_sdk: &SdkConfig,
+        bus_sdk: &SdkConfig,
+    ) -> App {
+        let settings = self.settings(extra);
+        let store = DynamoLeadStore::new(
+            aws_sdk_dynamodb::Client::new(store_sdk),
+            &settings.table_name,
+        );
+        let publisher = EventBridgePublisher::new(
+            aws_sdk_eventbridge::Client::new(bus_sdk),
+            &settings.event_bus_name,
+        );
+        IntakeApp::new(store, publisher, SystemClock, &settings)
+    }
+
+    /// The queue the template's `LeadReceived` rule delivers to locally.
+    pub fn router_queue(&self) -> String {
+        self.stack
+            .rule_queues
+            .iter()
+            .find(|q| q.rule.function == "FederalRouterFunction")
+            .map(|q| q.queue_url.clone())
+            .expect("router rule queue")
+    }
+
+    /// Every item of the table.
+    pub async fn items(&self) -> Vec<HashMap<String, AttributeValue>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamo()
+                .scan()
+                .table_name(&self.stack.table_name)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            items.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+
+    /// Lead items only.
+    pub async fn leads(&self) -> Vec<HashMap<String, AttributeValue>> {
+        self.items()
+            .await
+            .into_iter()
+            .filter(|i| {
+                i.get("entity")
+                    .and_then(|e| e.as_s().ok())
+                    .map(String::as_str)
+                    == Some("lead")
+            })
+            .collect()
+    }
+
+    /// Messages on the router's queue, waiting up to `wait` for `at_least`
+    /// of them, then a little longer to catch extras.
+    pub async fn router_events(&self, at_least: usize, wait: Duration) -> Vec<serde_json::Value> {
+        let queue = self.router_queue();
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut events = Vec::new();
+        let mut settle = 0;
+        while tokio::time::Instant::now() < deadline {
+            let output = self
+                .sqs()
+                .receive_message()
+                .queue_url(&queue)
+                .max_number_of_messages(10)
+                .visibility_timeout(300)
+                .send()
+                .await
+                .expect("receive");
+            let batch = output.messages.unwrap_or_default();
+            if batch.is_empty() {
+                if events.len() >= at_least {
+                    settle += 1;
+                    if settle >= 3 {
+                        break;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            for message in batch {
+                events.push(
+                    serde_json::from_str(message.body().unwrap_or("null")).expect("event JSON"),
+                );
+            }
+        }
+        events
+    }
+}
+
+/// Text of a string attribute.
+pub fn s<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+/// A request as API Gateway (HTTP API, payload v2) delivers it to Lambda.
+pub fn http_api_request(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> lambda_http::Request {
+    request_from_event(http_api_event(method, path, headers, body))
+}
+
+/// A request as a Lambda function URL delivers it (same v2 shape, another domain).
+pub fn function_url_request(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> lambda_http::Request {
+    let mut event = http_api_event(method, path, headers, body);
+    event["requestContext"]["domainName"] = "abcdefghij.lambda-url.us-east-1.on.aws".into();
+    event["requestContext"]["domainPrefix"] = "abcdefghij".into();
+    event["requestContext"]["apiId"] = "abcdefghij".into();
+    request_from_event(event)
+}
+
+pub fn http_api_event(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> serde_json::Value {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        map.append(
+            HeaderName::try_from(*name).expect("header name"),
+            HeaderValue::from_str(value).expect("header value"),
+        );
+    }
+    map.insert("host", HeaderValue::from_static("api.example.com"));
+    let uri: Uri = path.parse().expect("path");
+    let method: Method = method.parse().expect("method");
+    firsthour_local::gateway::http_api_event(&method, &uri, &map, body, "198.51.100.7")
+}
+
+pub fn request_from_event(event: serde_json::Value) -> lambda_http::Request {
+    lambda_http::request::from_str(&event.to_string()).expect("lambda_http accepts the event")
+}
+
+/// Status, headers and body text of a response.
+pub fn parts(response: lambda_http::Response<lambda_http::Body>) -> (u16, HeaderMap, String) {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = match response.into_body() {
+        lambda_http::Body::Empty => String::new(),
+        lambda_http::Body::Text(text) => text,
+        lambda_http::Body::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        _ => String::new(),
+    };
+    (status, headers, body)
+}
+
+pub fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|err| panic!("not JSON ({err}): {body}"))
+}

@@ -1,0 +1,111 @@
+//! `make run`'s system end to end: the real function binaries behind the
+//! Runtime API stand-in and the local gateway, on moto.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use firsthour_local::run::{RunOptions, start};
+use firsthour_tests::*;
+
+#[tokio::test]
+async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
+    let sdk = sdk().await;
+    let options = RunOptions {
+        template: template_path(),
+        bin_dir: root().join("target/debug"),
+        prefix: format!("run{}", ulid::Ulid::new().to_string().to_lowercase()),
+        http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        emulator_url: emulator_url(),
+        tick: Duration::from_secs(1),
+        parameters: BTreeMap::new(),
+        extra_env: vec![(
+            "FIRSTHOUR_CONFIG_FILE".into(),
+            root().join("infra/firsthour.toml").display().to_string(),
+        )],
+        intake_instances: 2,
+        show_function_logs: false,
+    };
+    let running = start(&options, &sdk)
+        .await
+        .expect("local system starts (run `cargo build --bins` first)");
+    let base = format!("http://{}", running.http_addr);
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{base}/leads/gravityforms"))
+        .header("content-type", "application/json")
+        .body(std::fs::read(root().join("events/webhooks/gravityforms.json")).expect("fixture"))
+        .send()
+        .await
+        .expect("intake answers");
+    assert_eq!(response.status().as_u16(), 202);
+    let answer: serde_json::Value = response.json().await.expect("json");
+    let lead_id = answer["lead_id"].as_str().expect("id").to_owned();
+
+    let item = aws_sdk_dynamodb::Client::new(&sdk)
+        .get_item()
+        .table_name(&running.stack.table_name)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("LEAD#{lead_id}")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("LEAD".into()),
+        )
+        .send()
+        .await
+        .expect("get")
+        .item
+        .expect("lead stored");
+    // The shipped config maps Gravity Forms field ids.
+    assert_eq!(s(&item, "full_name"), Some("Grace Hopper"));
+    assert_eq!(s(&item, "phone"), Some("(703) 555-0100"));
+
+    // The router consumed the LeadReceived event from its rule's queue.
+    let queue = running
+        .stack
+        .rule_queues
+        .iter()
+        .find(|q| q.rule.function == "FederalRouterFunction")
+        .expect("router queue")
+        .queue_url
+        .clone();
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let mut drained = false;
+    for _ in 0..50 {
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&queue)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+            .send()
+            .await
+            .expect("attributes")
+            .attributes
+            .unwrap_or_default();
+        let count = |name: aws_sdk_sqs::types::QueueAttributeName| {
+            attributes
+                .get(&name)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        if count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages) == 0
+            && count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                == 0
+        {
+            drained = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(drained, "the router handled the event");
+
+    let mail = client
+        .get(format!("{base}/_local/mail"))
+        .send()
+        .await
+        .expect("mail page");
+    assert_eq!(mail.status().as_u16(), 200);
+    assert!(mail.text().await.expect("text").contains("Sent mail"));
+    running.stop().await;
+}

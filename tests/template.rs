@@ -1,0 +1,130 @@
+//! The template and the code agree: table keys and index, event pattern,
+//! the environment each function reads, the binaries it names.
+
+use firsthour::config::vars;
+use firsthour::events::{EVENT_SOURCE, LEAD_RECEIVED};
+use firsthour::store;
+use firsthour_local::template::EnvValue;
+use firsthour_tests::{root, template};
+
+#[test]
+fn table_matches_the_store_layout() {
+    let table = template().table;
+    assert_eq!(table.hash_key, store::PK);
+    assert_eq!(table.range_key.as_deref(), Some(store::SK));
+    assert_eq!(table.ttl_attribute.as_deref(), Some(store::EXPIRES_AT));
+    let due = table
+        .indexes
+        .iter()
+        .find(|i| i.name == store::DUE_INDEX)
+        .expect("due index declared");
+    assert_eq!(due.hash_key, store::DUE_BUCKET);
+    assert_eq!(due.range_key.as_deref(), Some(store::DUE_AT));
+    let attribute_type = |name: &str| {
+        table
+            .attributes
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.attribute_type.clone())
+            .unwrap_or_else(|| panic!("{name} not declared"))
+    };
+    assert_eq!(attribute_type(store::PK), "S");
+    assert_eq!(attribute_type(store::SK), "S");
+    assert_eq!(attribute_type(store::DUE_BUCKET), "S");
+    assert_eq!(attribute_type(store::DUE_AT), "N");
+}
+
+#[test]
+fn router_rule_matches_lead_received() {
+    let model = template();
+    let rule = model
+        .rules
+        .iter()
+        .find(|r| r.function == "FederalRouterFunction")
+        .expect("router rule");
+    assert_eq!(rule.pattern["source"], serde_json::json!([EVENT_SOURCE]));
+    assert_eq!(
+        rule.pattern["detail-type"],
+        serde_json::json!([LEAD_RECEIVED])
+    );
+    assert_eq!(rule.bus_ref.as_deref(), Some(model.bus_logical_id.as_str()));
+    assert_eq!(model.schedules.len(), 1);
+    assert_eq!(model.schedules[0].expression, "rate(1 minute)");
+}
+
+#[test]
+fn every_function_gets_the_variables_it_reads() {
+    let model = template();
+    let known = [
+        vars::TABLE_NAME,
+        vars::EVENT_BUS_NAME,
+        vars::CONFIG_FILE,
+        vars::MAX_BODY_BYTES,
+        vars::DEDUP_WINDOW_SECONDS,
+        vars::DELIVERY_ID_TTL_SECONDS,
+        vars::LEAD_RETENTION_DAYS,
+        vars::REDRIVE_AFTER_SECONDS,
+        vars::CORS_ORIGINS,
+        vars::REDIRECT_ORIGINS,
+        vars::THANK_YOU_URL,
+        vars::LOG_LEVEL,
+    ];
+    for function in &model.functions {
+        for name in function.environment.keys() {
+            assert!(
+                known.contains(&name.as_str()),
+                "{}: {name} is not read by the code",
+                function.logical_id
+            );
+        }
+        for required in [vars::TABLE_NAME, vars::EVENT_BUS_NAME] {
+            assert!(
+                function.environment.contains_key(required),
+                "{}: {required} missing",
+                function.logical_id
+            );
+        }
+        assert_eq!(
+            function.environment.get(vars::TABLE_NAME),
+            Some(&EnvValue::Ref(model.table.logical_id.clone()))
+        );
+        assert_eq!(
+            function.environment.get(vars::EVENT_BUS_NAME),
+            Some(&EnvValue::Ref(model.bus_logical_id.clone()))
+        );
+        // Every `!Ref` names a parameter or a resource.
+        for value in function.environment.values() {
+            if let EnvValue::Ref(target) = value {
+                let resources = model.raw.get("Resources").expect("resources");
+                assert!(
+                    model.parameters.contains_key(target)
+                        || resources.get(target.as_str()).is_some(),
+                    "{target} is neither a parameter nor a resource"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_binary_named_by_the_template_is_a_workspace_crate() {
+    for function in template().functions {
+        let manifest = root()
+            .join("functions")
+            .join(&function.binary)
+            .join("Cargo.toml");
+        assert!(
+            manifest.exists(),
+            "{} names binary {}, but {} is missing",
+            function.logical_id,
+            function.binary,
+            manifest.display()
+        );
+    }
+}
+
+#[test]
+fn the_shipped_config_file_is_valid() {
+    let path = root().join("infra/firsthour.toml");
+    firsthour::config::FileConfig::load(&path).expect("infra/firsthour.toml is valid");
+}
