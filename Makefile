@@ -25,12 +25,12 @@ build:
 
 ## run: the whole system locally (intake on :$(PORT), moto on :$(MOTO_PORT), mail at /_local/mail)
 run: venv build
-	./target/debug/firsthour-local --port $(PORT) --moto-port $(MOTO_PORT) --tick-seconds $(TICK_SECONDS) --moto-bin $(MOTO)
+	./target/debug/firsthour-local --port $(PORT) --moto-port $(MOTO_PORT) --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto
 
 ## test: every test, against a private moto on a free port
 test: venv
 	$(CARGO) build --workspace --bins
-	./scripts/with-moto.sh $(MOTO) $(CARGO) test --workspace
+	./scripts/with-moto.sh scripts/moto $(CARGO) test --workspace
 
 lint:
 	$(CARGO) fmt --all --check

@@ -14,7 +14,7 @@ use std::time::Duration;
 use firsthour_local::run::{RunOptions, start};
 
 const USAGE: &str = "usage: firsthour-local [--port 3000] [--moto-port 5000] [--tick-seconds 60]
-                       [--moto-bin .venv/bin/moto_server] [--bin-dir target/debug]
+                       [--moto-bin scripts/moto] [--bin-dir target/debug]
                        [--template infra/template.yaml] [--config infra/firsthour.toml]
                        [--param Name=Value]... [--quiet]";
 
@@ -35,7 +35,7 @@ fn parse_args() -> Result<Args, String> {
         port: 3000,
         moto_port: 5000,
         tick_seconds: 60,
-        moto_bin: PathBuf::from(".venv/bin/moto_server"),
+        moto_bin: PathBuf::from("scripts/moto"),
         bin_dir: PathBuf::from("target/debug"),
         template: PathBuf::from("infra/template.yaml"),
         config: Some(PathBuf::from("infra/firsthour.toml")),
