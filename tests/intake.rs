@@ -8,6 +8,9 @@ use firsthour_tests::*;
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
+/// Request headers of one test case.
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+
 const EVENT_WAIT: Duration = Duration::from_secs(3);
 
 fn webhook(name: &str) -> Vec<u8> {
@@ -81,7 +84,7 @@ async fn every_content_type_becomes_the_right_item() {
     let multipart = "--b0undary\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nmulti@example.org\r\n\
 --b0undary\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nMulti Part\r\n\
 --b0undary\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"brief.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7 binary\r\n--b0undary--\r\n";
-    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<u8>, &str)> = vec![
+    let cases: Vec<(&str, Headers, Vec<u8>, &str)> = vec![
         (
             "urlencoded",
             vec![FORM],
@@ -173,7 +176,7 @@ async fn refused_requests_store_and_publish_nothing() {
     let app = t.intake(&[]);
     let too_big = vec![b'a'; 256 * 1024 + 1];
     let long_key = "k".repeat(300);
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, &[u8], u16)> = vec![
+    let cases: Vec<(&str, &str, Headers, &[u8], u16)> = vec![
         (
             "no contact",
             "/leads",

@@ -32,16 +32,19 @@ pub enum InvokeError {
     Stopped,
 }
 
+/// Where a function's answer goes.
+type Reply = oneshot::Sender<Result<Vec<u8>, InvokeError>>;
+
 struct Invocation {
     event: Vec<u8>,
-    reply: oneshot::Sender<Result<Vec<u8>, InvokeError>>,
+    reply: Reply,
 }
 
 struct HostState {
     function_name: String,
     timeout: Duration,
     queue: Mutex<mpsc::UnboundedReceiver<Invocation>>,
-    in_flight: Mutex<HashMap<String, oneshot::Sender<Result<Vec<u8>, InvokeError>>>>,
+    in_flight: Mutex<HashMap<String, Reply>>,
 }
 
 /// How to start a function's processes.

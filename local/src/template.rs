@@ -148,10 +148,10 @@ impl TemplateModel {
             .and_then(Value::as_mapping)
             .ok_or_else(|| shape("no Resources"))?;
         let of_type = |wanted: &'static str| {
-            resources.iter().filter_map(move |(id, res)| {
-                (res.get("Type").and_then(Value::as_str) == Some(wanted))
-                    .then(|| (id.as_str().unwrap_or_default(), res))
-            })
+            resources
+                .iter()
+                .filter(move |(_, res)| res.get("Type").and_then(Value::as_str) == Some(wanted))
+                .map(|(id, res)| (id.as_str().unwrap_or_default(), res))
         };
         let (table_id, table) = of_type("AWS::DynamoDB::Table")
             .next()
