@@ -384,16 +384,16 @@ fn kind_from_type(vendor_type: &str) -> Option<FieldKind> {
 fn parse_json(text: &str) -> Result<Submission, IntakeError> {
     let value: Value = serde_json::from_str(text)
         .map_err(|err| IntakeError::Malformed(format!("invalid JSON: {err}")))?;
+    if depth(&value, 0) > MAX_JSON_DEPTH {
+        return Err(IntakeError::Malformed(format!(
+            "JSON nested deeper than {MAX_JSON_DEPTH} levels"
+        )));
+    }
     let Value::Object(root) = value else {
         return Err(IntakeError::Malformed(
             "the JSON body must be an object".into(),
         ));
     };
-    if depth(&Value::Object(root.clone()), 0) > MAX_JSON_DEPTH {
-        return Err(IntakeError::Malformed(format!(
-            "JSON nested deeper than {MAX_JSON_DEPTH} levels"
-        )));
-    }
     if let Some(form_response) = root.get("form_response").and_then(Value::as_object) {
         return Ok(typeform(&root, form_response));
     }
