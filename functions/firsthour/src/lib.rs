@@ -12,5 +12,6 @@ pub mod html;
 pub mod intake;
 pub mod lead;
 pub mod ports;
+pub mod sector;
 pub mod store;
 pub mod telemetry;
