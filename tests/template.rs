@@ -126,5 +126,9 @@ fn every_binary_named_by_the_template_is_a_workspace_crate() {
 #[test]
 fn the_shipped_config_file_is_valid() {
     let path = root().join("infra/firsthour.toml");
-    firsthour::config::FileConfig::load(&path).expect("infra/firsthour.toml is valid");
+    firsthour::config::FileConfig::load(
+        &path,
+        Some(&root().join("../shared/data/dotgov/current-full.csv")),
+    )
+    .expect("infra/firsthour.toml is valid");
 }

@@ -6,7 +6,10 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
+
 use std::time::Duration;
+use toml::Spanned;
 
 use serde::Deserialize;
 
@@ -14,6 +17,8 @@ use crate::intake::FieldMapping;
 use crate::intake::fields::LeadField;
 use crate::intake::limits::DEFAULT_MAX_BODY_BYTES;
 use crate::lead::Source;
+use crate::routing::{CustomersConfig, LadderConfig, Routing, RuleConfig, TeamConfig};
+use crate::sector::{GovRegistry, Sector};
 
 /// The environment variables the functions read. The template sets them;
 /// `tests/template.rs` checks the two agree.
@@ -30,6 +35,7 @@ pub mod vars {
     pub const REDIRECT_ORIGINS: &str = "FIRSTHOUR_REDIRECT_ORIGINS";
     pub const THANK_YOU_URL: &str = "FIRSTHOUR_THANK_YOU_URL";
     pub const LOG_LEVEL: &str = "FIRSTHOUR_LOG_LEVEL";
+    pub const GOV_DOMAINS_FILE: &str = "FIRSTHOUR_GOV_DOMAINS_FILE";
 }
 
 /// A configuration problem, naming exactly what to fix.
@@ -112,7 +118,7 @@ pub fn parse_origin(raw: &str) -> Result<String, String> {
 }
 
 /// What the intake function needs, resolved at cold start.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct IntakeSettings {
     pub table_name: String,
     pub event_bus_name: String,
@@ -147,9 +153,13 @@ impl IntakeSettings {
                     })
             })
             .transpose()?;
+        let registry = env.optional(vars::GOV_DOMAINS_FILE);
         let file = match env.optional(vars::CONFIG_FILE) {
-            Some(path) => FileConfig::load(Path::new(&path))?,
-            None => FileConfig::default(),
+            Some(path) => FileConfig::load(Path::new(&path), registry.as_deref().map(Path::new))?,
+            None => match registry {
+                Some(registry) => FileConfig::default().with_registry(Path::new(&registry))?,
+                None => FileConfig::default(),
+            },
         };
         Ok(Self {
             table_name: env.required(vars::TABLE_NAME)?,
@@ -187,12 +197,30 @@ impl IntakeSettings {
 }
 
 /// The TOML config file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     /// Per-source settings, keyed by the `{source}` path segment.
     #[serde(default)]
     pub sources: HashMap<String, SourceConfig>,
+    #[serde(default)]
+    pub government: GovernmentConfig,
+    #[serde(default)]
+    pub customers: CustomersConfig,
+    #[serde(default)]
+    pub teams: HashMap<String, TeamConfig>,
+    #[serde(default)]
+    pub ladders: HashMap<String, LadderConfig>,
+    #[serde(default)]
+    pub rules: Vec<Spanned<RuleConfig>>,
+    #[serde(default)]
+    pub fallback: Option<Spanned<RuleConfig>>,
+    /// The validated routing, compiled by [`FileConfig::parse`].
+    #[serde(skip)]
+    pub routing: Routing,
+    /// The .gov registry, loaded by [`FileConfig::load`] or [`FileConfig::with_registry`].
+    #[serde(skip)]
+    pub registry: Option<Arc<GovRegistry>>,
 }
 
 /// Settings of one source.
@@ -202,15 +230,54 @@ pub struct SourceConfig {
     /// Submitted field name → lead field, for names the intake cannot guess.
     #[serde(default)]
     pub fields: HashMap<String, LeadField>,
+    /// A dedicated portal: leads from this source belong to this sector
+    /// unless their domain or an organisation-type field says otherwise.
+    #[serde(default)]
+    pub sector: Option<Sector>,
+}
+
+/// Where the official .gov registry is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GovernmentConfig {
+    /// get.gov `current-full.csv`, relative to the config file.
+    #[serde(default)]
+    pub registry_file: Option<String>,
 }
 
 impl FileConfig {
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+    /// Reads, validates, and loads the .gov registry the file names (or
+    /// `registry_override`, from `FIRSTHOUR_GOV_DOMAINS_FILE`).
+    pub fn load(path: &Path, registry_override: Option<&Path>) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|err| ConfigError::File {
             path: path.display().to_string(),
             message: err.to_string(),
         })?;
-        Self::parse(&text, path)
+        let config = Self::parse(&text, path)?;
+        let registry_path = registry_override.map(Path::to_path_buf).or_else(|| {
+            config
+                .government
+                .registry_file
+                .as_ref()
+                .map(|file| path.parent().unwrap_or(Path::new(".")).join(file))
+        });
+        match registry_path {
+            Some(registry_path) => config.with_registry(&registry_path),
+            None => Ok(config),
+        }
+    }
+
+    /// Loads the .gov registry from `path`.
+    pub fn with_registry(mut self, path: &Path) -> Result<Self, ConfigError> {
+        let file_error = |message: String| ConfigError::File {
+            path: path.display().to_string(),
+            message,
+        };
+        let file = std::fs::File::open(path).map_err(|err| file_error(err.to_string()))?;
+        let registry = GovRegistry::from_csv(std::io::BufReader::new(file))
+            .map_err(|err| file_error(err.to_string()))?;
+        self.registry = Some(Arc::new(registry));
+        Ok(self)
     }
 
     /// Parses and validates; errors carry the line and column (from `toml`).
@@ -219,7 +286,16 @@ impl FileConfig {
             path: path.display().to_string(),
             message,
         };
-        let config: FileConfig = toml::from_str(text).map_err(|err| file_error(err.to_string()))?;
+        let mut config: FileConfig =
+            toml::from_str(text).map_err(|err| file_error(err.to_string()))?;
+        config.routing = Routing::compile(
+            &config.rules,
+            config.fallback.as_ref(),
+            &config.teams,
+            &config.ladders,
+            &config.customers,
+        )
+        .map_err(|p| file_error(format!("line {}: {}", line_of(text, p.offset), p.message)))?;
         for name in config.sources.keys() {
             if Source::parse(name)
                 .map(|s| s.as_str() != name)
@@ -233,6 +309,11 @@ impl FileConfig {
         Ok(config)
     }
 
+    /// The sector a source's config gives its leads.
+    pub fn source_sector(&self, source: &Source) -> Option<Sector> {
+        self.sources.get(source.as_str()).and_then(|s| s.sector)
+    }
+
     /// The field mapping configured for `source`, if any.
     pub fn mapping(&self, source: &Source) -> Option<&FieldMapping> {
         self.sources
@@ -240,6 +321,12 @@ impl FileConfig {
             .map(|s| &s.fields)
             .filter(|m| !m.is_empty())
     }
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .map_or(1, |before| before.matches('\n').count() + 1)
 }
 
 #[cfg(test)]
@@ -261,10 +348,10 @@ mod tests {
         let settings = IntakeSettings::from_env(&env(&BASE)).expect("valid");
         assert_eq!(settings.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
         assert_eq!(settings.lead_retention, None);
-        assert_eq!(
+        assert!(matches!(
             IntakeSettings::from_env(&env(&[(vars::TABLE_NAME, "leads")])),
             Err(ConfigError::Missing(vars::EVENT_BUS_NAME))
-        );
+        ));
     }
 
     #[test]

@@ -117,6 +117,9 @@ pub struct RequestMeta {
 pub struct RawField {
     pub name: String,
     pub value: String,
+    /// The vendor's label for the field (a Typeform question), when it differs from the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 impl RawField {
@@ -124,6 +127,7 @@ impl RawField {
         Self {
             name: name.into(),
             value: value.into(),
+            label: None,
         }
     }
 }
@@ -141,6 +145,8 @@ pub struct Contact {
     pub message: Option<String>,
     pub page_url: Option<String>,
     pub referrer: Option<String>,
+    /// What the form says the organisation is ("Federal Government"…): (field name, value).
+    pub org_type: Option<(String, String)>,
     pub utm: Utm,
 }
 

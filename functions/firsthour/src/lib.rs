@@ -12,6 +12,7 @@ pub mod html;
 pub mod intake;
 pub mod lead;
 pub mod ports;
+pub mod routing;
 pub mod sector;
 pub mod store;
 pub mod telemetry;

@@ -28,6 +28,8 @@ pub enum LeadField {
     UtmCampaign,
     UtmTerm,
     UtmContent,
+    /// What kind of organisation ("Federal Government", "Education"…): sector evidence.
+    OrganizationType,
     /// The thank-you page a browser form asks to be sent to.
     RedirectUrl,
     /// Recognised only to be left alone (e.g. a mapped field that is noise).
@@ -35,7 +37,7 @@ pub enum LeadField {
 }
 
 impl LeadField {
-    pub const ALL: [LeadField; 17] = [
+    pub const ALL: [LeadField; 18] = [
         Self::Email,
         Self::FirstName,
         Self::LastName,
@@ -51,6 +53,7 @@ impl LeadField {
         Self::UtmCampaign,
         Self::UtmTerm,
         Self::UtmContent,
+        Self::OrganizationType,
         Self::RedirectUrl,
         Self::Ignore,
     ];
@@ -72,6 +75,7 @@ impl LeadField {
             Self::UtmCampaign => "utm_campaign",
             Self::UtmTerm => "utm_term",
             Self::UtmContent => "utm_content",
+            Self::OrganizationType => "organization_type",
             Self::RedirectUrl => "redirect_url",
             Self::Ignore => "ignore",
         }
@@ -261,6 +265,23 @@ const ALIASES: &[(LeadField, &[&str])] = &[
     (LeadField::UtmCampaign, &["utmcampaign"]),
     (LeadField::UtmTerm, &["utmterm"]),
     (LeadField::UtmContent, &["utmcontent"]),
+    (
+        LeadField::OrganizationType,
+        &[
+            "organizationtype",
+            "organisationtype",
+            "orgtype",
+            "typeoforganization",
+            "typeoforganisation",
+            "sector",
+            "companytype",
+            "agencytype",
+            "entitytype",
+            "customertype",
+            "accounttype",
+            "organizationcategory",
+        ],
+    ),
     (
         LeadField::RedirectUrl,
         &[

@@ -191,6 +191,22 @@ fn build_lead(
             .join(" ");
         (!joined.is_empty()).then_some(joined)
     });
+    let org_type_field = submission
+        .fields
+        .iter()
+        .find(|f| {
+            recognised
+                .values
+                .get(&LeadField::OrganizationType)
+                .is_some_and(|v| v == f.value.trim())
+        })
+        .map(|f| f.labels.first().cloned().unwrap_or_else(|| f.name.clone()));
+    let org_type = short(LeadField::OrganizationType, &mut recognised).map(|value| {
+        (
+            org_type_field.unwrap_or_else(|| LeadField::OrganizationType.name().to_owned()),
+            value,
+        )
+    });
     let contact = Contact {
         email,
         phone,
@@ -209,6 +225,7 @@ fn build_lead(
             content: short(LeadField::UtmContent, &mut recognised),
         },
         message,
+        org_type,
     };
     let redirect_url = short(LeadField::RedirectUrl, &mut recognised);
     let (fields, raw_truncated) = bounded_raw_fields(&submission.fields);
@@ -285,7 +302,13 @@ fn bounded_raw_fields(submitted: &[SubmittedField]) -> (Vec<RawField>, bool) {
         let remaining = MAX_RAW_TOTAL_BYTES.saturating_sub(total + name.len());
         truncated |= truncate_utf8(&mut value, remaining);
         total += name.len() + value.len();
-        out.push(RawField::new(name, value));
+        let mut raw = RawField::new(name, value);
+        raw.label = field.labels.first().map(|label| {
+            let mut label = label.clone();
+            truncate_utf8(&mut label, MAX_FIELD_NAME_BYTES);
+            label
+        });
+        out.push(raw);
         if total >= MAX_RAW_TOTAL_BYTES {
             truncated = true;
             break;

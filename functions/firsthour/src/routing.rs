@@ -1,0 +1,662 @@
+//! Routing rules: ordered, first match wins, and an explicit fallback that
+//! catches (and counts) whatever no rule matches. Pure: the config is
+//! compiled once at cold start and evaluated per lead without I/O.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::email::EmailAddress;
+use crate::intake::fields::normalise_name;
+use crate::lead::RawField;
+use crate::sector::Sector;
+
+/// How urgent a segment is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Urgent,
+    High,
+    #[default]
+    Normal,
+    Low,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Urgent => "urgent",
+            Self::High => "high",
+            Self::Normal => "normal",
+            Self::Low => "low",
+        }
+    }
+}
+
+/// How a lead gets an owner.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Assignment {
+    /// Each active rep of the team in turn.
+    RoundRobin,
+    /// Like round robin, reps with weight 2 get twice the leads.
+    WeightedRoundRobin,
+    /// Nobody in particular: the rule's recipients share it.
+    #[default]
+    None,
+}
+
+// ---- The file's shape (`[teams]`, `[ladders]`, `[[rules]]`, `[fallback]`) ----
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepConfig {
+    pub email: Spanned<String>,
+    #[serde(default = "one")]
+    pub weight: u32,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamConfig {
+    #[serde(default)]
+    pub reps: Vec<RepConfig>,
+    /// Who escalations to "manager" reach.
+    #[serde(default)]
+    pub manager: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierConfig {
+    /// `5m`, `1h`, `24h`…
+    pub after: Spanned<String>,
+    /// `owner`, `manager`, `team`, `fallback`, or email addresses.
+    #[serde(default)]
+    pub notify: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LadderConfig {
+    #[serde(default)]
+    pub tiers: Vec<TierConfig>,
+}
+
+/// What a rule matches on. Every condition given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhenConfig {
+    #[serde(default)]
+    pub sector: Vec<Sector>,
+    #[serde(default)]
+    pub source: Vec<String>,
+    /// The email domain or a parent of it (`example.com` matches `eu.example.com`).
+    #[serde(default)]
+    pub email_domains: Vec<String>,
+    /// Submitted field → accepted values (case-insensitive).
+    #[serde(default)]
+    pub fields: HashMap<String, Vec<String>>,
+    /// Submitted numeric field → minimum (employee count, score…).
+    #[serde(default)]
+    pub fields_at_least: HashMap<String, f64>,
+    /// True: only leads from `[customers] domains`; false: only others.
+    #[serde(default)]
+    pub existing_customer: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    pub name: String,
+    pub segment: String,
+    #[serde(default)]
+    pub team: Option<Spanned<String>>,
+    #[serde(default)]
+    pub recipients: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub assignment: Assignment,
+    #[serde(default)]
+    pub ladder: Option<Spanned<String>>,
+    #[serde(default)]
+    pub priority: Priority,
+    #[serde(default)]
+    pub when: WhenConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomersConfig {
+    #[serde(default)]
+    pub domains: Vec<String>,
+}
+
+// ---- Compiled ----
+
+/// A rep who can own leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rep {
+    pub email: String,
+    pub weight: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Team {
+    pub name: String,
+    /// Active reps only, in the order leads go to them (weights interleaved).
+    pub rotation: Vec<Rep>,
+    pub manager: Option<String>,
+}
+
+impl Team {
+    /// The rep whose turn it is, given an atomic counter's new value (1, 2, …).
+    pub fn rep_for_turn(&self, turn: u64) -> Option<&Rep> {
+        let len = self.rotation.len() as u64;
+        (len > 0).then(|| &self.rotation[((turn.max(1) - 1) % len) as usize])
+    }
+}
+
+/// Smooth weighted round robin order: weights 3,1 → a a b a (not a a a b).
+fn rotation(reps: &[Rep]) -> Vec<Rep> {
+    let total: i64 = reps.iter().map(|r| i64::from(r.weight)).sum();
+    let mut current = vec![0i64; reps.len()];
+    let mut order = Vec::with_capacity(total as usize);
+    for _ in 0..total {
+        for (c, rep) in current.iter_mut().zip(reps) {
+            *c += i64::from(rep.weight);
+        }
+        let Some((best, _)) = current
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, c)| (**c, -(*i as i64)))
+        else {
+            break;
+        };
+        current[best] -= total;
+        order.push(reps[best].clone());
+    }
+    order
+}
+
+/// Who a tier notifies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    Owner,
+    Manager,
+    Team,
+    Fallback,
+    Address(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tier {
+    pub after: Duration,
+    pub notify: Vec<Audience>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ladder {
+    pub name: String,
+    pub tiers: Vec<Tier>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub name: String,
+    pub segment: String,
+    pub team: Option<String>,
+    pub recipients: Vec<String>,
+    pub assignment: Assignment,
+    pub ladder: Option<String>,
+    pub priority: Priority,
+    pub when: WhenConfig,
+}
+
+/// The routing configuration, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Routing {
+    pub rules: Vec<Rule>,
+    pub fallback: Rule,
+    pub teams: HashMap<String, Team>,
+    pub ladders: HashMap<String, Ladder>,
+    pub customer_domains: Vec<String>,
+}
+
+impl Default for Routing {
+    fn default() -> Self {
+        Self {
+            rules: Vec::new(),
+            fallback: Rule {
+                name: FALLBACK.into(),
+                segment: "unmatched".into(),
+                team: None,
+                recipients: Vec::new(),
+                assignment: Assignment::None,
+                ladder: None,
+                priority: Priority::Normal,
+                when: WhenConfig::default(),
+            },
+            teams: HashMap::new(),
+            ladders: HashMap::new(),
+            customer_domains: Vec::new(),
+        }
+    }
+}
+
+/// The fallback rule's name, whatever the file calls its segment.
+pub const FALLBACK: &str = "fallback";
+
+/// A validation problem at a byte offset of the file (turned into a line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub offset: usize,
+    pub message: String,
+}
+
+fn problem<T>(span: &Spanned<T>, message: impl Into<String>) -> Problem {
+    Problem {
+        offset: span.span().start,
+        message: message.into(),
+    }
+}
+
+/// Parses `5m`, `15 min`, `1h`, `24h`, `2d`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|err| format!("{text:?} is not a duration like 5m, 1h or 24h ({err})"))
+}
+
+fn email(span: &Spanned<String>, what: &str) -> Result<String, Problem> {
+    EmailAddress::parse(span.get_ref())
+        .map(|e| e.as_str().to_owned())
+        .map_err(|err| problem(span, format!("{what} {:?}: {err}", span.get_ref())))
+}
+
+impl Routing {
+    /// Validates the file's routing sections. `rules_span` is where
+    /// `[[rules]]` starts, for "fallback missing" errors.
+    pub fn compile(
+        rules: &[Spanned<RuleConfig>],
+        fallback: Option<&Spanned<RuleConfig>>,
+        teams: &HashMap<String, TeamConfig>,
+        ladders: &HashMap<String, LadderConfig>,
+        customers: &CustomersConfig,
+    ) -> Result<Self, Problem> {
+        let mut compiled_teams = HashMap::new();
+        for (name, team) in teams {
+            let mut reps = Vec::new();
+            let mut seen = HashSet::new();
+            for rep in &team.reps {
+                let address = email(&rep.email, &format!("[teams.{name}] rep"))?;
+                if !seen.insert(address.clone()) {
+                    return Err(problem(
+                        &rep.email,
+                        format!("[teams.{name}] lists {address} twice"),
+                    ));
+                }
+                if rep.weight == 0 || rep.weight > 100 {
+                    return Err(problem(
+                        &rep.email,
+                        format!("[teams.{name}] {address}: weight must be 1 to 100"),
+                    ));
+                }
+                if rep.active {
+                    reps.push(Rep {
+                        email: address,
+                        weight: rep.weight,
+                    });
+                }
+            }
+            let manager = team
+                .manager
+                .as_ref()
+                .map(|m| email(m, &format!("[teams.{name}] manager")))
+                .transpose()?;
+            compiled_teams.insert(
+                name.clone(),
+                Team {
+                    name: name.clone(),
+                    rotation: rotation(&reps),
+                    manager,
+                },
+            );
+        }
+        let mut compiled_ladders = HashMap::new();
+        for (name, ladder) in ladders {
+            let mut tiers = Vec::new();
+            let mut previous = None;
+            for tier in &ladder.tiers {
+                let after = parse_duration(tier.after.get_ref())
+                    .map_err(|m| problem(&tier.after, format!("[ladders.{name}] after: {m}")))?;
+                if previous.is_some_and(|p| after <= p) {
+                    return Err(problem(
+                        &tier.after,
+                        format!("[ladders.{name}]: tiers must come later and later"),
+                    ));
+                }
+                previous = Some(after);
+                let notify = tier
+                    .notify
+                    .iter()
+                    .map(|target| match target.get_ref().as_str() {
+                        "owner" => Ok(Audience::Owner),
+                        "manager" => Ok(Audience::Manager),
+                        "team" => Ok(Audience::Team),
+                        "fallback" => Ok(Audience::Fallback),
+                        _ => email(target, &format!("[ladders.{name}] notify"))
+                            .map(Audience::Address),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                tiers.push(Tier { after, notify });
+            }
+            compiled_ladders.insert(
+                name.clone(),
+                Ladder {
+                    name: name.clone(),
+                    tiers,
+                },
+            );
+        }
+        let compile_rule =
+            |rule: &Spanned<RuleConfig>, is_fallback: bool| -> Result<Rule, Problem> {
+                let r = rule.get_ref();
+                let label = if is_fallback {
+                    "[fallback]".to_owned()
+                } else {
+                    format!("rule {:?}", r.name)
+                };
+                if r.name.trim().is_empty() || r.segment.trim().is_empty() {
+                    return Err(problem(
+                        rule,
+                        format!("{label}: name and segment must not be empty"),
+                    ));
+                }
+                if let Some(team) = &r.team
+                    && !compiled_teams.contains_key(team.get_ref())
+                {
+                    return Err(problem(
+                        team,
+                        format!(
+                            "{label}: team {:?} is not defined under [teams]",
+                            team.get_ref()
+                        ),
+                    ));
+                }
+                if r.assignment != Assignment::None {
+                    let team = r.team.as_ref().ok_or_else(|| {
+                        problem(rule, format!("{label}: assignment needs a team"))
+                    })?;
+                    if compiled_teams
+                        .get(team.get_ref())
+                        .is_none_or(|t| t.rotation.is_empty())
+                    {
+                        return Err(problem(
+                            team,
+                            format!(
+                                "{label}: team {:?} has no active rep to assign",
+                                team.get_ref()
+                            ),
+                        ));
+                    }
+                }
+                if let Some(ladder) = &r.ladder
+                    && !compiled_ladders.contains_key(ladder.get_ref())
+                {
+                    return Err(problem(
+                        ladder,
+                        format!(
+                            "{label}: ladder {:?} is not defined under [ladders]",
+                            ladder.get_ref()
+                        ),
+                    ));
+                }
+                let recipients = r
+                    .recipients
+                    .iter()
+                    .map(|address| email(address, &format!("{label} recipient")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if recipients.is_empty() && r.assignment == Assignment::None {
+                    return Err(problem(
+                        rule,
+                        format!("{label}: give recipients, or an assignment to a team"),
+                    ));
+                }
+                Ok(Rule {
+                    name: if is_fallback {
+                        FALLBACK.into()
+                    } else {
+                        r.name.clone()
+                    },
+                    segment: r.segment.clone(),
+                    team: r.team.as_ref().map(|t| t.get_ref().clone()),
+                    recipients,
+                    assignment: r.assignment,
+                    ladder: r.ladder.as_ref().map(|l| l.get_ref().clone()),
+                    priority: r.priority,
+                    when: r.when.clone(),
+                })
+            };
+        let mut names = HashSet::new();
+        let mut compiled_rules = Vec::new();
+        for rule in rules {
+            if !names.insert(rule.get_ref().name.clone()) || rule.get_ref().name == FALLBACK {
+                return Err(problem(
+                    rule,
+                    format!(
+                        "rule name {:?} is used twice (or is reserved)",
+                        rule.get_ref().name
+                    ),
+                ));
+            }
+            compiled_rules.push(compile_rule(rule, false)?);
+        }
+        let fallback = match fallback {
+            Some(fallback) => {
+                if fallback.get_ref().when != WhenConfig::default() {
+                    return Err(problem(
+                        fallback,
+                        "[fallback] matches everything: it takes no `when`",
+                    ));
+                }
+                compile_rule(fallback, true)?
+            }
+            None if compiled_rules.is_empty() => Routing::default().fallback,
+            None => {
+                return Err(Problem {
+                    offset: rules.first().map_or(0, |r| r.span().start),
+                    message: "[[rules]] need a [fallback] rule with its own recipients, for the leads no rule matches".into(),
+                });
+            }
+        };
+        Ok(Self {
+            rules: compiled_rules,
+            fallback,
+            teams: compiled_teams,
+            ladders: compiled_ladders,
+            customer_domains: customers
+                .domains
+                .iter()
+                .map(|d| crate::sector::normalise_domain(d))
+                .collect(),
+        })
+    }
+
+    /// The first matching rule, or the fallback, with the reason.
+    pub fn route(&self, facts: &LeadFacts<'_>) -> RouteDecision {
+        let existing_customer = facts
+            .email_domain
+            .is_some_and(|d| domain_in(d, &self.customer_domains));
+        for rule in &self.rules {
+            if let Some(reasons) = matches(&rule.when, facts, existing_customer) {
+                let reason = if reasons.is_empty() {
+                    format!("rule {:?} matches every lead", rule.name)
+                } else {
+                    format!("rule {:?}: {}", rule.name, reasons.join(", "))
+                };
+                return RouteDecision::of(rule, reason, false);
+            }
+        }
+        RouteDecision::of(&self.fallback, "no rule matched: fallback".into(), true)
+    }
+
+    pub fn rule(&self, name: &str) -> Option<&Rule> {
+        if name == FALLBACK {
+            return Some(&self.fallback);
+        }
+        self.rules.iter().find(|r| r.name == name)
+    }
+
+    pub fn ladder_for(&self, rule: &Rule) -> Option<&Ladder> {
+        rule.ladder.as_ref().and_then(|l| self.ladders.get(l))
+    }
+}
+
+/// What rules look at.
+#[derive(Debug, Clone, Copy)]
+pub struct LeadFacts<'a> {
+    pub sector: Sector,
+    pub source: &'a str,
+    pub email_domain: Option<&'a str>,
+    pub fields: &'a [RawField],
+}
+
+/// The outcome of routing one lead (before an owner is picked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteDecision {
+    pub rule: String,
+    pub segment: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    pub priority: Priority,
+    pub assignment: Assignment,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ladder: Option<String>,
+    pub recipients: Vec<String>,
+    pub fallback: bool,
+    pub reason: String,
+}
+
+impl RouteDecision {
+    fn of(rule: &Rule, reason: String, fallback: bool) -> Self {
+        Self {
+            rule: rule.name.clone(),
+            segment: rule.segment.clone(),
+            team: rule.team.clone(),
+            priority: rule.priority,
+            assignment: rule.assignment,
+            ladder: rule.ladder.clone(),
+            recipients: rule.recipients.clone(),
+            fallback,
+            reason,
+        }
+    }
+}
+
+fn domain_in(domain: &str, list: &[String]) -> bool {
+    let domain = crate::sector::normalise_domain(domain);
+    list.iter().any(|d| {
+        domain == *d
+            || domain
+                .strip_suffix(d.as_str())
+                .is_some_and(|rest| rest.ends_with('.'))
+    })
+}
+
+fn field_value<'a>(fields: &'a [RawField], name: &str) -> Option<&'a str> {
+    let wanted = normalise_name(name);
+    fields
+        .iter()
+        .find(|f| {
+            normalise_name(&f.name) == wanted
+                || f.label
+                    .as_deref()
+                    .is_some_and(|l| normalise_name(l) == wanted)
+        })
+        .map(|f| f.value.trim())
+}
+
+/// `Some(reasons)` when every condition holds.
+fn matches(
+    when: &WhenConfig,
+    facts: &LeadFacts<'_>,
+    existing_customer: bool,
+) -> Option<Vec<String>> {
+    let mut reasons = Vec::new();
+    if !when.sector.is_empty() {
+        if !when.sector.contains(&facts.sector) {
+            return None;
+        }
+        reasons.push(format!("sector {}", facts.sector));
+    }
+    if !when.source.is_empty() {
+        if !when
+            .source
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(facts.source))
+        {
+            return None;
+        }
+        reasons.push(format!("source {}", facts.source));
+    }
+    if !when.email_domains.is_empty() {
+        let listed: Vec<String> = when
+            .email_domains
+            .iter()
+            .map(|d| crate::sector::normalise_domain(d))
+            .collect();
+        let domain = facts.email_domain.filter(|d| domain_in(d, &listed))?;
+        reasons.push(format!("email domain {domain}"));
+    }
+    if let Some(wanted) = when.existing_customer {
+        if wanted != existing_customer {
+            return None;
+        }
+        reasons.push(if wanted {
+            "existing customer".into()
+        } else {
+            "not a customer".into()
+        });
+    }
+    let mut names: Vec<&String> = when.fields.keys().collect();
+    names.sort();
+    for name in names {
+        let value = field_value(facts.fields, name)?;
+        let accepted = &when.fields[name];
+        // Multi-select answers arrive comma-joined: any selected value counts.
+        let chosen = value.split(',').map(str::trim);
+        let hit = chosen
+            .clone()
+            .find(|v| accepted.iter().any(|a| a.eq_ignore_ascii_case(v)))?;
+        reasons.push(format!("{name} = {hit}"));
+    }
+    let mut names: Vec<&String> = when.fields_at_least.keys().collect();
+    names.sort();
+    for name in names {
+        let raw = field_value(facts.fields, name)?;
+        let number: f64 = raw
+            .replace([',', '_', ' '], "")
+            .trim_end_matches('+')
+            .parse()
+            .ok()?;
+        if number < when.fields_at_least[name] {
+            return None;
+        }
+        reasons.push(format!("{name} {number} ≥ {}", when.fields_at_least[name]));
+    }
+    Some(reasons)
+}
+
+#[cfg(test)]
+mod tests;

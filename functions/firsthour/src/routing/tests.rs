@@ -1,0 +1,255 @@
+use std::path::Path;
+
+use super::*;
+use crate::config::FileConfig;
+
+const SHIPPED: &str = include_str!("../../../../infra/firsthour.toml");
+
+fn shipped() -> Routing {
+    FileConfig::parse(SHIPPED, Path::new("infra/firsthour.toml"))
+        .expect("shipped config is valid")
+        .routing
+}
+
+fn field(name: &str, value: &str) -> RawField {
+    RawField::new(name, value)
+}
+
+fn facts<'a>(
+    sector: Sector,
+    source: &'a str,
+    domain: Option<&'a str>,
+    fields: &'a [RawField],
+) -> LeadFacts<'a> {
+    LeadFacts {
+        sector,
+        source,
+        email_domain: domain,
+        fields,
+    }
+}
+
+#[test]
+fn first_match_wins_in_order() {
+    let routing = shipped();
+    let federal = routing.route(&facts(Sector::Federal, "web", Some("nasa.gov"), &[]));
+    assert_eq!(
+        (federal.rule.as_str(), federal.segment.as_str()),
+        ("federal", "federal")
+    );
+    assert_eq!(federal.priority, Priority::Urgent);
+    assert_eq!(federal.assignment, Assignment::RoundRobin);
+    assert_eq!(federal.recipients, vec!["federal-sales@example.com"]);
+    assert!(
+        federal.reason.contains("sector federal"),
+        "{}",
+        federal.reason
+    );
+
+    let customer = routing.route(&facts(
+        Sector::Commercial,
+        "web",
+        Some("eu.customer.example.com"),
+        &[],
+    ));
+    assert_eq!(customer.rule, "existing-customers");
+
+    let big = [field("Employees", "12,000")];
+    let enterprise = routing.route(&facts(Sector::Commercial, "web", Some("bigco.com"), &big));
+    assert_eq!(enterprise.rule, "enterprise");
+    assert!(
+        enterprise.reason.contains("employees 12000"),
+        "{}",
+        enterprise.reason
+    );
+
+    let small = [field("employees", "40")];
+    assert_eq!(
+        routing
+            .route(&facts(Sector::Commercial, "web", Some("small.io"), &small))
+            .rule,
+        "commercial"
+    );
+    assert_eq!(
+        routing
+            .route(&facts(Sector::StateLocal, "web", Some("ca.gov"), &[]))
+            .rule,
+        "state-and-local"
+    );
+}
+
+#[test]
+fn unmatched_leads_reach_the_explicit_fallback() {
+    let config = r#"
+[[rules]]
+name = "federal"
+segment = "federal"
+recipients = ["fed@example.com"]
+when = { sector = ["federal"] }
+
+[fallback]
+name = "catch-all"
+segment = "unmatched"
+recipients = ["ops@example.com"]
+"#;
+    let routing = FileConfig::parse(config, Path::new("f.toml"))
+        .expect("valid")
+        .routing;
+    let decision = routing.route(&facts(Sector::Commercial, "web", None, &[]));
+    assert!(decision.fallback);
+    assert_eq!(decision.rule, FALLBACK);
+    assert_eq!(decision.recipients, vec!["ops@example.com"]);
+}
+
+#[test]
+fn field_values_match_case_insensitively_and_multi_select() {
+    let config = r#"
+[[rules]]
+name = "analytics-us"
+segment = "analytics"
+recipients = ["a@example.com"]
+when = { fields = { "product interest" = ["Analytics"], country = ["US", "United States"] } }
+
+[fallback]
+name = "fallback"
+segment = "unmatched"
+recipients = ["ops@example.com"]
+"#;
+    let routing = FileConfig::parse(config, Path::new("f.toml"))
+        .expect("valid")
+        .routing;
+    let mut labelled = field("01FKQZ2EB4C2V1Q0ZRZC8VGRHXY", "Support plan, analytics");
+    labelled.label = Some("Product interest".into());
+    let fields = [labelled, field("country", "united states")];
+    assert_eq!(
+        routing
+            .route(&facts(Sector::Commercial, "typeform", None, &fields))
+            .rule,
+        "analytics-us"
+    );
+    let other = [
+        field("product_interest", "Support plan"),
+        field("country", "US"),
+    ];
+    assert!(
+        routing
+            .route(&facts(Sector::Commercial, "web", None, &other))
+            .fallback
+    );
+}
+
+#[test]
+fn invalid_files_name_the_line_and_field() {
+    let cases = [
+        (
+            "[[rules]]\nname = \"x\"\nsegment = \"s\"\nrecipients = [\"not-an-email\"]\n[fallback]\nname=\"f\"\nsegment=\"u\"\nrecipients=[\"o@example.com\"]\n",
+            "line 4",
+            "not-an-email",
+        ),
+        (
+            "[[rules]]\nname = \"x\"\nsegment = \"s\"\nteam = \"ghosts\"\nrecipients = [\"a@example.com\"]\n[fallback]\nname=\"f\"\nsegment=\"u\"\nrecipients=[\"o@example.com\"]\n",
+            "line 4",
+            "ghosts",
+        ),
+        (
+            "[[rules]]\nname = \"x\"\nsegment = \"s\"\nrecipients = [\"a@example.com\"]\n",
+            "line 1",
+            "[fallback]",
+        ),
+        (
+            "[[rules]]\nname = \"x\"\nsegment = \"s\"\nrecipients = [\"a@example.com\"]\nwhen = { sector = [\"feds\"] }\n",
+            "line 5",
+            "feds",
+        ),
+        (
+            "[ladders.x]\ntiers = [ { after = \"5 parsecs\" } ]\n",
+            "line 2",
+            "5 parsecs",
+        ),
+        (
+            "[ladders.x]\ntiers = [ { after = \"1h\" }, { after = \"5m\" } ]\n",
+            "line 2",
+            "later",
+        ),
+        (
+            "[teams.t]\nreps = [ { email = \"a@example.com\", active = false } ]\n[[rules]]\nname = \"x\"\nsegment = \"s\"\nteam = \"t\"\nassignment = \"round_robin\"\n[fallback]\nname=\"f\"\nsegment=\"u\"\nrecipients=[\"o@example.com\"]\n",
+            "line 6",
+            "no active rep",
+        ),
+        (
+            "[[rules]]\nname = \"x\"\nsegment = \"s\"\nrecipients = [\"a@example.com\"]\nladder = \"nope\"\n[fallback]\nname=\"f\"\nsegment=\"u\"\nrecipients=[\"o@example.com\"]\n",
+            "line 5",
+            "nope",
+        ),
+        (
+            "[[rules]]\nname = \"x\"\nsegment = \"s\"\nrecipients = [\"a@example.com\"]\nwhen = { sector = [\"federal\"], colour = \"red\" }\n",
+            "line 5",
+            "colour",
+        ),
+    ];
+    for (text, line, needle) in cases {
+        let err = FileConfig::parse(text, Path::new("rules.toml"))
+            .expect_err(needle)
+            .to_string();
+        assert!(
+            err.contains(line) && err.contains(needle),
+            "expected {line} and {needle:?} in: {err}"
+        );
+        assert!(err.contains("rules.toml"), "{err}");
+    }
+}
+
+#[test]
+fn round_robin_skips_inactive_reps_and_weights_interleave() {
+    let routing = shipped();
+    let federal = &routing.teams["federal"];
+    let turns: Vec<&str> = (1..=6)
+        .map(|t| {
+            federal
+                .rep_for_turn(t)
+                .map(|r| r.email.as_str())
+                .unwrap_or("-")
+        })
+        .collect();
+    assert_eq!(
+        turns,
+        [
+            "fed-rep-1@example.com",
+            "fed-rep-2@example.com",
+            "fed-rep-3@example.com",
+            "fed-rep-1@example.com",
+            "fed-rep-2@example.com",
+            "fed-rep-3@example.com"
+        ]
+    );
+    let commercial = &routing.teams["commercial"];
+    let turns: Vec<&str> = (1..=6)
+        .map(|t| {
+            commercial
+                .rep_for_turn(t)
+                .map(|r| r.email.as_str())
+                .unwrap_or("-")
+        })
+        .collect();
+    assert_eq!(
+        turns.iter().filter(|e| **e == "ae-1@example.com").count(),
+        4
+    );
+    assert_eq!(
+        turns[..3],
+        ["ae-1@example.com", "ae-2@example.com", "ae-1@example.com"]
+    );
+}
+
+#[test]
+fn ladders_compile_with_their_audiences() {
+    let routing = shipped();
+    let federal = &routing.ladders["federal"];
+    assert_eq!(federal.tiers.len(), 3);
+    assert_eq!(federal.tiers[0].after, Duration::from_secs(300));
+    assert_eq!(federal.tiers[0].notify, vec![Audience::Owner]);
+    assert_eq!(
+        federal.tiers[2].notify,
+        vec![Audience::Address("federal-director@example.com".into())]
+    );
+}
