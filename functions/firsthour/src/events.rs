@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::lead::{Lead, LeadId, Source, format_utc_millis};
+use crate::routing::{Priority, RouteDecision};
+use crate::sector::{Sector, SectorDecision};
 
 /// `source` of every event firsthour puts on the bus.
 pub const EVENT_SOURCE: &str = "firsthour";
@@ -22,10 +24,15 @@ pub struct LeadReceived {
     pub email_domain: Option<String>,
     pub has_email: bool,
     pub has_phone: bool,
+    /// Routing facts rules on the bus match on (`detail.segment`).
+    pub sector: Sector,
+    pub segment: String,
+    pub rule: String,
+    pub priority: Priority,
 }
 
 impl LeadReceived {
-    pub fn of(lead: &Lead) -> Self {
+    pub fn of(lead: &Lead, sector: &SectorDecision, route: &RouteDecision) -> Self {
         Self {
             schema_version: 1,
             lead_id: lead.id.clone(),
@@ -34,6 +41,10 @@ impl LeadReceived {
             email_domain: lead.contact.email.as_ref().map(|e| e.domain().to_owned()),
             has_email: lead.contact.email.is_some(),
             has_phone: lead.contact.phone.is_some(),
+            sector: sector.sector,
+            segment: route.segment.clone(),
+            rule: route.rule.clone(),
+            priority: route.priority,
         }
     }
 }

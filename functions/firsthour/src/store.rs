@@ -7,6 +7,8 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::lead::{Lead, LeadId, RawField, Source, format_utc_millis, unix_millis};
+use crate::routing::{Assignment, Priority, RouteDecision};
+use crate::sector::{Evidence, Sector, SectorDecision};
 
 /// Partition key attribute (string).
 pub const PK: &str = "pk";
@@ -99,6 +101,40 @@ pub struct LeadItem {
     pub fields_truncated: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored_files: Vec<String>,
+    pub sector: Sector,
+    pub sector_evidence: Evidence,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    /// What the routing rules decided at intake (owner comes later, from the router).
+    pub segment: String,
+    pub rule: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    pub priority: Priority,
+    pub assignment: Assignment,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ladder: Option<String>,
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    pub route_reason: String,
+    #[serde(default)]
+    pub fallback: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routed_at: Option<String>,
+    /// The first notification went out (set once, conditionally).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_message_id: Option<String>,
+    /// A sender holds the right to send the first notification since then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_claimed_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_failed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_error: Option<String>,
     pub routing_state: RoutingState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_bucket: Option<String>,
@@ -116,6 +152,8 @@ impl LeadItem {
     /// in case nothing routes it before then.
     pub fn new_received(
         lead: &Lead,
+        sector: &SectorDecision,
+        route: &RouteDecision,
         redrive_at: OffsetDateTime,
         expires_at: Option<OffsetDateTime>,
     ) -> Self {
@@ -150,6 +188,25 @@ impl LeadItem {
             fields: lead.fields.clone(),
             fields_truncated: lead.fields_truncated,
             ignored_files: lead.ignored_files.clone(),
+            sector: sector.sector,
+            sector_evidence: sector.evidence.clone(),
+            agency: sector.agency.clone(),
+            segment: route.segment.clone(),
+            rule: route.rule.clone(),
+            team: route.team.clone(),
+            priority: route.priority,
+            assignment: route.assignment,
+            ladder: route.ladder.clone(),
+            recipients: route.recipients.clone(),
+            route_reason: route.reason.clone(),
+            fallback: route.fallback,
+            owner: None,
+            routed_at: None,
+            notified_at: None,
+            notify_message_id: None,
+            notify_claimed_at: None,
+            notify_failed_at: None,
+            notify_error: None,
             routing_state: RoutingState::Unrouted,
             due_bucket: Some(DUE_BUCKET_VALUE.to_owned()),
             due_at: Some(unix_millis(redrive_at)),
@@ -298,7 +355,14 @@ mod tests {
     #[test]
     fn new_leads_wait_in_the_due_index_unrouted() {
         let l = lead("a@b.co", "hi");
-        let item = LeadItem::new_received(&l, l.received_at + time::Duration::minutes(2), None);
+        let sector = crate::sector::decide(Default::default(), None);
+        let route = crate::routing::Routing::default().route(&crate::routing::LeadFacts {
+            sector: sector.sector,
+            source: "web",
+            email_domain: None,
+            fields: &[],
+        });
+        let item = LeadItem::new_received(&l, &sector, &route, l.received_at + time::Duration::minutes(2), None);
         assert_eq!(item.routing_state, RoutingState::Unrouted);
         assert_eq!(item.due_bucket.as_deref(), Some(DUE_BUCKET_VALUE));
         assert_eq!(item.due_at, Some(unix_millis(l.received_at) + 120_000));

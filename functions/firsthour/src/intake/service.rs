@@ -7,7 +7,9 @@ use time::OffsetDateTime;
 use super::{FieldMapping, IntakeContext, IntakeError, normalise};
 use crate::config::{FileConfig, IntakeSettings};
 use crate::events::{LeadReceived, OutboundEvent};
-use crate::lead::{LeadId, RequestMeta, Source};
+use crate::lead::{Lead, LeadId, RequestMeta, Source};
+use crate::routing::{LeadFacts, RouteDecision};
+use crate::sector::{SectorDecision, SectorInputs, decide};
 use crate::ports::{Clock, EventPublisher, InsertOutcome, LeadStore, StoreError};
 use crate::store::{DedupItem, DedupKind, LeadItem, content_key, delivery_key, sha256_hex};
 
@@ -117,6 +119,7 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
         };
         let normalised = normalise(delivery.body, delivery.content_type, context).await?;
         let lead = &normalised.lead;
+        let (sector, route) = classify(lead, &self.policy.file);
 
         let body_sha256 = sha256_hex(delivery.body);
         let mut markers = Vec::with_capacity(2);
@@ -142,6 +145,8 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
         }
         let item = LeadItem::new_received(
             lead,
+            &sector,
+            &route,
             received_at + self.policy.redrive_after,
             self.policy.lead_retention.map(|keep| received_at + keep),
         );
@@ -163,7 +168,12 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
                 })
             }
             InsertOutcome::Created => {
-                let published = self.publish_received(&normalised.lead).await;
+                if route.fallback {
+                    // Counted and alerted on (metric filter on this field), never silent.
+                    tracing::warn!(lead_id = %lead.id, source = %lead.source, fallback_hit = true, "no routing rule matched: fallback");
+                }
+                let event = OutboundEvent::from(&LeadReceived::of(lead, &sector, &route));
+                let published = self.publish_received(&normalised.lead, &event).await;
                 Ok(Accepted {
                     lead_id: normalised.lead.id,
                     status: AcceptStatus::Accepted,
@@ -178,9 +188,8 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
     /// Publishes `LeadReceived`; on failure the lead is flagged and made due
     /// now, so the escalation sweep routes it. Never fails the request: the
     /// lead is already stored.
-    async fn publish_received(&self, lead: &crate::lead::Lead) -> bool {
-        let event = OutboundEvent::from(&LeadReceived::of(lead));
-        match self.publisher.publish(&event).await {
+    async fn publish_received(&self, lead: &Lead, event: &OutboundEvent) -> bool {
+        match self.publisher.publish(event).await {
             Ok(()) => true,
             Err(err) => {
                 tracing::error!(lead_id = %lead.id, error = %err, "LeadReceived not published; lead left for re-drive");
@@ -192,4 +201,31 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
             }
         }
     }
+}
+
+/// The lead's sector (with evidence) and the rule that routes it: pure, the
+/// same code the `firsthour route` dry run uses.
+pub fn classify(lead: &Lead, file: &FileConfig) -> (SectorDecision, RouteDecision) {
+    let email_domain = lead.contact.email.as_ref().map(|e| e.domain());
+    let sector = decide(
+        SectorInputs {
+            email_domain,
+            org_type: lead
+                .contact
+                .org_type
+                .as_ref()
+                .map(|(name, value)| (name.as_str(), value.as_str())),
+            source: file
+                .source_sector(&lead.source)
+                .map(|s| (lead.source.as_str(), s)),
+        },
+        file.registry.as_deref(),
+    );
+    let route = file.routing.route(&LeadFacts {
+        sector: sector.sector,
+        source: lead.source.as_str(),
+        email_domain,
+        fields: &lead.fields,
+    });
+    (sector, route)
 }
