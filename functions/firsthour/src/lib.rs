@@ -11,6 +11,7 @@ pub mod events;
 pub mod html;
 pub mod intake;
 pub mod lead;
+pub mod notify;
 pub mod ports;
 pub mod routing;
 pub mod sector;

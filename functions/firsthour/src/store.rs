@@ -362,7 +362,13 @@ mod tests {
             email_domain: None,
             fields: &[],
         });
-        let item = LeadItem::new_received(&l, &sector, &route, l.received_at + time::Duration::minutes(2), None);
+        let item = LeadItem::new_received(
+            &l,
+            &sector,
+            &route,
+            l.received_at + time::Duration::minutes(2),
+            None,
+        );
         assert_eq!(item.routing_state, RoutingState::Unrouted);
         assert_eq!(item.due_bucket.as_deref(), Some(DUE_BUCKET_VALUE));
         assert_eq!(item.due_at, Some(unix_millis(l.received_at) + 120_000));

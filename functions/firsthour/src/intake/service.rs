@@ -8,9 +8,9 @@ use super::{FieldMapping, IntakeContext, IntakeError, normalise};
 use crate::config::{FileConfig, IntakeSettings};
 use crate::events::{LeadReceived, OutboundEvent};
 use crate::lead::{Lead, LeadId, RequestMeta, Source};
+use crate::ports::{Clock, EventPublisher, InsertOutcome, LeadStore, StoreError};
 use crate::routing::{LeadFacts, RouteDecision};
 use crate::sector::{SectorDecision, SectorInputs, decide};
-use crate::ports::{Clock, EventPublisher, InsertOutcome, LeadStore, StoreError};
 use crate::store::{DedupItem, DedupKind, LeadItem, content_key, delivery_key, sha256_hex};
 
 /// The parts of [`IntakeSettings`] the use case needs.
