@@ -10,6 +10,8 @@ PORT ?= 3000
 MOTO_PORT ?= 5000
 TICK_SECONDS ?= 60
 CARGO ?= cargo
+# The get.gov registry for `make run` (optional; see README "Government detection").
+GOV_DOMAINS_FILE ?= $(wildcard ../shared/data/dotgov/current-full.csv)
 
 .PHONY: run test venv build lint fmt clean-local
 
@@ -25,7 +27,7 @@ build:
 
 ## run: the whole system locally (intake on :$(PORT), moto on :$(MOTO_PORT), mail at /_local/mail)
 run: venv build
-	./target/debug/firsthour-local --port $(PORT) --moto-port $(MOTO_PORT) --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto
+	./target/debug/firsthour-local --port $(PORT) --moto-port $(MOTO_PORT) --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto --gov-domains "$(GOV_DOMAINS_FILE)"
 
 ## test: every test, against a private moto on a free port
 test: venv

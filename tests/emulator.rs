@@ -64,24 +64,42 @@ async fn ses_v2_sends_are_readable_from_the_emulator() {
 async fn rule_patterns_are_evaluated_not_just_forwarded() {
     let t = TestStack::new().await;
     let events = aws_sdk_eventbridge::Client::new(&t.sdk);
-    let entry = |source: &str, detail_type: &str| {
+    let entry = |source: &str, detail_type: &str, segment: &str| {
         PutEventsRequestEntry::builder()
             .event_bus_name(&t.stack.bus_name)
             .source(source)
             .detail_type(detail_type)
-            .detail(r#"{"lead_id":"01KAQ5V3N6X5J0C9W4Y2B7D8EF"}"#)
+            .detail(format!(
+                r#"{{"lead_id":"01KAQ5V3N6X5J0C9W4Y2B7D8EF","segment":"{segment}"}}"#
+            ))
             .build()
     };
     events
         .put_events()
-        .entries(entry("firsthour", "LeadTouched"))
-        .entries(entry("someone-else", "LeadReceived"))
-        .entries(entry("firsthour", "LeadReceived"))
+        .entries(entry("firsthour", "LeadTouched", "federal"))
+        .entries(entry("someone-else", "LeadReceived", "federal"))
+        .entries(entry("firsthour", "LeadReceived", "federal"))
+        .entries(entry("firsthour", "LeadReceived", "commercial"))
         .send()
         .await
         .expect("put events");
-    let delivered = t.router_events(1, Duration::from_secs(3)).await;
-    assert_eq!(delivered.len(), 1, "{delivered:?}");
-    assert_eq!(delivered[0]["source"], "firsthour");
-    assert_eq!(delivered[0]["detail-type"], "LeadReceived");
+    let federal = t
+        .queue_events(
+            &t.rule_queue("FederalLeadReceived"),
+            1,
+            Duration::from_secs(3),
+        )
+        .await;
+    assert_eq!(federal.len(), 1, "{federal:?}");
+    assert_eq!(federal[0]["detail"]["segment"], "federal");
+    // `anything-but` is evaluated too.
+    let other = t
+        .queue_events(
+            &t.rule_queue("OtherLeadReceived"),
+            1,
+            Duration::from_secs(3),
+        )
+        .await;
+    assert_eq!(other.len(), 1, "{other:?}");
+    assert_eq!(other[0]["detail"]["segment"], "commercial");
 }

@@ -35,19 +35,29 @@ fn table_matches_the_store_layout() {
 }
 
 #[test]
-fn router_rule_matches_lead_received() {
+fn router_rules_split_federal_from_the_rest() {
     let model = template();
-    let rule = model
-        .rules
-        .iter()
-        .find(|r| r.function == "FederalRouterFunction")
-        .expect("router rule");
-    assert_eq!(rule.pattern["source"], serde_json::json!([EVENT_SOURCE]));
+    let rule = |name: &str| {
+        model
+            .rules
+            .iter()
+            .find(|r| r.function == "FederalRouterFunction" && r.event_name == name)
+            .unwrap_or_else(|| panic!("router rule {name}"))
+    };
+    for name in ["FederalLeadReceived", "OtherLeadReceived"] {
+        let r = rule(name);
+        assert_eq!(r.pattern["source"], serde_json::json!([EVENT_SOURCE]));
+        assert_eq!(r.pattern["detail-type"], serde_json::json!([LEAD_RECEIVED]));
+        assert_eq!(r.bus_ref.as_deref(), Some(model.bus_logical_id.as_str()));
+    }
     assert_eq!(
-        rule.pattern["detail-type"],
-        serde_json::json!([LEAD_RECEIVED])
+        rule("FederalLeadReceived").pattern["detail"]["segment"],
+        serde_json::json!(["federal"])
     );
-    assert_eq!(rule.bus_ref.as_deref(), Some(model.bus_logical_id.as_str()));
+    assert_eq!(
+        rule("OtherLeadReceived").pattern["detail"]["segment"],
+        serde_json::json!([{"anything-but": ["federal"]}])
+    );
     assert_eq!(model.schedules.len(), 1);
     assert_eq!(model.schedules[0].expression, "rate(1 minute)");
 }
@@ -68,6 +78,10 @@ fn every_function_gets_the_variables_it_reads() {
         vars::REDIRECT_ORIGINS,
         vars::THANK_YOU_URL,
         vars::LOG_LEVEL,
+        vars::GOV_DOMAINS_FILE,
+        vars::SENDER_EMAIL,
+        vars::SES_CONFIGURATION_SET,
+        vars::PUBLIC_BASE_URL,
     ];
     for function in &model.functions {
         for name in function.environment.keys() {

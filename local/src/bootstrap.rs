@@ -136,6 +136,23 @@ impl LocalStack {
         }
         let mut refs = model.parameters.clone();
         refs.extend(parameters.clone());
+        if let Some(sender) = refs.get("SenderEmail").filter(|s| !s.is_empty()) {
+            // SES only sends from a verified identity; moto checks that too.
+            let ses = aws_sdk_sesv2::Client::new(sdk);
+            if ses
+                .get_email_identity()
+                .email_identity(sender)
+                .send()
+                .await
+                .is_err()
+            {
+                ses.create_email_identity()
+                    .email_identity(sender)
+                    .send()
+                    .await
+                    .map_err(boxed("create SES identity"))?;
+            }
+        }
         refs.insert(model.table.logical_id.clone(), table_name.clone());
         refs.insert(model.bus_logical_id.clone(), bus_name.clone());
         Ok(Self {
@@ -161,6 +178,7 @@ impl LocalStack {
             .iter()
             .map(|(name, value)| match value {
                 EnvValue::Literal(text) => Ok((name.clone(), text.clone())),
+                EnvValue::Sub(text) => Ok((name.clone(), self.substitute(text))),
                 EnvValue::Ref(target) => self
                     .refs
                     .get(target)
@@ -168,6 +186,34 @@ impl LocalStack {
                     .ok_or_else(|| format!("{logical_id}: {name} refers to {target}, which the local stack has no value for").into()),
             })
             .collect()
+    }
+}
+
+impl LocalStack {
+    /// Resolves `${X}` from the stack's values; pseudo parameters get local
+    /// stand-ins, and names the local stack lacks become `local`.
+    pub fn substitute(&self, text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let Some(end) = rest[start..].find('}') else {
+                out.push_str(&rest[start..]);
+                return out;
+            };
+            let name = &rest[start + 2..start + end];
+            out.push_str(match name {
+                "AWS::Region" => "us-east-1",
+                "AWS::AccountId" => "123456789012",
+                "AWS::Partition" => "aws",
+                "AWS::URLSuffix" => "amazonaws.com",
+                "AWS::StackName" => &self.prefix,
+                other => self.refs.get(other).map_or("local", String::as_str),
+            });
+            rest = &rest[start + end + 1..];
+        }
+        out.push_str(rest);
+        out
     }
 }
 

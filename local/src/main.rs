@@ -16,6 +16,7 @@ use firsthour_local::run::{RunOptions, start};
 const USAGE: &str = "usage: firsthour-local [--port 3000] [--moto-port 5000] [--tick-seconds 60]
                        [--moto-bin scripts/moto] [--bin-dir target/debug]
                        [--template infra/template.yaml] [--config infra/firsthour.toml]
+                       [--gov-domains current-full.csv]
                        [--param Name=Value]... [--quiet]";
 
 struct Args {
@@ -26,6 +27,7 @@ struct Args {
     bin_dir: PathBuf,
     template: PathBuf,
     config: Option<PathBuf>,
+    gov_domains: Option<PathBuf>,
     params: BTreeMap<String, String>,
     quiet: bool,
 }
@@ -39,6 +41,7 @@ fn parse_args() -> Result<Args, String> {
         bin_dir: PathBuf::from("target/debug"),
         template: PathBuf::from("infra/template.yaml"),
         config: Some(PathBuf::from("infra/firsthour.toml")),
+        gov_domains: None,
         params: BTreeMap::new(),
         quiet: false,
     };
@@ -69,6 +72,10 @@ fn parse_args() -> Result<Args, String> {
             "--template" => args.template = value()?.into(),
             "--config" => {
                 args.config = Some(value()?.into()).filter(|p: &PathBuf| !p.as_os_str().is_empty())
+            }
+            "--gov-domains" => {
+                args.gov_domains =
+                    Some(value()?.into()).filter(|p: &PathBuf| !p.as_os_str().is_empty())
             }
             "--param" => {
                 let pair = value()?;
@@ -162,7 +169,18 @@ async fn run(
         })?;
     wait_for_emulator(&emulator_url).await?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let mut extra_env = Vec::new();
+    let mut extra_env = vec![(
+        "FIRSTHOUR_PUBLIC_BASE_URL".to_owned(),
+        format!("http://127.0.0.1:{}", args.port),
+    )];
+    if let Some(registry) = &args.gov_domains {
+        let absolute = std::fs::canonicalize(registry)
+            .map_err(|err| format!("{}: {err}", registry.display()))?;
+        extra_env.push((
+            "FIRSTHOUR_GOV_DOMAINS_FILE".to_owned(),
+            absolute.display().to_string(),
+        ));
+    }
     if let Some(config) = &args.config {
         let absolute =
             std::fs::canonicalize(config).map_err(|err| format!("{}: {err}", config.display()))?;
@@ -172,6 +190,7 @@ async fn run(
         ));
     }
     let mut parameters = BTreeMap::from([
+        ("SenderEmail".to_owned(), "firsthour@example.com".to_owned()),
         (
             "CorsOrigins".to_owned(),
             "http://127.0.0.1:8080,http://localhost:8080".to_owned(),

@@ -80,6 +80,8 @@ pub enum EnvValue {
     Literal(String),
     /// `!Ref X`: a parameter or a resource.
     Ref(String),
+    /// `!Sub "…${X}…"`: a string with references.
+    Sub(String),
 }
 
 /// What the local stack needs from the template.
@@ -112,6 +114,7 @@ fn text(value: &Value) -> Option<String> {
 fn env_value(value: &Value) -> Option<EnvValue> {
     match value {
         Value::Tagged(tagged) if tagged.tag == "Ref" => text(&tagged.value).map(EnvValue::Ref),
+        Value::Tagged(tagged) if tagged.tag == "Sub" => text(&tagged.value).map(EnvValue::Sub),
         Value::Mapping(map) if map.len() == 1 => map.get("Ref").and_then(text).map(EnvValue::Ref),
         other => text(other).map(EnvValue::Literal),
     }
@@ -121,7 +124,7 @@ fn env_value(value: &Value) -> Option<EnvValue> {
 fn ref_name(value: &Value) -> Option<String> {
     match env_value(value)? {
         EnvValue::Ref(name) => Some(name),
-        EnvValue::Literal(_) => None,
+        EnvValue::Literal(_) | EnvValue::Sub(_) => None,
     }
 }
 

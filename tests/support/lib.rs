@@ -8,15 +8,17 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::types::AttributeValue;
-use firsthour::aws::{DynamoLeadStore, EventBridgePublisher};
-use firsthour::config::{EnvReader, IntakeSettings};
-use firsthour::ports::SystemClock;
+use federal_router::RouterApp;
+use firsthour::aws::{DynamoLeadStore, EventBridgePublisher, SesMailer};
+use firsthour::config::{EnvReader, IntakeSettings, RouterSettings};
+use firsthour::ports::{Mailer, SystemClock};
 use firsthour_local::bootstrap::LocalStack;
 use firsthour_local::template::TemplateModel;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use intake::IntakeApp;
 
 pub type App = IntakeApp<DynamoLeadStore, EventBridgePublisher, SystemClock>;
+pub type Router = RouterApp<DynamoLeadStore, SesMailer, SystemClock>;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -60,6 +62,19 @@ pub async fn sdk_at(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// The verified sender of the test stacks.
+pub const SENDER: &str = "firsthour@example.com";
+
+/// The shipped config file.
+pub fn shipped_config() -> PathBuf {
+    root().join("infra/firsthour.toml")
+}
+
+/// The .gov registry tests may read from `../shared`.
+pub fn shared_registry() -> PathBuf {
+    root().join("../shared/data/dotgov/current-full.csv")
+}
+
 /// An endpoint where nothing listens.
 pub const DEAD_ENDPOINT: &str = "http://127.0.0.1:9";
 
@@ -75,7 +90,8 @@ impl TestStack {
         let sdk = sdk().await;
         let model = template();
         let prefix = format!("t{}", ulid::Ulid::new().to_string().to_lowercase());
-        let stack = LocalStack::create(&sdk, &model, &prefix, &BTreeMap::new())
+        let parameters = BTreeMap::from([("SenderEmail".to_owned(), SENDER.to_owned())]);
+        let stack = LocalStack::create(&sdk, &model, &prefix, &parameters)
             .await
             .expect("local stack created on moto");
         Self { sdk, model, stack }
@@ -95,12 +111,32 @@ impl TestStack {
             .model
             .function_by_binary("intake")
             .expect("intake in template");
+        self.function_env(&intake.logical_id, extra)
+    }
+
+    /// A function's environment from the template, with the shipped config
+    /// and the shared .gov registry, plus `extra`.
+    pub fn function_env(
+        &self,
+        logical_id: &str,
+        extra: &[(&str, &str)],
+    ) -> HashMap<String, String> {
         let mut env: HashMap<String, String> = self
             .stack
-            .function_env(&self.model, &intake.logical_id)
-            .expect("intake env resolves")
+            .function_env(&self.model, logical_id)
+            .expect("env resolves")
             .into_iter()
             .collect();
+        env.insert(
+            "FIRSTHOUR_CONFIG_FILE".into(),
+            shipped_config().display().to_string(),
+        );
+        if env.contains_key("FIRSTHOUR_GOV_DOMAINS_FILE") {
+            env.insert(
+                "FIRSTHOUR_GOV_DOMAINS_FILE".into(),
+                shared_registry().display().to_string(),
+            );
+        }
         env.extend(
             extra
                 .iter()
@@ -139,14 +175,52 @@ impl TestStack {
         IntakeApp::new(store, publisher, SystemClock, &settings)
     }
 
-    /// The queue the template's `LeadReceived` rule delivers to locally.
-    pub fn router_queue(&self) -> String {
+    /// The router as Lambda would run it, in-process, on the emulator.
+    pub fn router(&self, extra: &[(&str, &str)]) -> Router {
+        self.router_with_mailer(extra, |sdk, settings| {
+            SesMailer::new(
+                aws_sdk_sesv2::Client::new(sdk),
+                settings.configuration_set.clone(),
+            )
+        })
+    }
+
+    /// The router with a chosen mailer (to inject throttling, say).
+    pub fn router_with_mailer<M: Mailer>(
+        &self,
+        extra: &[(&str, &str)],
+        mailer: impl FnOnce(&SdkConfig, &RouterSettings) -> M,
+    ) -> RouterApp<DynamoLeadStore, M, SystemClock> {
+        let env = self.function_env("FederalRouterFunction", extra);
+        let settings =
+            RouterSettings::from_env(&EnvReader::new(move |k: &str| env.get(k).cloned()))
+                .expect("router settings");
+        let store = DynamoLeadStore::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            &settings.table_name,
+        );
+        let mailer = mailer(&self.sdk, &settings);
+        RouterApp::new(store, mailer, SystemClock, &settings)
+    }
+
+    /// The queue a template rule of the router delivers to locally.
+    pub fn rule_queue(&self, event_name: &str) -> String {
         self.stack
             .rule_queues
             .iter()
-            .find(|q| q.rule.function == "FederalRouterFunction")
+            .find(|q| q.rule.function == "FederalRouterFunction" && q.rule.event_name == event_name)
             .map(|q| q.queue_url.clone())
-            .expect("router rule queue")
+            .unwrap_or_else(|| panic!("no router rule {event_name}"))
+    }
+
+    /// Both router queues.
+    pub fn router_queues(&self) -> Vec<String> {
+        self.stack
+            .rule_queues
+            .iter()
+            .filter(|q| q.rule.function == "FederalRouterFunction")
+            .map(|q| q.queue_url.clone())
+            .collect()
     }
 
     /// Every item of the table.
@@ -187,7 +261,33 @@ impl TestStack {
     /// Messages on the router's queue, waiting up to `wait` for `at_least`
     /// of them, then a little longer to catch extras.
     pub async fn router_events(&self, at_least: usize, wait: Duration) -> Vec<serde_json::Value> {
-        let queue = self.router_queue();
+        let mut events = Vec::new();
+        for queue in self.router_queues() {
+            events.extend(
+                self.queue_events(&queue, 0, Duration::from_millis(300))
+                    .await,
+            );
+        }
+        if events.len() < at_least {
+            tokio::time::sleep(wait / 2).await;
+            for queue in self.router_queues() {
+                events.extend(
+                    self.queue_events(&queue, 0, Duration::from_millis(300))
+                        .await,
+                );
+            }
+        }
+        events
+    }
+
+    /// Messages on one queue, waiting up to `wait` for `at_least` of them,
+    /// then a little longer to catch extras.
+    pub async fn queue_events(
+        &self,
+        queue: &str,
+        at_least: usize,
+        wait: Duration,
+    ) -> Vec<serde_json::Value> {
         let deadline = tokio::time::Instant::now() + wait;
         let mut events = Vec::new();
         let mut settle = 0;
@@ -195,7 +295,7 @@ impl TestStack {
             let output = self
                 .sqs()
                 .receive_message()
-                .queue_url(&queue)
+                .queue_url(queue)
                 .max_number_of_messages(10)
                 .visibility_timeout(300)
                 .send()

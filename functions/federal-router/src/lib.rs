@@ -1,23 +1,87 @@
-//! The federal router: receives `LeadReceived` events from the bus.
-//!
-//! For now it acknowledges the event; routing rules, sector detection and
-//! the federal team's email arrive with the routing issue.
+//! The federal router: handles `LeadReceived` events. The template's rules
+//! send it federal leads (their own rule, retry policy and DLQ) and every
+//! other segment's leads: it assigns the owner and sends the first
+//! notification, exactly once per lead.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use firsthour::events::LeadReceived;
+use firsthour::aws::{DynamoLeadStore, SesMailer, load_sdk_config};
+use firsthour::config::{ConfigError, EnvReader, RouterSettings};
+use firsthour::lead::LeadId;
+use firsthour::ports::{Clock, Mailer, RoutingStore, SystemClock};
+use firsthour::router::{RouterError, RouterOutcome, RouterPolicy, RouterService};
 
-/// Why an event could not be handled. Retryable errors make the invocation
-/// fail so EventBridge retries (then the dead-letter queue keeps it).
-#[derive(Debug, thiserror::Error)]
-pub enum RouterError {
-    #[error("event detail is not a LeadReceived: {0}")]
-    BadEvent(String),
+pub struct RouterApp<S, M, C> {
+    service: RouterService<S, M, C>,
 }
 
-/// Handles one `LeadReceived` event.
-pub async fn handle(event: EventBridgeEvent<serde_json::Value>) -> Result<(), RouterError> {
-    let detail: LeadReceived = serde_json::from_value(event.detail)
-        .map_err(|err| RouterError::BadEvent(err.to_string()))?;
-    tracing::info!(lead_id = %detail.lead_id, source = %detail.source, "lead received by router");
-    Ok(())
+pub type AwsRouterApp = RouterApp<DynamoLeadStore, SesMailer, SystemClock>;
+
+impl AwsRouterApp {
+    /// Reads the configuration and builds the AWS clients (cold start).
+    pub async fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &EnvReader<F>,
+    ) -> Result<Self, ConfigError> {
+        let settings = RouterSettings::from_env(env)?;
+        let sdk = load_sdk_config().await;
+        let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(&sdk), &settings.table_name);
+        let mailer = SesMailer::new(
+            aws_sdk_sesv2::Client::new(&sdk),
+            settings.configuration_set.clone(),
+        );
+        Ok(Self::new(store, mailer, SystemClock, &settings))
+    }
+}
+
+impl<S: RoutingStore, M: Mailer, C: Clock> RouterApp<S, M, C> {
+    pub fn new(store: S, mailer: M, clock: C, settings: &RouterSettings) -> Self {
+        let policy = RouterPolicy {
+            routing: settings.file.routing.clone(),
+            sender: settings.sender.clone(),
+            public_base_url: settings.public_base_url.clone(),
+        };
+        Self {
+            service: RouterService::new(store, mailer, clock, policy),
+        }
+    }
+
+    /// Handles one event. `Err` only for retryable failures: the invocation
+    /// fails and the event is delivered again. Anything else is logged.
+    pub async fn handle(
+        &self,
+        event: EventBridgeEvent<serde_json::Value>,
+    ) -> Result<Option<RouterOutcome>, RouterError> {
+        let Some(lead_id) = event
+            .detail
+            .get("lead_id")
+            .and_then(serde_json::Value::as_str)
+            .and_then(LeadId::parse)
+        else {
+            tracing::error!(detail_type = ?event.detail_type, "event without a valid detail.lead_id: dropped");
+            return Ok(None);
+        };
+        match self.service.handle(&lead_id).await {
+            Ok(outcome) => {
+                match &outcome {
+                    RouterOutcome::Notified { owner, recipients } => {
+                        tracing::info!(lead_id = %lead_id, owner_assigned = owner.is_some(), recipients, "first notification sent")
+                    }
+                    RouterOutcome::NotificationRejected(reason) => {
+                        tracing::error!(lead_id = %lead_id, reason = %reason, "first notification rejected; escalation takes over")
+                    }
+                    other => {
+                        tracing::info!(lead_id = %lead_id, outcome = ?other, "nothing to send")
+                    }
+                }
+                Ok(Some(outcome))
+            }
+            Err(RouterError::Permanent(reason)) => {
+                tracing::error!(lead_id = %lead_id, reason = %reason, "lead not routed; the sweep re-drives it");
+                Ok(None)
+            }
+            Err(err) => {
+                tracing::warn!(lead_id = %lead_id, error = %err, "retrying");
+                Err(err)
+            }
+        }
+    }
 }

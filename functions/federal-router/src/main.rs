@@ -1,20 +1,31 @@
 //! Lambda entry point of the federal router.
 
+use std::sync::Arc;
+
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use firsthour::config::vars;
+use federal_router::AwsRouterApp;
+use firsthour::config::{EnvReader, vars};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     firsthour::telemetry::init_json_logs(std::env::var(vars::LOG_LEVEL).ok().as_deref());
+    let env = EnvReader::new(|key: &str| std::env::var(key).ok());
+    let app = match AwsRouterApp::from_env(&env).await {
+        Ok(app) => Arc::new(app),
+        Err(err) => {
+            tracing::error!(error = %err, "router configuration is invalid");
+            return Err(err.into());
+        }
+    };
     lambda_runtime::run(service_fn(
-        |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
-            match federal_router::handle(event.payload).await {
-                Ok(()) => Ok(()),
-                Err(err) => {
-                    tracing::error!(error = %err, "event not handled");
-                    Err(Error::from(err.to_string()))
-                }
+        move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| {
+            let app = Arc::clone(&app);
+            async move {
+                app.handle(event.payload)
+                    .await
+                    .map(|_| ())
+                    .map_err(|err| Error::from(err.to_string()))
             }
         },
     ))

@@ -36,6 +36,9 @@ pub mod vars {
     pub const THANK_YOU_URL: &str = "FIRSTHOUR_THANK_YOU_URL";
     pub const LOG_LEVEL: &str = "FIRSTHOUR_LOG_LEVEL";
     pub const GOV_DOMAINS_FILE: &str = "FIRSTHOUR_GOV_DOMAINS_FILE";
+    pub const SENDER_EMAIL: &str = "FIRSTHOUR_SENDER_EMAIL";
+    pub const SES_CONFIGURATION_SET: &str = "FIRSTHOUR_SES_CONFIGURATION_SET";
+    pub const PUBLIC_BASE_URL: &str = "FIRSTHOUR_PUBLIC_BASE_URL";
 }
 
 /// A configuration problem, naming exactly what to fix.
@@ -196,6 +199,52 @@ impl IntakeSettings {
     }
 }
 
+/// What the router needs, resolved at cold start.
+#[derive(Debug, Clone)]
+pub struct RouterSettings {
+    pub table_name: String,
+    pub sender: String,
+    pub configuration_set: Option<String>,
+    pub public_base_url: Option<String>,
+    pub file: FileConfig,
+}
+
+impl RouterSettings {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &EnvReader<F>,
+    ) -> Result<Self, ConfigError> {
+        let sender = env.required(vars::SENDER_EMAIL)?;
+        let sender = crate::email::EmailAddress::parse(&sender)
+            .map_err(|err| ConfigError::Invalid {
+                var: vars::SENDER_EMAIL,
+                problem: err.to_string(),
+            })?
+            .to_string();
+        let public_base_url = env
+            .optional(vars::PUBLIC_BASE_URL)
+            .map(|raw| {
+                url::Url::parse(&raw)
+                    .map(|u| u.as_str().trim_end_matches('/').to_owned())
+                    .map_err(|err| ConfigError::Invalid {
+                        var: vars::PUBLIC_BASE_URL,
+                        problem: format!("{raw:?} is not a URL: {err}"),
+                    })
+            })
+            .transpose()?;
+        let file = match env.optional(vars::CONFIG_FILE) {
+            Some(path) => FileConfig::load_without_registry(Path::new(&path))?,
+            None => FileConfig::default(),
+        };
+        Ok(Self {
+            table_name: env.required(vars::TABLE_NAME)?,
+            sender,
+            configuration_set: env.optional(vars::SES_CONFIGURATION_SET),
+            public_base_url,
+            file,
+        })
+    }
+}
+
 /// The TOML config file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -249,11 +298,7 @@ impl FileConfig {
     /// Reads, validates, and loads the .gov registry the file names (or
     /// `registry_override`, from `FIRSTHOUR_GOV_DOMAINS_FILE`).
     pub fn load(path: &Path, registry_override: Option<&Path>) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|err| ConfigError::File {
-            path: path.display().to_string(),
-            message: err.to_string(),
-        })?;
-        let config = Self::parse(&text, path)?;
+        let config = Self::load_without_registry(path)?;
         let registry_path = registry_override.map(Path::to_path_buf).or_else(|| {
             config
                 .government
@@ -265,6 +310,16 @@ impl FileConfig {
             Some(registry_path) => config.with_registry(&registry_path),
             None => Ok(config),
         }
+    }
+
+    /// Reads and validates, without the .gov registry (the router needs only
+    /// the routing; sector and agency were decided at intake).
+    pub fn load_without_registry(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|err| ConfigError::File {
+            path: path.display().to_string(),
+            message: err.to_string(),
+        })?;
+        Self::parse(&text, path)
     }
 
     /// Loads the .gov registry from `path`.

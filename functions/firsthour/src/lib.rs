@@ -13,6 +13,7 @@ pub mod intake;
 pub mod lead;
 pub mod notify;
 pub mod ports;
+pub mod router;
 pub mod routing;
 pub mod sector;
 pub mod store;

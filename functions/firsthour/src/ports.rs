@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use crate::events::OutboundEvent;
 use crate::lead::LeadId;
+use crate::notify::OutgoingEmail;
 use crate::store::{DedupItem, LeadItem};
 
 /// The time, so tests can control it.
@@ -79,4 +80,76 @@ pub trait EventPublisher: Send + Sync {
         &self,
         event: &OutboundEvent,
     ) -> impl Future<Output = Result<(), PublishError>> + Send;
+}
+
+/// Why an email was not sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// Sending too fast: try again later, nothing is lost.
+    #[error("throttled: {0}")]
+    Throttled(String),
+    /// SES refused this message (`MessageRejected`, unverified sender…): retrying will not help.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// SES could not be reached.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub trait Mailer: Send + Sync {
+    /// Sends the email; returns the provider's message id.
+    fn send(&self, email: &OutgoingEmail)
+    -> impl Future<Output = Result<String, MailError>> + Send;
+}
+
+/// What the router reads and writes on a lead. Every write is conditional,
+/// so a redelivered event can never route or notify twice.
+pub trait RoutingStore: Send + Sync {
+    fn get_lead(
+        &self,
+        id: &LeadId,
+    ) -> impl Future<Output = Result<Option<LeadItem>, StoreError>> + Send;
+
+    /// The next turn of a team's round robin: an atomic counter (1, 2, 3…).
+    fn next_turn(&self, team: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Marks the lead routed with its owner and first due time, only if it is
+    /// still unrouted. `Ok(false)`: someone else routed it first.
+    fn mark_routed(
+        &self,
+        id: &LeadId,
+        owner: Option<&str>,
+        due_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Takes the right to send the first notification, unless it was sent or
+    /// another sender holds a lease younger than `lease`.
+    fn claim_notification(
+        &self,
+        id: &LeadId,
+        now: OffsetDateTime,
+        lease: std::time::Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn release_notification(
+        &self,
+        id: &LeadId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn record_notified(
+        &self,
+        id: &LeadId,
+        at: OffsetDateTime,
+        message_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records a failed first notification and makes the lead due now, so
+    /// escalation acts on it.
+    fn record_notify_failed(
+        &self,
+        id: &LeadId,
+        at: OffsetDateTime,
+        error: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -4,6 +4,7 @@
 
 pub mod dynamo;
 pub mod eventbridge;
+pub mod ses;
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 pub use dynamo::DynamoLeadStore;
 pub use eventbridge::EventBridgePublisher;
+pub use ses::SesMailer;
 
 /// Loads the SDK configuration with timeouts short enough that a sender
 /// gets a 503 (and retries) rather than hanging when a service is down.
@@ -42,6 +44,7 @@ const RETRYABLE_CODES: &[&str] = &[
     "ServiceUnavailable",
     "TransactionInProgressException",
     "TransactionConflict",
+    "TooManyRequestsException",
 ];
 
 /// Whether an SDK error is worth retrying later (network, timeout, throttling, 5xx).

@@ -1,0 +1,208 @@
+//! The router use case: give a received lead its owner, then send its first
+//! notification exactly once.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::lead::LeadId;
+use crate::notify::{NotificationContext, first_recipients, render_first_notification};
+use crate::ports::{Clock, MailError, Mailer, RoutingStore, StoreError};
+use crate::routing::{Assignment, Routing};
+use crate::store::{LeadItem, RoutingState};
+
+/// How long a sender's claim on the first notification holds before another
+/// delivery may take over (a crashed sender must not silence the lead).
+pub const NOTIFY_LEASE: Duration = Duration::from_secs(120);
+
+/// What handling one `LeadReceived` came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RouterOutcome {
+    Notified {
+        owner: Option<String>,
+        recipients: usize,
+    },
+    /// Redelivered: the first notification had already gone out.
+    AlreadyNotified,
+    /// Another delivery is sending it right now.
+    InFlight,
+    /// SES refused it: recorded on the lead, escalation takes over.
+    NotificationRejected(String),
+}
+
+/// Why handling failed. Retryable errors fail the invocation so the event
+/// is delivered again; permanent ones are logged and dropped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouterError {
+    #[error("retry later: {0}")]
+    Retryable(String),
+    #[error("cannot handle: {0}")]
+    Permanent(String),
+}
+
+impl From<StoreError> for RouterError {
+    fn from(err: StoreError) -> Self {
+        if err.is_retryable() {
+            Self::Retryable(err.to_string())
+        } else {
+            Self::Permanent(err.to_string())
+        }
+    }
+}
+
+/// The router's settings.
+#[derive(Debug, Clone)]
+pub struct RouterPolicy {
+    pub routing: Routing,
+    pub sender: String,
+    /// Public base URL of the intake API, for claim links.
+    pub public_base_url: Option<String>,
+}
+
+pub struct RouterService<S, M, C> {
+    store: S,
+    mailer: M,
+    clock: C,
+    policy: RouterPolicy,
+}
+
+fn parse_received(item: &LeadItem) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(item.received_at_ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
+    pub fn new(store: S, mailer: M, clock: C, policy: RouterPolicy) -> Self {
+        Self {
+            store,
+            mailer,
+            clock,
+            policy,
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Routes and notifies one lead. Safe to call any number of times.
+    pub async fn handle(&self, lead_id: &LeadId) -> Result<RouterOutcome, RouterError> {
+        let mut item =
+            self.store.get_lead(lead_id).await?.ok_or_else(|| {
+                RouterError::Permanent(format!("lead {lead_id} is not in the table"))
+            })?;
+        if item.notified_at.is_some() {
+            return Ok(RouterOutcome::AlreadyNotified);
+        }
+        let received = parse_received(&item);
+        let deadline = self.first_deadline(&item, received);
+        if item.routing_state == RoutingState::Unrouted {
+            let owner = self.pick_owner(&item).await?;
+            let now = self.clock.now();
+            if self
+                .store
+                .mark_routed(lead_id, owner.as_deref(), deadline, now)
+                .await?
+            {
+                item.owner = owner;
+                item.routing_state = RoutingState::Routed;
+            } else {
+                // Routed by a concurrent delivery: use what it stored.
+                item =
+                    self.store.get_lead(lead_id).await?.ok_or_else(|| {
+                        RouterError::Permanent(format!("lead {lead_id} vanished"))
+                    })?;
+            }
+        }
+        let now = self.clock.now();
+        if !self
+            .store
+            .claim_notification(lead_id, now, NOTIFY_LEASE)
+            .await?
+        {
+            let fresh = self.store.get_lead(lead_id).await?;
+            return Ok(if fresh.is_some_and(|i| i.notified_at.is_some()) {
+                RouterOutcome::AlreadyNotified
+            } else {
+                RouterOutcome::InFlight
+            });
+        }
+        let recipients = first_recipients(&item);
+        if recipients.is_empty() {
+            let problem = format!("rule {:?} has no recipients and no owner", item.rule);
+            self.store
+                .record_notify_failed(lead_id, now, &problem)
+                .await?;
+            return Ok(RouterOutcome::NotificationRejected(problem));
+        }
+        let claim_url = self.policy.public_base_url.as_ref().map(|base| {
+            format!(
+                "{}/leads/{}/claim",
+                base.trim_end_matches('/'),
+                item.lead_id
+            )
+        });
+        let email = render_first_notification(
+            &item,
+            NotificationContext {
+                sender: &self.policy.sender,
+                deadline,
+                claim_url: claim_url.as_deref(),
+            },
+        );
+        match self.mailer.send(&email).await {
+            Ok(message_id) => {
+                self.store
+                    .record_notified(lead_id, self.clock.now(), &message_id)
+                    .await?;
+                Ok(RouterOutcome::Notified {
+                    owner: item.owner.clone(),
+                    recipients: recipients.len(),
+                })
+            }
+            Err(MailError::Rejected(reason)) => {
+                self.store
+                    .record_notify_failed(lead_id, self.clock.now(), &reason)
+                    .await?;
+                Ok(RouterOutcome::NotificationRejected(reason))
+            }
+            Err(err @ (MailError::Throttled(_) | MailError::Unavailable(_))) => {
+                // Give the claim back so the retried delivery can send at once.
+                if let Err(release) = self.store.release_notification(lead_id).await {
+                    tracing::warn!(lead_id = %lead_id, error = %release, "could not release the notification claim; it lapses by itself");
+                }
+                Err(RouterError::Retryable(err.to_string()))
+            }
+        }
+    }
+
+    /// When the first tier of the lead's ladder fires, if it has one.
+    fn first_deadline(&self, item: &LeadItem, received: OffsetDateTime) -> Option<OffsetDateTime> {
+        let rule = self.policy.routing.rule(&item.rule)?;
+        let first = self.policy.routing.ladder_for(rule)?.tiers.first()?;
+        Some(received + first.after)
+    }
+
+    async fn pick_owner(&self, item: &LeadItem) -> Result<Option<String>, RouterError> {
+        if item.owner.is_some() {
+            return Ok(item.owner.clone());
+        }
+        let rule = self
+            .policy
+            .routing
+            .rule(&item.rule)
+            .unwrap_or(&self.policy.routing.fallback);
+        if rule.assignment == Assignment::None {
+            return Ok(None);
+        }
+        let Some(team) = rule
+            .team
+            .as_ref()
+            .and_then(|t| self.policy.routing.teams.get(t))
+        else {
+            return Ok(None);
+        };
+        let turn = self.store.next_turn(&team.name).await?;
+        Ok(team.rep_for_turn(turn).map(|rep| rep.email.clone()))
+    }
+}
