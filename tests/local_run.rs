@@ -18,7 +18,7 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
         http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         emulator_url: emulator_url(),
         tick: Duration::from_secs(1),
-        parameters: BTreeMap::new(),
+        parameters: BTreeMap::from([("SenderEmail".to_owned(), SENDER.to_owned())]),
         extra_env: vec![(
             "FIRSTHOUR_CONFIG_FILE".into(),
             root().join("infra/firsthour.toml").display().to_string(),
@@ -62,37 +62,40 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
     assert_eq!(s(&item, "full_name"), Some("Grace Hopper"));
     assert_eq!(s(&item, "phone"), Some("(703) 555-0100"));
 
-    // The router consumed the LeadReceived event from its rule's queue.
-    let queue = running
+    // The router consumed the LeadReceived event from its rules' queues.
+    let queues: Vec<String> = running
         .stack
         .rule_queues
         .iter()
-        .find(|q| q.rule.function == "FederalRouterFunction")
-        .expect("router queue")
-        .queue_url
-        .clone();
+        .filter(|q| q.rule.function == "FederalRouterFunction")
+        .map(|q| q.queue_url.clone())
+        .collect();
+    assert_eq!(queues.len(), 2);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let mut drained = false;
     for _ in 0..50 {
-        let attributes = sqs
-            .get_queue_attributes()
-            .queue_url(&queue)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
-            .send()
-            .await
-            .expect("attributes")
-            .attributes
-            .unwrap_or_default();
-        let count = |name: aws_sdk_sqs::types::QueueAttributeName| {
-            attributes
-                .get(&name)
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-        };
-        if count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages) == 0
-            && count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-                == 0
-        {
+        let mut waiting = 0;
+        for queue in &queues {
+            let attributes = sqs
+                .get_queue_attributes()
+                .queue_url(queue)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+                .send()
+                .await
+                .expect("attributes")
+                .attributes
+                .unwrap_or_default();
+            for name in [
+                aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
+                aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            ] {
+                waiting += attributes
+                    .get(&name)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+        if waiting == 0 {
             drained = true;
             break;
         }

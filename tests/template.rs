@@ -111,7 +111,7 @@ fn every_function_gets_the_variables_it_reads() {
             if let EnvValue::Ref(target) = value {
                 let resources = model.raw.get("Resources").expect("resources");
                 assert!(
-                    model.parameters.contains_key(target)
+                    model.raw["Parameters"].get(target.as_str()).is_some()
                         || resources.get(target.as_str()).is_some(),
                     "{target} is neither a parameter nor a resource"
                 );

@@ -26,12 +26,20 @@ const MAX_SUBJECT_CHARS: usize = 150;
 /// One line, no control characters: what any header value built from user
 /// input goes through. CR/LF become spaces, so nothing can start a header.
 pub fn header_safe(text: &str) -> String {
+    header_safe_unbounded(text)
+        .chars()
+        .take(MAX_SUBJECT_CHARS)
+        .collect()
+}
+
+/// [`header_safe`] without the length cap: control characters become
+/// spaces, runs of whitespace one space.
+pub fn header_safe_unbounded(text: &str) -> String {
     let single: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let collapsed = single.split_whitespace().collect::<Vec<_>>().join(" ");
-    collapsed.chars().take(MAX_SUBJECT_CHARS).collect()
+    single.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The recipients of the first notification: the rule's recipients and the

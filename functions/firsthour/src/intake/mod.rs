@@ -176,7 +176,8 @@ fn build_lead(
     });
     let mut short = |field: LeadField, recognised: &mut Recognised| {
         recognised.take(field).map(|mut text| {
-            text.retain(|c| !c.is_control());
+            // A line break in a name must not glue words together, nor survive.
+            text = crate::notify::header_safe_unbounded(&text);
             truncated |= truncate_utf8(&mut text, MAX_SHORT_TEXT_BYTES);
             text
         })

@@ -314,9 +314,9 @@ fn control_characters_never_reach_short_fields() {
     .expect("kept");
     assert_eq!(
         n.lead.contact.full_name.as_deref(),
-        Some("EveBcc: x@evil.example")
+        Some("Eve Bcc: x@evil.example")
     );
-    assert_eq!(n.lead.contact.company.as_deref(), Some("AB"));
+    assert_eq!(n.lead.contact.company.as_deref(), Some("A B"));
 }
 
 #[test]
