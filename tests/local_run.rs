@@ -103,12 +103,64 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
     }
     assert!(drained, "the router handled the event");
 
-    let mail = client
+    // A federal lead reaches the federal team's inbox within seconds, once,
+    // and shows in the sent-mail view.
+    let federal = client
+        .post(format!("{base}/leads/typeform"))
+        .header("content-type", "application/json")
+        .body(std::fs::read(root().join("events/webhooks/typeform.json")).expect("fixture"))
+        .send()
+        .await
+        .expect("intake answers");
+    assert_eq!(federal.status().as_u16(), 202);
+    let federal_id = federal.json::<serde_json::Value>().await.expect("json")["lead_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let mails_for_lead = || async {
+        firsthour_local::mail::sent_messages(&emulator_url())
+            .await
+            .expect("moto data")
+            .into_iter()
+            .filter(|m| m.body.contains(&federal_id))
+            .collect::<Vec<_>>()
+    };
+    let started = std::time::Instant::now();
+    while mails_for_lead().await.is_empty() && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let arrived_after = started.elapsed();
+    // Let any duplicate show up before counting.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mails = mails_for_lead().await;
+    assert_eq!(mails.len(), 1, "exactly one email for the federal lead");
+    assert!(
+        arrived_after < Duration::from_secs(5),
+        "sent within seconds ({arrived_after:?})"
+    );
+    assert!(
+        mails[0]
+            .subject
+            .starts_with("Federal lead: General Services Administration"),
+        "{}",
+        mails[0].subject
+    );
+    assert!(
+        mails[0]
+            .to
+            .contains(&"federal-sales@example.com".to_owned())
+    );
+    let page = client
         .get(format!("{base}/_local/mail"))
         .send()
         .await
-        .expect("mail page");
-    assert_eq!(mail.status().as_u16(), 200);
-    assert!(mail.text().await.expect("text").contains("Sent mail"));
+        .expect("mail page")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("Federal lead: General Services Administration"),
+        "the sent-mail view shows it"
+    );
     running.stop().await;
 }
