@@ -5,6 +5,7 @@
 //! clock, and the AWS adapters implement them.
 
 pub mod aws;
+pub mod calendar;
 pub mod config;
 pub mod email;
 pub mod events;
