@@ -17,7 +17,9 @@ use crate::intake::FieldMapping;
 use crate::intake::fields::LeadField;
 use crate::intake::limits::DEFAULT_MAX_BODY_BYTES;
 use crate::lead::Source;
-use crate::routing::{CustomersConfig, LadderConfig, Routing, RuleConfig, TeamConfig};
+use crate::routing::{
+    CalendarConfig, CustomersConfig, LadderConfig, Routing, RuleConfig, TeamConfig,
+};
 use crate::sector::{GovRegistry, Sector};
 
 /// The environment variables the functions read. The template sets them;
@@ -261,6 +263,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub ladders: HashMap<String, LadderConfig>,
     #[serde(default)]
+    pub calendars: HashMap<String, Spanned<CalendarConfig>>,
+    #[serde(default)]
     pub rules: Vec<Spanned<RuleConfig>>,
     #[serde(default)]
     pub fallback: Option<Spanned<RuleConfig>>,
@@ -348,6 +352,7 @@ impl FileConfig {
             config.fallback.as_ref(),
             &config.teams,
             &config.ladders,
+            &config.calendars,
             &config.customers,
         )
         .map_err(|p| file_error(format!("line {}: {}", line_of(text, p.offset), p.message)))?;

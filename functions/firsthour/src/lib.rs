@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod calendar;
+pub mod claim;
 pub mod config;
 pub mod email;
 pub mod events;

@@ -8,6 +8,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use time::OffsetDateTime;
+
+use crate::calendar::Calendar;
 use crate::email::EmailAddress;
 use crate::intake::fields::normalise_name;
 use crate::lead::RawField;
@@ -88,11 +91,54 @@ pub struct TierConfig {
     pub notify: Vec<Spanned<String>>,
 }
 
+/// Whether a ladder's delays count every minute or only working minutes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockKind {
+    #[default]
+    Wall,
+    Business,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LadderConfig {
     #[serde(default)]
     pub tiers: Vec<TierConfig>,
+    #[serde(default)]
+    pub clock: ClockKind,
+    /// The `[calendars.NAME]` a business clock follows.
+    #[serde(default)]
+    pub calendar: Option<Spanned<String>>,
+}
+
+fn weekdays() -> Vec<String> {
+    ["mon", "tue", "wed", "thu", "fri"]
+        .iter()
+        .map(|d| (*d).to_owned())
+        .collect()
+}
+
+fn office_hours() -> String {
+    "09:00-17:00".into()
+}
+
+/// A business-hours calendar.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarConfig {
+    /// IANA name, e.g. `America/New_York`.
+    pub time_zone: String,
+    #[serde(default = "weekdays")]
+    pub days: Vec<String>,
+    #[serde(default = "office_hours")]
+    pub hours: String,
+    /// `us-federal` (the eleven observed federal holidays) or `none`.
+    #[serde(default)]
+    pub holidays: Option<String>,
+    /// More closed days, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub extra_holidays: Vec<String>,
 }
 
 /// What a rule matches on. Every condition given must hold.
@@ -206,10 +252,33 @@ pub struct Tier {
     pub notify: Vec<Audience>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Ladder {
     pub name: String,
     pub tiers: Vec<Tier>,
+    /// `None`: wall time.
+    pub calendar: Option<Calendar>,
+}
+
+impl Ladder {
+    /// When tier `index` fires for a lead received at `received`, with
+    /// delays divided by `speedup` (1 in production; `make run` can run
+    /// ladders faster, in wall time).
+    pub fn due_at(
+        &self,
+        index: usize,
+        received: OffsetDateTime,
+        speedup: u32,
+    ) -> Option<OffsetDateTime> {
+        let after = self.tiers.get(index)?.after;
+        if speedup > 1 {
+            return Some(received + after / speedup);
+        }
+        Some(match &self.calendar {
+            Some(calendar) => calendar.add_business_time(received, after),
+            None => received + after,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -292,8 +361,35 @@ impl Routing {
         fallback: Option<&Spanned<RuleConfig>>,
         teams: &HashMap<String, TeamConfig>,
         ladders: &HashMap<String, LadderConfig>,
+        calendars: &HashMap<String, Spanned<CalendarConfig>>,
         customers: &CustomersConfig,
     ) -> Result<Self, Problem> {
+        let mut compiled_calendars = HashMap::new();
+        for (name, calendar) in calendars {
+            let c = calendar.get_ref();
+            let us_federal = match c.holidays.as_deref() {
+                Some("us-federal") => true,
+                None | Some("none") => false,
+                Some(other) => {
+                    return Err(problem(
+                        calendar,
+                        format!(
+                            "[calendars.{name}] holidays {other:?}: use \"us-federal\" or \"none\""
+                        ),
+                    ));
+                }
+            };
+            let compiled = Calendar::new(
+                name,
+                &c.time_zone,
+                &c.days,
+                &c.hours,
+                us_federal,
+                &c.extra_holidays,
+            )
+            .map_err(|err| problem(calendar, format!("[calendars.{name}] {err}")))?;
+            compiled_calendars.insert(name.clone(), compiled);
+        }
         let mut compiled_teams = HashMap::new();
         for (name, team) in teams {
             let mut reps = Vec::new();
@@ -361,11 +457,30 @@ impl Routing {
                     .collect::<Result<Vec<_>, _>>()?;
                 tiers.push(Tier { after, notify });
             }
+            let calendar = match (ladder.clock, &ladder.calendar) {
+                (ClockKind::Wall, None) => None,
+                (ClockKind::Wall, Some(calendar)) => {
+                    return Err(problem(calendar, format!("[ladders.{name}] a calendar needs clock = \"business\"")));
+                }
+                (ClockKind::Business, None) => {
+                    return Err(Problem {
+                        offset: ladder.tiers.first().map_or(0, |t| t.after.span().start),
+                        message: format!("[ladders.{name}] clock = \"business\" needs a calendar"),
+                    });
+                }
+                (ClockKind::Business, Some(calendar)) => Some(
+                    compiled_calendars
+                        .get(calendar.get_ref())
+                        .cloned()
+                        .ok_or_else(|| problem(calendar, format!("[ladders.{name}] calendar {:?} is not defined under [calendars]", calendar.get_ref())))?,
+                ),
+            };
             compiled_ladders.insert(
                 name.clone(),
                 Ladder {
                     name: name.clone(),
                     tiers,
+                    calendar,
                 },
             );
         }
