@@ -1,16 +1,94 @@
-//! The escalation function: invoked by the scheduled EventBridge rule.
-//!
-//! For now it records the sweep; SLA ladders, the due-index query and
-//! escalation emails arrive with the escalation issue.
+//! The escalation function, invoked every minute by the schedule: one sweep
+//! of the due index (see `firsthour::escalation`).
 
-use aws_lambda_events::eventbridge::EventBridgeEvent;
+use firsthour::aws::{DynamoLeadStore, EventBridgePublisher, SesMailer, load_sdk_config};
+use firsthour::config::{ConfigError, EnvReader, EscalationSettings};
+use firsthour::escalation::{EscalationService, SweepReport};
+use firsthour::ports::{
+    Clock, EscalationStore, EventPublisher, Mailer, RoutingStore, StoreError, SystemClock,
+};
+use firsthour::router::{RouterPolicy, RouterService};
 
-/// Why a sweep failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SweepError {}
+pub struct EscalationApp<S, M, P, C> {
+    service: EscalationService<S, M, P, C>,
+    clock: C,
+}
 
-/// Runs one sweep.
-pub async fn sweep(event: EventBridgeEvent<serde_json::Value>) -> Result<(), SweepError> {
-    tracing::info!(scheduled_at = ?event.time, "escalation sweep");
-    Ok(())
+pub type AwsEscalationApp =
+    EscalationApp<DynamoLeadStore, SesMailer, EventBridgePublisher, SystemClock>;
+
+impl AwsEscalationApp {
+    /// Reads the configuration and builds the AWS clients (cold start).
+    pub async fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &EnvReader<F>,
+    ) -> Result<Self, ConfigError> {
+        let settings = EscalationSettings::from_env(env)?;
+        let sdk = load_sdk_config().await;
+        let store = DynamoLeadStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            &settings.router.table_name,
+        );
+        let mailer = SesMailer::new(
+            aws_sdk_sesv2::Client::new(&sdk),
+            settings.router.configuration_set.clone(),
+        );
+        let publisher = EventBridgePublisher::new(
+            aws_sdk_eventbridge::Client::new(&sdk),
+            &settings.event_bus_name,
+        );
+        Ok(Self::new(store, mailer, publisher, SystemClock, &settings))
+    }
+}
+
+impl<S, M, P, C> EscalationApp<S, M, P, C>
+where
+    S: RoutingStore + EscalationStore,
+    M: Mailer,
+    P: EventPublisher,
+    C: Clock + Clone,
+{
+    pub fn new(store: S, mailer: M, publisher: P, clock: C, settings: &EscalationSettings) -> Self {
+        let router = &settings.router;
+        let policy = RouterPolicy {
+            routing: router.file.routing.clone(),
+            sender: router.sender.clone(),
+            public_base_url: router.links.public_base_url.clone(),
+            link_key: router.links.link_key.clone(),
+            link_ttl: router.links.link_ttl,
+            speedup: router.links.speedup,
+        };
+        let routing = policy.routing.clone();
+        let router_service = RouterService::new(store, mailer, clock.clone(), policy);
+        Self {
+            service: EscalationService::new(
+                router_service,
+                publisher,
+                routing,
+                settings.concurrency,
+            ),
+            clock,
+        }
+    }
+
+    /// One sweep, now. `Err` (store unreachable) fails the invocation; the
+    /// next minute's sweep picks up where this one could not.
+    pub async fn sweep(&self) -> Result<SweepReport, StoreError> {
+        let report = self.service.sweep(self.clock.now()).await?;
+        tracing::info!(
+            due = report.due,
+            scanned = report.scanned,
+            redriven = report.redriven,
+            escalated = report.escalated,
+            breached = report.breached,
+            deferred = report.deferred,
+            skipped = report.skipped,
+            failed = report.failed,
+            "escalation sweep"
+        );
+        Ok(report)
+    }
+
+    pub fn service(&self) -> &EscalationService<S, M, P, C> {
+        &self.service
+    }
 }

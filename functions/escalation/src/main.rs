@@ -1,17 +1,32 @@
 //! Lambda entry point of the escalation function.
 
+use std::sync::Arc;
+
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use firsthour::config::vars;
+use escalation::AwsEscalationApp;
+use firsthour::config::{EnvReader, vars};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     firsthour::telemetry::init_json_logs(std::env::var(vars::LOG_LEVEL).ok().as_deref());
+    let env = EnvReader::new(|key: &str| std::env::var(key).ok());
+    let app = match AwsEscalationApp::from_env(&env).await {
+        Ok(app) => Arc::new(app),
+        Err(err) => {
+            tracing::error!(error = %err, "escalation configuration is invalid");
+            return Err(err.into());
+        }
+    };
     lambda_runtime::run(service_fn(
-        |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
-            escalation::sweep(event.payload)
-                .await
-                .map_err(|err| Error::from(err.to_string()))
+        move |_event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| {
+            let app = Arc::clone(&app);
+            async move {
+                app.sweep()
+                    .await
+                    .map(|_| ())
+                    .map_err(|err| Error::from(err.to_string()))
+            }
         },
     ))
     .await

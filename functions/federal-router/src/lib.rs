@@ -37,7 +37,10 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterApp<S, M, C> {
         let policy = RouterPolicy {
             routing: settings.file.routing.clone(),
             sender: settings.sender.clone(),
-            public_base_url: settings.public_base_url.clone(),
+            public_base_url: settings.links.public_base_url.clone(),
+            link_key: settings.links.link_key.clone(),
+            link_ttl: settings.links.link_ttl,
+            speedup: settings.links.speedup,
         };
         Self {
             service: RouterService::new(store, mailer, clock, policy),

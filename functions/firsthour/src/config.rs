@@ -41,6 +41,11 @@ pub mod vars {
     pub const SENDER_EMAIL: &str = "FIRSTHOUR_SENDER_EMAIL";
     pub const SES_CONFIGURATION_SET: &str = "FIRSTHOUR_SES_CONFIGURATION_SET";
     pub const PUBLIC_BASE_URL: &str = "FIRSTHOUR_PUBLIC_BASE_URL";
+    pub const LINK_SIGNING_KEY: &str = "FIRSTHOUR_LINK_SIGNING_KEY";
+    pub const CLAIM_LINK_TTL_HOURS: &str = "FIRSTHOUR_CLAIM_LINK_TTL_HOURS";
+    pub const LADDER_SPEEDUP: &str = "FIRSTHOUR_LADDER_SPEEDUP";
+    pub const TOUCH_API_TOKEN: &str = "FIRSTHOUR_TOUCH_API_TOKEN";
+    pub const ESCALATION_CONCURRENCY: &str = "FIRSTHOUR_ESCALATION_CONCURRENCY";
 }
 
 /// A configuration problem, naming exactly what to fix.
@@ -139,6 +144,10 @@ pub struct IntakeSettings {
     pub cors_origins: Vec<String>,
     pub redirect_origins: Vec<String>,
     pub thank_you_url: Option<String>,
+    /// Claim links (checked by `GET /leads/{id}/claim`).
+    pub links: LinkSettings,
+    /// Bearer token of `POST /leads/{id}/touch`; `None` disables it.
+    pub touch_token: Option<String>,
     pub file: FileConfig,
 }
 
@@ -196,7 +205,65 @@ impl IntakeSettings {
             cors_origins: env.origins(vars::CORS_ORIGINS)?,
             redirect_origins: env.origins(vars::REDIRECT_ORIGINS)?,
             thank_you_url,
+            links: LinkSettings::from_env(env)?,
+            touch_token: env
+                .optional(vars::TOUCH_API_TOKEN)
+                .map(|token| {
+                    if token.len() < 16 {
+                        Err(ConfigError::Invalid {
+                            var: vars::TOUCH_API_TOKEN,
+                            problem: "use at least 16 characters".into(),
+                        })
+                    } else {
+                        Ok(token)
+                    }
+                })
+                .transpose()?,
             file,
+        })
+    }
+}
+
+/// Claim links and ladder pace, shared by the functions that send or check links.
+#[derive(Debug, Clone)]
+pub struct LinkSettings {
+    pub public_base_url: Option<String>,
+    pub link_key: Option<crate::claim::LinkKey>,
+    pub link_ttl: Duration,
+    pub speedup: u32,
+}
+
+impl LinkSettings {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &EnvReader<F>,
+    ) -> Result<Self, ConfigError> {
+        let public_base_url = env
+            .optional(vars::PUBLIC_BASE_URL)
+            .map(|raw| {
+                url::Url::parse(&raw)
+                    .map(|u| u.as_str().trim_end_matches('/').to_owned())
+                    .map_err(|err| ConfigError::Invalid {
+                        var: vars::PUBLIC_BASE_URL,
+                        problem: format!("{raw:?} is not a URL: {err}"),
+                    })
+            })
+            .transpose()?;
+        let link_key = env
+            .optional(vars::LINK_SIGNING_KEY)
+            .map(|key| {
+                crate::claim::LinkKey::new(key.as_bytes()).map_err(|problem| ConfigError::Invalid {
+                    var: vars::LINK_SIGNING_KEY,
+                    problem,
+                })
+            })
+            .transpose()?;
+        Ok(Self {
+            public_base_url,
+            link_key,
+            link_ttl: Duration::from_secs(
+                env.number(vars::CLAIM_LINK_TTL_HOURS, 168, 1..=24 * 90)? * 3600,
+            ),
+            speedup: u32::try_from(env.number(vars::LADDER_SPEEDUP, 1, 1..=3600)?).unwrap_or(1),
         })
     }
 }
@@ -207,7 +274,7 @@ pub struct RouterSettings {
     pub table_name: String,
     pub sender: String,
     pub configuration_set: Option<String>,
-    pub public_base_url: Option<String>,
+    pub links: LinkSettings,
     pub file: FileConfig,
 }
 
@@ -222,17 +289,6 @@ impl RouterSettings {
                 problem: err.to_string(),
             })?
             .to_string();
-        let public_base_url = env
-            .optional(vars::PUBLIC_BASE_URL)
-            .map(|raw| {
-                url::Url::parse(&raw)
-                    .map(|u| u.as_str().trim_end_matches('/').to_owned())
-                    .map_err(|err| ConfigError::Invalid {
-                        var: vars::PUBLIC_BASE_URL,
-                        problem: format!("{raw:?} is not a URL: {err}"),
-                    })
-            })
-            .transpose()?;
         let file = match env.optional(vars::CONFIG_FILE) {
             Some(path) => FileConfig::load_without_registry(Path::new(&path))?,
             None => FileConfig::default(),
@@ -241,8 +297,30 @@ impl RouterSettings {
             table_name: env.required(vars::TABLE_NAME)?,
             sender,
             configuration_set: env.optional(vars::SES_CONFIGURATION_SET),
-            public_base_url,
+            links: LinkSettings::from_env(env)?,
             file,
+        })
+    }
+}
+
+/// What the escalation function needs, resolved at cold start.
+#[derive(Debug, Clone)]
+pub struct EscalationSettings {
+    pub router: RouterSettings,
+    pub event_bus_name: String,
+    /// Leads processed at once (SES sends in flight).
+    pub concurrency: usize,
+}
+
+impl EscalationSettings {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &EnvReader<F>,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            router: RouterSettings::from_env(env)?,
+            event_bus_name: env.required(vars::EVENT_BUS_NAME)?,
+            concurrency: usize::try_from(env.number(vars::ESCALATION_CONCURRENCY, 8, 1..=64)?)
+                .unwrap_or(8),
         })
     }
 }

@@ -66,3 +66,48 @@ impl From<&LeadReceived> for OutboundEvent {
         }
     }
 }
+
+/// `detail-type` of the event published when a tier fires.
+pub const LEAD_ESCALATED: &str = "LeadEscalated";
+/// `detail-type` of the event published when someone claims or acts on a lead.
+pub const LEAD_TOUCHED: &str = "LeadTouched";
+
+/// Detail of a `LeadEscalated` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadEscalated {
+    pub lead_id: LeadId,
+    pub segment: String,
+    /// The tier that fired (0 = first); equal to the ladder's length for the breach.
+    pub tier: u32,
+    pub breached: bool,
+    pub recipients: usize,
+    pub at: String,
+}
+
+/// Detail of a `LeadTouched` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadTouched {
+    pub lead_id: LeadId,
+    /// `claim`, `call`, `email`, `meeting`, `other`.
+    pub channel: String,
+    pub touches: u32,
+    pub at: String,
+}
+
+impl From<&LeadEscalated> for OutboundEvent {
+    fn from(event: &LeadEscalated) -> Self {
+        Self {
+            detail_type: LEAD_ESCALATED,
+            detail: serde_json::to_string(event).unwrap_or_default(),
+        }
+    }
+}
+
+impl From<&LeadTouched> for OutboundEvent {
+    fn from(event: &LeadTouched) -> Self {
+        Self {
+            detail_type: LEAD_TOUCHED,
+            detail: serde_json::to_string(event).unwrap_or_default(),
+        }
+    }
+}

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod claim;
 pub mod config;
 pub mod email;
+pub mod escalation;
 pub mod events;
 pub mod html;
 pub mod intake;

@@ -89,6 +89,42 @@ pub fn subject(item: &LeadItem) -> String {
     header_safe(&format!("{prefix}: {who} ({})", display_name(item)))
 }
 
+/// An escalation email: the same lead details under a subject that says
+/// how long it has waited and which tier this is.
+pub fn render_escalation(
+    item: &LeadItem,
+    tier: u32,
+    tiers: usize,
+    waited: &str,
+    recipient: &str,
+    context: NotificationContext<'_>,
+) -> OutgoingEmail {
+    let first = render_first_notification(item, context);
+    let label = if tier as usize >= tiers {
+        format!("Unanswered lead, SLA breached after {waited}")
+    } else {
+        format!(
+            "Escalation {} of {tiers}: still unclaimed after {waited}",
+            tier + 1
+        )
+    };
+    let subject = header_safe(&format!("{label} — {}", first.subject));
+    let banner = format!(
+        "<p style=\"background:#fff4e5;border-left:4px solid #f0a30a;padding:8px 12px\"><strong>{}</strong>. Nobody has claimed this lead yet.</p>",
+        escape_text(&label)
+    );
+    OutgoingEmail {
+        to: vec![recipient.to_owned()],
+        text: format!(
+            "{label}. Nobody has claimed this lead yet.\n\n{}",
+            first.text
+        ),
+        html: first.html.replacen("<table", &format!("{banner}<table"), 1),
+        subject,
+        ..first
+    }
+}
+
 pub fn render_first_notification(
     item: &LeadItem,
     context: NotificationContext<'_>,

@@ -25,6 +25,37 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock tests (and the local runner) set by hand.
+#[derive(Debug, Clone)]
+pub struct ManualClock(std::sync::Arc<std::sync::Mutex<OffsetDateTime>>);
+
+impl ManualClock {
+    pub fn new(at: OffsetDateTime) -> Self {
+        Self(std::sync::Arc::new(std::sync::Mutex::new(at)))
+    }
+
+    pub fn set(&self, at: OffsetDateTime) {
+        if let Ok(mut now) = self.0.lock() {
+            *now = at;
+        }
+    }
+
+    pub fn advance(&self, by: std::time::Duration) {
+        if let Ok(mut now) = self.0.lock() {
+            *now += by;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        self.0
+            .lock()
+            .map(|now| *now)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+}
+
 /// A storage failure, classified for the edge: retryable or not.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -152,4 +183,103 @@ pub trait RoutingStore: Send + Sync {
         at: OffsetDateTime,
         error: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What claiming a lead came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    Claimed,
+    AlreadyClaimed {
+        by: Option<String>,
+        at: Option<String>,
+    },
+    NotFound,
+}
+
+/// What recording a touch came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TouchOutcome {
+    Recorded {
+        touches: u32,
+    },
+    /// The same touch id was recorded before: nothing counted twice.
+    Duplicate,
+    NotFound,
+}
+
+/// One page-through of the due index.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DueLeads {
+    pub leads: Vec<LeadItem>,
+    /// Items DynamoDB read to answer (the query's ScannedCount, summed).
+    pub scanned: u64,
+}
+
+/// What escalation and the touch endpoints do to leads. Conditional writes
+/// throughout: two sweeps at once never fire one tier twice.
+pub trait EscalationStore: Send + Sync {
+    /// Leads whose `due_at` has passed, by querying the sparse due index
+    /// (never a scan), at most `max` of them.
+    fn due_leads(
+        &self,
+        now: OffsetDateTime,
+        max: usize,
+    ) -> impl Future<Output = Result<DueLeads, StoreError>> + Send;
+
+    /// Moves the lead from tier `from` to `to` and owes tier `from`'s emails,
+    /// only if it is untouched, owes nothing, and is still at `from`.
+    /// `breached` marks the ladder exhausted.
+    fn advance_tier(
+        &self,
+        id: &LeadId,
+        from: u32,
+        to: u32,
+        breached: bool,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Takes the right to send the owed tier's emails (lease as for the first notification).
+    fn claim_pending(
+        &self,
+        id: &LeadId,
+        tier: u32,
+        now: OffsetDateTime,
+        lease: std::time::Duration,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The owed emails went out: clear the debt, due again at `next_due`.
+    fn finish_pending(
+        &self,
+        id: &LeadId,
+        tier: u32,
+        next_due: Option<OffsetDateTime>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Sending was throttled: try the owed emails again at `retry_at`.
+    fn defer_pending(
+        &self,
+        id: &LeadId,
+        retry_at: OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Takes a lead that needs nothing more out of the due index.
+    fn drop_from_index(&self, id: &LeadId) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Claims the lead for `by`, stopping its clock, unless someone has.
+    fn claim(
+        &self,
+        id: &LeadId,
+        by: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send;
+
+    /// Records one touch (idempotent by `touch_id`); the first one claims.
+    fn touch(
+        &self,
+        id: &LeadId,
+        touch_id: &str,
+        by: &str,
+        channel: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<TouchOutcome, StoreError>> + Send;
 }

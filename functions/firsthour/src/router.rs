@@ -5,8 +5,11 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use crate::claim::{LinkKey, claim_url};
 use crate::lead::LeadId;
-use crate::notify::{NotificationContext, first_recipients, render_first_notification};
+use crate::notify::{
+    NotificationContext, OutgoingEmail, first_recipients, render_first_notification,
+};
 use crate::ports::{Clock, MailError, Mailer, RoutingStore, StoreError};
 use crate::routing::{Assignment, Routing};
 use crate::store::{LeadItem, RoutingState};
@@ -57,6 +60,12 @@ pub struct RouterPolicy {
     pub sender: String,
     /// Public base URL of the intake API, for claim links.
     pub public_base_url: Option<String>,
+    /// Signs claim links; without it emails carry no link.
+    pub link_key: Option<LinkKey>,
+    /// How long a claim link works.
+    pub link_ttl: Duration,
+    /// Ladder delays are divided by this (1 in production).
+    pub speedup: u32,
 }
 
 pub struct RouterService<S, M, C> {
@@ -64,11 +73,6 @@ pub struct RouterService<S, M, C> {
     mailer: M,
     clock: C,
     policy: RouterPolicy,
-}
-
-fn parse_received(item: &LeadItem) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(item.received_at_ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
@@ -85,6 +89,14 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
         &self.store
     }
 
+    pub fn mailer(&self) -> &M {
+        &self.mailer
+    }
+
+    pub fn policy(&self) -> &RouterPolicy {
+        &self.policy
+    }
+
     /// Routes and notifies one lead. Safe to call any number of times.
     pub async fn handle(&self, lead_id: &LeadId) -> Result<RouterOutcome, RouterError> {
         let mut item =
@@ -94,7 +106,7 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
         if item.notified_at.is_some() {
             return Ok(RouterOutcome::AlreadyNotified);
         }
-        let received = parse_received(&item);
+        let received = item.received();
         let deadline = self.first_deadline(&item, received);
         if item.routing_state == RoutingState::Unrouted {
             let owner = self.pick_owner(&item).await?;
@@ -135,22 +147,36 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
                 .await?;
             return Ok(RouterOutcome::NotificationRejected(problem));
         }
-        let claim_url = self.policy.public_base_url.as_ref().map(|base| {
-            format!(
-                "{}/leads/{}/claim",
-                base.trim_end_matches('/'),
-                item.lead_id
-            )
-        });
-        let email = render_first_notification(
-            &item,
-            NotificationContext {
-                sender: &self.policy.sender,
-                deadline,
-                claim_url: claim_url.as_deref(),
-            },
-        );
-        match self.mailer.send(&email).await {
+        let mut sent = Vec::with_capacity(recipients.len());
+        let mut failure = None;
+        // One email per recipient: each claim link names who was asked.
+        for recipient in &recipients {
+            let link = self.claim_link(&item, recipient);
+            let email = render_first_notification(
+                &item,
+                NotificationContext {
+                    sender: &self.policy.sender,
+                    deadline,
+                    claim_url: link.as_deref(),
+                },
+            );
+            let email = OutgoingEmail {
+                to: vec![recipient.clone()],
+                ..email
+            };
+            match self.mailer.send(&email).await {
+                Ok(message_id) => sent.push(message_id),
+                Err(err) => {
+                    failure = Some(err);
+                    break;
+                }
+            }
+        }
+        let result = match failure {
+            None => Ok(sent.join(",")),
+            Some(err) => Err(err),
+        };
+        match result {
             Ok(message_id) => {
                 self.store
                     .record_notified(lead_id, self.clock.now(), &message_id)
@@ -176,11 +202,21 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
         }
     }
 
+    /// A signed claim link for one recipient, when links are configured.
+    pub fn claim_link(&self, item: &LeadItem, recipient: &str) -> Option<String> {
+        let base = self.policy.public_base_url.as_ref()?;
+        let key = self.policy.link_key.as_ref()?;
+        let expires = self.clock.now() + self.policy.link_ttl;
+        Some(claim_url(base, key, &item.lead_id, recipient, expires))
+    }
+
     /// When the first tier of the lead's ladder fires, if it has one.
     fn first_deadline(&self, item: &LeadItem, received: OffsetDateTime) -> Option<OffsetDateTime> {
         let rule = self.policy.routing.rule(&item.rule)?;
-        let first = self.policy.routing.ladder_for(rule)?.tiers.first()?;
-        Some(received + first.after)
+        self.policy
+            .routing
+            .ladder_for(rule)?
+            .due_at(0, received, self.policy.speedup)
     }
 
     async fn pick_owner(&self, item: &LeadItem) -> Result<Option<String>, RouterError> {

@@ -135,6 +135,32 @@ pub struct LeadItem {
     pub notify_failed_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_error: Option<String>,
+    /// The next SLA tier to fire (0 = the first), once routed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<u32>,
+    /// A tier whose emails are owed (sending was throttled): re-sent first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_tier: Option<u32>,
+    /// A sweep holds the right to send `pending_tier` since then (epoch ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_claimed_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated_at: Option<String>,
+    /// Every tier fired and nobody took it: the fallback queue has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breached_at: Option<String>,
+    /// Touched: claimed by link or touched through the API. Stops the clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_touch_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_touch_at: Option<String>,
+    /// How many times someone acted on the lead (persistence).
+    #[serde(default)]
+    pub touches: u32,
     pub routing_state: RoutingState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_bucket: Option<String>,
@@ -148,6 +174,12 @@ pub struct LeadItem {
 }
 
 impl LeadItem {
+    /// When the lead arrived.
+    pub fn received(&self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.received_at_ms) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
     /// A freshly received lead: unrouted, and due for re-drive at `redrive_at`
     /// in case nothing routes it before then.
     pub fn new_received(
@@ -207,6 +239,16 @@ impl LeadItem {
             notify_claimed_at: None,
             notify_failed_at: None,
             notify_error: None,
+            tier: None,
+            pending_tier: None,
+            pending_claimed_at: None,
+            escalated_at: None,
+            breached_at: None,
+            claimed_at: None,
+            claimed_by: None,
+            first_touch_at: None,
+            last_touch_at: None,
+            touches: 0,
             routing_state: RoutingState::Unrouted,
             due_bucket: Some(DUE_BUCKET_VALUE.to_owned()),
             due_at: Some(unix_millis(redrive_at)),

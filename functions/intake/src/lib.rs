@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use firsthour::aws::{DynamoLeadStore, EventBridgePublisher, load_sdk_config};
+use firsthour::claim::LinkKey;
 use firsthour::config::{ConfigError, EnvReader, IntakeSettings};
 use firsthour::html;
 use firsthour::intake::IntakeError;
@@ -13,7 +14,9 @@ use firsthour::intake::service::{
     AcceptError, AcceptStatus, Accepted, Delivery, IntakePolicy, IntakeService,
 };
 use firsthour::lead::{RequestMeta, Source};
-use firsthour::ports::{Clock, EventPublisher, LeadStore, StoreError, SystemClock};
+use firsthour::ports::{
+    Clock, EscalationStore, EventPublisher, LeadStore, StoreError, SystemClock,
+};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -28,6 +31,8 @@ pub struct IntakeApp<S, P, C> {
     cors_origins: Vec<String>,
     redirect_origins: Vec<String>,
     thank_you_url: Option<String>,
+    link_key: Option<LinkKey>,
+    touch_token: Option<String>,
 }
 
 /// The production wiring: DynamoDB, EventBridge, the system clock.
@@ -57,6 +62,10 @@ enum Route<'a> {
         source: Option<&'a str>,
         prefix: String,
     },
+    /// `GET …/leads/{id}/claim`: a one-click claim link.
+    Claim(&'a str),
+    /// `POST …/leads/{id}/touch`: the touch API.
+    Touch(&'a str),
     ThankYou,
     NotFound,
 }
@@ -64,6 +73,12 @@ enum Route<'a> {
 fn route(path: &str) -> Route<'_> {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match segments.iter().rposition(|s| *s == "leads") {
+        Some(i) if i + 3 == segments.len() && segments[i + 2] == "claim" => {
+            Route::Claim(segments[i + 1])
+        }
+        Some(i) if i + 3 == segments.len() && segments[i + 2] == "touch" => {
+            Route::Touch(segments[i + 1])
+        }
         Some(i) if i + 1 == segments.len() || i + 2 == segments.len() => Route::Leads {
             source: segments.get(i + 1).copied(),
             prefix: segments[..i].iter().map(|s| format!("/{s}")).collect(),
@@ -142,13 +157,15 @@ impl From<AcceptError> for Problem {
     }
 }
 
-impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeApp<S, P, C> {
+impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P, C> {
     pub fn new(store: S, publisher: P, clock: C, settings: &IntakeSettings) -> Self {
         Self {
             service: IntakeService::new(store, publisher, clock, IntakePolicy::from(settings)),
             cors_origins: settings.cors_origins.clone(),
             redirect_origins: settings.redirect_origins.clone(),
             thank_you_url: settings.thank_you_url.clone(),
+            link_key: settings.links.link_key.clone(),
+            touch_token: settings.touch_token.clone(),
         }
     }
 
@@ -177,6 +194,16 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeApp<S, P, C> {
                 response
             }
             (Route::ThankYou, &Method::GET | &Method::HEAD) => thank_you_page(),
+            (Route::Claim(id), &Method::GET) => self.claim(id, &request).await,
+            (Route::Touch(id), &Method::POST) => self.touch(id, &request).await,
+            (Route::Claim(_) | Route::Touch(_), _) => problem_response(
+                &Problem::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    "claim with GET, touch with POST",
+                ),
+                false,
+            ),
             _ => problem_response(
                 &Problem::new(StatusCode::NOT_FOUND, "not_found", "POST leads to /leads"),
                 false,
@@ -469,6 +496,8 @@ fn thank_you_page() -> Response<Body> {
         ),
     )
 }
+
+mod touch;
 
 #[cfg(test)]
 mod tests {

@@ -107,6 +107,18 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
         &self.policy
     }
 
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn publisher(&self) -> &P {
+        &self.publisher
+    }
+
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
     pub async fn accept(&self, delivery: Delivery<'_>) -> Result<Accepted, AcceptError> {
         let received_at = self.clock.now();
         let mapping: Option<&FieldMapping> = self.policy.file.mapping(delivery.source);

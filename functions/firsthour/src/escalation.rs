@@ -1,0 +1,319 @@
+//! The escalation sweep: every minute, the leads whose due time passed are
+//! read from the sparse due index and moved along their SLA ladder.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use time::OffsetDateTime;
+
+use crate::events::{LeadEscalated, OutboundEvent};
+use crate::lead::format_utc_millis;
+use crate::notify::{NotificationContext, render_escalation};
+use crate::ports::{
+    Clock, EscalationStore, EventPublisher, MailError, Mailer, RoutingStore, StoreError,
+};
+use crate::router::{NOTIFY_LEASE, RouterOutcome, RouterService};
+use crate::routing::{Audience, Ladder, Routing};
+use crate::store::{LeadItem, RoutingState};
+
+/// How long a throttled tier waits before its emails are tried again.
+pub const THROTTLE_RETRY: Duration = Duration::from_secs(60);
+
+/// Most due leads one sweep takes on (the rest wait for the next minute).
+pub const MAX_PER_SWEEP: usize = 2_000;
+
+/// What one sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub due: usize,
+    /// Items DynamoDB read for the query: proportional to `due`, not to the table.
+    pub scanned: u64,
+    pub redriven: usize,
+    pub escalated: usize,
+    pub breached: usize,
+    pub deferred: usize,
+    /// Raced by another sweep, claimed meanwhile, or nothing to do.
+    pub skipped: usize,
+    pub failed: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Redriven,
+    Escalated,
+    Breached,
+    Deferred,
+    Skipped,
+    Failed,
+}
+
+pub struct EscalationService<S, M, P, C> {
+    router: RouterService<S, M, C>,
+    publisher: P,
+    routing: Routing,
+    concurrency: usize,
+}
+
+/// Describes a wait like "15 min" or "2 h".
+fn describe_wait(wait: Duration) -> String {
+    let minutes = wait.as_secs() / 60;
+    match minutes {
+        0 => format!("{} s", wait.as_secs()),
+        m if m < 120 => format!("{m} min"),
+        m => format!("{} h", m / 60),
+    }
+}
+
+/// When a ladder counts as exhausted: one more of its last interval after the last tier.
+fn breach_due(ladder: &Ladder, received: OffsetDateTime, speedup: u32) -> Option<OffsetDateTime> {
+    let last = ladder.tiers.len().checked_sub(1)?;
+    let last_due = ladder.due_at(last, received, speedup)?;
+    let previous = match last.checked_sub(1) {
+        Some(i) => ladder.due_at(i, received, speedup)?,
+        None => received,
+    };
+    Some(last_due + (last_due - previous))
+}
+
+impl<S, M, P, C> EscalationService<S, M, P, C>
+where
+    S: RoutingStore + EscalationStore,
+    M: Mailer,
+    P: EventPublisher,
+    C: Clock,
+{
+    pub fn new(
+        router: RouterService<S, M, C>,
+        publisher: P,
+        routing: Routing,
+        concurrency: usize,
+    ) -> Self {
+        Self {
+            router,
+            publisher,
+            routing,
+            concurrency: concurrency.max(1),
+        }
+    }
+
+    fn store(&self) -> &S {
+        self.router.store()
+    }
+
+    /// One sweep at `now`.
+    pub async fn sweep(&self, now: OffsetDateTime) -> Result<SweepReport, StoreError> {
+        let due = self.store().due_leads(now, MAX_PER_SWEEP).await?;
+        let mut report = SweepReport {
+            due: due.leads.len(),
+            scanned: due.scanned,
+            ..SweepReport::default()
+        };
+        let steps: Vec<Step> = futures::stream::iter(due.leads)
+            .map(|lead| self.process(lead, now))
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        for step in steps {
+            match step {
+                Step::Redriven => report.redriven += 1,
+                Step::Escalated => report.escalated += 1,
+                Step::Breached => report.breached += 1,
+                Step::Deferred => report.deferred += 1,
+                Step::Skipped => report.skipped += 1,
+                Step::Failed => report.failed += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    async fn process(&self, lead: LeadItem, now: OffsetDateTime) -> Step {
+        let id = lead.lead_id.clone();
+        let result = self.process_inner(lead, now).await;
+        result.unwrap_or_else(|err| {
+            tracing::error!(lead_id = %id, error = %err, "escalation step failed; retried next sweep");
+            Step::Failed
+        })
+    }
+
+    async fn process_inner(&self, lead: LeadItem, now: OffsetDateTime) -> Result<Step, StoreError> {
+        if lead.claimed_at.is_some() || lead.breached_at.is_some() && lead.pending_tier.is_none() {
+            self.store().drop_from_index(&lead.lead_id).await?;
+            return Ok(Step::Skipped);
+        }
+        if let Some(tier) = lead.pending_tier {
+            return self.send_tier(&lead, tier, now).await;
+        }
+        // The first notification never happened (event lost, router failed): re-drive it.
+        if lead.routing_state == RoutingState::Unrouted
+            || (lead.notified_at.is_none() && lead.notify_failed_at.is_none())
+        {
+            tracing::warn!(lead_id = %lead.lead_id, "re-driving a lead that was never notified");
+            return match self.router.handle(&lead.lead_id).await {
+                Ok(RouterOutcome::Notified { .. } | RouterOutcome::AlreadyNotified) => {
+                    Ok(Step::Redriven)
+                }
+                Ok(_) => Ok(Step::Skipped),
+                Err(err) => {
+                    tracing::error!(lead_id = %lead.lead_id, error = %err, "re-drive failed; retried next sweep");
+                    Ok(Step::Failed)
+                }
+            };
+        }
+        let Some(ladder) = self
+            .routing
+            .rule(&lead.rule)
+            .and_then(|r| self.routing.ladder_for(r))
+        else {
+            self.store().drop_from_index(&lead.lead_id).await?;
+            return Ok(Step::Skipped);
+        };
+        let tier = lead.tier.unwrap_or(0);
+        let breaching = tier as usize >= ladder.tiers.len();
+        if !self
+            .store()
+            .advance_tier(&lead.lead_id, tier, tier + 1, breaching, now)
+            .await?
+        {
+            return Ok(Step::Skipped);
+        }
+        self.send_tier(&lead, tier, now).await
+    }
+
+    /// Sends tier `tier`'s emails (owed since the tier advanced), then sets the next due time.
+    async fn send_tier(
+        &self,
+        lead: &LeadItem,
+        tier: u32,
+        now: OffsetDateTime,
+    ) -> Result<Step, StoreError> {
+        if !self
+            .store()
+            .claim_pending(&lead.lead_id, tier, now, NOTIFY_LEASE)
+            .await?
+        {
+            return Ok(Step::Skipped);
+        }
+        let rule = self
+            .routing
+            .rule(&lead.rule)
+            .unwrap_or(&self.routing.fallback);
+        let ladder = self.routing.ladder_for(rule);
+        let tiers = ladder.map_or(0, |l| l.tiers.len());
+        let breached = tier as usize >= tiers;
+        let recipients = self.recipients(lead, ladder, tier);
+        let speedup = self.router.policy().speedup;
+        let received = lead.received();
+        let waited = describe_wait((now - received).try_into().unwrap_or_default());
+        let policy = self.router.policy();
+        for recipient in &recipients {
+            let link = self.router.claim_link(lead, recipient);
+            let email = render_escalation(
+                lead,
+                tier,
+                tiers,
+                &waited,
+                recipient,
+                NotificationContext {
+                    sender: &policy.sender,
+                    deadline: ladder.and_then(|l| l.due_at(tier as usize + 1, received, speedup)),
+                    claim_url: link.as_deref(),
+                },
+            );
+            match self.router.mailer().send(&email).await {
+                Ok(_) => {}
+                Err(MailError::Rejected(reason)) => {
+                    tracing::error!(lead_id = %lead.lead_id, tier, reason = %reason, "escalation email rejected for one recipient");
+                }
+                Err(err @ (MailError::Throttled(_) | MailError::Unavailable(_))) => {
+                    tracing::warn!(lead_id = %lead.lead_id, tier, error = %err, "escalation email deferred");
+                    self.store()
+                        .defer_pending(&lead.lead_id, now + THROTTLE_RETRY)
+                        .await?;
+                    return Ok(Step::Deferred);
+                }
+            }
+        }
+        let next_due = match ladder {
+            Some(l) if !breached => l
+                .due_at(tier as usize + 1, received, speedup)
+                .or_else(|| breach_due(l, received, speedup)),
+            _ => None,
+        };
+        self.store()
+            .finish_pending(&lead.lead_id, tier, next_due)
+            .await?;
+        let event = LeadEscalated {
+            lead_id: lead.lead_id.clone(),
+            segment: lead.segment.clone(),
+            tier,
+            breached,
+            recipients: recipients.len(),
+            at: format_utc_millis(now),
+        };
+        if let Err(err) = self.publisher.publish(&OutboundEvent::from(&event)).await {
+            tracing::warn!(lead_id = %lead.lead_id, error = %err, "LeadEscalated not published");
+        }
+        tracing::info!(lead_id = %lead.lead_id, tier, breached, recipients = recipients.len(), "escalated");
+        Ok(if breached {
+            Step::Breached
+        } else {
+            Step::Escalated
+        })
+    }
+
+    /// Who tier `tier` notifies; the fallback's recipients for the breach,
+    /// and whenever a tier would otherwise reach nobody.
+    fn recipients(&self, lead: &LeadItem, ladder: Option<&Ladder>, tier: u32) -> Vec<String> {
+        let team = lead.team.as_ref().and_then(|t| self.routing.teams.get(t));
+        let audiences = match ladder.and_then(|l| l.tiers.get(tier as usize)) {
+            Some(t) => t.notify.clone(),
+            None => vec![Audience::Fallback],
+        };
+        let mut out: Vec<String> = Vec::new();
+        for audience in &audiences {
+            match audience {
+                Audience::Owner => match &lead.owner {
+                    Some(owner) => push_unique(&mut out, owner),
+                    None => lead
+                        .recipients
+                        .iter()
+                        .for_each(|r| push_unique(&mut out, r)),
+                },
+                Audience::Manager => {
+                    if let Some(manager) = team.and_then(|t| t.manager.as_deref()) {
+                        push_unique(&mut out, manager);
+                    }
+                }
+                Audience::Team => {
+                    team.into_iter()
+                        .flat_map(|t| t.rotation.iter())
+                        .for_each(|r| push_unique(&mut out, &r.email));
+                    lead.recipients
+                        .iter()
+                        .for_each(|r| push_unique(&mut out, r));
+                }
+                Audience::Fallback => self
+                    .routing
+                    .fallback
+                    .recipients
+                    .iter()
+                    .for_each(|r| push_unique(&mut out, r)),
+                Audience::Address(address) => push_unique(&mut out, address),
+            }
+        }
+        if out.is_empty() {
+            self.routing
+                .fallback
+                .recipients
+                .iter()
+                .for_each(|r| push_unique(&mut out, r));
+        }
+        out
+    }
+}
+
+fn push_unique(list: &mut Vec<String>, address: &str) {
+    if !list.iter().any(|a| a.eq_ignore_ascii_case(address)) {
+        list.push(address.to_owned());
+    }
+}
