@@ -9,6 +9,8 @@ MOTO := $(VENV)/bin/moto_server
 PORT ?= 3000
 MOTO_PORT ?= 5000
 TICK_SECONDS ?= 60
+# LADDER_SPEEDUP=60 runs SLA ladders 60x faster (a 5-minute tier fires after 5 s): try a whole ladder in minutes.
+LADDER_SPEEDUP ?= 1
 CARGO ?= cargo
 # The get.gov registry for `make run` (optional; see README "Government detection").
 GOV_DOMAINS_FILE ?= $(wildcard ../shared/data/dotgov/current-full.csv)
@@ -27,7 +29,7 @@ build:
 
 ## run: the whole system locally (intake on :$(PORT), moto on :$(MOTO_PORT), mail at /_local/mail)
 run: venv build
-	./target/debug/firsthour-local --port $(PORT) --moto-port $(MOTO_PORT) --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto --gov-domains "$(GOV_DOMAINS_FILE)"
+	./target/debug/firsthour-local --port $(PORT) --moto-port $(MOTO_PORT) --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto --gov-domains "$(GOV_DOMAINS_FILE)" --ladder-speedup $(LADDER_SPEEDUP)
 
 ## test: every test, against a private moto on a free port
 test: venv

@@ -1,7 +1,6 @@
 //! `make run`'s system end to end: the real function binaries behind the
 //! Runtime API stand-in and the local gateway, on moto.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -18,7 +17,7 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
         http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         emulator_url: emulator_url(),
         tick: Duration::from_secs(1),
-        parameters: BTreeMap::from([("SenderEmail".to_owned(), SENDER.to_owned())]),
+        parameters: test_parameters(),
         extra_env: vec![(
             "FIRSTHOUR_CONFIG_FILE".into(),
             root().join("infra/firsthour.toml").display().to_string(),
@@ -132,8 +131,19 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
     let arrived_after = started.elapsed();
     // Let any duplicate show up before counting.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let mails = mails_for_lead().await;
-    assert_eq!(mails.len(), 1, "exactly one email for the federal lead");
+    let all = mails_for_lead().await;
+    // One email per recipient (each with its own claim link): the team address and the owner.
+    let mails: Vec<_> = all
+        .iter()
+        .filter(|m| m.to == ["federal-sales@example.com"])
+        .collect();
+    assert_eq!(mails.len(), 1, "exactly one email to the federal team");
+    assert_eq!(
+        all.len(),
+        2,
+        "and one to the owner: {:?}",
+        all.iter().map(|m| &m.to).collect::<Vec<_>>()
+    );
     assert!(
         arrived_after < Duration::from_secs(5),
         "sent within seconds ({arrived_after:?})"

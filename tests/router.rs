@@ -93,18 +93,23 @@ async fn a_federal_lead_reaches_the_federal_team_once_escaped_and_single_line() 
     assert_eq!(again, Some(RouterOutcome::AlreadyNotified));
 
     let mails = mails_about(&marker).await;
-    assert_eq!(mails.len(), 1, "exactly one email");
-    let mail = &mails[0];
+    // One email per recipient, each with its own claim link.
+    let team: Vec<_> = mails
+        .iter()
+        .filter(|m| m.to == ["federal-sales@example.com"])
+        .collect();
+    assert_eq!(team.len(), 1, "exactly one email to the federal team");
+    let owner: Vec<_> = mails
+        .iter()
+        .filter(|m| m.to.iter().any(|a| a.starts_with("fed-rep-")))
+        .collect();
+    assert_eq!(owner.len(), 1, "the owner is told too");
+    assert_eq!(mails.len(), 2);
+    let mail = team[0];
     assert_eq!(mail.from, SENDER);
     assert!(
-        mail.to.contains(&"federal-sales@example.com".to_owned()),
-        "{:?}",
-        mail.to
-    );
-    assert!(
-        mail.to.iter().any(|a| a.starts_with("fed-rep-")),
-        "the owner is told too: {:?}",
-        mail.to
+        mail.body.contains("/claim?r=federal-sales%40example.com"),
+        "a claim link bound to the recipient"
     );
     assert!(mail.subject.starts_with("Federal lead: National Aeronautics and Space Administration — JPL Bcc: victim@example.com"), "{}", mail.subject);
     assert!(!mail.subject.contains('\n') && !mail.subject.contains('\r'));
@@ -221,7 +226,11 @@ async fn throttling_is_retried_and_sends_once() {
         router.handle(event_for(&events[0])).await,
         Ok(Some(RouterOutcome::AlreadyNotified))
     );
-    assert_eq!(sent.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        sent.load(Ordering::SeqCst),
+        2,
+        "one email to the team, one to the owner; none twice"
+    );
     assert!(s(&lead(&t, &id).await, "notified_at").is_some());
 }
 
@@ -273,7 +282,11 @@ async fn round_robin_is_fair_under_concurrency_and_skips_the_inactive_rep() {
     assert_eq!(per_owner.len(), 3, "{per_owner:?}");
     assert!(per_owner.values().all(|n| *n == 10), "{per_owner:?}");
     assert!(!per_owner.contains_key("fed-rep-away@example.com"));
-    assert_eq!(sent.load(Ordering::SeqCst), 30);
+    assert_eq!(
+        sent.load(Ordering::SeqCst),
+        60,
+        "team and owner, once each per lead"
+    );
 }
 
 #[tokio::test]

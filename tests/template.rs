@@ -82,6 +82,11 @@ fn every_function_gets_the_variables_it_reads() {
         vars::SENDER_EMAIL,
         vars::SES_CONFIGURATION_SET,
         vars::PUBLIC_BASE_URL,
+        vars::LINK_SIGNING_KEY,
+        vars::TOUCH_API_TOKEN,
+        vars::CLAIM_LINK_TTL_HOURS,
+        vars::LADDER_SPEEDUP,
+        vars::ESCALATION_CONCURRENCY,
     ];
     for function in &model.functions {
         for name in function.environment.keys() {

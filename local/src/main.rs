@@ -13,10 +13,13 @@ use std::time::Duration;
 
 use firsthour_local::run::{RunOptions, start};
 
+/// The local touch API token (printed in the banner; never used in AWS).
+const LOCAL_TOUCH_TOKEN: &str = "local-touch-token-0123456789";
+
 const USAGE: &str = "usage: firsthour-local [--port 3000] [--moto-port 5000] [--tick-seconds 60]
                        [--moto-bin scripts/moto] [--bin-dir target/debug]
                        [--template infra/template.yaml] [--config infra/firsthour.toml]
-                       [--gov-domains current-full.csv]
+                       [--gov-domains current-full.csv] [--ladder-speedup 60]
                        [--param Name=Value]... [--quiet]";
 
 struct Args {
@@ -28,6 +31,7 @@ struct Args {
     template: PathBuf,
     config: Option<PathBuf>,
     gov_domains: Option<PathBuf>,
+    ladder_speedup: u64,
     params: BTreeMap<String, String>,
     quiet: bool,
 }
@@ -42,6 +46,7 @@ fn parse_args() -> Result<Args, String> {
         template: PathBuf::from("infra/template.yaml"),
         config: Some(PathBuf::from("infra/firsthour.toml")),
         gov_domains: None,
+        ladder_speedup: 1,
         params: BTreeMap::new(),
         quiet: false,
     };
@@ -77,6 +82,7 @@ fn parse_args() -> Result<Args, String> {
                 args.gov_domains =
                     Some(value()?.into()).filter(|p: &PathBuf| !p.as_os_str().is_empty())
             }
+            "--ladder-speedup" => args.ladder_speedup = number(value()?)?.clamp(1, 3600),
             "--param" => {
                 let pair = value()?;
                 let (name, val) = pair
@@ -169,10 +175,16 @@ async fn run(
         })?;
     wait_for_emulator(&emulator_url).await?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let mut extra_env = vec![(
-        "FIRSTHOUR_PUBLIC_BASE_URL".to_owned(),
-        format!("http://127.0.0.1:{}", args.port),
-    )];
+    let mut extra_env = vec![
+        (
+            "FIRSTHOUR_PUBLIC_BASE_URL".to_owned(),
+            format!("http://127.0.0.1:{}", args.port),
+        ),
+        (
+            "FIRSTHOUR_LADDER_SPEEDUP".to_owned(),
+            args.ladder_speedup.to_string(),
+        ),
+    ];
     if let Some(registry) = &args.gov_domains {
         let absolute = std::fs::canonicalize(registry)
             .map_err(|err| format!("{}: {err}", registry.display()))?;
@@ -191,6 +203,12 @@ async fn run(
     }
     let mut parameters = BTreeMap::from([
         ("SenderEmail".to_owned(), "firsthour@example.com".to_owned()),
+        // Local only: fresh secrets per run (AWS deployments get their own).
+        (
+            "LinkSigningKey".to_owned(),
+            format!("local-{}-{}", ulid::Ulid::new(), ulid::Ulid::new()),
+        ),
+        ("TouchApiToken".to_owned(), LOCAL_TOUCH_TOKEN.to_owned()),
         (
             "CorsOrigins".to_owned(),
             "http://127.0.0.1:8080,http://localhost:8080".to_owned(),
@@ -222,9 +240,18 @@ async fn run(
          \n  emulator    {emulator_url}  (moto)\
          \n  schedule    escalation every {tick} s\
          \n\nTry:\n  curl -i {base}/leads -H 'content-type: application/json' \\\n    -d '{{\"email\":\"jane.doe@example.com\",\"name\":\"Jane Doe\",\"company\":\"Example Inc\",\"message\":\"Please call me\"}}'\
+         \n\nTouch a lead (CRM / dialer API):\n  curl -i {base}/leads/LEAD_ID/touch -H 'authorization: Bearer {token}' \\\n    -H 'content-type: application/json' -d '{{\"by\":\"ae-1@example.com\",\"channel\":\"call\",\"touch_id\":\"call-1\"}}'\
+         \n  ladders run {speedup}x faster than configured{speed_hint}\
          \n\nTo read the stack with the AWS CLI or the report, use:\n  export AWS_ENDPOINT_URL={emulator_url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1\
          \n  table {table}, bus {bus}\n\nCtrl-C stops everything.\n",
         tick = args.tick_seconds,
+        token = LOCAL_TOUCH_TOKEN,
+        speedup = args.ladder_speedup,
+        speed_hint = if args.ladder_speedup == 1 {
+            " (make run LADDER_SPEEDUP=60 turns minutes into seconds)"
+        } else {
+            ""
+        },
         table = running.stack.table_name,
         bus = running.stack.bus_name,
     );

@@ -65,6 +65,19 @@ pub async fn sdk_at(endpoint: &str) -> SdkConfig {
 /// The verified sender of the test stacks.
 pub const SENDER: &str = "firsthour@example.com";
 
+/// Template parameters without defaults, for test stacks.
+pub fn test_parameters() -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("SenderEmail".to_owned(), SENDER.to_owned()),
+        ("LinkSigningKey".to_owned(), LINK_KEY.to_owned()),
+        ("TouchApiToken".to_owned(), TOUCH_TOKEN.to_owned()),
+    ])
+}
+
+/// The test stacks' claim-link key and touch API token.
+pub const LINK_KEY: &str = "test-link-signing-key-0123456789abcdef";
+pub const TOUCH_TOKEN: &str = "test-touch-token-0123456789";
+
 /// The shipped config file.
 pub fn shipped_config() -> PathBuf {
     root().join("infra/firsthour.toml")
@@ -90,7 +103,7 @@ impl TestStack {
         let sdk = sdk().await;
         let model = template();
         let prefix = format!("t{}", ulid::Ulid::new().to_string().to_lowercase());
-        let parameters = BTreeMap::from([("SenderEmail".to_owned(), SENDER.to_owned())]);
+        let parameters = test_parameters();
         let stack = LocalStack::create(&sdk, &model, &prefix, &parameters)
             .await
             .expect("local stack created on moto");
