@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::types::AttributeValue;
+use escalation::EscalationApp;
 use federal_router::RouterApp;
 use firsthour::aws::{DynamoLeadStore, EventBridgePublisher, SesMailer};
-use firsthour::config::{EnvReader, IntakeSettings, RouterSettings};
-use firsthour::ports::{Mailer, SystemClock};
+use firsthour::config::{EnvReader, EscalationSettings, IntakeSettings, RouterSettings};
+use firsthour::ports::{Mailer, ManualClock, SystemClock};
 use firsthour_local::bootstrap::LocalStack;
 use firsthour_local::template::TemplateModel;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
@@ -186,6 +187,109 @@ impl TestStack {
             &settings.event_bus_name,
         );
         IntakeApp::new(store, publisher, SystemClock, &settings)
+    }
+
+    /// The intake with a clock the test controls.
+    pub fn intake_at(
+        &self,
+        extra: &[(&str, &str)],
+        clock: ManualClock,
+    ) -> IntakeApp<DynamoLeadStore, EventBridgePublisher, ManualClock> {
+        let settings = self.settings(extra);
+        let store = DynamoLeadStore::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            &settings.table_name,
+        );
+        let publisher = EventBridgePublisher::new(
+            aws_sdk_eventbridge::Client::new(&self.sdk),
+            &settings.event_bus_name,
+        );
+        IntakeApp::new(store, publisher, clock, &settings)
+    }
+
+    /// The escalation function with a chosen mailer and a controlled clock.
+    pub fn escalation<M: Mailer>(
+        &self,
+        extra: &[(&str, &str)],
+        mailer: M,
+        clock: ManualClock,
+    ) -> EscalationApp<DynamoLeadStore, M, EventBridgePublisher, ManualClock> {
+        let env = self.function_env("EscalationFunction", extra);
+        let settings =
+            EscalationSettings::from_env(&EnvReader::new(move |k: &str| env.get(k).cloned()))
+                .expect("escalation settings");
+        let store = DynamoLeadStore::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            &settings.router.table_name,
+        );
+        let publisher = EventBridgePublisher::new(
+            aws_sdk_eventbridge::Client::new(&self.sdk),
+            &settings.event_bus_name,
+        );
+        EscalationApp::new(store, mailer, publisher, clock, &settings)
+    }
+
+    /// The router with a chosen mailer and a controlled clock.
+    pub fn router_at<M: Mailer>(
+        &self,
+        extra: &[(&str, &str)],
+        mailer: M,
+        clock: ManualClock,
+    ) -> RouterApp<DynamoLeadStore, M, ManualClock> {
+        let env = self.function_env("FederalRouterFunction", extra);
+        let settings =
+            RouterSettings::from_env(&EnvReader::new(move |k: &str| env.get(k).cloned()))
+                .expect("router settings");
+        let store = DynamoLeadStore::new(
+            aws_sdk_dynamodb::Client::new(&self.sdk),
+            &settings.table_name,
+        );
+        RouterApp::new(store, mailer, clock, &settings)
+    }
+
+    /// Writes lead items straight to the table, 25 per batch, 8 batches at a time.
+    pub async fn put_items(&self, items: Vec<HashMap<String, AttributeValue>>) {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        use futures::StreamExt;
+        let client = self.dynamo();
+        let table = self.stack.table_name.clone();
+        let batches: Vec<Vec<HashMap<String, AttributeValue>>> =
+            items.chunks(25).map(<[_]>::to_vec).collect();
+        futures::stream::iter(batches)
+            .map(|batch| {
+                let client = client.clone();
+                let table = table.clone();
+                async move {
+                    let mut requests: Vec<WriteRequest> = batch
+                        .into_iter()
+                        .map(|item| {
+                            WriteRequest::builder()
+                                .put_request(
+                                    PutRequest::builder()
+                                        .set_item(Some(item))
+                                        .build()
+                                        .expect("put"),
+                                )
+                                .build()
+                        })
+                        .collect();
+                    while !requests.is_empty() {
+                        let output = client
+                            .batch_write_item()
+                            .request_items(&table, requests)
+                            .send()
+                            .await
+                            .expect("batch write");
+                        requests = output
+                            .unprocessed_items
+                            .and_then(|mut u| u.remove(&table))
+                            .unwrap_or_default();
+                    }
+                }
+            })
+            .buffer_unordered(8)
+            .collect::<Vec<()>>()
+            .await;
     }
 
     /// The router as Lambda would run it, in-process, on the emulator.

@@ -1,0 +1,565 @@
+//! Escalation against moto with a controlled clock: ladders in wall and
+//! business time, claims and touches stopping the clock, concurrent sweeps,
+//! re-drive, and the sweep's reads staying proportional to the due leads.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_sdk_dynamodb::types::AttributeValue;
+use firsthour::claim::{LinkKey, claim_url};
+use firsthour::lead::LeadId;
+use firsthour::notify::OutgoingEmail;
+use firsthour::ports::{MailError, Mailer, ManualClock};
+use firsthour::store::{LeadItem, RoutingState};
+use firsthour_tests::*;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+/// Keeps every email it is given.
+#[derive(Clone, Default)]
+struct Outbox(Arc<Mutex<Vec<OutgoingEmail>>>);
+
+impl Outbox {
+    fn take(&self) -> Vec<OutgoingEmail> {
+        std::mem::take(&mut *self.0.lock().expect("outbox"))
+    }
+}
+
+impl Mailer for Outbox {
+    async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError> {
+        self.0.lock().expect("outbox").push(email.clone());
+        Ok(format!("m-{}", ulid::Ulid::new()))
+    }
+}
+
+fn to(emails: &[OutgoingEmail]) -> Vec<String> {
+    let mut all: Vec<String> = emails.iter().flat_map(|e| e.to.clone()).collect();
+    all.sort();
+    all
+}
+
+async fn post_at(t: &TestStack, clock: &ManualClock, extra: &[(&str, &str)], body: &str) -> String {
+    let app = t.intake_at(extra, clock.clone());
+    let (status, _, text) = parts(
+        app.handle(http_api_request("POST", "/leads", &[JSON], body.as_bytes()))
+            .await,
+    );
+    assert_eq!(status, 202, "{text}");
+    json(&text)["lead_id"].as_str().expect("id").to_owned()
+}
+
+async fn route_all(t: &TestStack, clock: &ManualClock, extra: &[(&str, &str)], outbox: &Outbox) {
+    let router = t.router_at(extra, outbox.clone(), clock.clone());
+    let mut events = Vec::new();
+    for queue in t.router_queues() {
+        events.extend(t.queue_events(&queue, 0, Duration::from_millis(300)).await);
+    }
+    for event in events {
+        let event: EventBridgeEvent<serde_json::Value> =
+            serde_json::from_value(event).expect("event");
+        router.handle(event).await.expect("routed");
+    }
+}
+
+async fn item(t: &TestStack, id: &str) -> HashMap<String, AttributeValue> {
+    t.leads()
+        .await
+        .into_iter()
+        .find(|l| s(l, "lead_id") == Some(id))
+        .expect("lead")
+}
+
+#[tokio::test]
+async fn a_lead_walks_every_tier_of_its_ladder_at_the_right_minute() {
+    let t = TestStack::new().await;
+    let t0 = datetime!(2026-11-23 15:00 UTC);
+    let clock = ManualClock::new(t0);
+    let outbox = Outbox::default();
+    let id = post_at(
+        &t,
+        &clock,
+        &[],
+        r#"{"email":"major.payne@army.mil","name":"Major Payne"}"#,
+    )
+    .await;
+    route_all(&t, &clock, &[], &outbox).await;
+    let first = outbox.take();
+    assert_eq!(first.len(), 2, "team and owner");
+    let owner = s(&item(&t, &id).await, "owner").expect("owner").to_owned();
+
+    let escalation = t.escalation(&[], outbox.clone(), clock.clone());
+    // The federal ladder: 5 min → owner, 15 min → manager, 60 min → director, then the fallback.
+    let steps: [(u64, Vec<String>); 6] = [
+        (4, vec![]),
+        (5, vec![owner.clone()]),
+        (14, vec![]),
+        (15, vec!["federal-lead@example.com".into()]),
+        (60, vec!["federal-director@example.com".into()]),
+        (105, vec!["sales-ops@example.com".into()]),
+    ];
+    for (minute, expected) in steps {
+        clock.set(t0 + Duration::from_secs(minute * 60));
+        escalation.sweep().await.expect("sweep");
+        let sent = outbox.take();
+        assert_eq!(to(&sent), expected, "minute {minute}");
+        if let Some(email) = sent.first() {
+            assert!(email.subject.contains("Major Payne"), "{}", email.subject);
+            assert!(
+                email.html.contains("/claim?r="),
+                "each email carries a claim link"
+            );
+        }
+    }
+    let stored = item(&t, &id).await;
+    assert!(s(&stored, "breached_at").is_some());
+    assert!(
+        stored.get("due_bucket").is_none(),
+        "out of the due index after the breach"
+    );
+    clock.set(t0 + Duration::from_secs(500 * 60));
+    let report = escalation.sweep().await.expect("sweep");
+    assert_eq!(report.due, 0);
+    assert!(outbox.take().is_empty());
+}
+
+const BUSINESS_CONFIG: &str = r#"
+[calendars.us-east]
+time_zone = "America/New_York"
+holidays = "us-federal"
+
+[ladders.business]
+clock = "business"
+calendar = "us-east"
+tiers = [
+  { after = "1h", notify = ["owner"] },
+  { after = "2h", notify = ["manager"] },
+]
+
+[teams.sales]
+manager = "manager@example.com"
+reps = [{ email = "rep@example.com" }]
+
+[[rules]]
+name = "everyone"
+segment = "commercial"
+team = "sales"
+assignment = "round_robin"
+ladder = "business"
+
+[fallback]
+name = "fallback"
+segment = "unmatched"
+recipients = ["ops@example.com"]
+"#;
+
+#[tokio::test]
+async fn business_time_skips_the_weekend_and_a_holiday() {
+    let t = TestStack::new().await;
+    let dir = std::env::temp_dir().join(format!("firsthour-biz-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let config = dir.join("rules.toml");
+    std::fs::write(&config, BUSINESS_CONFIG).expect("config");
+    let path = config.display().to_string();
+    let extra = [("FIRSTHOUR_CONFIG_FILE", path.as_str())];
+    // Friday 2026-01-16 16:30 in New York; Monday the 19th is Martin Luther King Jr. Day.
+    let friday = datetime!(2026-01-16 21:30 UTC);
+    let clock = ManualClock::new(friday);
+    let outbox = Outbox::default();
+    post_at(&t, &clock, &extra, r#"{"email":"buyer@shop.example"}"#).await;
+    route_all(&t, &clock, &extra, &outbox).await;
+    assert_eq!(to(&outbox.take()), vec!["rep@example.com"]);
+
+    let escalation = t.escalation(&extra, outbox.clone(), clock.clone());
+    let steps: [(OffsetDateTime, Vec<&str>); 6] = [
+        (datetime!(2026-01-16 22:45 UTC), vec![]), // Friday after hours
+        (datetime!(2026-01-19 15:00 UTC), vec![]), // the holiday, 10:00 in New York
+        (datetime!(2026-01-20 14:29 UTC), vec![]), // Tuesday 09:29
+        (datetime!(2026-01-20 14:30 UTC), vec!["rep@example.com"]), // 30 min Friday + 30 min Tuesday
+        (datetime!(2026-01-20 15:29 UTC), vec![]),
+        (datetime!(2026-01-20 15:30 UTC), vec!["manager@example.com"]), // 2 business hours
+    ];
+    for (at, expected) in steps {
+        clock.set(at);
+        escalation.sweep().await.expect("sweep");
+        let expected: Vec<String> = expected.into_iter().map(str::to_owned).collect();
+        assert_eq!(to(&outbox.take()), expected, "at {at}");
+    }
+}
+
+fn link_parts(url: &str) -> (String, HashMap<String, String>) {
+    let (path, query) = url.split_once('?').expect("query");
+    let path = path.split_once("//").map_or(path, |(_, rest)| {
+        rest.split_once('/').map_or(rest, |(_, p)| p)
+    });
+    let params = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    (format!("/{path}"), params)
+}
+
+fn claim_request(path: &str, params: &HashMap<String, String>) -> lambda_http::Request {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter())
+        .finish();
+    let mut event = http_api_event("GET", path, &[("accept", "text/html")], b"");
+    event["rawQueryString"] = query.into();
+    request_from_event(event)
+}
+
+#[tokio::test]
+async fn claiming_stops_the_clock_and_links_cannot_be_forged() {
+    let t = TestStack::new().await;
+    let t0 = datetime!(2026-11-23 15:00 UTC);
+    let clock = ManualClock::new(t0);
+    let outbox = Outbox::default();
+    let id = post_at(&t, &clock, &[], r#"{"email":"cpt@navy.mil"}"#).await;
+    route_all(&t, &clock, &[], &outbox).await;
+    let emails = outbox.take();
+    let owner_email = emails
+        .iter()
+        .find(|e| e.to[0].starts_with("fed-rep-"))
+        .expect("owner email");
+    let owner = owner_email.to[0].clone();
+    let href = owner_email
+        .html
+        .split("href=\"")
+        .nth(1)
+        .and_then(|h| h.split('"').next())
+        .expect("claim link");
+    let href = href.replace("&amp;", "&");
+    let (path, params) = link_parts(&href);
+    assert_eq!(path, format!("/leads/{id}/claim"));
+    let intake = t.intake_at(&[], clock.clone());
+
+    // Tampered: another recipient, a later expiry, a broken signature.
+    let mut forged = params.clone();
+    forged.insert("r".into(), "attacker@example.com".into());
+    let mut later = params.clone();
+    later.insert("e".into(), "99999999999".into());
+    let mut broken = params.clone();
+    broken.insert("s".into(), "AAAA".into());
+    for bad in [forged, later, broken] {
+        let (status, _, page) = parts(intake.handle(claim_request(&path, &bad)).await);
+        assert_eq!(status, 403, "{page}");
+        assert!(page.contains("cannot be used") && page.contains("Nothing was recorded"));
+    }
+    assert!(
+        s(&item(&t, &id).await, "claimed_at").is_none(),
+        "nothing recorded"
+    );
+    // Expired: a week later.
+    clock.set(t0 + Duration::from_secs(8 * 24 * 3600));
+    let (status, _, page) = parts(intake.handle(claim_request(&path, &params)).await);
+    assert_eq!(status, 410, "{page}");
+    assert!(s(&item(&t, &id).await, "claimed_at").is_none());
+
+    clock.set(t0 + Duration::from_secs(120));
+    let (status, headers, page) = parts(intake.handle(claim_request(&path, &params)).await);
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with("text/html"))
+    );
+    assert!(page.contains("The lead is yours"));
+    let stored = item(&t, &id).await;
+    assert_eq!(s(&stored, "claimed_by"), Some(owner.as_str()));
+    assert!(stored.get("due_at").is_none(), "the clock stopped");
+    assert_eq!(stored["touches"].as_n().map(String::as_str), Ok("1"));
+
+    // The team's link, opened after the owner claimed: shows who has it.
+    let key = LinkKey::new(LINK_KEY.as_bytes()).expect("key");
+    let lead = LeadId::parse(&id).expect("id");
+    let team_link = claim_url(
+        "http://x",
+        &key,
+        &lead,
+        "federal-sales@example.com",
+        t0 + Duration::from_secs(3600),
+    );
+    let (team_path, team_params) = link_parts(&team_link);
+    let (status, _, page) = parts(intake.handle(claim_request(&team_path, &team_params)).await);
+    assert_eq!(status, 409);
+    assert!(
+        page.contains("Someone already has this lead") && page.contains(&owner),
+        "{page}"
+    );
+    let (status, _, page) = parts(intake.handle(claim_request(&path, &params)).await);
+    assert_eq!(status, 200);
+    assert!(page.contains("You already have this lead"));
+
+    // No escalation once claimed.
+    let escalation = t.escalation(&[], outbox.clone(), clock.clone());
+    for minute in [5, 15, 60, 200] {
+        clock.set(t0 + Duration::from_secs(minute * 60));
+        escalation.sweep().await.expect("sweep");
+    }
+    assert!(outbox.take().is_empty());
+}
+
+#[tokio::test]
+async fn the_touch_api_is_authenticated_idempotent_and_announced() {
+    let t = TestStack::new().await;
+    let clock = ManualClock::new(datetime!(2026-11-23 15:00 UTC));
+    let outbox = Outbox::default();
+    let id = post_at(&t, &clock, &[], r#"{"email":"buyer@shop.example"}"#).await;
+    route_all(&t, &clock, &[], &outbox).await;
+    // Watch LeadTouched on the bus through a rule of our own.
+    let sqs = t.sqs();
+    let queue = sqs
+        .create_queue()
+        .queue_name(format!("{}-touched", t.stack.prefix))
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attrs")
+        .attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("arn");
+    let events = aws_sdk_eventbridge::Client::new(&t.sdk);
+    events
+        .put_rule()
+        .name(format!("{}-touched", t.stack.prefix))
+        .event_bus_name(&t.stack.bus_name)
+        .event_pattern(r#"{"source":["firsthour"],"detail-type":["LeadTouched"]}"#)
+        .send()
+        .await
+        .expect("rule");
+    events
+        .put_targets()
+        .rule(format!("{}-touched", t.stack.prefix))
+        .event_bus_name(&t.stack.bus_name)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("q")
+                .arn(arn)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("targets");
+
+    let intake = t.intake_at(&[], clock.clone());
+    let path = format!("/leads/{id}/touch");
+    let auth = format!("Bearer {TOUCH_TOKEN}");
+    let touch = |body: &'static str, token: String| {
+        let headers = vec![
+            JSON,
+            ("authorization", Box::leak(token.into_boxed_str()) as &str),
+        ];
+        http_api_request("POST", &path, &headers, body.as_bytes())
+    };
+    let call = r#"{"by":"ae-1@example.com","channel":"call","touch_id":"dialer-42"}"#;
+    let (status, _, text) = parts(intake.handle(touch(call, auth.clone())).await);
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(json(&text)["touches"], 1);
+    let (status, _, text) = parts(intake.handle(touch(call, auth.clone())).await);
+    assert_eq!(status, 200);
+    assert_eq!(json(&text)["status"], "duplicate");
+    let email = r#"{"by":"ae-1@example.com","channel":"email","touch_id":"mail-7"}"#;
+    let (_, _, text) = parts(intake.handle(touch(email, auth.clone())).await);
+    assert_eq!(json(&text)["touches"], 2);
+    let stored = item(&t, &id).await;
+    assert_eq!(stored["touches"].as_n().map(String::as_str), Ok("2"));
+    assert_eq!(
+        s(&stored, "claimed_by"),
+        Some("ae-1@example.com"),
+        "the first touch claims"
+    );
+    assert!(stored.get("due_at").is_none());
+
+    for (body, token, expected) in [
+        (call, "Bearer wrong-token-xxxxxxxxxx".to_owned(), 401),
+        (call, String::new(), 401),
+        (
+            r#"{"by":"not an email","channel":"call","touch_id":"x"}"#,
+            auth.clone(),
+            422,
+        ),
+        (
+            r#"{"by":"a@example.com","channel":"pigeon","touch_id":"x"}"#,
+            auth.clone(),
+            422,
+        ),
+        (
+            r#"{"by":"a@example.com","channel":"call"}"#,
+            auth.clone(),
+            422,
+        ),
+        (r#"{"by":"#, auth.clone(), 400),
+    ] {
+        let (status, _, text) = parts(intake.handle(touch(body, token)).await);
+        assert_eq!(status, expected, "{body}: {text}");
+    }
+    let ghost = format!("/leads/{}/touch", LeadId::new_at(OffsetDateTime::now_utc()));
+    let (status, _, _) = parts(
+        intake
+            .handle(http_api_request(
+                "POST",
+                &ghost,
+                &[JSON, ("authorization", &auth)],
+                call.as_bytes(),
+            ))
+            .await,
+    );
+    assert_eq!(status, 404);
+    let touched = t.queue_events(&queue, 2, Duration::from_secs(3)).await;
+    assert_eq!(touched.len(), 2, "one LeadTouched per recorded touch");
+    assert_eq!(touched[0]["detail"]["lead_id"], id.as_str());
+}
+
+fn due_item(
+    template: &LeadItem,
+    due_at: Option<OffsetDateTime>,
+) -> HashMap<String, AttributeValue> {
+    let at = template.received();
+    let mut item = template.clone();
+    item.lead_id = LeadId::new_at(at);
+    item.pk = firsthour::store::lead_pk(&item.lead_id);
+    match due_at {
+        Some(due) => item.due_at = Some(firsthour::lead::unix_millis(due)),
+        None => {
+            item.due_at = None;
+            item.due_bucket = None;
+            item.claimed_at = Some(item.received_at.clone());
+        }
+    }
+    serde_dynamo::to_item(&item).expect("item")
+}
+
+/// A routed, notified federal lead, as the router leaves it.
+async fn routed_template(t: &TestStack, clock: &ManualClock) -> LeadItem {
+    let outbox = Outbox::default();
+    let id = post_at(t, clock, &[], r#"{"email":"sgt@army.mil"}"#).await;
+    route_all(t, clock, &[], &outbox).await;
+    let stored = item(t, &id).await;
+    let lead: LeadItem = serde_dynamo::from_item(stored).expect("lead item");
+    assert_eq!(lead.routing_state, RoutingState::Routed);
+    lead
+}
+
+#[tokio::test]
+async fn two_concurrent_sweeps_send_each_tier_once() {
+    let t = TestStack::new().await;
+    let t0 = datetime!(2026-11-23 15:00 UTC);
+    let clock = ManualClock::new(t0);
+    let template = routed_template(&t, &clock).await;
+    let items: Vec<_> = (0..200)
+        .map(|_| due_item(&template, Some(t0 + Duration::from_secs(60))))
+        .collect();
+    t.put_items(items).await;
+    clock.set(t0 + Duration::from_secs(10 * 60));
+    let (first, second) = (Outbox::default(), Outbox::default());
+    let a = t.escalation(&[], first.clone(), clock.clone());
+    let b = t.escalation(&[], second.clone(), clock.clone());
+    let (ra, rb) = tokio::join!(a.sweep(), b.sweep());
+    let (ra, rb) = (ra.expect("sweep a"), rb.expect("sweep b"));
+    let sent = first.take().len() + second.take().len();
+    // The template lead itself is due too (its 5-minute tier passed).
+    assert_eq!(
+        sent, 201,
+        "each lead's tier email exactly once ({ra:?} / {rb:?})"
+    );
+    assert_eq!(ra.escalated + rb.escalated, 201);
+    let (ra, rb) = tokio::join!(a.sweep(), b.sweep());
+    assert_eq!(
+        ra.expect("a").escalated + rb.expect("b").escalated,
+        0,
+        "nothing twice"
+    );
+    assert!(first.take().is_empty() && second.take().is_empty());
+}
+
+#[tokio::test]
+async fn a_lead_whose_event_was_lost_is_re_driven() {
+    let t = TestStack::new().await;
+    let t0 = datetime!(2026-11-23 15:00 UTC);
+    let clock = ManualClock::new(t0);
+    let dead = sdk_at(DEAD_ENDPOINT).await;
+    let settings = t.settings(&[]);
+    let store = firsthour::aws::DynamoLeadStore::new(
+        aws_sdk_dynamodb::Client::new(&t.sdk),
+        &settings.table_name,
+    );
+    let publisher = firsthour::aws::EventBridgePublisher::new(
+        aws_sdk_eventbridge::Client::new(&dead),
+        &settings.event_bus_name,
+    );
+    let intake = intake::IntakeApp::new(store, publisher, clock.clone(), &settings);
+    let (status, _, text) = parts(
+        intake
+            .handle(http_api_request(
+                "POST",
+                "/leads",
+                &[JSON],
+                br#"{"email":"lost@navy.mil"}"#,
+            ))
+            .await,
+    );
+    assert_eq!(status, 202);
+    let id = json(&text)["lead_id"].as_str().expect("id").to_owned();
+    assert!(
+        t.router_events(0, Duration::from_millis(300))
+            .await
+            .is_empty(),
+        "no event ever reached the bus"
+    );
+
+    let outbox = Outbox::default();
+    let escalation = t.escalation(&[], outbox.clone(), clock.clone());
+    clock.set(t0 + Duration::from_secs(30));
+    let report = escalation.sweep().await.expect("sweep");
+    assert_eq!(report.redriven, 1, "{report:?}");
+    let sent = outbox.take();
+    assert!(
+        to(&sent).contains(&"federal-sales@example.com".to_owned()),
+        "{:?}",
+        to(&sent)
+    );
+    let stored = item(&t, &id).await;
+    assert_eq!(s(&stored, "routing_state"), Some("routed"));
+    assert!(s(&stored, "notified_at").is_some());
+}
+
+#[tokio::test]
+async fn a_sweep_reads_the_due_leads_not_the_table() {
+    let t = TestStack::new().await;
+    let t0 = datetime!(2026-11-23 15:00 UTC);
+    let clock = ManualClock::new(t0);
+    let template = routed_template(&t, &clock).await;
+    let mut items: Vec<_> = (0..9_990).map(|_| due_item(&template, None)).collect();
+    items.extend((0..10).map(|_| due_item(&template, Some(t0 + Duration::from_secs(60)))));
+    t.put_items(items).await;
+    // Only the ten (and the template lead, due at 5 minutes) are due at minute 6.
+    clock.set(t0 + Duration::from_secs(6 * 60));
+    let outbox = Outbox::default();
+    let report = t
+        .escalation(&[], outbox.clone(), clock.clone())
+        .sweep()
+        .await
+        .expect("sweep");
+    assert_eq!(report.due, 11, "{report:?}");
+    assert!(
+        report.scanned <= 12,
+        "read {} items for 11 due leads in a table of 10,001",
+        report.scanned
+    );
+    assert_eq!(outbox.take().len(), 11);
+}
