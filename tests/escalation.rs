@@ -563,3 +563,103 @@ async fn a_sweep_reads_the_due_leads_not_the_table() {
     );
     assert_eq!(outbox.take().len(), 11);
 }
+
+/// Refuses every send as SES does for a bad address.
+#[derive(Clone)]
+struct Rejecting;
+
+impl Mailer for Rejecting {
+    async fn send(&self, _email: &OutgoingEmail) -> Result<String, MailError> {
+        Err(MailError::Rejected(
+            "MessageRejected: Email address is not verified".into(),
+        ))
+    }
+}
+
+/// Throttles while `throttled` is set, records otherwise.
+#[derive(Clone, Default)]
+struct Throttling {
+    throttled: Arc<std::sync::atomic::AtomicBool>,
+    outbox: Outbox,
+}
+
+impl Mailer for Throttling {
+    async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError> {
+        if self.throttled.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(MailError::Throttled("TooManyRequestsException".into()));
+        }
+        self.outbox.send(email).await
+    }
+}
+
+#[tokio::test]
+async fn a_rejected_first_notification_escalates_at_once() {
+    let t = TestStack::new().await;
+    let t0 = datetime!(2026-11-23 15:00 UTC);
+    let clock = ManualClock::new(t0);
+    let id = post_at(&t, &clock, &[], r#"{"email":"col@army.mil"}"#).await;
+    let router = t.router_at(&[], Rejecting, clock.clone());
+    for queue in t.router_queues() {
+        for event in t.queue_events(&queue, 0, Duration::from_millis(300)).await {
+            router
+                .handle(serde_json::from_value(event).expect("event"))
+                .await
+                .expect("handled");
+        }
+    }
+    assert!(s(&item(&t, &id).await, "notify_failed_at").is_some());
+    // One minute later, long before the 5-minute tier: the first tier fires now.
+    clock.set(t0 + Duration::from_secs(60));
+    let outbox = Outbox::default();
+    let report = t
+        .escalation(&[], outbox.clone(), clock.clone())
+        .sweep()
+        .await
+        .expect("sweep");
+    assert_eq!(report.escalated, 1, "{report:?}");
+    let sent = outbox.take();
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].subject.starts_with("Escalation 1 of 3"),
+        "{}",
+        sent[0].subject
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_tier_is_sent_later_exactly_once() {
+    let t = TestStack::new().await;
+    let t0 = datetime!(2026-11-23 15:00 UTC);
+    let clock = ManualClock::new(t0);
+    let outbox = Outbox::default();
+    let id = post_at(&t, &clock, &[], r#"{"email":"lt@navy.mil"}"#).await;
+    route_all(&t, &clock, &[], &outbox).await;
+    outbox.take();
+    let mailer = Throttling::default();
+    mailer
+        .throttled
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let escalation = t.escalation(&[], mailer.clone(), clock.clone());
+    clock.set(t0 + Duration::from_secs(5 * 60));
+    let report = escalation.sweep().await.expect("sweep");
+    assert_eq!(report.deferred, 1, "{report:?}");
+    assert!(
+        item(&t, &id).await.contains_key("pending_tier"),
+        "the tier's email is owed"
+    );
+    // Still throttled 30 s later: not due yet (retry after a minute).
+    clock.set(t0 + Duration::from_secs(5 * 60 + 30));
+    assert_eq!(escalation.sweep().await.expect("sweep").due, 0);
+    mailer
+        .throttled
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    clock.set(t0 + Duration::from_secs(6 * 60 + 1));
+    let report = escalation.sweep().await.expect("sweep");
+    assert_eq!(report.escalated, 1, "{report:?}");
+    assert_eq!(mailer.outbox.take().len(), 1, "sent once, not lost");
+    assert!(!item(&t, &id).await.contains_key("pending_tier"));
+    // And the next tier still comes at 15 minutes.
+    clock.set(t0 + Duration::from_secs(15 * 60));
+    escalation.sweep().await.expect("sweep");
+    assert_eq!(to(&mailer.outbox.take()), vec!["federal-lead@example.com"]);
+}
