@@ -273,7 +273,7 @@ async fn claiming_stops_the_clock_and_links_cannot_be_forged() {
     assert_eq!(stored["touches"].as_n().map(String::as_str), Ok("1"));
 
     // The team's link, opened after the owner claimed: shows who has it.
-    let key = LinkKey::new(LINK_KEY.as_bytes()).expect("key");
+    let key = LinkKey::new(t.secret("LinkSigningKeySecret").as_bytes()).expect("key");
     let lead = LeadId::parse(&id).expect("id");
     let team_link = claim_url(
         "http://x",
@@ -358,7 +358,7 @@ async fn the_touch_api_is_authenticated_idempotent_and_announced() {
 
     let intake = t.intake_at(&[], clock.clone());
     let path = format!("/leads/{id}/touch");
-    let auth = format!("Bearer {TOUCH_TOKEN}");
+    let auth = format!("Bearer {}", t.secret("TouchApiTokenSecret"));
     let touch = |body: &'static str, token: String| {
         let headers = vec![
             JSON,

@@ -20,7 +20,10 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
         parameters: test_parameters(),
         extra_env: vec![(
             "FIRSTHOUR_CONFIG_FILE".into(),
-            root().join("infra/firsthour.toml").display().to_string(),
+            root()
+                .join("infra/config/firsthour.toml")
+                .display()
+                .to_string(),
         )],
         intake_instances: 2,
         show_function_logs: false,

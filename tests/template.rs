@@ -87,6 +87,8 @@ fn every_function_gets_the_variables_it_reads() {
         vars::CLAIM_LINK_TTL_HOURS,
         vars::LADDER_SPEEDUP,
         vars::ESCALATION_CONCURRENCY,
+        vars::LINK_SIGNING_KEY_SECRET_ARN,
+        vars::TOUCH_API_TOKEN_SECRET_ARN,
     ];
     for function in &model.functions {
         for name in function.environment.keys() {
@@ -144,10 +146,10 @@ fn every_binary_named_by_the_template_is_a_workspace_crate() {
 
 #[test]
 fn the_shipped_config_file_is_valid() {
-    let path = root().join("infra/firsthour.toml");
+    let path = root().join("infra/config/firsthour.toml");
     firsthour::config::FileConfig::load(
         &path,
         Some(&root().join("../shared/data/dotgov/current-full.csv")),
     )
-    .expect("infra/firsthour.toml is valid");
+    .expect("infra/config/firsthour.toml is valid");
 }

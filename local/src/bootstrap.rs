@@ -136,6 +136,26 @@ impl LocalStack {
         }
         let mut refs = model.parameters.clone();
         refs.extend(parameters.clone());
+        let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+        for logical_id in &model.secrets {
+            let name = format!("{prefix}-{logical_id}");
+            let arn = match secrets.describe_secret().secret_id(&name).send().await {
+                Ok(existing) => existing.arn,
+                Err(_) => {
+                    // A fresh random value, as GenerateSecretString would make.
+                    let value = format!("{}{}", ulid::Ulid::new(), ulid::Ulid::new());
+                    secrets
+                        .create_secret()
+                        .name(&name)
+                        .secret_string(value)
+                        .send()
+                        .await
+                        .map_err(boxed("create secret"))?
+                        .arn
+                }
+            };
+            refs.insert(logical_id.clone(), arn.ok_or("secret without ARN")?);
+        }
         if let Some(sender) = refs.get("SenderEmail").filter(|s| !s.is_empty()) {
             // SES only sends from a verified identity; moto checks that too.
             let ses = aws_sdk_sesv2::Client::new(sdk);

@@ -13,12 +13,9 @@ use std::time::Duration;
 
 use firsthour_local::run::{RunOptions, start};
 
-/// The local touch API token (printed in the banner; never used in AWS).
-const LOCAL_TOUCH_TOKEN: &str = "local-touch-token-0123456789";
-
 const USAGE: &str = "usage: firsthour-local [--port 3000] [--moto-port 5000] [--tick-seconds 60]
                        [--moto-bin scripts/moto] [--bin-dir target/debug]
-                       [--template infra/template.yaml] [--config infra/firsthour.toml]
+                       [--template infra/template.yaml] [--config infra/config/firsthour.toml]
                        [--gov-domains current-full.csv] [--ladder-speedup 60]
                        [--param Name=Value]... [--quiet]";
 
@@ -44,7 +41,7 @@ fn parse_args() -> Result<Args, String> {
         moto_bin: PathBuf::from("scripts/moto"),
         bin_dir: PathBuf::from("target/debug"),
         template: PathBuf::from("infra/template.yaml"),
-        config: Some(PathBuf::from("infra/firsthour.toml")),
+        config: Some(PathBuf::from("infra/config/firsthour.toml")),
         gov_domains: None,
         ladder_speedup: 1,
         params: BTreeMap::new(),
@@ -203,12 +200,6 @@ async fn run(
     }
     let mut parameters = BTreeMap::from([
         ("SenderEmail".to_owned(), "firsthour@example.com".to_owned()),
-        // Local only: fresh secrets per run (AWS deployments get their own).
-        (
-            "LinkSigningKey".to_owned(),
-            format!("local-{}-{}", ulid::Ulid::new(), ulid::Ulid::new()),
-        ),
-        ("TouchApiToken".to_owned(), LOCAL_TOUCH_TOKEN.to_owned()),
         (
             "CorsOrigins".to_owned(),
             "http://127.0.0.1:8080,http://localhost:8080".to_owned(),
@@ -232,6 +223,18 @@ async fn run(
         show_function_logs: !args.quiet,
     };
     let running = start(&options, &sdk).await?;
+    // The touch API token the stack generated (as Secrets Manager would in AWS).
+    let token = match running.stack.refs.get("TouchApiTokenSecret") {
+        Some(arn) => aws_sdk_secretsmanager::Client::new(&sdk)
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+            .ok()
+            .and_then(|s| s.secret_string)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
     let base = format!("http://{}", running.http_addr);
     println!(
         "\nfirsthour is running locally.\n\
@@ -245,7 +248,7 @@ async fn run(
          \n\nTo read the stack with the AWS CLI or the report, use:\n  export AWS_ENDPOINT_URL={emulator_url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1\
          \n  table {table}, bus {bus}\n\nCtrl-C stops everything.\n",
         tick = args.tick_seconds,
-        token = LOCAL_TOUCH_TOKEN,
+        token = token,
         speedup = args.ladder_speedup,
         speed_hint = if args.ladder_speedup == 1 {
             " (make run LADDER_SPEEDUP=60 turns minutes into seconds)"

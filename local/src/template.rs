@@ -94,6 +94,8 @@ pub struct TemplateModel {
     pub schedules: Vec<ScheduleDef>,
     /// Parameter defaults.
     pub parameters: BTreeMap<String, String>,
+    /// `AWS::SecretsManager::Secret` resources (generated values).
+    pub secrets: Vec<String>,
     /// The raw template, for checks that want more.
     pub raw: Value,
 }
@@ -250,8 +252,12 @@ impl TemplateModel {
                 Some((name.as_str()?.to_owned(), p.get("Default").and_then(text)?))
             })
             .collect();
+        let secrets = of_type("AWS::SecretsManager::Secret")
+            .map(|(id, _)| id.to_owned())
+            .collect();
         Ok(Self {
             table,
+            secrets,
             bus_logical_id: bus_id.to_owned(),
             functions,
             rules,

@@ -68,20 +68,12 @@ pub const SENDER: &str = "firsthour@example.com";
 
 /// Template parameters without defaults, for test stacks.
 pub fn test_parameters() -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("SenderEmail".to_owned(), SENDER.to_owned()),
-        ("LinkSigningKey".to_owned(), LINK_KEY.to_owned()),
-        ("TouchApiToken".to_owned(), TOUCH_TOKEN.to_owned()),
-    ])
+    BTreeMap::from([("SenderEmail".to_owned(), SENDER.to_owned())])
 }
-
-/// The test stacks' claim-link key and touch API token.
-pub const LINK_KEY: &str = "test-link-signing-key-0123456789abcdef";
-pub const TOUCH_TOKEN: &str = "test-touch-token-0123456789";
 
 /// The shipped config file.
 pub fn shipped_config() -> PathBuf {
-    root().join("infra/firsthour.toml")
+    root().join("infra/config/firsthour.toml")
 }
 
 /// The .gov registry tests may read from `../shared`.
@@ -97,6 +89,8 @@ pub struct TestStack {
     pub sdk: SdkConfig,
     pub model: TemplateModel,
     pub stack: LocalStack,
+    /// Secret ARN → value, as the functions read them at cold start.
+    pub secrets: HashMap<String, String>,
 }
 
 impl TestStack {
@@ -108,7 +102,26 @@ impl TestStack {
         let stack = LocalStack::create(&sdk, &model, &prefix, &parameters)
             .await
             .expect("local stack created on moto");
-        Self { sdk, model, stack }
+        let client = aws_sdk_secretsmanager::Client::new(&sdk);
+        let mut secrets = HashMap::new();
+        for logical_id in &model.secrets {
+            let arn = stack.refs[logical_id].clone();
+            let value = client
+                .get_secret_value()
+                .secret_id(&arn)
+                .send()
+                .await
+                .expect("secret")
+                .secret_string
+                .expect("secret value");
+            secrets.insert(arn, value);
+        }
+        Self {
+            sdk,
+            model,
+            stack,
+            secrets,
+        }
     }
 
     pub fn dynamo(&self) -> aws_sdk_dynamodb::Client {
@@ -145,6 +158,12 @@ impl TestStack {
             "FIRSTHOUR_CONFIG_FILE".into(),
             shipped_config().display().to_string(),
         );
+        // What firsthour::aws::secrets does at cold start.
+        for (plain, arn_var) in firsthour::config::vars::SECRETS {
+            if let Some(value) = env.get(arn_var).and_then(|arn| self.secrets.get(arn)) {
+                env.insert(plain.to_owned(), value.clone());
+            }
+        }
         if env.contains_key("FIRSTHOUR_GOV_DOMAINS_FILE") {
             env.insert(
                 "FIRSTHOUR_GOV_DOMAINS_FILE".into(),
@@ -163,6 +182,11 @@ impl TestStack {
         let env = self.intake_env(extra);
         IntakeSettings::from_env(&EnvReader::new(move |k: &str| env.get(k).cloned()))
             .expect("valid settings")
+    }
+
+    /// The value of a secret the template declares (by logical id).
+    pub fn secret(&self, logical_id: &str) -> String {
+        self.secrets[&self.stack.refs[logical_id]].clone()
     }
 
     /// The intake as Lambda would run it, in-process, on the emulator.

@@ -23,7 +23,7 @@ fn firsthour(args: &[&str]) -> (i32, serde_json::Value, String) {
     )
 }
 
-const RULES: &str = "infra/firsthour.toml";
+const RULES: &str = "infra/config/firsthour.toml";
 const REGISTRY: &str = "../shared/data/dotgov/current-full.csv";
 
 #[test]

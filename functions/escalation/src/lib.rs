@@ -1,7 +1,8 @@
 //! The escalation function, invoked every minute by the schedule: one sweep
 //! of the due index (see `firsthour::escalation`).
 
-use firsthour::aws::{DynamoLeadStore, EventBridgePublisher, SesMailer, load_sdk_config};
+use aws_config::SdkConfig;
+use firsthour::aws::{DynamoLeadStore, EventBridgePublisher, SesMailer};
 use firsthour::config::{ConfigError, EnvReader, EscalationSettings};
 use firsthour::escalation::{EscalationService, SweepReport};
 use firsthour::ports::{
@@ -19,21 +20,21 @@ pub type AwsEscalationApp =
 
 impl AwsEscalationApp {
     /// Reads the configuration and builds the AWS clients (cold start).
-    pub async fn from_env<F: Fn(&str) -> Option<String>>(
+    pub fn from_env<F: Fn(&str) -> Option<String>>(
         env: &EnvReader<F>,
+        sdk: &SdkConfig,
     ) -> Result<Self, ConfigError> {
         let settings = EscalationSettings::from_env(env)?;
-        let sdk = load_sdk_config().await;
         let store = DynamoLeadStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
+            aws_sdk_dynamodb::Client::new(sdk),
             &settings.router.table_name,
         );
         let mailer = SesMailer::new(
-            aws_sdk_sesv2::Client::new(&sdk),
+            aws_sdk_sesv2::Client::new(sdk),
             settings.router.configuration_set.clone(),
         );
         let publisher = EventBridgePublisher::new(
-            aws_sdk_eventbridge::Client::new(&sdk),
+            aws_sdk_eventbridge::Client::new(sdk),
             &settings.event_bus_name,
         );
         Ok(Self::new(store, mailer, publisher, SystemClock, &settings))

@@ -4,14 +4,19 @@ use std::sync::Arc;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use escalation::AwsEscalationApp;
-use firsthour::config::{EnvReader, vars};
+use firsthour::aws::load_sdk_config;
+use firsthour::aws::secrets::environment;
+use firsthour::config::vars;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     firsthour::telemetry::init_json_logs(std::env::var(vars::LOG_LEVEL).ok().as_deref());
-    let env = EnvReader::new(|key: &str| std::env::var(key).ok());
-    let app = match AwsEscalationApp::from_env(&env).await {
+    let sdk = load_sdk_config().await;
+    let app = match environment(&sdk)
+        .await
+        .and_then(|env| AwsEscalationApp::from_env(&env, &sdk))
+    {
         Ok(app) => Arc::new(app),
         Err(err) => {
             tracing::error!(error = %err, "escalation configuration is invalid");

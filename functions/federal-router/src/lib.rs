@@ -3,8 +3,9 @@
 //! other segment's leads: it assigns the owner and sends the first
 //! notification, exactly once per lead.
 
+use aws_config::SdkConfig;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use firsthour::aws::{DynamoLeadStore, SesMailer, load_sdk_config};
+use firsthour::aws::{DynamoLeadStore, SesMailer};
 use firsthour::config::{ConfigError, EnvReader, RouterSettings};
 use firsthour::lead::LeadId;
 use firsthour::ports::{Clock, Mailer, RoutingStore, SystemClock};
@@ -18,14 +19,14 @@ pub type AwsRouterApp = RouterApp<DynamoLeadStore, SesMailer, SystemClock>;
 
 impl AwsRouterApp {
     /// Reads the configuration and builds the AWS clients (cold start).
-    pub async fn from_env<F: Fn(&str) -> Option<String>>(
+    pub fn from_env<F: Fn(&str) -> Option<String>>(
         env: &EnvReader<F>,
+        sdk: &SdkConfig,
     ) -> Result<Self, ConfigError> {
         let settings = RouterSettings::from_env(env)?;
-        let sdk = load_sdk_config().await;
-        let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(&sdk), &settings.table_name);
+        let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table_name);
         let mailer = SesMailer::new(
-            aws_sdk_sesv2::Client::new(&sdk),
+            aws_sdk_sesv2::Client::new(sdk),
             settings.configuration_set.clone(),
         );
         Ok(Self::new(store, mailer, SystemClock, &settings))

@@ -1,6 +1,6 @@
 //! Configuration, read once at cold start: environment variables for what
 //! the deployment decides (resource names, origins), and the TOML config
-//! file (`infra/firsthour.toml`) for business settings (source mappings,
+//! file (`infra/config/firsthour.toml`) for business settings (source mappings,
 //! later routing rules and SLA ladders). Every problem names its variable,
 //! or its file, line and field; nothing falls back silently.
 
@@ -46,6 +46,15 @@ pub mod vars {
     pub const LADDER_SPEEDUP: &str = "FIRSTHOUR_LADDER_SPEEDUP";
     pub const TOUCH_API_TOKEN: &str = "FIRSTHOUR_TOUCH_API_TOKEN";
     pub const ESCALATION_CONCURRENCY: &str = "FIRSTHOUR_ESCALATION_CONCURRENCY";
+    /// Secrets Manager ARNs the secrets above are read from at cold start.
+    pub const LINK_SIGNING_KEY_SECRET_ARN: &str = "FIRSTHOUR_LINK_SIGNING_KEY_SECRET_ARN";
+    pub const TOUCH_API_TOKEN_SECRET_ARN: &str = "FIRSTHOUR_TOUCH_API_TOKEN_SECRET_ARN";
+
+    /// (variable, the variable naming the secret that holds its value).
+    pub const SECRETS: [(&str, &str); 2] = [
+        (LINK_SIGNING_KEY, LINK_SIGNING_KEY_SECRET_ARN),
+        (TOUCH_API_TOKEN, TOUCH_API_TOKEN_SECRET_ARN),
+    ];
 }
 
 /// A configuration problem, naming exactly what to fix.

@@ -5,7 +5,8 @@
 
 use std::time::Instant;
 
-use firsthour::aws::{DynamoLeadStore, EventBridgePublisher, load_sdk_config};
+use aws_config::SdkConfig;
+use firsthour::aws::{DynamoLeadStore, EventBridgePublisher};
 use firsthour::claim::LinkKey;
 use firsthour::config::{ConfigError, EnvReader, IntakeSettings};
 use firsthour::html;
@@ -40,14 +41,14 @@ pub type AwsIntakeApp = IntakeApp<DynamoLeadStore, EventBridgePublisher, SystemC
 
 impl AwsIntakeApp {
     /// Reads the configuration and builds the AWS clients (cold start).
-    pub async fn from_env<F: Fn(&str) -> Option<String>>(
+    pub fn from_env<F: Fn(&str) -> Option<String>>(
         env: &EnvReader<F>,
+        sdk: &SdkConfig,
     ) -> Result<Self, ConfigError> {
         let settings = IntakeSettings::from_env(env)?;
-        let sdk = load_sdk_config().await;
-        let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(&sdk), &settings.table_name);
+        let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table_name);
         let publisher = EventBridgePublisher::new(
-            aws_sdk_eventbridge::Client::new(&sdk),
+            aws_sdk_eventbridge::Client::new(sdk),
             &settings.event_bus_name,
         );
         Ok(Self::new(store, publisher, SystemClock, &settings))

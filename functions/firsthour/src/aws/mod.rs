@@ -4,6 +4,7 @@
 
 pub mod dynamo;
 pub mod eventbridge;
+pub mod secrets;
 pub mod ses;
 
 use std::time::Duration;

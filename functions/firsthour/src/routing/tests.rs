@@ -3,10 +3,10 @@ use std::path::Path;
 use super::*;
 use crate::config::FileConfig;
 
-const SHIPPED: &str = include_str!("../../../../infra/firsthour.toml");
+const SHIPPED: &str = include_str!("../../../../infra/config/firsthour.toml");
 
 fn shipped() -> Routing {
-    FileConfig::parse(SHIPPED, Path::new("infra/firsthour.toml"))
+    FileConfig::parse(SHIPPED, Path::new("infra/config/firsthour.toml"))
         .expect("shipped config is valid")
         .routing
 }
