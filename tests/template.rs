@@ -5,7 +5,7 @@ use firsthour::config::vars;
 use firsthour::events::{EVENT_SOURCE, LEAD_RECEIVED};
 use firsthour::store;
 use firsthour_local::template::EnvValue;
-use firsthour_tests::{root, template};
+use firsthour_tests::{root, template, test_parameter_env};
 
 #[test]
 fn table_matches_the_store_layout() {
@@ -88,6 +88,8 @@ fn every_function_gets_the_variables_it_reads() {
         vars::LADDER_SPEEDUP,
         vars::ESCALATION_CONCURRENCY,
         vars::LINK_SIGNING_KEY_SECRET_ARN,
+        vars::FEDERAL_TEAM_EMAILS,
+        vars::FALLBACK_EMAILS,
         vars::TOUCH_API_TOKEN_SECRET_ARN,
     ];
     for function in &model.functions {
@@ -150,6 +152,7 @@ fn the_shipped_config_file_is_valid() {
     firsthour::config::FileConfig::load(
         &path,
         Some(&root().join("../shared/data/dotgov/current-full.csv")),
+        &|name| test_parameter_env(name),
     )
     .expect("infra/config/firsthour.toml is valid");
 }

@@ -201,6 +201,14 @@ async fn run(
     let mut parameters = BTreeMap::from([
         ("SenderEmail".to_owned(), "firsthour@example.com".to_owned()),
         (
+            "FederalTeamEmails".to_owned(),
+            "federal-sales@example.com".to_owned(),
+        ),
+        (
+            "FallbackEmails".to_owned(),
+            "sales-ops@example.com".to_owned(),
+        ),
+        (
             "CorsOrigins".to_owned(),
             "http://127.0.0.1:8080,http://localhost:8080".to_owned(),
         ),

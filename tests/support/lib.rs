@@ -68,7 +68,26 @@ pub const SENDER: &str = "firsthour@example.com";
 
 /// Template parameters without defaults, for test stacks.
 pub fn test_parameters() -> BTreeMap<String, String> {
-    BTreeMap::from([("SenderEmail".to_owned(), SENDER.to_owned())])
+    BTreeMap::from([
+        ("SenderEmail".to_owned(), SENDER.to_owned()),
+        (
+            "FederalTeamEmails".to_owned(),
+            "federal-sales@example.com".to_owned(),
+        ),
+        (
+            "FallbackEmails".to_owned(),
+            "sales-ops@example.com".to_owned(),
+        ),
+    ])
+}
+
+/// The environment variables the template sets from those parameters.
+pub fn test_parameter_env(name: &str) -> Option<String> {
+    match name {
+        "FIRSTHOUR_FEDERAL_TEAM_EMAILS" => Some("federal-sales@example.com".into()),
+        "FIRSTHOUR_FALLBACK_EMAILS" => Some("sales-ops@example.com".into()),
+        _ => None,
+    }
 }
 
 /// The shipped config file.

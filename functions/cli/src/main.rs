@@ -101,7 +101,16 @@ fn parse_route_args(args: &[String]) -> Result<RouteArgs, String> {
 
 fn load_config(rules: Option<&Path>, gov_domains: Option<&Path>) -> Result<FileConfig, String> {
     let config = match rules {
-        Some(path) => FileConfig::load(path, gov_domains).map_err(|e| e.to_string())?,
+        // A dry run needs no real addresses: unset `$VARIABLE` recipients show as placeholders.
+        Some(path) => FileConfig::load(path, gov_domains, &|k| {
+            std::env::var(k).ok().or_else(|| {
+                Some(format!(
+                    "{}@unset.invalid",
+                    k.to_ascii_lowercase().replace('_', "-")
+                ))
+            })
+        })
+        .map_err(|e| e.to_string())?,
         None => FileConfig::default(),
     };
     match (rules, gov_domains) {

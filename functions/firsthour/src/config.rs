@@ -38,6 +38,9 @@ pub mod vars {
     pub const THANK_YOU_URL: &str = "FIRSTHOUR_THANK_YOU_URL";
     pub const LOG_LEVEL: &str = "FIRSTHOUR_LOG_LEVEL";
     pub const GOV_DOMAINS_FILE: &str = "FIRSTHOUR_GOV_DOMAINS_FILE";
+    /// Read through `$FIRSTHOUR_…` recipients in the config file.
+    pub const FEDERAL_TEAM_EMAILS: &str = "FIRSTHOUR_FEDERAL_TEAM_EMAILS";
+    pub const FALLBACK_EMAILS: &str = "FIRSTHOUR_FALLBACK_EMAILS";
     pub const SENDER_EMAIL: &str = "FIRSTHOUR_SENDER_EMAIL";
     pub const SES_CONFIGURATION_SET: &str = "FIRSTHOUR_SES_CONFIGURATION_SET";
     pub const PUBLIC_BASE_URL: &str = "FIRSTHOUR_PUBLIC_BASE_URL";
@@ -83,6 +86,11 @@ impl<F: Fn(&str) -> Option<String>> EnvReader<F> {
         (self.lookup)(var)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
+    }
+
+    /// Any variable, by name (for `$VARIABLE` references in the config file).
+    pub fn get(&self, var: &str) -> Option<String> {
+        (self.lookup)(var)
     }
 
     pub fn required(&self, var: &'static str) -> Result<String, ConfigError> {
@@ -178,7 +186,11 @@ impl IntakeSettings {
             .transpose()?;
         let registry = env.optional(vars::GOV_DOMAINS_FILE);
         let file = match env.optional(vars::CONFIG_FILE) {
-            Some(path) => FileConfig::load(Path::new(&path), registry.as_deref().map(Path::new))?,
+            Some(path) => {
+                FileConfig::load(Path::new(&path), registry.as_deref().map(Path::new), &|k| {
+                    env.get(k)
+                })?
+            }
             None => match registry {
                 Some(registry) => FileConfig::default().with_registry(Path::new(&registry))?,
                 None => FileConfig::default(),
@@ -299,7 +311,7 @@ impl RouterSettings {
             })?
             .to_string();
         let file = match env.optional(vars::CONFIG_FILE) {
-            Some(path) => FileConfig::load_without_registry(Path::new(&path))?,
+            Some(path) => FileConfig::load_without_registry(Path::new(&path), &|k| env.get(k))?,
             None => FileConfig::default(),
         };
         Ok(Self {
@@ -388,8 +400,12 @@ pub struct GovernmentConfig {
 impl FileConfig {
     /// Reads, validates, and loads the .gov registry the file names (or
     /// `registry_override`, from `FIRSTHOUR_GOV_DOMAINS_FILE`).
-    pub fn load(path: &Path, registry_override: Option<&Path>) -> Result<Self, ConfigError> {
-        let config = Self::load_without_registry(path)?;
+    pub fn load(
+        path: &Path,
+        registry_override: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let config = Self::load_without_registry(path, env)?;
         let registry_path = registry_override.map(Path::to_path_buf).or_else(|| {
             config
                 .government
@@ -405,12 +421,15 @@ impl FileConfig {
 
     /// Reads and validates, without the .gov registry (the router needs only
     /// the routing; sector and agency were decided at intake).
-    pub fn load_without_registry(path: &Path) -> Result<Self, ConfigError> {
+    pub fn load_without_registry(
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|err| ConfigError::File {
             path: path.display().to_string(),
             message: err.to_string(),
         })?;
-        Self::parse(&text, path)
+        Self::parse_with_env(&text, path, env)
     }
 
     /// Loads the .gov registry from `path`.
@@ -428,6 +447,15 @@ impl FileConfig {
 
     /// Parses and validates; errors carry the line and column (from `toml`).
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        Self::parse_with_env(text, path, &|_| None)
+    }
+
+    /// [`FileConfig::parse`], with `$VARIABLE` recipients read through `env`.
+    pub fn parse_with_env(
+        text: &str,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let file_error = |message: String| ConfigError::File {
             path: path.display().to_string(),
             message,
@@ -441,6 +469,7 @@ impl FileConfig {
             &config.ladders,
             &config.calendars,
             &config.customers,
+            env,
         )
         .map_err(|p| file_error(format!("line {}: {}", line_of(text, p.offset), p.message)))?;
         for name in config.sources.keys() {

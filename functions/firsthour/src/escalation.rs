@@ -20,7 +20,7 @@ use crate::store::{LeadItem, RoutingState};
 pub const THROTTLE_RETRY: Duration = Duration::from_secs(60);
 
 /// Most due leads one sweep takes on (the rest wait for the next minute).
-pub const MAX_PER_SWEEP: usize = 2_000;
+pub const MAX_PER_SWEEP: usize = 500;
 
 /// What one sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

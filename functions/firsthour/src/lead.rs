@@ -29,6 +29,12 @@ impl LeadId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// When the lead was received, read back from the id's time part.
+    pub fn created_at(&self) -> Option<OffsetDateTime> {
+        let ulid = ulid::Ulid::from_string(&self.0).ok()?;
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ulid.timestamp_ms()) * 1_000_000).ok()
+    }
 }
 
 impl fmt::Display for LeadId {

@@ -341,6 +341,44 @@ fn problem<T>(span: &Spanned<T>, message: impl Into<String>) -> Problem {
     }
 }
 
+/// A recipient entry: an address, or `$VARIABLE` naming comma-separated
+/// addresses in the environment (template parameters such as the federal
+/// team's addresses).
+fn expand_recipients(
+    entry: &Spanned<String>,
+    label: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, Problem> {
+    let Some(variable) = entry.get_ref().strip_prefix('$') else {
+        return Ok(vec![email(entry, &format!("{label} recipient"))?]);
+    };
+    let value = env(variable)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| {
+            problem(
+                entry,
+                format!(
+                    "{label} recipient ${variable}: the environment variable {variable} is not set"
+                ),
+            )
+        })?;
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|address| {
+            EmailAddress::parse(address)
+                .map(|e| e.as_str().to_owned())
+                .map_err(|err| {
+                    problem(
+                        entry,
+                        format!("{label} recipient ${variable}: {address:?}: {err}"),
+                    )
+                })
+        })
+        .collect()
+}
+
 /// Parses `5m`, `15 min`, `1h`, `24h`, `2d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text.trim())
@@ -363,6 +401,7 @@ impl Routing {
         ladders: &HashMap<String, LadderConfig>,
         calendars: &HashMap<String, Spanned<CalendarConfig>>,
         customers: &CustomersConfig,
+        env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, Problem> {
         let mut compiled_calendars = HashMap::new();
         for (name, calendar) in calendars {
@@ -537,11 +576,10 @@ impl Routing {
                         ),
                     ));
                 }
-                let recipients = r
-                    .recipients
-                    .iter()
-                    .map(|address| email(address, &format!("{label} recipient")))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut recipients = Vec::new();
+                for address in &r.recipients {
+                    recipients.extend(expand_recipients(address, &label, env)?);
+                }
                 if recipients.is_empty() && r.assignment == Assignment::None {
                     return Err(problem(
                         rule,

@@ -82,7 +82,7 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
         match self.service.store().claim(&id, recipient, now).await {
             Ok(ClaimOutcome::Claimed) => {
                 self.publish_touch(&id, "claim", 1).await;
-                tracing::info!(lead_id = %id, "lead claimed");
+                tracing::info!(lead_id = %id, seconds_to_first_touch = seconds_since(&id, now), "lead claimed");
                 claim_page(
                     StatusCode::OK,
                     "The lead is yours",
@@ -231,6 +231,11 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
         {
             Ok(TouchOutcome::Recorded { touches }) => {
                 self.publish_touch(&id, &channel, touches).await;
+                if touches == 1 {
+                    tracing::info!(lead_id = %id, seconds_to_first_touch = seconds_since(&id, now), channel = %channel, "lead touched");
+                } else {
+                    tracing::info!(lead_id = %id, touches, channel = %channel, "lead touched");
+                }
                 json_response(
                     StatusCode::OK,
                     &json!({"lead_id": id, "status": "recorded", "touches": touches}),
@@ -282,6 +287,12 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
             tracing::warn!(lead_id = %id, error = %err, "LeadTouched not published");
         }
     }
+}
+
+/// Seconds from the lead's arrival (its id's time) to `now`: the dashboard's time to first touch.
+fn seconds_since(id: &LeadId, now: time::OffsetDateTime) -> i64 {
+    id.created_at()
+        .map_or(0, |at| (now - at).whole_seconds().max(0))
 }
 
 /// `Authorization: Bearer <token>`, compared in constant time.

@@ -6,9 +6,22 @@ use crate::config::FileConfig;
 const SHIPPED: &str = include_str!("../../../../infra/config/firsthour.toml");
 
 fn shipped() -> Routing {
-    FileConfig::parse(SHIPPED, Path::new("infra/config/firsthour.toml"))
-        .expect("shipped config is valid")
-        .routing
+    FileConfig::parse_with_env(
+        SHIPPED,
+        Path::new("infra/config/firsthour.toml"),
+        &shipped_env,
+    )
+    .expect("shipped config is valid")
+    .routing
+}
+
+/// The template parameters the shipped config reads.
+pub fn shipped_env(name: &str) -> Option<String> {
+    match name {
+        "FIRSTHOUR_FEDERAL_TEAM_EMAILS" => Some("federal-sales@example.com".into()),
+        "FIRSTHOUR_FALLBACK_EMAILS" => Some("sales-ops@example.com".into()),
+        _ => None,
+    }
 }
 
 fn field(name: &str, value: &str) -> RawField {
