@@ -15,14 +15,37 @@ CARGO ?= cargo
 # The get.gov registry for `make run` (optional; see README "Government detection").
 GOV_DOMAINS_FILE ?= $(wildcard ../shared/data/dotgov/current-full.csv)
 
-.PHONY: run test venv build lint fmt clean-local
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_VERSION := 1.170.0
+CARGO_LAMBDA_VERSION := 1.9.2
+ZIG_VERSION := 0.15.1
+CFN_LINT_VERSION := 1.58.0
+
+.PHONY: run test venv sam-venv build lint validate sam-build
 
 ## venv: moto server (pinned) in a git-ignored virtualenv
 venv: $(MOTO)
 
 $(MOTO):
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet 'moto[server]==$(MOTO_VERSION)'
+	$(VENV)/bin/pip install --quiet 'moto[server]==$(MOTO_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)'
+
+## sam-venv: SAM CLI, cargo-lambda and zig (pinned) for validating and building the template
+sam-venv: $(SAM)
+
+$(SAM):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli==$(SAM_VERSION)' 'cargo-lambda==$(CARGO_LAMBDA_VERSION)' 'ziglang==$(ZIG_VERSION)'
+
+## validate: cfn-lint and `sam validate --lint` on infra/template.yaml (part of `make test`)
+validate: venv sam-venv
+	$(VENV)/bin/cfn-lint infra/template.yaml
+	cd infra && SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 ../$(SAM) validate --lint -t template.yaml
+
+## sam-build: `sam build` with cargo-lambda + zig (arm64 release bootstraps; slow, not in `make test`)
+sam-build:
+	./scripts/sam-build.sh
 
 build:
 	$(CARGO) build --workspace --bins
@@ -31,8 +54,8 @@ build:
 run: venv build
 	./target/debug/firsthour-local --port $(PORT) --moto-port $(MOTO_PORT) --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto --gov-domains "$(GOV_DOMAINS_FILE)" --ladder-speedup $(LADDER_SPEEDUP)
 
-## test: every test, against a private moto on a free port
-test: venv
+## test: every test, against a private moto on a free port, and the template checks
+test: venv validate
 	$(CARGO) build --workspace --bins
 	./scripts/with-moto.sh scripts/moto $(CARGO) test --workspace
 

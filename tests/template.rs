@@ -156,3 +156,131 @@ fn the_shipped_config_file_is_valid() {
     )
     .expect("infra/config/firsthour.toml is valid");
 }
+
+/// Every IAM statement in the template, with where it is.
+fn statements(value: &serde_yaml::Value, path: &str, out: &mut Vec<(String, serde_yaml::Value)>) {
+    match value {
+        serde_yaml::Value::Mapping(map) => {
+            if map.contains_key("Effect")
+                && (map.contains_key("Action") || map.contains_key("NotAction"))
+            {
+                out.push((path.to_owned(), value.clone()));
+            }
+            for (key, inner) in map {
+                statements(
+                    inner,
+                    &format!("{path}.{}", key.as_str().unwrap_or("?")),
+                    out,
+                );
+            }
+        }
+        serde_yaml::Value::Sequence(items) => {
+            for (i, inner) in items.iter().enumerate() {
+                statements(inner, &format!("{path}[{i}]"), out);
+            }
+        }
+        serde_yaml::Value::Tagged(tagged) => statements(&tagged.value, path, out),
+        _ => {}
+    }
+}
+
+/// Plain strings of a value (through `!Sub`, lists and `!If` branches).
+fn strings(value: &serde_yaml::Value, out: &mut Vec<String>) {
+    match value {
+        serde_yaml::Value::String(s) => out.push(s.clone()),
+        serde_yaml::Value::Sequence(items) => items.iter().for_each(|i| strings(i, out)),
+        serde_yaml::Value::Tagged(tagged) => strings(&tagged.value, out),
+        serde_yaml::Value::Mapping(map) => map.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn no_iam_statement_uses_a_wildcard_action_or_resource() {
+    let model = template();
+    let mut found = Vec::new();
+    statements(&model.raw["Resources"], "Resources", &mut found);
+    assert!(found.len() >= 8, "found {} statements", found.len());
+    for (path, statement) in found {
+        assert!(
+            statement.get("NotAction").is_none() && statement.get("NotResource").is_none(),
+            "{path}: Not* widens access"
+        );
+        let mut actions = Vec::new();
+        strings(&statement["Action"], &mut actions);
+        for action in actions {
+            assert!(!action.contains('*'), "{path}: wildcard action {action}");
+        }
+        let mut resources = Vec::new();
+        if let Some(resource) = statement.get("Resource") {
+            strings(resource, &mut resources);
+        }
+        for resource in resources {
+            assert!(
+                !resource.contains('*'),
+                "{path}: wildcard resource {resource}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_function_has_its_own_log_group_alarms_and_least_privilege_policies() {
+    let model = template();
+    let resources = &model.raw["Resources"];
+    for function in &model.functions {
+        let properties = &resources[function.logical_id.as_str()]["Properties"];
+        assert!(
+            is_tagged(&properties["LoggingConfig"]["LogGroup"]),
+            "{}: log group",
+            function.logical_id
+        );
+        assert!(
+            properties["Policies"]
+                .as_sequence()
+                .is_some_and(|p| !p.is_empty()),
+            "{}: inline policies",
+            function.logical_id
+        );
+        let alarms = resources
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+            .filter(|(_, r)| {
+                matches!(&r["Properties"]["Dimensions"][0]["Value"],
+                    serde_yaml::Value::Tagged(t) if t.value.as_str() == Some(function.logical_id.as_str()))
+            })
+            .count();
+        assert!(
+            alarms >= 2,
+            "{}: errors and throttles alarms ({alarms})",
+            function.logical_id
+        );
+    }
+    let table = &resources[model.table.logical_id.as_str()];
+    assert_eq!(table["DeletionPolicy"], "Retain");
+    assert_eq!(table["Properties"]["DeletionProtectionEnabled"], true);
+    assert_eq!(
+        table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    for event in ["FederalLeadReceived", "OtherLeadReceived"] {
+        let config =
+            &resources["FederalRouterFunction"]["Properties"]["Events"][event]["Properties"];
+        assert!(
+            is_tagged(&config["DeadLetterConfig"]["Arn"]),
+            "{event}: its own DLQ"
+        );
+        assert!(
+            config["RetryPolicy"]["MaximumRetryAttempts"]
+                .as_u64()
+                .is_some(),
+            "{event}: retry policy"
+        );
+    }
+}
+
+fn is_tagged(value: &serde_yaml::Value) -> bool {
+    matches!(value, serde_yaml::Value::Tagged(_))
+}
