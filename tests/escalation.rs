@@ -663,3 +663,23 @@ async fn a_throttled_tier_is_sent_later_exactly_once() {
     escalation.sweep().await.expect("sweep");
     assert_eq!(to(&mailer.outbox.take()), vec!["federal-lead@example.com"]);
 }
+
+#[tokio::test]
+async fn the_sample_scheduled_event_runs_a_sweep() {
+    let t = TestStack::new().await;
+    let text =
+        std::fs::read_to_string(root().join("events/lambda/scheduled-sweep.json")).expect("sample");
+    let event: EventBridgeEvent<serde_json::Value> =
+        serde_json::from_str(&text).expect("a scheduled event");
+    assert_eq!(event.detail_type, "Scheduled Event");
+    let report = t
+        .escalation(
+            &[],
+            Outbox::default(),
+            ManualClock::new(datetime!(2026-11-23 15:00 UTC)),
+        )
+        .sweep()
+        .await
+        .expect("sweep");
+    assert_eq!(report.due, 0);
+}

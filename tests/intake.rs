@@ -550,3 +550,43 @@ async fn browser_forms_get_redirects_and_cors_only_for_allowed_origins() {
     assert_eq!(status, 204);
     assert!(headers.contains_key("access-control-allow-methods"));
 }
+
+#[tokio::test]
+async fn the_sample_lambda_events_are_accepted_as_aws_delivers_them() {
+    let t = TestStack::new().await;
+    let app = t.intake(&[("FIRSTHOUR_REDIRECT_ORIGINS", "https://www.example.com")]);
+    let read = |name: &str| {
+        std::fs::read_to_string(root().join("events/lambda").join(name)).expect("sample event")
+    };
+    let (status, _, text) = parts(
+        app.handle(
+            lambda_http::request::from_str(&read("http-api-v2-post-lead.json")).expect("v2 event"),
+        )
+        .await,
+    );
+    assert_eq!(status, 202, "{text}");
+    let (status, headers, _) = parts(
+        app.handle(
+            lambda_http::request::from_str(&read("function-url-post-form.json"))
+                .expect("url event"),
+        )
+        .await,
+    );
+    assert_eq!(
+        status, 303,
+        "a browser form post is redirected to its thank-you page"
+    );
+    assert_eq!(
+        headers.get("location").and_then(|v| v.to_str().ok()),
+        Some("https://www.example.com/thank-you")
+    );
+    let leads = t.leads().await;
+    assert_eq!(leads.len(), 2);
+    assert!(leads.iter().any(|l| s(l, "source") == Some("webflow") && s(l, "client_ip") == Some("203.0.113.10")));
+    assert!(
+        leads
+            .iter()
+            .any(|l| s(l, "email") == Some("chris.park@example.com")
+                && s(l, "client_ip") == Some("198.51.100.42"))
+    );
+}

@@ -199,7 +199,7 @@ fn sample_lead_received_events_are_what_the_router_reads() {
         "lead-received-commercial.json",
     ] {
         let text =
-            std::fs::read_to_string(root().join("events/eventbridge").join(name)).expect("sample");
+            std::fs::read_to_string(root().join("events/lambda").join(name)).expect("sample");
         let event: serde_json::Value = serde_json::from_str(&text).expect("json");
         let detail: firsthour::events::LeadReceived =
             serde_json::from_value(event["detail"].clone()).expect("detail is a LeadReceived");
