@@ -19,5 +19,6 @@ pub mod ports;
 pub mod router;
 pub mod routing;
 pub mod sector;
+pub mod signature;
 pub mod store;
 pub mod telemetry;

@@ -1,0 +1,358 @@
+//! Webhook sender authentication, per source, over the exact bytes received:
+//! Standard Webhooks, HubSpot v3, Typeform, Webflow, `X-Hub-Signature-256`
+//! and a static bearer token. Comparisons are constant-time; a request that
+//! fails never reaches the parser.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// How far a signed timestamp may be from now, either way.
+pub const TOLERANCE_SECONDS: i64 = 5 * 60;
+
+/// The schemes a source can require.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scheme {
+    /// <https://www.standardwebhooks.com>: `webhook-id`, `webhook-timestamp`, `webhook-signature`.
+    StandardWebhooks,
+    /// HubSpot signature v3: `X-HubSpot-Signature-v3` over method, URI, body and timestamp.
+    HubspotV3,
+    /// Typeform: `Typeform-Signature: sha256=<base64>` over the body.
+    Typeform,
+    /// Webflow: `x-webflow-signature` (hex) over `timestamp:body`.
+    Webflow,
+    /// GitHub-style `X-Hub-Signature-256: sha256=<hex>` over the body.
+    HubSignature256,
+    /// `Authorization: Bearer <token>` (Gravity Forms, Zapier and others that only set headers).
+    Bearer,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StandardWebhooks => "standard_webhooks",
+            Self::HubspotV3 => "hubspot_v3",
+            Self::Typeform => "typeform",
+            Self::Webflow => "webflow",
+            Self::HubSignature256 => "hub_signature_256",
+            Self::Bearer => "bearer",
+        }
+    }
+}
+
+/// Why a request was not authenticated: always a 401, never a 500.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the {0} header is missing")]
+    Missing(&'static str),
+    #[error("the {0} header is malformed")]
+    Malformed(&'static str),
+    #[error("the signed timestamp is more than 5 minutes away from now")]
+    Stale,
+    #[error("the signature does not match")]
+    Mismatch,
+}
+
+/// A source's scheme and secret, ready at cold start.
+#[derive(Clone)]
+pub struct Verifier {
+    scheme: Scheme,
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Verifier({})", self.scheme.as_str())
+    }
+}
+
+/// What a verified request told us.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Verified {
+    /// The sender's delivery id, when the scheme carries one (`webhook-id`).
+    pub delivery_id: Option<String>,
+}
+
+/// The parts of a request a scheme may sign.
+pub struct SignedRequest<'a> {
+    pub method: &'a str,
+    /// The full URL as the sender called it (HubSpot signs it).
+    pub url: &'a str,
+    pub body: &'a [u8],
+    /// Header lookup, case-insensitive.
+    pub header: &'a dyn Fn(&str) -> Option<&'a str>,
+    pub now: OffsetDateTime,
+}
+
+fn mac(secret: &[u8], parts: &[&[u8]]) -> HmacSha256 {
+    let mut mac = HmacSha256::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    for part in parts {
+        mac.update(part);
+    }
+    mac
+}
+
+fn fresh(timestamp_seconds: i64, now: OffsetDateTime) -> Result<(), SignatureError> {
+    if (now.unix_timestamp() - timestamp_seconds).abs() > TOLERANCE_SECONDS {
+        return Err(SignatureError::Stale);
+    }
+    Ok(())
+}
+
+fn equal(expected: &[u8], given: &[u8]) -> bool {
+    bool::from(expected.ct_eq(given))
+}
+
+impl Verifier {
+    /// `secret` as configured: Standard Webhooks secrets may carry the
+    /// `whsec_` prefix and are base64; the others are used as given.
+    pub fn new(scheme: Scheme, secret: &str) -> Result<Self, String> {
+        let secret = secret.trim();
+        if secret.is_empty() {
+            return Err("the secret is empty".into());
+        }
+        let bytes = match scheme {
+            Scheme::StandardWebhooks => BASE64
+                .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+                .map_err(|_| {
+                    "a Standard Webhooks secret is base64, optionally prefixed whsec_".to_owned()
+                })?,
+            _ => secret.as_bytes().to_vec(),
+        };
+        Ok(Self {
+            scheme,
+            secret: bytes,
+        })
+    }
+
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    pub fn verify(&self, request: &SignedRequest<'_>) -> Result<Verified, SignatureError> {
+        let header =
+            |name: &'static str| (request.header)(name).ok_or(SignatureError::Missing(name));
+        match self.scheme {
+            Scheme::StandardWebhooks => {
+                let id = header("webhook-id")?;
+                let timestamp = header("webhook-timestamp")?;
+                let signatures = header("webhook-signature")?;
+                let seconds: i64 = timestamp
+                    .trim()
+                    .parse()
+                    .map_err(|_| SignatureError::Malformed("webhook-timestamp"))?;
+                fresh(seconds, request.now)?;
+                let expected = mac(
+                    &self.secret,
+                    &[
+                        id.as_bytes(),
+                        b".",
+                        timestamp.trim().as_bytes(),
+                        b".",
+                        request.body,
+                    ],
+                )
+                .finalize()
+                .into_bytes();
+                // Several space-separated `v1,<base64>` entries: any one may match.
+                let mut any_v1 = false;
+                for entry in signatures.split_whitespace() {
+                    let Some((version, signature)) = entry.split_once(',') else {
+                        continue;
+                    };
+                    if version != "v1" {
+                        continue;
+                    }
+                    any_v1 = true;
+                    if let Ok(given) = BASE64.decode(signature)
+                        && equal(&expected, &given)
+                    {
+                        return Ok(Verified {
+                            delivery_id: Some(id.to_owned()),
+                        });
+                    }
+                }
+                Err(if any_v1 {
+                    SignatureError::Mismatch
+                } else {
+                    SignatureError::Malformed("webhook-signature")
+                })
+            }
+            Scheme::HubspotV3 => {
+                let signature = header("x-hubspot-signature-v3")?;
+                let timestamp = header("x-hubspot-request-timestamp")?;
+                let millis: i64 = timestamp
+                    .trim()
+                    .parse()
+                    .map_err(|_| SignatureError::Malformed("x-hubspot-request-timestamp"))?;
+                fresh(millis / 1000, request.now)?;
+                let given = BASE64
+                    .decode(signature.trim())
+                    .map_err(|_| SignatureError::Malformed("x-hubspot-signature-v3"))?;
+                let expected = mac(
+                    &self.secret,
+                    &[
+                        request.method.as_bytes(),
+                        request.url.as_bytes(),
+                        request.body,
+                        timestamp.trim().as_bytes(),
+                    ],
+                )
+                .finalize()
+                .into_bytes();
+                if equal(&expected, &given) {
+                    Ok(Verified::default())
+                } else {
+                    Err(SignatureError::Mismatch)
+                }
+            }
+            Scheme::Typeform => {
+                let signature = header("typeform-signature")?;
+                let encoded = signature
+                    .trim()
+                    .strip_prefix("sha256=")
+                    .ok_or(SignatureError::Malformed("typeform-signature"))?;
+                let given = BASE64
+                    .decode(encoded)
+                    .map_err(|_| SignatureError::Malformed("typeform-signature"))?;
+                let expected = mac(&self.secret, &[request.body]).finalize().into_bytes();
+                if equal(&expected, &given) {
+                    Ok(Verified::default())
+                } else {
+                    Err(SignatureError::Mismatch)
+                }
+            }
+            Scheme::Webflow => {
+                let signature = header("x-webflow-signature")?;
+                let timestamp = header("x-webflow-timestamp")?;
+                let millis: i64 = timestamp
+                    .trim()
+                    .parse()
+                    .map_err(|_| SignatureError::Malformed("x-webflow-timestamp"))?;
+                fresh(millis / 1000, request.now)?;
+                let given = hex::decode(signature.trim())
+                    .map_err(|_| SignatureError::Malformed("x-webflow-signature"))?;
+                let expected = mac(
+                    &self.secret,
+                    &[timestamp.trim().as_bytes(), b":", request.body],
+                )
+                .finalize()
+                .into_bytes();
+                if equal(&expected, &given) {
+                    Ok(Verified::default())
+                } else {
+                    Err(SignatureError::Mismatch)
+                }
+            }
+            Scheme::HubSignature256 => {
+                let signature = header("x-hub-signature-256")?;
+                let encoded = signature
+                    .trim()
+                    .strip_prefix("sha256=")
+                    .ok_or(SignatureError::Malformed("x-hub-signature-256"))?;
+                let given = hex::decode(encoded)
+                    .map_err(|_| SignatureError::Malformed("x-hub-signature-256"))?;
+                let expected = mac(&self.secret, &[request.body]).finalize().into_bytes();
+                if equal(&expected, &given) {
+                    Ok(Verified::default())
+                } else {
+                    Err(SignatureError::Mismatch)
+                }
+            }
+            Scheme::Bearer => {
+                let authorization = header("authorization")?;
+                let token = authorization
+                    .trim()
+                    .strip_prefix("Bearer ")
+                    .or_else(|| authorization.trim().strip_prefix("bearer "))
+                    .ok_or(SignatureError::Malformed("authorization"))?;
+                if equal(&self.secret, token.trim().as_bytes()) {
+                    Ok(Verified::default())
+                } else {
+                    Err(SignatureError::Mismatch)
+                }
+            }
+        }
+    }
+}
+
+/// Signs like a sender would (tests, benchmarks, and the CLI's examples).
+pub mod sign {
+    use super::*;
+
+    pub fn standard_webhooks(secret_b64: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let secret = BASE64
+            .decode(secret_b64.strip_prefix("whsec_").unwrap_or(secret_b64))
+            .unwrap_or_default();
+        let signature = mac(
+            &secret,
+            &[
+                id.as_bytes(),
+                b".",
+                timestamp.to_string().as_bytes(),
+                b".",
+                body,
+            ],
+        )
+        .finalize()
+        .into_bytes();
+        format!("v1,{}", BASE64.encode(signature))
+    }
+
+    pub fn hubspot_v3(
+        secret: &str,
+        method: &str,
+        url: &str,
+        body: &[u8],
+        timestamp_ms: i64,
+    ) -> String {
+        let signature = mac(
+            secret.as_bytes(),
+            &[
+                method.as_bytes(),
+                url.as_bytes(),
+                body,
+                timestamp_ms.to_string().as_bytes(),
+            ],
+        )
+        .finalize()
+        .into_bytes();
+        BASE64.encode(signature)
+    }
+
+    pub fn typeform(secret: &str, body: &[u8]) -> String {
+        format!(
+            "sha256={}",
+            BASE64.encode(mac(secret.as_bytes(), &[body]).finalize().into_bytes())
+        )
+    }
+
+    pub fn webflow(secret: &str, timestamp_ms: i64, body: &[u8]) -> String {
+        hex::encode(
+            mac(
+                secret.as_bytes(),
+                &[timestamp_ms.to_string().as_bytes(), b":", body],
+            )
+            .finalize()
+            .into_bytes(),
+        )
+    }
+
+    pub fn hub_signature_256(secret: &str, body: &[u8]) -> String {
+        format!(
+            "sha256={}",
+            hex::encode(mac(secret.as_bytes(), &[body]).finalize().into_bytes())
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;
