@@ -89,6 +89,7 @@ fn every_function_gets_the_variables_it_reads() {
         vars::ESCALATION_CONCURRENCY,
         vars::LINK_SIGNING_KEY_SECRET_ARN,
         vars::FEDERAL_TEAM_EMAILS,
+        vars::WEBHOOK_SECRETS_ARN,
         vars::FALLBACK_EMAILS,
         vars::TOUCH_API_TOKEN_SECRET_ARN,
     ];

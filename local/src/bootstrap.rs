@@ -137,13 +137,23 @@ impl LocalStack {
         let mut refs = model.parameters.clone();
         refs.extend(parameters.clone());
         let secrets = aws_sdk_secretsmanager::Client::new(sdk);
-        for logical_id in &model.secrets {
+        for secret in &model.secrets {
+            let logical_id = &secret.logical_id;
             let name = format!("{prefix}-{logical_id}");
             let arn = match secrets.describe_secret().secret_id(&name).send().await {
                 Ok(existing) => existing.arn,
                 Err(_) => {
                     // A fresh random value, as GenerateSecretString would make.
-                    let value = format!("{}{}", ulid::Ulid::new(), ulid::Ulid::new());
+                    let random = format!("{}{}", ulid::Ulid::new(), ulid::Ulid::new());
+                    let value = match (&secret.json_template, &secret.json_key) {
+                        (Some(template), Some(key)) => {
+                            let mut json: serde_json::Map<String, serde_json::Value> =
+                                serde_json::from_str(template).unwrap_or_default();
+                            json.insert(key.clone(), random.into());
+                            serde_json::Value::Object(json).to_string()
+                        }
+                        _ => random,
+                    };
                     secrets
                         .create_secret()
                         .name(&name)

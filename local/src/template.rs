@@ -66,6 +66,14 @@ pub struct ScheduleDef {
     pub expression: String,
 }
 
+/// A generated secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretDef {
+    pub logical_id: String,
+    pub json_template: Option<String>,
+    pub json_key: Option<String>,
+}
+
 /// A function: its logical id, the cargo binary it runs, and its environment
 /// (values still unresolved: literal strings, or `Ref` names).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,8 +102,9 @@ pub struct TemplateModel {
     pub schedules: Vec<ScheduleDef>,
     /// Parameter defaults.
     pub parameters: BTreeMap<String, String>,
-    /// `AWS::SecretsManager::Secret` resources (generated values).
-    pub secrets: Vec<String>,
+    /// `AWS::SecretsManager::Secret` resources (generated values), with the
+    /// JSON template and key their value is generated into, if any.
+    pub secrets: Vec<SecretDef>,
     /// The raw template, for checks that want more.
     pub raw: Value,
 }
@@ -253,7 +262,20 @@ impl TemplateModel {
             })
             .collect();
         let secrets = of_type("AWS::SecretsManager::Secret")
-            .map(|(id, _)| id.to_owned())
+            .map(|(id, secret)| {
+                let generate = secret
+                    .get("Properties")
+                    .and_then(|p| p.get("GenerateSecretString"));
+                SecretDef {
+                    logical_id: id.to_owned(),
+                    json_template: generate
+                        .and_then(|g| g.get("SecretStringTemplate"))
+                        .and_then(text),
+                    json_key: generate
+                        .and_then(|g| g.get("GenerateStringKey"))
+                        .and_then(text),
+                }
+            })
             .collect();
         Ok(Self {
             table,

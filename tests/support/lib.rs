@@ -123,8 +123,8 @@ impl TestStack {
             .expect("local stack created on moto");
         let client = aws_sdk_secretsmanager::Client::new(&sdk);
         let mut secrets = HashMap::new();
-        for logical_id in &model.secrets {
-            let arn = stack.refs[logical_id].clone();
+        for secret in &model.secrets {
+            let arn = stack.refs[&secret.logical_id].clone();
             let value = client
                 .get_secret_value()
                 .secret_id(&arn)

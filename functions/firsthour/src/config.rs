@@ -52,11 +52,15 @@ pub mod vars {
     /// Secrets Manager ARNs the secrets above are read from at cold start.
     pub const LINK_SIGNING_KEY_SECRET_ARN: &str = "FIRSTHOUR_LINK_SIGNING_KEY_SECRET_ARN";
     pub const TOUCH_API_TOKEN_SECRET_ARN: &str = "FIRSTHOUR_TOUCH_API_TOKEN_SECRET_ARN";
+    /// JSON object: source name → that source's webhook signing secret.
+    pub const WEBHOOK_SECRETS: &str = "FIRSTHOUR_WEBHOOK_SECRETS";
+    pub const WEBHOOK_SECRETS_ARN: &str = "FIRSTHOUR_WEBHOOK_SECRETS_ARN";
 
     /// (variable, the variable naming the secret that holds its value).
-    pub const SECRETS: [(&str, &str); 2] = [
+    pub const SECRETS: [(&str, &str); 3] = [
         (LINK_SIGNING_KEY, LINK_SIGNING_KEY_SECRET_ARN),
         (TOUCH_API_TOKEN, TOUCH_API_TOKEN_SECRET_ARN),
+        (WEBHOOK_SECRETS, WEBHOOK_SECRETS_ARN),
     ];
 }
 
@@ -165,6 +169,8 @@ pub struct IntakeSettings {
     pub links: LinkSettings,
     /// Bearer token of `POST /leads/{id}/touch`; `None` disables it.
     pub touch_token: Option<String>,
+    /// Sources that must be signed, with their verifiers.
+    pub verifiers: HashMap<String, crate::signature::Verifier>,
     pub file: FileConfig,
 }
 
@@ -227,6 +233,7 @@ impl IntakeSettings {
             redirect_origins: env.origins(vars::REDIRECT_ORIGINS)?,
             thank_you_url,
             links: LinkSettings::from_env(env)?,
+            verifiers: verifiers(&file, env)?,
             touch_token: env
                 .optional(vars::TOUCH_API_TOKEN)
                 .map(|token| {
@@ -243,6 +250,44 @@ impl IntakeSettings {
             file,
         })
     }
+}
+
+/// The verifier of every source whose config names an `auth` scheme; a
+/// missing or unusable secret stops the cold start (fail closed).
+fn verifiers<F: Fn(&str) -> Option<String>>(
+    file: &FileConfig,
+    env: &EnvReader<F>,
+) -> Result<HashMap<String, crate::signature::Verifier>, ConfigError> {
+    let needed: Vec<(&String, crate::signature::Scheme)> = file
+        .sources
+        .iter()
+        .filter_map(|(name, source)| source.auth.map(|scheme| (name, scheme)))
+        .collect();
+    if needed.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let raw = env
+        .optional(vars::WEBHOOK_SECRETS)
+        .ok_or(ConfigError::Missing(vars::WEBHOOK_SECRETS))?;
+    let secrets: HashMap<String, String> =
+        serde_json::from_str(&raw).map_err(|err| ConfigError::Invalid {
+            var: vars::WEBHOOK_SECRETS,
+            problem: format!("must be a JSON object of source name to secret ({err})"),
+        })?;
+    needed
+        .into_iter()
+        .map(|(name, scheme)| {
+            let secret = secrets.get(name.as_str()).ok_or_else(|| ConfigError::Invalid {
+                var: vars::WEBHOOK_SECRETS,
+                problem: format!("[sources.{name}] requires {} but the webhook secrets have no {name:?} entry", scheme.as_str()),
+            })?;
+            let verifier = crate::signature::Verifier::new(scheme, secret).map_err(|problem| ConfigError::Invalid {
+                var: vars::WEBHOOK_SECRETS,
+                problem: format!("{name:?}: {problem}"),
+            })?;
+            Ok((name.clone(), verifier))
+        })
+        .collect()
 }
 
 /// Claim links and ladder pace, shared by the functions that send or check links.
@@ -386,6 +431,11 @@ pub struct SourceConfig {
     /// unless their domain or an organisation-type field says otherwise.
     #[serde(default)]
     pub sector: Option<Sector>,
+    /// The signature this source's requests must carry; its secret is the
+    /// source's entry in the webhook-secrets JSON. Unsigned requests to such a
+    /// source are refused (401).
+    #[serde(default)]
+    pub auth: Option<crate::signature::Scheme>,
 }
 
 /// Where the official .gov registry is.

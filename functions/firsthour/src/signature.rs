@@ -29,6 +29,7 @@ pub enum Scheme {
     /// Webflow: `x-webflow-signature` (hex) over `timestamp:body`.
     Webflow,
     /// GitHub-style `X-Hub-Signature-256: sha256=<hex>` over the body.
+    #[serde(rename = "hub_signature_256")]
     HubSignature256,
     /// `Authorization: Bearer <token>` (Gravity Forms, Zapier and others that only set headers).
     Bearer,

@@ -34,6 +34,7 @@ pub struct IntakeApp<S, P, C> {
     thank_you_url: Option<String>,
     link_key: Option<LinkKey>,
     touch_token: Option<String>,
+    verifiers: std::collections::HashMap<String, firsthour::signature::Verifier>,
 }
 
 /// The production wiring: DynamoDB, EventBridge, the system clock.
@@ -167,6 +168,7 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
             thank_you_url: settings.thank_you_url.clone(),
             link_key: settings.links.link_key.clone(),
             touch_token: settings.touch_token.clone(),
+            verifiers: settings.verifiers.clone(),
         }
     }
 
@@ -232,10 +234,36 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
                 );
             }
         };
-        let meta = match request_meta(request) {
+        let mut meta = match request_meta(request) {
             Ok(meta) => meta,
             Err(problem) => return problem_response(&problem, wants_html),
         };
+        // Authenticate over the exact bytes received, before any parsing.
+        if let Some(verifier) = self.verifiers.get(source.as_str()) {
+            match self.authenticate(verifier, request) {
+                Ok(verified) => {
+                    if verified.delivery_id.is_some() {
+                        meta.delivery_id = verified.delivery_id;
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(source = %source, scheme = verifier.scheme().as_str(), reason = %err, "unauthenticated delivery refused");
+                    let mut response = problem_response(
+                        &Problem::new(
+                            StatusCode::UNAUTHORIZED,
+                            "unauthenticated",
+                            format!("{err} ({} signature required)", verifier.scheme().as_str()),
+                        ),
+                        false,
+                    );
+                    response.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Signature"),
+                    );
+                    return response;
+                }
+            }
+        }
         let content_type = match headers
             .get(header::CONTENT_TYPE)
             .map(HeaderValue::to_str)
@@ -319,6 +347,30 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
             body["warnings"] = json!(accepted.warnings);
         }
         json_response(status, &body)
+    }
+
+    fn authenticate(
+        &self,
+        verifier: &firsthour::signature::Verifier,
+        request: &Request,
+    ) -> Result<firsthour::signature::Verified, firsthour::signature::SignatureError> {
+        let headers = request.headers();
+        let lookup = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        // The URL as the sender called it (HubSpot signs it): scheme, host, raw path and query.
+        let host = lookup("host").unwrap_or_default();
+        let query = request
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        let url = format!("https://{host}{}{query}", request.raw_http_path());
+        verifier.verify(&firsthour::signature::SignedRequest {
+            method: request.method().as_str(),
+            url: &url,
+            body: request.body().as_ref(),
+            header: &lookup,
+            now: self.service.clock().now(),
+        })
     }
 
     fn redirect_allowed(&self, url: &str) -> bool {

@@ -1,0 +1,260 @@
+//! Sender authentication at the intake, against moto: a bad signature is a
+//! 401 that never reaches the parser or the table.
+
+use base64::Engine;
+use firsthour::signature::sign;
+use firsthour_tests::*;
+
+const CONFIG: &str = r#"
+[sources.typeform]
+auth = "typeform"
+[sources.standard]
+auth = "standard_webhooks"
+[sources.hubspot]
+auth = "hubspot_v3"
+[sources.webflow]
+auth = "webflow"
+[sources.github-style]
+auth = "hub_signature_256"
+[sources.zapier]
+auth = "bearer"
+"#;
+
+const SECRETS: &str = r#"{"typeform":"tf-secret","standard":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw","hubspot":"hs-secret","webflow":"wf-secret","github-style":"gh-secret","zapier":"zapier-token-0123456789"}"#;
+
+fn config_file() -> String {
+    let dir = std::env::temp_dir().join(format!("firsthour-sec-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let path = dir.join("firsthour.toml");
+    std::fs::write(&path, CONFIG).expect("config");
+    path.display().to_string()
+}
+
+#[tokio::test]
+async fn signed_sources_accept_good_signatures_and_refuse_the_rest() {
+    let t = TestStack::new().await;
+    let path = config_file();
+    let app = t.intake(&[
+        ("FIRSTHOUR_CONFIG_FILE", &path),
+        ("FIRSTHOUR_WEBHOOK_SECRETS", SECRETS),
+    ]);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let body = br#"{"email":"signed@example.com","message":"hello"}"#;
+    let json_type = ("content-type", "application/json");
+
+    let typeform = sign::typeform("tf-secret", body);
+    let webflow = sign::webflow("wf-secret", now * 1000, body);
+    let hub = sign::hub_signature_256("gh-secret", body);
+    let hubspot = sign::hubspot_v3(
+        "hs-secret",
+        "POST",
+        "https://api.example.com/leads/hubspot",
+        body,
+        now * 1000,
+    );
+    let standard = sign::standard_webhooks(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W",
+        now,
+        body,
+    );
+    let ms = (now * 1000).to_string();
+    let ts = now.to_string();
+    let good: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "typeform",
+            vec![json_type, ("typeform-signature", &typeform)],
+        ),
+        (
+            "webflow",
+            vec![
+                json_type,
+                ("x-webflow-signature", &webflow),
+                ("x-webflow-timestamp", &ms),
+            ],
+        ),
+        (
+            "github-style",
+            vec![json_type, ("x-hub-signature-256", &hub)],
+        ),
+        (
+            "hubspot",
+            vec![
+                json_type,
+                ("x-hubspot-signature-v3", &hubspot),
+                ("x-hubspot-request-timestamp", &ms),
+            ],
+        ),
+        (
+            "standard",
+            vec![
+                json_type,
+                ("webhook-id", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"),
+                ("webhook-timestamp", &ts),
+                ("webhook-signature", &standard),
+            ],
+        ),
+        (
+            "zapier",
+            vec![
+                json_type,
+                ("authorization", "Bearer zapier-token-0123456789"),
+            ],
+        ),
+    ];
+    for (source, headers) in &good {
+        let (status, _, text) = parts(
+            app.handle(http_api_request(
+                "POST",
+                &format!("/leads/{source}"),
+                headers,
+                body,
+            ))
+            .await,
+        );
+        assert!(status == 202 || status == 200, "{source}: {status} {text}");
+    }
+    // The content window makes the six one lead per source; none was refused.
+    assert_eq!(t.leads().await.len(), 6);
+
+    let tampered = br#"{"email":"signed@example.com","message":"hellO"}"#;
+    for (source, headers) in &good {
+        let (status, headers_out, text) = parts(
+            app.handle(http_api_request(
+                "POST",
+                &format!("/leads/{source}"),
+                headers,
+                tampered,
+            ))
+            .await,
+        );
+        if *source == "zapier" {
+            // A bearer token does not sign the body.
+            assert_eq!(status, 202, "{text}");
+            continue;
+        }
+        assert_eq!(status, 401, "{source}: {text}");
+        assert!(headers_out.contains_key("www-authenticate"));
+        assert_eq!(json(&text)["error"], "unauthenticated");
+    }
+    for (source, _) in &good {
+        let (status, _, text) = parts(
+            app.handle(http_api_request(
+                "POST",
+                &format!("/leads/{source}"),
+                &[json_type],
+                body,
+            ))
+            .await,
+        );
+        assert_eq!(status, 401, "unsigned {source} fails closed: {text}");
+        assert!(
+            json(&text)["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("missing")),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        t.leads().await.len(),
+        7,
+        "only the bearer-authenticated tampered body was stored"
+    );
+
+    // Unconfigured sources still take unsigned leads.
+    let (status, _, _) = parts(
+        app.handle(http_api_request(
+            "POST",
+            "/leads/contact-page",
+            &[json_type],
+            br#"{"email":"open@example.com"}"#,
+        ))
+        .await,
+    );
+    assert_eq!(status, 202);
+}
+
+#[tokio::test]
+async fn signatures_are_checked_over_the_bytes_sent_even_base64_encoded() {
+    let t = TestStack::new().await;
+    let path = config_file();
+    let app = t.intake(&[
+        ("FIRSTHOUR_CONFIG_FILE", &path),
+        ("FIRSTHOUR_WEBHOOK_SECRETS", SECRETS),
+    ]);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // Latin-1 form bytes: not valid UTF-8, so API Gateway would base64 them.
+    let body: &[u8] = b"email=latin%40example.org&name=Jos\xe9";
+    let signature = sign::standard_webhooks(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "msg_latin",
+        now,
+        body,
+    );
+    let ts = now.to_string();
+    let mut event = http_api_event(
+        "POST",
+        "/leads/standard",
+        &[
+            (
+                "content-type",
+                "application/x-www-form-urlencoded; charset=ISO-8859-1",
+            ),
+            ("webhook-id", "msg_latin"),
+            ("webhook-timestamp", &ts),
+            ("webhook-signature", &signature),
+        ],
+        b"",
+    );
+    event["body"] = base64::engine::general_purpose::STANDARD
+        .encode(body)
+        .into();
+    event["isBase64Encoded"] = true.into();
+    let (status, _, text) = parts(app.handle(request_from_event(event.clone())).await);
+    assert_eq!(status, 202, "{text}");
+    // The same signed delivery again: its webhook-id makes it a duplicate.
+    let (status, _, text) = parts(app.handle(request_from_event(event)).await);
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(json(&text)["status"], "duplicate");
+    let leads = t.leads().await;
+    assert_eq!(leads.len(), 1);
+    assert_eq!(s(&leads[0], "delivery_id"), Some("msg_latin"));
+}
+
+#[test]
+fn a_source_that_requires_a_signature_without_a_secret_stops_the_cold_start() {
+    let path = config_file();
+    let env = [
+        ("FIRSTHOUR_TABLE_NAME", "t"),
+        ("FIRSTHOUR_EVENT_BUS_NAME", "b"),
+        ("FIRSTHOUR_CONFIG_FILE", path.as_str()),
+        ("FIRSTHOUR_WEBHOOK_SECRETS", r#"{"typeform":"x"}"#),
+    ];
+    let lookup = |k: &str| {
+        env.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    };
+    let err =
+        firsthour::config::IntakeSettings::from_env(&firsthour::config::EnvReader::new(lookup))
+            .expect_err("fail closed");
+    assert!(
+        err.to_string().contains("FIRSTHOUR_WEBHOOK_SECRETS"),
+        "{err}"
+    );
+    let no_secrets = [
+        ("FIRSTHOUR_TABLE_NAME", "t"),
+        ("FIRSTHOUR_EVENT_BUS_NAME", "b"),
+        ("FIRSTHOUR_CONFIG_FILE", path.as_str()),
+    ];
+    let lookup = |k: &str| {
+        no_secrets
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    };
+    assert!(
+        firsthour::config::IntakeSettings::from_env(&firsthour::config::EnvReader::new(lookup))
+            .is_err()
+    );
+}
