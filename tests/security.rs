@@ -258,3 +258,80 @@ fn a_source_that_requires_a_signature_without_a_secret_stops_the_cold_start() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn spam_gets_the_same_answer_and_is_not_stored() {
+    let t = TestStack::new().await;
+    // A fixed clock: the per-minute counter must not roll over mid-test.
+    let at = time::macros::datetime!(2026-11-23 15:00:05 UTC);
+    let app = t.intake_at(&[], firsthour::ports::ManualClock::new(at));
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let now_ms = at.unix_timestamp() * 1000;
+    let human = format!(
+        "email=human%40example.com&_gotcha=&_rendered_at={}",
+        now_ms - 20_000
+    );
+    let (status, _, real) = parts(
+        app.handle(http_api_request(
+            "POST",
+            "/leads",
+            &[form],
+            human.as_bytes(),
+        ))
+        .await,
+    );
+    assert_eq!(status, 202);
+    let bot = "email=bot%40example.com&_gotcha=http%3A%2F%2Fcheap-pills.example";
+    let (status, _, text) = parts(
+        app.handle(http_api_request("POST", "/leads", &[form], bot.as_bytes()))
+            .await,
+    );
+    assert_eq!(status, 202, "the honeypot answer looks like success");
+    assert_eq!(json(&text)["status"], json(&real)["status"]);
+    assert!(
+        json(&text)["lead_id"]
+            .as_str()
+            .is_some_and(|id| id.len() == 26)
+    );
+    let hasty = format!("email=fast%40example.com&_rendered_at={}", now_ms - 400);
+    let (status, _, _) = parts(
+        app.handle(http_api_request(
+            "POST",
+            "/leads",
+            &[form],
+            hasty.as_bytes(),
+        ))
+        .await,
+    );
+    assert_eq!(status, 202);
+    let leads = t.leads().await;
+    assert_eq!(leads.len(), 1, "only the human was stored");
+    assert_eq!(s(&leads[0], "email"), Some("human@example.com"));
+    assert!(
+        t.router_events(1, std::time::Duration::from_secs(2))
+            .await
+            .len()
+            == 1,
+        "and announced"
+    );
+
+    // 30 a minute per client IP (the default), then the same quiet answer.
+    for i in 0..40 {
+        let body = format!(r#"{{"email":"flood{i}@example.com"}}"#);
+        let (status, _, _) = parts(
+            app.handle(http_api_request(
+                "POST",
+                "/leads",
+                &[("content-type", "application/json")],
+                body.as_bytes(),
+            ))
+            .await,
+        );
+        assert_eq!(status, 202);
+    }
+    let stored = t.leads().await.len();
+    assert!(
+        (30..=31).contains(&stored),
+        "the limit kept {stored} of 41 from one IP"
+    );
+}

@@ -409,6 +409,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub calendars: HashMap<String, Spanned<CalendarConfig>>,
     #[serde(default)]
+    pub spam: crate::spam::SpamConfig,
+    #[serde(default)]
     pub rules: Vec<Spanned<RuleConfig>>,
     #[serde(default)]
     pub fallback: Option<Spanned<RuleConfig>>,

@@ -20,5 +20,6 @@ pub mod router;
 pub mod routing;
 pub mod sector;
 pub mod signature;
+pub mod spam;
 pub mod store;
 pub mod telemetry;

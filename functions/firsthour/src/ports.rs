@@ -92,6 +92,14 @@ pub trait LeadStore: Send + Sync {
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send;
 
+    /// Counts one submission from `client_ip` in the minute of `now` and
+    /// returns the count so far (an atomic counter that expires by TTL).
+    fn count_submission(
+        &self,
+        client_ip: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
     /// Records that publishing `LeadReceived` failed and makes the lead due at
     /// once, so the sweep re-drives it.
     fn mark_publish_failed(

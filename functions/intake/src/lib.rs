@@ -284,10 +284,21 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
             content_type,
             source: &source,
             meta: &meta,
+            authenticated: self.verifiers.contains_key(source.as_str()),
         };
         let result = self.service.accept(delivery).await;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         match result {
+            Ok(accepted) if accepted.spam.is_some() => {
+                // Counted (metric filter on spam_caught); answered like a real lead.
+                tracing::warn!(
+                    source = %source,
+                    spam_caught = accepted.spam.map(|r| r.as_str()).unwrap_or_default(),
+                    elapsed_ms,
+                    "submission taken for spam; not stored"
+                );
+                self.accepted_response(accepted, wants_html, &prefix)
+            }
             Ok(accepted) => {
                 tracing::info!(
                     lead_id = %accepted.lead_id,

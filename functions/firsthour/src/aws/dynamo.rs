@@ -204,6 +204,46 @@ impl LeadStore for DynamoLeadStore {
         })
     }
 
+    async fn count_submission(
+        &self,
+        client_ip: &str,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let minute = now.unix_timestamp() / 60;
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(
+                store::PK,
+                AttributeValue::S(format!(
+                    "RATE#{}#{minute}",
+                    store::sha256_hex(client_ip.as_bytes())
+                )),
+            )
+            .key(store::SK, AttributeValue::S("RATE".to_owned()))
+            .update_expression("SET entity = :entity, #expires = :expires ADD hits :one")
+            .expression_attribute_names("#expires", store::EXPIRES_AT)
+            .expression_attribute_values(":entity", AttributeValue::S("rate".into()))
+            .expression_attribute_values(
+                ":expires",
+                AttributeValue::N((now.unix_timestamp() + 180).to_string()),
+            )
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|err| store_error(&err))?;
+        Ok(output
+            .attributes
+            .and_then(|a| {
+                a.get("hits")
+                    .and_then(|h| h.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+            })
+            .unwrap_or(1))
+    }
+
     async fn mark_publish_failed(
         &self,
         lead_id: &LeadId,

@@ -11,6 +11,7 @@ use crate::lead::{Lead, LeadId, RequestMeta, Source};
 use crate::ports::{Clock, EventPublisher, InsertOutcome, LeadStore, StoreError};
 use crate::routing::{LeadFacts, RouteDecision};
 use crate::sector::{SectorDecision, SectorInputs, decide};
+use crate::spam::SpamReason;
 use crate::store::{DedupItem, DedupKind, LeadItem, content_key, delivery_key, sha256_hex};
 
 /// The parts of [`IntakeSettings`] the use case needs.
@@ -44,6 +45,8 @@ pub struct Delivery<'a> {
     pub content_type: Option<&'a str>,
     pub source: &'a Source,
     pub meta: &'a RequestMeta,
+    /// The sender proved who it is (a signature or token): no rate limit.
+    pub authenticated: bool,
 }
 
 /// Whether the delivery made a new lead.
@@ -72,6 +75,8 @@ pub struct Accepted {
     /// False when the lead is stored but `LeadReceived` could not be published
     /// (the sweep re-drives it).
     pub published: bool,
+    /// Taken for spam: answered like a lead, but nothing was stored.
+    pub spam: Option<SpamReason>,
 }
 
 /// Why a delivery was not accepted.
@@ -131,6 +136,16 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
         };
         let normalised = normalise(delivery.body, delivery.content_type, context).await?;
         let lead = &normalised.lead;
+        if let Some(reason) = self.spam_check(lead, &delivery).await? {
+            return Ok(Accepted {
+                lead_id: LeadId::new_at(received_at),
+                status: AcceptStatus::Accepted,
+                redirect_url: normalised.redirect_url,
+                warnings: Vec::new(),
+                published: false,
+                spam: Some(reason),
+            });
+        }
         let (sector, route) = classify(lead, &self.policy.file);
 
         let body_sha256 = sha256_hex(delivery.body);
@@ -177,6 +192,7 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
                     redirect_url: normalised.redirect_url,
                     warnings: normalised.warnings,
                     published: true,
+                    spam: None,
                 })
             }
             InsertOutcome::Created => {
@@ -192,9 +208,31 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
                     redirect_url: normalised.redirect_url,
                     warnings: normalised.warnings,
                     published,
+                    spam: None,
                 })
             }
         }
+    }
+
+    /// The honeypot and speed checks, then the per-IP rate limit for senders
+    /// that did not authenticate.
+    async fn spam_check(
+        &self,
+        lead: &Lead,
+        delivery: &Delivery<'_>,
+    ) -> Result<Option<SpamReason>, StoreError> {
+        let spam = &self.policy.file.spam;
+        if let Some(reason) = spam.check_fields(&lead.fields, lead.received_at) {
+            return Ok(Some(reason));
+        }
+        if delivery.authenticated || spam.per_ip_per_minute == 0 {
+            return Ok(None);
+        }
+        let Some(ip) = &delivery.meta.client_ip else {
+            return Ok(None);
+        };
+        let count = self.store.count_submission(ip, lead.received_at).await?;
+        Ok((count > spam.per_ip_per_minute).then_some(SpamReason::RateLimited))
     }
 
     /// Publishes `LeadReceived`; on failure the lead is flagged and made due
