@@ -297,7 +297,7 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
                     elapsed_ms,
                     "submission taken for spam; not stored"
                 );
-                self.accepted_response(accepted, wants_html, &prefix)
+                self.accepted_response(accepted, wants_html, prefix)
             }
             Ok(accepted) => {
                 tracing::info!(
