@@ -10,6 +10,8 @@ use firsthour_tests::*;
 #[tokio::test]
 async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
     let sdk = sdk().await;
+    let log_dir = std::env::temp_dir().join(format!("firsthour-logs-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&log_dir).expect("log dir");
     let options = RunOptions {
         template: template_path(),
         bin_dir: root().join("target/debug"),
@@ -27,6 +29,7 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
         )],
         intake_instances: 2,
         show_function_logs: false,
+        log_dir: Some(log_dir.clone()),
     };
     let running = start(&options, &sdk)
         .await
@@ -175,5 +178,60 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
         page.contains("Federal lead: General Services Administration"),
         "the sent-mail view shows it"
     );
+
+    // Canary values through every path that logs: intake, routing, notification.
+    let canaries = [
+        "canary.person.7f3a@example.org",
+        "+1 202 555 0187",
+        "Zebulon Canaryfield",
+        "Canary message 91c4: please call",
+    ];
+    let body = serde_json::json!({
+        "email": canaries[0], "phone": canaries[1], "name": canaries[2], "message": canaries[3], "company": "Canary Corp"
+    });
+    for path in ["/leads/web", "/leads/web", "/leads/bad source"] {
+        let _ = client
+            .post(format!("{base}{path}"))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await;
+    }
+    let refused = client
+        .post(format!("{base}/leads"))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({"name": canaries[2], "message": canaries[3]}).to_string())
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(refused.status().as_u16(), 422);
+    tokio::time::sleep(Duration::from_secs(2)).await;
     running.stop().await;
+    let mut logs = String::new();
+    for entry in std::fs::read_dir(&log_dir).expect("logs") {
+        logs.push_str(&std::fs::read_to_string(entry.expect("entry").path()).expect("log"));
+    }
+    assert!(
+        logs.contains("lead intake") && logs.contains("first notification sent"),
+        "the functions logged"
+    );
+    for line in logs.lines().filter(|l| l.starts_with('{')) {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|err| panic!("not a JSON log line ({err}): {line}"));
+    }
+    for canary in canaries.iter().chain(
+        [
+            "grace.hopper@navy.mil",
+            "Grace",
+            "Hopper",
+            "laura.diaz@gsa.gov",
+            "Laura",
+        ]
+        .iter(),
+    ) {
+        assert!(
+            !logs.contains(canary),
+            "a log line carries personal data {canary:?}"
+        );
+    }
 }

@@ -229,6 +229,7 @@ async fn run(
         extra_env,
         intake_instances: 4,
         show_function_logs: !args.quiet,
+        log_dir: None,
     };
     let running = start(&options, &sdk).await?;
     // The touch API token the stack generated (as Secrets Manager would in AWS).

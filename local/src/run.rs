@@ -36,6 +36,8 @@ pub struct RunOptions {
     /// Processes for the intake function (concurrent requests).
     pub intake_instances: usize,
     pub show_function_logs: bool,
+    /// Write each function's logs to `<dir>/<binary>.log` instead.
+    pub log_dir: Option<PathBuf>,
 }
 
 /// The running system. Dropping it stops the function processes.
@@ -82,6 +84,10 @@ pub async fn start(options: &RunOptions, sdk: &SdkConfig) -> Result<RunningStack
             instances,
             timeout: Duration::from_secs(30),
             show_logs: options.show_function_logs,
+            log_file: options
+                .log_dir
+                .as_ref()
+                .map(|dir| dir.join(format!("{}.log", function.binary))),
         };
         hosts.insert(
             function.logical_id.clone(),

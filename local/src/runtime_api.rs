@@ -58,6 +58,8 @@ pub struct FunctionSpec {
     pub timeout: Duration,
     /// Forward the function's logs to this process's stderr.
     pub show_logs: bool,
+    /// Or append them to this file (tests read the logs back).
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 /// One function: its Runtime API endpoint and its running processes.
@@ -169,7 +171,13 @@ fn spawn_process(spec: &FunctionSpec, addr: SocketAddr) -> std::io::Result<Child
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
         .stdin(Stdio::null())
         .kill_on_drop(true);
-    if !spec.show_logs {
+    if let Some(path) = &spec.log_file {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        command.stdout(file.try_clone()?).stderr(file);
+    } else if !spec.show_logs {
         command.stdout(Stdio::null()).stderr(Stdio::null());
     }
     command.spawn()
