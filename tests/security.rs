@@ -335,3 +335,143 @@ async fn spam_gets_the_same_answer_and_is_not_stored() {
         "the limit kept {stored} of 41 from one IP"
     );
 }
+
+#[tokio::test]
+async fn ten_thousand_mutated_signed_requests_are_all_refused() {
+    let t = TestStack::new().await;
+    let path = config_file();
+    let app = t.intake(&[
+        ("FIRSTHOUR_CONFIG_FILE", &path),
+        ("FIRSTHOUR_WEBHOOK_SECRETS", SECRETS),
+    ]);
+    let body = std::fs::read(root().join("events/webhooks/typeform.json")).expect("fixture");
+    let signature = sign::typeform("tf-secret", &body);
+    // A small deterministic generator: the same mutations on every run.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut statuses = std::collections::BTreeMap::new();
+    for _ in 0..10_000 {
+        let mut mutated = body.clone();
+        let mut sig = signature.clone().into_bytes();
+        match next() % 4 {
+            0 => {
+                let i = (next() as usize) % mutated.len();
+                mutated[i] ^= (next() % 255 + 1) as u8;
+            }
+            1 => mutated.truncate((next() as usize) % mutated.len()),
+            2 => {
+                let i = (next() as usize) % mutated.len();
+                mutated.insert(i, (next() % 256) as u8);
+            }
+            _ => {
+                let i = 7 + (next() as usize) % (sig.len() - 7);
+                let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ+/=%\\";
+                let original = sig[i];
+                // Always a different character: an unchanged signature is not a mutation.
+                sig[i] = alphabet
+                    .iter()
+                    .copied()
+                    .cycle()
+                    .skip((next() as usize) % alphabet.len())
+                    .find(|c| *c != original)
+                    .unwrap_or(b'%');
+            }
+        }
+        let sig = String::from_utf8_lossy(&sig).into_owned();
+        let headers: Vec<(&str, &str)> = vec![
+            ("content-type", "application/json"),
+            ("typeform-signature", sig.as_str()),
+        ];
+        let mut event = http_api_event("POST", "/leads/typeform", &[], b"");
+        // Header values may not survive as HTTP headers: set them in the event as a gateway would pass them.
+        for (name, value) in &headers {
+            event["headers"][*name] = (*value).into();
+        }
+        event["body"] = base64::engine::general_purpose::STANDARD
+            .encode(&mutated)
+            .into();
+        event["isBase64Encoded"] = true.into();
+        let Ok(request) = lambda_http::request::from_str(&event.to_string()) else {
+            *statuses.entry(0u16).or_insert(0) += 1;
+            continue;
+        };
+        let (status, _, _) = parts(app.handle(request).await);
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    assert!(
+        statuses.keys().all(|s| (400..500).contains(s) || *s == 0),
+        "{statuses:?}"
+    );
+    assert!(t.items().await.is_empty(), "nothing stored: {statuses:?}");
+}
+
+#[tokio::test]
+async fn fifty_concurrent_identical_deliveries_are_one_lead_one_event_one_email() {
+    let t = TestStack::new().await;
+    let app = std::sync::Arc::new(t.intake(&[]));
+    let body = std::fs::read(root().join("events/webhooks/gravityforms.json")).expect("fixture");
+    let handles: Vec<_> = (0..50)
+        .map(|_| {
+            let app = app.clone();
+            let body = body.clone();
+            tokio::spawn(async move {
+                let headers = [
+                    ("content-type", "application/json"),
+                    ("idempotency-key", "gf-entry-1287"),
+                ];
+                parts(
+                    app.handle(http_api_request(
+                        "POST",
+                        "/leads/gravityforms",
+                        &headers,
+                        &body,
+                    ))
+                    .await,
+                )
+                .0
+            })
+        })
+        .collect();
+    for handle in handles {
+        let status = handle.await.expect("task");
+        assert!(status == 202 || status == 200, "{status}");
+    }
+    assert_eq!(t.leads().await.len(), 1);
+    let events = t
+        .queue_events(
+            &t.rule_queue("FederalLeadReceived"),
+            1,
+            std::time::Duration::from_secs(3),
+        )
+        .await;
+    assert_eq!(events.len(), 1);
+    // Deliver the event 50 times at once too: one email to the team.
+    let router = std::sync::Arc::new(t.router(&[]));
+    let marker = events[0]["detail"]["lead_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let handles: Vec<_> = (0..50)
+        .map(|_| {
+            let router = router.clone();
+            let event: aws_lambda_events::eventbridge::EventBridgeEvent<serde_json::Value> =
+                serde_json::from_value(events[0].clone()).expect("event");
+            tokio::spawn(async move { router.handle(event).await })
+        })
+        .collect();
+    for handle in handles {
+        assert!(handle.await.expect("task").is_ok());
+    }
+    let mails: Vec<_> = firsthour_local::mail::sent_messages(&emulator_url())
+        .await
+        .expect("mail")
+        .into_iter()
+        .filter(|m| m.body.contains(&marker) && m.to == ["federal-sales@example.com"])
+        .collect();
+    assert_eq!(mails.len(), 1, "one email to the federal team");
+}
