@@ -772,3 +772,42 @@ mod tests {
         assert_eq!(value_of(&s, "cv"), None);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn names() -> impl Strategy<Value = String> {
+        // Names that stay plain fields (no vendor wrappers such as `fields[…]` or `data.json`).
+        "[a-z][a-z0-9_ ]{0,15}"
+    }
+
+    proptest! {
+        #[test]
+        fn urlencoded_round_trips(fields in proptest::collection::vec((names(), any::<String>()), 1..12)) {
+            let body: String = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(fields.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+                .finish();
+            let parsed = futures::executor::block_on(parse_body(body.as_bytes(), Some("application/x-www-form-urlencoded; charset=utf-8")))
+                .expect("a form we encoded parses");
+            let got: Vec<(String, String)> = parsed.fields.into_iter().map(|f| (f.name, f.value)).collect();
+            prop_assert_eq!(got, fields);
+        }
+
+        #[test]
+        fn json_objects_of_strings_round_trip(fields in proptest::collection::btree_map(names(), any::<String>(), 1..12)) {
+            let body = serde_json::to_vec(&fields).expect("json");
+            let parsed = futures::executor::block_on(parse_body(&body, Some("application/json"))).expect("parses");
+            let got: std::collections::BTreeMap<String, String> = parsed.fields.into_iter().map(|f| (f.name, f.value)).collect();
+            prop_assert_eq!(got, fields);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512), kind in 0usize..5) {
+            let content_type = ["application/json", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain", "application/json; charset=utf-16"][kind];
+            let _ = futures::executor::block_on(parse_body(&body, Some(content_type)));
+        }
+    }
+}
