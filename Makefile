@@ -22,7 +22,9 @@ CARGO_LAMBDA_VERSION := 1.9.2
 ZIG_VERSION := 0.15.1
 CFN_LINT_VERSION := 1.58.0
 
-.PHONY: run test venv sam-venv build lint validate sam-build
+FUZZ_SECONDS ?= 60
+
+.PHONY: run test venv sam-venv build lint validate sam-build fuzz
 
 ## venv: moto server (pinned) in a git-ignored virtualenv
 venv: $(MOTO)
@@ -62,3 +64,9 @@ test: venv validate
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## fuzz: cargo fuzz on the body parser and the signature verifier, FUZZ_SECONDS each (not in `make test`)
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run parse_body -- -max_total_time=$(FUZZ_SECONDS) -max_len=8192
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run verify_signature -- -max_total_time=$(FUZZ_SECONDS) -max_len=4096
