@@ -9,7 +9,10 @@ use firsthour_tests::*;
 
 #[tokio::test]
 async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
-    let sdk = sdk().await;
+    // A private emulator: the sent-mail view reads moto's whole state, which
+    // the other test binaries fill with thousands of items.
+    let moto = PrivateMoto::start().await;
+    let sdk = sdk_at(&moto.url).await;
     let log_dir = std::env::temp_dir().join(format!("firsthour-logs-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&log_dir).expect("log dir");
     let options = RunOptions {
@@ -17,16 +20,20 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
         bin_dir: root().join("target/debug"),
         prefix: format!("run{}", ulid::Ulid::new().to_string().to_lowercase()),
         http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        emulator_url: emulator_url(),
+        emulator_url: moto.url.clone(),
         tick: Duration::from_secs(1),
         parameters: test_parameters(),
-        extra_env: vec![(
-            "FIRSTHOUR_CONFIG_FILE".into(),
-            root()
-                .join("infra/config/firsthour.toml")
-                .display()
-                .to_string(),
-        )],
+        extra_env: vec![
+            (
+                "FIRSTHOUR_CONFIG_FILE".into(),
+                shipped_config().display().to_string(),
+            ),
+            (
+                "FIRSTHOUR_GOV_DOMAINS_FILE".into(),
+                shared_registry().display().to_string(),
+            ),
+            ("AWS_ENDPOINT_URL".into(), moto.url.clone()),
+        ],
         intake_instances: 2,
         show_function_logs: false,
         log_dir: Some(log_dir.clone()),
@@ -123,7 +130,7 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
         .expect("id")
         .to_owned();
     let mails_for_lead = || async {
-        firsthour_local::mail::sent_messages(&emulator_url())
+        firsthour_local::mail::sent_messages(&moto.url)
             .await
             .expect("moto data")
             .into_iter()

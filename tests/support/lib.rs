@@ -599,3 +599,34 @@ impl Drop for FaultProxy {
         self.task.abort();
     }
 }
+
+/// A moto server of the test's own (the project's `scripts/moto`), on a free
+/// port, stopped when dropped.
+pub struct PrivateMoto {
+    pub url: String,
+    _child: tokio::process::Child,
+}
+
+impl PrivateMoto {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = tokio::process::Command::new(root().join("scripts/moto"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("scripts/moto starts (run `make venv`)");
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if reqwest::get(format!("{url}/moto-api/")).await.is_ok() {
+                return Self { url, _child: child };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("moto did not start on {url}");
+    }
+}
