@@ -159,11 +159,7 @@ recipients = ["ops@example.com"]
 #[tokio::test]
 async fn business_time_skips_the_weekend_and_a_holiday() {
     let t = TestStack::new().await;
-    let dir = std::env::temp_dir().join(format!("firsthour-biz-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(&dir).expect("tmp");
-    let config = dir.join("rules.toml");
-    std::fs::write(&config, BUSINESS_CONFIG).expect("config");
-    let path = config.display().to_string();
+    let path = temp_config(BUSINESS_CONFIG);
     let extra = [("FIRSTHOUR_CONFIG_FILE", path.as_str())];
     // Friday 2026-01-16 16:30 in New York; Monday the 19th is Martin Luther King Jr. Day.
     let friday = datetime!(2026-01-16 21:30 UTC);

@@ -24,11 +24,7 @@ async fn store_down_while_200_deliveries_retry_then_every_lead_stored_exactly_on
         .load()
         .await;
     // All 200 senders share the test's client IP: no per-IP limit here.
-    let dir = std::env::temp_dir().join(format!("firsthour-faults-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(&dir).expect("tmp");
-    let config = dir.join("firsthour.toml");
-    std::fs::write(&config, "[spam]\nper_ip_per_minute = 0\n").expect("config");
-    let config = config.display().to_string();
+    let config = temp_config("[spam]\nper_ip_per_minute = 0\n");
     let app = std::sync::Arc::new(t.intake_with(
         &[("FIRSTHOUR_CONFIG_FILE", &config)],
         &store_sdk,

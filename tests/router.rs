@@ -292,11 +292,7 @@ async fn round_robin_is_fair_under_concurrency_and_skips_the_inactive_rep() {
 #[tokio::test]
 async fn unmatched_leads_go_to_the_fallback_recipients() {
     let t = TestStack::new().await;
-    let dir = std::env::temp_dir().join(format!("firsthour-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(&dir).expect("tmp dir");
-    let config = dir.join("rules.toml");
-    std::fs::write(
-        &config,
+    let path = temp_config(
         r#"
 [[rules]]
 name = "federal"
@@ -309,9 +305,7 @@ name = "fallback"
 segment = "unmatched"
 recipients = ["sales-ops@example.com"]
 "#,
-    )
-    .expect("write config");
-    let path = config.display().to_string();
+    );
     let intake = t.intake(&[("FIRSTHOUR_CONFIG_FILE", &path)]);
     let marker = ulid::Ulid::new().to_string();
     let id = post(

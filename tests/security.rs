@@ -23,11 +23,7 @@ auth = "bearer"
 const SECRETS: &str = r#"{"typeform":"tf-secret","standard":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw","hubspot":"hs-secret","webflow":"wf-secret","github-style":"gh-secret","zapier":"zapier-token-0123456789"}"#;
 
 fn config_file() -> String {
-    let dir = std::env::temp_dir().join(format!("firsthour-sec-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(&dir).expect("tmp");
-    let path = dir.join("firsthour.toml");
-    std::fs::write(&path, CONFIG).expect("config");
-    path.display().to_string()
+    temp_config(CONFIG)
 }
 
 #[tokio::test]

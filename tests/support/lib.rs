@@ -630,3 +630,12 @@ impl PrivateMoto {
         panic!("moto did not start on {url}");
     }
 }
+
+/// Writes a config file for one test and returns its path.
+pub fn temp_config(text: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("firsthour-config-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("firsthour.toml");
+    std::fs::write(&path, text).expect("config file");
+    path.display().to_string()
+}
