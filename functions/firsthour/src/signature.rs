@@ -112,6 +112,15 @@ fn equal(expected: &[u8], given: &[u8]) -> bool {
     bool::from(expected.ct_eq(given))
 }
 
+/// A signature without a delivery id: verified when it matches, in constant time.
+fn matched(expected: &[u8], given: &[u8]) -> Result<Verified, SignatureError> {
+    if equal(expected, given) {
+        Ok(Verified::default())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
+}
+
 impl Verifier {
     /// `secret` as configured: Standard Webhooks secrets may carry the
     /// `whsec_` prefix and are base64; the others are used as given.
@@ -209,11 +218,7 @@ impl Verifier {
                 )
                 .finalize()
                 .into_bytes();
-                if equal(&expected, &given) {
-                    Ok(Verified::default())
-                } else {
-                    Err(SignatureError::Mismatch)
-                }
+                matched(&expected, &given)
             }
             Scheme::Typeform => {
                 let signature = header("typeform-signature")?;
@@ -225,11 +230,7 @@ impl Verifier {
                     .decode(encoded)
                     .map_err(|_| SignatureError::Malformed("typeform-signature"))?;
                 let expected = mac(&self.secret, &[request.body]).finalize().into_bytes();
-                if equal(&expected, &given) {
-                    Ok(Verified::default())
-                } else {
-                    Err(SignatureError::Mismatch)
-                }
+                matched(&expected, &given)
             }
             Scheme::Webflow => {
                 let signature = header("x-webflow-signature")?;
@@ -247,11 +248,7 @@ impl Verifier {
                 )
                 .finalize()
                 .into_bytes();
-                if equal(&expected, &given) {
-                    Ok(Verified::default())
-                } else {
-                    Err(SignatureError::Mismatch)
-                }
+                matched(&expected, &given)
             }
             Scheme::HubSignature256 => {
                 let signature = header("x-hub-signature-256")?;
@@ -262,11 +259,7 @@ impl Verifier {
                 let given = hex::decode(encoded)
                     .map_err(|_| SignatureError::Malformed("x-hub-signature-256"))?;
                 let expected = mac(&self.secret, &[request.body]).finalize().into_bytes();
-                if equal(&expected, &given) {
-                    Ok(Verified::default())
-                } else {
-                    Err(SignatureError::Mismatch)
-                }
+                matched(&expected, &given)
             }
             Scheme::Bearer => {
                 let authorization = header("authorization")?;
