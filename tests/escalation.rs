@@ -10,6 +10,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_sdk_dynamodb::types::AttributeValue;
 use firsthour::claim::{LinkKey, claim_url};
 use firsthour::lead::LeadId;
+use firsthour::metrics::Metrics;
 use firsthour::notify::OutgoingEmail;
 use firsthour::ports::{MailError, Mailer, ManualClock};
 use firsthour::store::{LeadItem, RoutingState};
@@ -116,6 +117,22 @@ async fn a_lead_walks_every_tier_of_its_ladder_at_the_right_minute() {
     }
     let stored = item(&t, &id).await;
     assert!(s(&stored, "breached_at").is_some());
+    let lead: LeadItem = serde_dynamo::from_item(stored.clone()).expect("lead item");
+    let stamps: Vec<(u32, i64, bool)> = lead
+        .escalations
+        .iter()
+        .map(|e| (e.tier, e.ms / 60_000, e.breach))
+        .collect();
+    assert_eq!(
+        stamps,
+        vec![
+            (1, 5, false),
+            (2, 15, false),
+            (3, 60, false),
+            (4, 105, true)
+        ],
+        "one stamp per tier, the breach last"
+    );
     assert!(
         !stored.contains_key("due_bucket"),
         "out of the due index after the breach"
@@ -678,4 +695,133 @@ async fn the_sample_scheduled_event_runs_a_sweep() {
         .await
         .expect("sweep");
     assert_eq!(report.due, 0);
+}
+
+fn n(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
+/// The events of one metric name, as (its value, its dimensions' values).
+fn measured(metrics: &Metrics, name: &str) -> Vec<(f64, Vec<String>)> {
+    metrics
+        .events()
+        .iter()
+        .filter_map(|e| {
+            let dims = ["Segment", "Source", "Tier"]
+                .iter()
+                .filter_map(|d| e.dimension_of(d).map(str::to_owned))
+                .collect();
+            e.get(name).map(|v| (v, dims))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_stage_is_stamped_on_the_lead_and_measured() {
+    let t = TestStack::new().await;
+    let t0 = datetime!(2026-11-23 15:00 UTC);
+    let clock = ManualClock::new(t0);
+    let metrics = Metrics::recording();
+    let intake = t
+        .intake_at(&[], clock.clone())
+        .with_metrics(metrics.clone());
+    let (status, _, text) = parts(
+        intake
+            .handle(http_api_request(
+                "POST",
+                "/leads",
+                &[JSON],
+                br#"{"email":"major.payne@army.mil","name":"Major Payne"}"#,
+            ))
+            .await,
+    );
+    assert_eq!(status, 202, "{text}");
+    let id = json(&text)["lead_id"].as_str().expect("id").to_owned();
+
+    clock.set(t0 + Duration::from_secs(2));
+    let outbox = Outbox::default();
+    let router = t
+        .router_at(&[], outbox.clone(), clock.clone())
+        .with_metrics(metrics.clone());
+    for queue in t.router_queues() {
+        for event in t.queue_events(&queue, 0, Duration::from_millis(300)).await {
+            let event: EventBridgeEvent<serde_json::Value> =
+                serde_json::from_value(event).expect("event");
+            router.handle(event).await.expect("routed");
+        }
+    }
+    let escalation = t
+        .escalation(&[], outbox.clone(), clock.clone())
+        .with_metrics(metrics.clone());
+    for minute in [5, 15] {
+        clock.set(t0 + Duration::from_secs(minute * 60));
+        escalation.sweep().await.expect("sweep");
+    }
+    clock.set(t0 + Duration::from_secs(20 * 60));
+    let auth = format!("Bearer {}", t.secret("TouchApiTokenSecret"));
+    let (status, _, text) = parts(
+        intake
+            .handle(http_api_request(
+                "POST",
+                &format!("/leads/{id}/touch"),
+                &[JSON, ("authorization", auth.as_str())],
+                br#"{"by":"ae-1@example.com","channel":"call","touch_id":"c-1"}"#,
+            ))
+            .await,
+    );
+    assert_eq!(status, 200, "{text}");
+
+    // The stamps and durations, as the functions wrote them.
+    let stored = item(&t, &id).await;
+    assert_eq!(s(&stored, "received_at"), Some("2026-11-23T15:00:00.000Z"));
+    assert_eq!(s(&stored, "stored_at"), Some("2026-11-23T15:00:00.000Z"));
+    assert_eq!(s(&stored, "routed_at"), Some("2026-11-23T15:00:02.000Z"));
+    assert_eq!(s(&stored, "notified_at"), Some("2026-11-23T15:00:02.000Z"));
+    assert_eq!(
+        s(&stored, "first_touch_at"),
+        Some("2026-11-23T15:20:00.000Z")
+    );
+    assert_eq!(n(&stored, "ms_to_store"), Some(0));
+    assert_eq!(n(&stored, "ms_to_route"), Some(2_000));
+    assert_eq!(n(&stored, "ms_to_notify"), Some(2_000));
+    assert_eq!(n(&stored, "ms_to_first_touch"), Some(1_200_000));
+    let lead: LeadItem = serde_dynamo::from_item(stored).expect("lead item");
+    let tiers: Vec<(u32, i64, bool)> = lead
+        .escalations
+        .iter()
+        .map(|e| (e.tier, e.ms, e.breach))
+        .collect();
+    assert_eq!(tiers, vec![(1, 300_000, false), (2, 900_000, false)]);
+    assert_eq!(lead.escalations[1].at, "2026-11-23T15:15:00.000Z");
+
+    // The same moments as EMF metrics, dimensioned by config names only.
+    let federal = || vec!["federal".to_owned()];
+    assert_eq!(
+        measured(&metrics, "LeadsReceived"),
+        vec![(1.0, vec!["federal".to_owned(), "web".to_owned()])]
+    );
+    assert_eq!(measured(&metrics, "FallbackHits")[0].0, 0.0);
+    assert_eq!(measured(&metrics, "LeadsRouted"), vec![(1.0, federal())]);
+    assert_eq!(
+        measured(&metrics, "TimeToNotify"),
+        vec![(2_000.0, federal())]
+    );
+    assert_eq!(
+        measured(&metrics, "LeadsEscalated"),
+        vec![
+            (1.0, vec!["federal".to_owned(), "1".to_owned()]),
+            (1.0, vec!["federal".to_owned(), "2".to_owned()]),
+        ]
+    );
+    assert_eq!(
+        measured(&metrics, "TimeToFirstTouch"),
+        vec![(1_200_000.0, federal())]
+    );
+    for event in metrics.events() {
+        let line = event.to_emf(t0);
+        assert!(
+            !line.contains("army.mil") && !line.contains("Payne"),
+            "no personal data in metrics: {line}"
+        );
+    }
 }

@@ -71,6 +71,12 @@ where
         }
     }
 
+    /// Sends metric events somewhere other than stdout (tests).
+    pub fn with_metrics(mut self, metrics: firsthour::metrics::Metrics) -> Self {
+        self.service = self.service.with_metrics(metrics);
+        self
+    }
+
     /// One sweep, now. `Err` (store unreachable) fails the invocation; the
     /// next minute's sweep picks up where this one could not.
     pub async fn sweep(&self) -> Result<SweepReport, StoreError> {

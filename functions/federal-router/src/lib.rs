@@ -48,6 +48,12 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterApp<S, M, C> {
         }
     }
 
+    /// Sends metric events somewhere other than stdout (tests).
+    pub fn with_metrics(mut self, metrics: firsthour::metrics::Metrics) -> Self {
+        self.service = self.service.with_metrics(metrics);
+        self
+    }
+
     /// Handles one event. `Err` only for retryable failures: the invocation
     /// fails and the event is delivered again. Anything else is logged.
     pub async fn handle(

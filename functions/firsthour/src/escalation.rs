@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::events::{LeadEscalated, OutboundEvent};
 use crate::lead::format_utc_millis;
+use crate::metrics;
 use crate::notify::{NotificationContext, render_escalation};
 use crate::ports::{
     Clock, EscalationStore, EventPublisher, MailError, Mailer, RoutingStore, StoreError,
@@ -96,6 +97,12 @@ where
         }
     }
 
+    /// Sends metric events somewhere other than stdout (tests).
+    pub fn with_metrics(mut self, metrics: metrics::Metrics) -> Self {
+        self.router = self.router.with_metrics(metrics);
+        self
+    }
+
     fn store(&self) -> &S {
         self.router.store()
     }
@@ -176,6 +183,10 @@ where
         {
             return Ok(Step::Skipped);
         }
+        self.router.metrics().emit(
+            now,
+            metrics::lead_escalated(&lead.lead_id, &lead.segment, tier + 1, breaching),
+        );
         self.send_tier(&lead, tier, now).await
     }
 

@@ -14,6 +14,7 @@ pub mod events;
 pub mod html;
 pub mod intake;
 pub mod lead;
+pub mod metrics;
 pub mod notify;
 pub mod ports;
 pub mod router;

@@ -196,7 +196,10 @@ pub trait RoutingStore: Send + Sync {
 /// What claiming a lead came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClaimOutcome {
-    Claimed,
+    /// The lead's segment comes back for the time-to-first-touch metric.
+    Claimed {
+        segment: Option<String>,
+    },
     AlreadyClaimed {
         by: Option<String>,
         at: Option<String>,
@@ -209,6 +212,7 @@ pub enum ClaimOutcome {
 pub enum TouchOutcome {
     Recorded {
         touches: u32,
+        segment: Option<String>,
     },
     /// The same touch id was recorded before: nothing counted twice.
     Duplicate,

@@ -7,12 +7,13 @@ use time::OffsetDateTime;
 
 use crate::claim::{LinkKey, claim_url};
 use crate::lead::LeadId;
+use crate::metrics::{self, Metrics};
 use crate::notify::{
     NotificationContext, OutgoingEmail, first_recipients, render_first_notification,
 };
 use crate::ports::{Clock, MailError, Mailer, RoutingStore, StoreError};
 use crate::routing::{Assignment, Routing};
-use crate::store::{LeadItem, RoutingState};
+use crate::store::{LeadItem, RoutingState, elapsed_ms};
 
 /// How long a sender's claim on the first notification holds before another
 /// delivery may take over (a crashed sender must not silence the lead).
@@ -73,6 +74,7 @@ pub struct RouterService<S, M, C> {
     mailer: M,
     clock: C,
     policy: RouterPolicy,
+    metrics: Metrics,
 }
 
 impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
@@ -82,7 +84,18 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
             mailer,
             clock,
             policy,
+            metrics: Metrics::stdout(),
         }
+    }
+
+    /// Sends metric events somewhere other than stdout (tests).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn store(&self) -> &S {
@@ -118,6 +131,8 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
             {
                 item.owner = owner;
                 item.routing_state = RoutingState::Routed;
+                self.metrics
+                    .emit(now, metrics::lead_routed(lead_id, &item.segment));
             } else {
                 // Routed by a concurrent delivery: use what it stored.
                 item =
@@ -178,9 +193,12 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
         };
         match result {
             Ok(message_id) => {
-                self.store
-                    .record_notified(lead_id, self.clock.now(), &message_id)
-                    .await?;
+                let at = self.clock.now();
+                self.store.record_notified(lead_id, at, &message_id).await?;
+                self.metrics.emit(
+                    at,
+                    metrics::lead_notified(lead_id, &item.segment, elapsed_ms(lead_id, at)),
+                );
                 Ok(RouterOutcome::Notified {
                     owner: item.owner.clone(),
                     recipients: recipients.len(),

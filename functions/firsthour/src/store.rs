@@ -56,6 +56,9 @@ pub struct LeadItem {
     /// RFC 3339 UTC with milliseconds.
     pub received_at: String,
     pub received_at_ms: i64,
+    /// When the intake wrote the lead (the same write that stores it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,6 +164,18 @@ pub struct LeadItem {
     /// How many times someone acted on the lead (persistence).
     #[serde(default)]
     pub touches: u32,
+    /// Every escalation tier that fired, in order (the breach included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalations: Vec<EscalationStamp>,
+    /// Derived durations from `received_at`, written with each stamp.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ms_to_store: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ms_to_route: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ms_to_notify: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ms_to_first_touch: Option<i64>,
     pub routing_state: RoutingState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_bucket: Option<String>,
@@ -171,6 +186,36 @@ pub struct LeadItem {
     /// Set when publishing `LeadReceived` failed after the lead was stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish_failed_at: Option<String>,
+}
+
+/// One fired escalation tier: `tier` is 1 for the ladder's first tier; the
+/// breach (fallback) is the tier after the last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationStamp {
+    pub tier: u32,
+    pub at: String,
+    /// Milliseconds from `received_at`.
+    pub ms: i64,
+    #[serde(default)]
+    pub breach: bool,
+}
+
+/// Attribute names of the per-stage stamps (written by the store adapters).
+pub mod stamps {
+    pub const STORED_AT: &str = "stored_at";
+    pub const ESCALATIONS: &str = "escalations";
+    pub const MS_TO_STORE: &str = "ms_to_store";
+    pub const MS_TO_ROUTE: &str = "ms_to_route";
+    pub const MS_TO_NOTIFY: &str = "ms_to_notify";
+    pub const MS_TO_FIRST_TOUCH: &str = "ms_to_first_touch";
+}
+
+/// Milliseconds from a lead's arrival (its id carries the arrival time) to
+/// `now`; never negative, so a clock step back reads as 0.
+pub fn elapsed_ms(id: &LeadId, now: OffsetDateTime) -> i64 {
+    id.created_at().map_or(0, |received| {
+        (unix_millis(now) - unix_millis(received)).max(0)
+    })
 }
 
 impl LeadItem {
@@ -186,6 +231,7 @@ impl LeadItem {
         lead: &Lead,
         sector: &SectorDecision,
         route: &RouteDecision,
+        stored_at: OffsetDateTime,
         redrive_at: OffsetDateTime,
         expires_at: Option<OffsetDateTime>,
     ) -> Self {
@@ -198,6 +244,7 @@ impl LeadItem {
             source: lead.source.clone(),
             received_at: format_utc_millis(lead.received_at),
             received_at_ms: unix_millis(lead.received_at),
+            stored_at: Some(format_utc_millis(stored_at)),
             email: c.email.as_ref().map(|e| e.as_str().to_owned()),
             email_domain: c.email.as_ref().map(|e| e.domain().to_owned()),
             first_name: c.first_name.clone(),
@@ -249,6 +296,11 @@ impl LeadItem {
             first_touch_at: None,
             last_touch_at: None,
             touches: 0,
+            escalations: Vec::new(),
+            ms_to_store: Some((unix_millis(stored_at) - unix_millis(lead.received_at)).max(0)),
+            ms_to_route: None,
+            ms_to_notify: None,
+            ms_to_first_touch: None,
             routing_state: RoutingState::Unrouted,
             due_bucket: Some(DUE_BUCKET_VALUE.to_owned()),
             due_at: Some(unix_millis(redrive_at)),
@@ -372,6 +424,14 @@ mod tests {
     }
 
     #[test]
+    fn elapsed_is_measured_from_the_id_and_never_negative() {
+        let at = datetime!(2026-11-22 14:00 UTC);
+        let id = LeadId::new_at(at);
+        assert_eq!(elapsed_ms(&id, at + time::Duration::seconds(90)), 90_000);
+        assert_eq!(elapsed_ms(&id, at - time::Duration::seconds(1)), 0);
+    }
+
+    #[test]
     fn content_key_ignores_raw_fields_and_email_case() {
         let a = lead("Jane@Example.com", "hi");
         let mut b = lead("jane@example.com", "hi");
@@ -408,9 +468,12 @@ mod tests {
             &l,
             &sector,
             &route,
+            l.received_at + time::Duration::milliseconds(12),
             l.received_at + time::Duration::minutes(2),
             None,
         );
+        assert_eq!(item.ms_to_store, Some(12));
+        assert!(item.stored_at.is_some());
         assert_eq!(item.routing_state, RoutingState::Unrouted);
         assert_eq!(item.due_bucket.as_deref(), Some(DUE_BUCKET_VALUE));
         assert_eq!(item.due_at, Some(unix_millis(l.received_at) + 120_000));

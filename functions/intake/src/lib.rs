@@ -172,6 +172,12 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
         }
     }
 
+    /// Sends metric events somewhere other than stdout (tests).
+    pub fn with_metrics(mut self, metrics: firsthour::metrics::Metrics) -> Self {
+        self.service = self.service.with_metrics(metrics);
+        self
+    }
+
     /// Handles one HTTP request. Never fails: every outcome is a response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let started = Instant::now();

@@ -6,9 +6,11 @@ use firsthour::email::EmailAddress;
 use firsthour::events::{LeadTouched, OutboundEvent};
 use firsthour::html::{self, escape_text};
 use firsthour::lead::{LeadId, format_utc_millis};
+use firsthour::metrics;
 use firsthour::ports::{
     ClaimOutcome, Clock, EscalationStore, EventPublisher, LeadStore, StoreError, TouchOutcome,
 };
+use firsthour::store::elapsed_ms;
 use http::{HeaderMap, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Deserialize;
@@ -80,8 +82,9 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
             );
         }
         match self.service.store().claim(&id, recipient, now).await {
-            Ok(ClaimOutcome::Claimed) => {
+            Ok(ClaimOutcome::Claimed { segment }) => {
                 self.publish_touch(&id, "claim", 1).await;
+                self.first_touch_metric(&id, segment.as_deref(), now);
                 tracing::info!(lead_id = %id, seconds_to_first_touch = seconds_since(&id, now), "lead claimed");
                 claim_page(
                     StatusCode::OK,
@@ -229,9 +232,10 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
             .touch(&id, &touch_id, by.as_str(), &channel, now)
             .await
         {
-            Ok(TouchOutcome::Recorded { touches }) => {
+            Ok(TouchOutcome::Recorded { touches, segment }) => {
                 self.publish_touch(&id, &channel, touches).await;
                 if touches == 1 {
+                    self.first_touch_metric(&id, segment.as_deref(), now);
                     tracing::info!(lead_id = %id, seconds_to_first_touch = seconds_since(&id, now), channel = %channel, "lead touched");
                 } else {
                     tracing::info!(lead_id = %id, touches, channel = %channel, "lead touched");
@@ -271,6 +275,13 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
         }
     }
 
+    fn first_touch_metric(&self, id: &LeadId, segment: Option<&str>, now: time::OffsetDateTime) {
+        self.service.metrics().emit(
+            now,
+            metrics::first_touch(id, segment.unwrap_or("unknown"), elapsed_ms(id, now)),
+        );
+    }
+
     async fn publish_touch(&self, id: &LeadId, channel: &str, touches: u32) {
         let event = LeadTouched {
             lead_id: id.clone(),
@@ -291,8 +302,7 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
 
 /// Seconds from the lead's arrival (its id's time) to `now`: the dashboard's time to first touch.
 fn seconds_since(id: &LeadId, now: time::OffsetDateTime) -> i64 {
-    id.created_at()
-        .map_or(0, |at| (now - at).whole_seconds().max(0))
+    elapsed_ms(id, now) / 1000
 }
 
 /// `Authorization: Bearer <token>`, compared in constant time.

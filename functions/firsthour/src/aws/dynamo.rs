@@ -382,6 +382,7 @@ impl RoutingStore for DynamoLeadStore {
         let mut sets = vec![
             "routing_state = :routed",
             "routed_at = :now",
+            "ms_to_route = :elapsed",
             "tier = if_not_exists(tier, :zero)",
         ];
         let mut removes = Vec::new();
@@ -413,6 +414,7 @@ impl RoutingStore for DynamoLeadStore {
                 .expression_attribute_values(":routed", routed)
                 .expression_attribute_values(":zero", number(0))
                 .expression_attribute_values(":now", AttributeValue::S(format_utc_millis(now)))
+                .expression_attribute_values(":elapsed", number(store::elapsed_ms(id, now)))
                 .send()
                 .await,
         )
@@ -459,9 +461,10 @@ impl RoutingStore for DynamoLeadStore {
     ) -> Result<(), StoreError> {
         conditional(
             self.lead_key(self.client.update_item(), id)
-                .update_expression("SET notified_at = :at, notify_message_id = :id REMOVE notify_claimed_at, notify_failed_at, notify_error")
+                .update_expression("SET notified_at = :at, ms_to_notify = :elapsed, notify_message_id = :id REMOVE notify_claimed_at, notify_failed_at, notify_error")
                 .condition_expression("attribute_exists(pk) AND attribute_not_exists(notified_at)")
                 .expression_attribute_values(":at", AttributeValue::S(format_utc_millis(at)))
+                .expression_attribute_values(":elapsed", number(store::elapsed_ms(id, at)))
                 .expression_attribute_values(":id", AttributeValue::S(message_id.to_owned()))
                 .send()
                 .await,
@@ -541,7 +544,20 @@ impl EscalationStore for DynamoLeadStore {
         breached: bool,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let mut sets = vec!["tier = :to", "pending_tier = :from", "escalated_at = :now"];
+        let mut sets = vec![
+            "tier = :to",
+            "pending_tier = :from",
+            "escalated_at = :now",
+            "escalations = list_append(if_not_exists(escalations, :no_stamps), :stamp)",
+        ];
+        let stamp = store::EscalationStamp {
+            tier: from + 1,
+            at: format_utc_millis(now),
+            ms: store::elapsed_ms(id, now),
+            breach: breached,
+        };
+        let stamp = serde_dynamo::to_attribute_value(vec![stamp])
+            .map_err(|e| StoreError::Rejected(e.to_string()))?;
         let mut update = self.lead_key(self.client.update_item(), id);
         if breached {
             sets.push("breached_at = :now");
@@ -556,7 +572,9 @@ impl EscalationStore for DynamoLeadStore {
             .expression_attribute_values(":to", number(i64::from(to)))
             .expression_attribute_values(":from", number(i64::from(from)))
             .expression_attribute_values(":zero", number(0))
-            .expression_attribute_values(":now", AttributeValue::S(format_utc_millis(now)));
+            .expression_attribute_values(":now", AttributeValue::S(format_utc_millis(now)))
+            .expression_attribute_values(":stamp", stamp)
+            .expression_attribute_values(":no_stamps", AttributeValue::L(Vec::new()));
         conditional(update.send().await)
     }
 
@@ -647,18 +665,20 @@ impl EscalationStore for DynamoLeadStore {
             self.lead_key(self.client.update_item(), id)
                 .update_expression(
                     "SET claimed_at = :at, claimed_by = :by, first_touch_at = if_not_exists(first_touch_at, :at), \
-                     last_touch_at = :at ADD touches :one REMOVE #due_at, due_bucket, pending_tier, pending_claimed_at",
+                     ms_to_first_touch = if_not_exists(ms_to_first_touch, :elapsed), last_touch_at = :at ADD touches :one REMOVE #due_at, due_bucket, pending_tier, pending_claimed_at",
                 )
                 .condition_expression("attribute_exists(pk) AND attribute_not_exists(claimed_at)")
                 .expression_attribute_names("#due_at", store::DUE_AT)
                 .expression_attribute_values(":at", at)
                 .expression_attribute_values(":by", AttributeValue::S(by.to_owned()))
                 .expression_attribute_values(":one", number(1))
+                .expression_attribute_values(":elapsed", number(store::elapsed_ms(id, now)))
                 .send()
                 .await,
         )?;
         if claimed {
-            return Ok(ClaimOutcome::Claimed);
+            let segment = self.get_lead(id).await?.map(|l| l.segment);
+            return Ok(ClaimOutcome::Claimed { segment });
         }
         Ok(match self.get_lead(id).await? {
             None => ClaimOutcome::NotFound,
@@ -708,7 +728,8 @@ impl EscalationStore for DynamoLeadStore {
                     .key(store::SK, AttributeValue::S(store::LEAD_SK.to_owned()))
                     .update_expression(
                         "SET claimed_at = if_not_exists(claimed_at, :at), claimed_by = if_not_exists(claimed_by, :by), \
-                         first_touch_at = if_not_exists(first_touch_at, :at), last_touch_at = :at \
+                         first_touch_at = if_not_exists(first_touch_at, :at), last_touch_at = :at, \
+                         ms_to_first_touch = if_not_exists(ms_to_first_touch, :elapsed) \
                          ADD touches :one REMOVE #due_at, due_bucket, pending_tier, pending_claimed_at",
                     )
                     .condition_expression("attribute_exists(pk)")
@@ -716,6 +737,7 @@ impl EscalationStore for DynamoLeadStore {
                     .expression_attribute_values(":at", at)
                     .expression_attribute_values(":by", AttributeValue::S(by.to_owned()))
                     .expression_attribute_values(":one", number(1))
+                    .expression_attribute_values(":elapsed", number(store::elapsed_ms(id, now)))
                     .build()
                     .map_err(|err| StoreError::Rejected(err.to_string()))?,
             )
@@ -729,8 +751,11 @@ impl EscalationStore for DynamoLeadStore {
             .await;
         match result {
             Ok(_) => {
-                let touches = self.get_lead(id).await?.map_or(1, |l| l.touches);
-                Ok(TouchOutcome::Recorded { touches })
+                let lead = self.get_lead(id).await?;
+                Ok(TouchOutcome::Recorded {
+                    touches: lead.as_ref().map_or(1, |l| l.touches),
+                    segment: lead.map(|l| l.segment),
+                })
             }
             Err(err) => {
                 if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =

@@ -8,6 +8,7 @@ use super::{FieldMapping, IntakeContext, IntakeError, normalise};
 use crate::config::{FileConfig, IntakeSettings};
 use crate::events::{LeadReceived, OutboundEvent};
 use crate::lead::{Lead, LeadId, RequestMeta, Source};
+use crate::metrics::{self, Metrics};
 use crate::ports::{Clock, EventPublisher, InsertOutcome, LeadStore, StoreError};
 use crate::routing::{LeadFacts, RouteDecision};
 use crate::sector::{SectorDecision, SectorInputs, decide};
@@ -96,6 +97,7 @@ pub struct IntakeService<S, P, C> {
     publisher: P,
     clock: C,
     policy: IntakePolicy,
+    metrics: Metrics,
 }
 
 impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
@@ -105,7 +107,18 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
             publisher,
             clock,
             policy,
+            metrics: Metrics::stdout(),
         }
+    }
+
+    /// Sends metric events somewhere other than stdout (tests).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn policy(&self) -> &IntakePolicy {
@@ -174,6 +187,7 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
             lead,
             &sector,
             &route,
+            self.clock.now(),
             received_at + self.policy.redrive_after,
             self.policy.lead_retention.map(|keep| received_at + keep),
         );
@@ -200,6 +214,17 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
                     // Counted and alerted on (metric filter on this field), never silent.
                     tracing::warn!(lead_id = %lead.id, source = %lead.source, fallback_hit = true, "no routing rule matched: fallback");
                 }
+                let source = if self.policy.file.sources.contains_key(lead.source.as_str())
+                    || lead.source == Source::default_web()
+                {
+                    lead.source.as_str()
+                } else {
+                    metrics::OTHER_SOURCE
+                };
+                self.metrics.emit(
+                    received_at,
+                    metrics::lead_received(&lead.id, source, &route.segment, route.fallback),
+                );
                 let event = OutboundEvent::from(&LeadReceived::of(lead, &sector, &route));
                 let published = self.publish_received(&normalised.lead, &event).await;
                 Ok(Accepted {

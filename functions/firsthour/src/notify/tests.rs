@@ -42,7 +42,7 @@ fn hostile_item() -> LeadItem {
     });
     route.segment = "federal".into();
     route.recipients = vec!["federal-sales@example.com".into()];
-    let mut item = LeadItem::new_received(&lead, &sector, &route, at, None);
+    let mut item = LeadItem::new_received(&lead, &sector, &route, at, at, None);
     item.owner = Some("fed-rep-1@example.com".into());
     item
 }
