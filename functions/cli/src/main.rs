@@ -1,37 +1,98 @@
-//! `firsthour`: admin tools that run the functions' own code, touching no AWS.
-//!
-//! firsthour route [--rules FILE] [--gov-domains FILE] [--source NAME]
-//!                 [--content-type TYPE] [--header 'K: V']... PAYLOAD_FILE
-//! firsthour rules check FILE [--gov-domains FILE]
+//! `firsthour`: admin tools. `route` and `rules check` run the functions' own
+//! code on files and touch no AWS; `report` reads the lead table and
+//! `demo-data` fills it, through the standard AWS credential chain (or the
+//! local emulator, with the environment `make run` prints).
+
+mod demo;
+mod report;
+mod time_arg;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
 use firsthour::config::FileConfig;
 use firsthour::intake::service::classify;
 use firsthour::intake::{IntakeContext, limits, normalise};
 use firsthour::lead::{RequestMeta, Source};
 use serde_json::json;
 
-const USAGE: &str = "usage:
-  firsthour route [--rules FILE] [--gov-domains FILE] [--source NAME] [--content-type TYPE] [--header 'K: V']... PAYLOAD_FILE
-  firsthour rules check FILE [--gov-domains FILE]
+#[derive(Debug, Parser)]
+#[command(name = "firsthour", version, about = "firsthour admin tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-route     parses a webhook payload exactly as the intake does, detects the sector and
-          applies the routing rules, and prints one JSON object. No AWS is touched.
-          The content type is guessed from the file name (.json, .urlencoded/.form)
-          unless given.
-rules check  validates a rules/config file and prints a summary.";
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parse a webhook payload exactly as the intake does, detect the sector,
+    /// apply the routing rules, and print one JSON object. No AWS is touched.
+    Route(RouteArgs),
+    /// Rules file commands.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// How fast leads were answered, per segment and source, from the lead table.
+    Report(report::ReportArgs),
+    /// Write realistic demo leads over the past days into the lead table.
+    DemoData(demo::DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Validate a rules/config file and print a summary.
+    Check {
+        file: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        gov_domains: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct RouteArgs {
+    /// The rules/config file (default: none, only the fallback).
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// The .gov registry CSV (get.gov current-full.csv).
+    #[arg(long, value_name = "FILE")]
+    gov_domains: Option<PathBuf>,
+    /// The {source} of POST /leads/{source}.
+    #[arg(long, value_name = "NAME")]
+    source: Option<String>,
+    /// Guessed from the file name (.json, .urlencoded/.form) unless given.
+    #[arg(long, value_name = "TYPE")]
+    content_type: Option<String>,
+    /// A request header, 'Name: value' (repeatable).
+    #[arg(long = "header", value_name = "'K: V'", value_parser = parse_header)]
+    headers: Vec<(String, String)>,
+    payload: PathBuf,
+}
+
+fn parse_header(raw: &str) -> Result<(String, String), String> {
+    let (name, value) = raw
+        .split_once(':')
+        .ok_or_else(|| format!("{raw:?}: expected 'Name: value'"))?;
+    Ok((name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("route") => route(&args[1..]),
-        Some("rules") if args.get(1).map(String::as_str) == Some("check") => {
-            rules_check(&args[2..])
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Route(args) => route(&args),
+        Command::Rules {
+            command: RulesCommand::Check { file, gov_domains },
+        } => rules_check(&file, gov_domains.as_deref()),
+        Command::Report(args) => {
+            block_on(async { report::run(args).await.map_err(|e| e.to_string()) })
         }
-        Some("-h" | "--help") | None => Err(USAGE.to_owned()),
-        Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+        Command::DemoData(args) => match load_config(Some(&args.rules.clone()), None) {
+            Ok(config) => {
+                block_on(async { demo::run(args, config).await.map_err(|e| e.to_string()) })
+            }
+            Err(err) => Err(err),
+        },
     };
     match result {
         Ok(output) => {
@@ -40,63 +101,19 @@ fn main() -> ExitCode {
         }
         Err(message) => {
             eprintln!("firsthour: {message}");
-            ExitCode::from(2)
+            ExitCode::FAILURE
         }
     }
 }
 
-struct RouteArgs {
-    rules: Option<PathBuf>,
-    gov_domains: Option<PathBuf>,
-    source: Option<String>,
-    content_type: Option<String>,
-    headers: Vec<(String, String)>,
-    payload: PathBuf,
-}
-
-fn parse_route_args(args: &[String]) -> Result<RouteArgs, String> {
-    let mut parsed = RouteArgs {
-        rules: None,
-        gov_domains: None,
-        source: None,
-        content_type: None,
-        headers: Vec::new(),
-        payload: PathBuf::new(),
-    };
-    let mut payload = None;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{arg} needs a value"))
-        };
-        match arg.as_str() {
-            "--rules" => parsed.rules = Some(value()?.into()),
-            "--gov-domains" => parsed.gov_domains = Some(value()?.into()),
-            "--source" => parsed.source = Some(value()?),
-            "--content-type" => parsed.content_type = Some(value()?),
-            "--header" => {
-                let header = value()?;
-                let (name, val) = header
-                    .split_once(':')
-                    .ok_or_else(|| format!("--header {header:?}: expected 'Name: value'"))?;
-                parsed
-                    .headers
-                    .push((name.trim().to_ascii_lowercase(), val.trim().to_owned()));
-            }
-            flag if flag.starts_with("--") => {
-                return Err(format!("unknown option {flag}\n\n{USAGE}"));
-            }
-            file => {
-                if payload.replace(PathBuf::from(file)).is_some() {
-                    return Err("give one PAYLOAD_FILE".into());
-                }
-            }
-        }
-    }
-    parsed.payload = payload.ok_or_else(|| format!("PAYLOAD_FILE is missing\n\n{USAGE}"))?;
-    Ok(parsed)
+fn block_on<F: std::future::Future<Output = Result<String, String>>>(
+    future: F,
+) -> Result<String, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start: {e}"))?
+        .block_on(future)
 }
 
 fn load_config(rules: Option<&Path>, gov_domains: Option<&Path>) -> Result<FileConfig, String> {
@@ -127,8 +144,7 @@ fn guess_content_type(path: &Path) -> Option<&'static str> {
     }
 }
 
-fn route(args: &[String]) -> Result<String, String> {
-    let args = parse_route_args(args)?;
+fn route(args: &RouteArgs) -> Result<String, String> {
     let config = load_config(args.rules.as_deref(), args.gov_domains.as_deref())?;
     let body =
         std::fs::read(&args.payload).map_err(|e| format!("{}: {e}", args.payload.display()))?;
@@ -198,25 +214,8 @@ fn route(args: &[String]) -> Result<String, String> {
     serde_json::to_string_pretty(&output).map_err(|e| e.to_string())
 }
 
-fn rules_check(args: &[String]) -> Result<String, String> {
-    let mut file = None;
-    let mut gov_domains = None;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--gov-domains" => {
-                gov_domains = Some(PathBuf::from(
-                    it.next().ok_or("--gov-domains needs a value")?,
-                ))
-            }
-            flag if flag.starts_with("--") => {
-                return Err(format!("unknown option {flag}\n\n{USAGE}"));
-            }
-            path => file = Some(PathBuf::from(path)),
-        }
-    }
-    let file = file.ok_or_else(|| format!("FILE is missing\n\n{USAGE}"))?;
-    let config = load_config(Some(&file), gov_domains.as_deref())?;
+fn rules_check(file: &Path, gov_domains: Option<&Path>) -> Result<String, String> {
+    let config = load_config(Some(file), gov_domains)?;
     let routing = &config.routing;
     let mut summary = format!(
         "{}: valid. {} rules, then the fallback; {} teams; {} ladders.\n",
