@@ -818,7 +818,7 @@ async fn every_stage_is_stamped_on_the_lead_and_measured() {
         vec![(1_200_000.0, federal())]
     );
     for event in metrics.events() {
-        let line = event.to_emf(t0);
+        let line = event.to_emf("firsthour", t0);
         assert!(
             !line.contains("army.mil") && !line.contains("Payne"),
             "no personal data in metrics: {line}"

@@ -68,6 +68,7 @@ fn every_function_gets_the_variables_it_reads() {
     let known = [
         vars::TABLE_NAME,
         vars::EVENT_BUS_NAME,
+        vars::METRICS_NAMESPACE,
         vars::CONFIG_FILE,
         vars::MAX_BODY_BYTES,
         vars::DEDUP_WINDOW_SECONDS,

@@ -5,6 +5,7 @@ use aws_config::SdkConfig;
 use firsthour::aws::{DynamoLeadStore, EventBridgePublisher, SesMailer};
 use firsthour::config::{ConfigError, EnvReader, EscalationSettings};
 use firsthour::escalation::{EscalationService, SweepReport};
+use firsthour::metrics::Metrics;
 use firsthour::ports::{
     Clock, EscalationStore, EventPublisher, Mailer, RoutingStore, StoreError, SystemClock,
 };
@@ -59,7 +60,8 @@ where
             speedup: router.links.speedup,
         };
         let routing = policy.routing.clone();
-        let router_service = RouterService::new(store, mailer, clock.clone(), policy);
+        let router_service = RouterService::new(store, mailer, clock.clone(), policy)
+            .with_metrics(Metrics::stdout(&router.metrics_namespace));
         Self {
             service: EscalationService::new(
                 router_service,
@@ -71,8 +73,8 @@ where
         }
     }
 
-    /// Sends metric events somewhere other than stdout (tests).
-    pub fn with_metrics(mut self, metrics: firsthour::metrics::Metrics) -> Self {
+    /// Where metric events go (the configured namespace; a recorder in tests).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.service = self.service.with_metrics(metrics);
         self
     }

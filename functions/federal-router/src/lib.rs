@@ -8,6 +8,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use firsthour::aws::{DynamoLeadStore, SesMailer};
 use firsthour::config::{ConfigError, EnvReader, RouterSettings};
 use firsthour::lead::LeadId;
+use firsthour::metrics::Metrics;
 use firsthour::ports::{Clock, Mailer, RoutingStore, SystemClock};
 use firsthour::router::{RouterError, RouterOutcome, RouterPolicy, RouterService};
 
@@ -44,12 +45,13 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterApp<S, M, C> {
             speedup: settings.links.speedup,
         };
         Self {
-            service: RouterService::new(store, mailer, clock, policy),
+            service: RouterService::new(store, mailer, clock, policy)
+                .with_metrics(Metrics::stdout(&settings.metrics_namespace)),
         }
     }
 
-    /// Sends metric events somewhere other than stdout (tests).
-    pub fn with_metrics(mut self, metrics: firsthour::metrics::Metrics) -> Self {
+    /// Where metric events go (the configured namespace; a recorder in tests).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.service = self.service.with_metrics(metrics);
         self
     }

@@ -26,6 +26,7 @@ use crate::sector::{GovRegistry, Sector};
 /// `tests/template.rs` checks the two agree.
 pub mod vars {
     pub const TABLE_NAME: &str = "FIRSTHOUR_TABLE_NAME";
+    pub const METRICS_NAMESPACE: &str = "FIRSTHOUR_METRICS_NAMESPACE";
     pub const EVENT_BUS_NAME: &str = "FIRSTHOUR_EVENT_BUS_NAME";
     pub const CONFIG_FILE: &str = "FIRSTHOUR_CONFIG_FILE";
     pub const MAX_BODY_BYTES: &str = "FIRSTHOUR_MAX_BODY_BYTES";
@@ -171,6 +172,8 @@ pub struct IntakeSettings {
     pub touch_token: Option<String>,
     /// Sources that must be signed, with their verifiers.
     pub verifiers: HashMap<String, crate::signature::Verifier>,
+    /// CloudWatch namespace of the EMF metrics.
+    pub metrics_namespace: String,
     pub file: FileConfig,
 }
 
@@ -234,6 +237,7 @@ impl IntakeSettings {
             thank_you_url,
             links: LinkSettings::from_env(env)?,
             verifiers: verifiers(&file, env)?,
+            metrics_namespace: metrics_namespace(env)?,
             touch_token: env
                 .optional(vars::TOUCH_API_TOKEN)
                 .map(|token| {
@@ -290,6 +294,31 @@ fn verifiers<F: Fn(&str) -> Option<String>>(
         .collect()
 }
 
+/// The EMF namespace: CloudWatch's rules (1–255 of letters, digits and
+/// `. - _ / # :` or space; not `AWS/`), checked at cold start rather than
+/// having CloudWatch drop every metric line silently.
+fn metrics_namespace<F: Fn(&str) -> Option<String>>(
+    env: &EnvReader<F>,
+) -> Result<String, ConfigError> {
+    let Some(namespace) = env.optional(vars::METRICS_NAMESPACE) else {
+        return Ok(crate::metrics::DEFAULT_NAMESPACE.to_owned());
+    };
+    let allowed = |c: char| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c);
+    if namespace.is_empty()
+        || namespace.len() > 255
+        || !namespace.chars().all(allowed)
+        || namespace.starts_with("AWS/")
+    {
+        return Err(ConfigError::Invalid {
+            var: vars::METRICS_NAMESPACE,
+            problem: format!(
+                "{namespace:?} is not a CloudWatch namespace (1-255 of letters, digits, . - _ / # : and space; not AWS/)"
+            ),
+        });
+    }
+    Ok(namespace)
+}
+
 /// Claim links and ladder pace, shared by the functions that send or check links.
 #[derive(Debug, Clone)]
 pub struct LinkSettings {
@@ -341,6 +370,8 @@ pub struct RouterSettings {
     pub sender: String,
     pub configuration_set: Option<String>,
     pub links: LinkSettings,
+    /// CloudWatch namespace of the EMF metrics.
+    pub metrics_namespace: String,
     pub file: FileConfig,
 }
 
@@ -364,6 +395,7 @@ impl RouterSettings {
             sender,
             configuration_set: env.optional(vars::SES_CONFIGURATION_SET),
             links: LinkSettings::from_env(env)?,
+            metrics_namespace: metrics_namespace(env)?,
             file,
         })
     }
@@ -576,6 +608,11 @@ mod tests {
         let settings = IntakeSettings::from_env(&env(&BASE)).expect("valid");
         assert_eq!(settings.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
         assert_eq!(settings.lead_retention, None);
+        assert_eq!(settings.metrics_namespace, "firsthour");
+        let mut pairs = BASE.to_vec();
+        pairs.push((vars::METRICS_NAMESPACE, "firsthour/prod-stack"));
+        let settings = IntakeSettings::from_env(&env(&pairs)).expect("valid");
+        assert_eq!(settings.metrics_namespace, "firsthour/prod-stack");
         assert!(matches!(
             IntakeSettings::from_env(&env(&[(vars::TABLE_NAME, "leads")])),
             Err(ConfigError::Missing(vars::EVENT_BUS_NAME))
@@ -590,6 +627,8 @@ mod tests {
             (vars::CORS_ORIGINS, "ftp://x.example"),
             (vars::REDIRECT_ORIGINS, "not a url"),
             (vars::THANK_YOU_URL, "/relative"),
+            (vars::METRICS_NAMESPACE, "AWS/Lambda"),
+            (vars::METRICS_NAMESPACE, "firsthour\nprod"),
         ] {
             let mut pairs = BASE.to_vec();
             pairs.push((var, value));

@@ -66,7 +66,11 @@ fn describe_wait(wait: Duration) -> String {
 }
 
 /// When a ladder counts as exhausted: one more of its last interval after the last tier.
-pub fn breach_due(ladder: &Ladder, received: OffsetDateTime, speedup: u32) -> Option<OffsetDateTime> {
+pub fn breach_due(
+    ladder: &Ladder,
+    received: OffsetDateTime,
+    speedup: u32,
+) -> Option<OffsetDateTime> {
     let last = ladder.tiers.len().checked_sub(1)?;
     let last_due = ladder.due_at(last, received, speedup)?;
     let previous = match last.checked_sub(1) {
@@ -97,7 +101,7 @@ where
         }
     }
 
-    /// Sends metric events somewhere other than stdout (tests).
+    /// Where metric events go (the configured namespace; a recorder in tests).
     pub fn with_metrics(mut self, metrics: metrics::Metrics) -> Self {
         self.router = self.router.with_metrics(metrics);
         self

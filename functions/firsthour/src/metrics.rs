@@ -4,6 +4,9 @@
 //! Logs, and CloudWatch turns lines carrying an `_aws` directive into metrics:
 //! no PutMetricData call, no extra latency, no extra IAM permission.
 //!
+//! Every metric is also published without dimensions (an empty dimension
+//! set), which is what the template's alarms and dashboard read.
+//!
 //! Dimensions carry only names from the configuration (segment, source, tier),
 //! never anything a lead typed. Sources not named in the config are reported
 //! as `other`, so a sender cannot create metrics by inventing paths.
@@ -16,8 +19,10 @@ use time::OffsetDateTime;
 
 use crate::lead::{LeadId, unix_millis};
 
-/// The CloudWatch namespace of every firsthour metric.
-pub const NAMESPACE: &str = "firsthour";
+/// The CloudWatch namespace when none is configured. The template sets
+/// `firsthour/<stack name>` (FIRSTHOUR_METRICS_NAMESPACE), so two stacks in
+/// one account keep their figures apart.
+pub const DEFAULT_NAMESPACE: &str = "firsthour";
 
 /// Metric names (the dashboard and alarms in `infra/template.yaml` use them).
 pub mod names {
@@ -64,7 +69,7 @@ impl MetricEvent {
     fn new(segment: &str) -> Self {
         Self {
             dimensions: vec![("Segment", dimension_value(segment))],
-            dimension_sets: vec![vec!["Segment"]],
+            dimension_sets: vec![vec![], vec!["Segment"]],
             values: Vec::new(),
             lead_id: None,
         }
@@ -107,7 +112,7 @@ impl MetricEvent {
     }
 
     /// The EMF JSON line.
-    pub fn to_emf(&self, at: OffsetDateTime) -> String {
+    pub fn to_emf(&self, namespace: &str, at: OffsetDateTime) -> String {
         let metrics: Vec<Value> = self
             .values
             .iter()
@@ -119,7 +124,7 @@ impl MetricEvent {
             json!({
                 "Timestamp": unix_millis(at),
                 "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
+                    "Namespace": namespace,
                     "Dimensions": self.dimension_sets,
                     "Metrics": metrics,
                 }],
@@ -194,21 +199,32 @@ pub fn first_touch(id: &LeadId, segment: &str, ms: i64) -> MetricEvent {
 }
 
 /// Where metric events go: stdout in Lambda; a list in tests.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Metrics {
+    namespace: Arc<str>,
     recorded: Option<Arc<Mutex<Vec<MetricEvent>>>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::stdout(DEFAULT_NAMESPACE)
+    }
 }
 
 impl Metrics {
     /// EMF lines on stdout (what Lambda ships to CloudWatch Logs).
-    pub fn stdout() -> Self {
-        Self::default()
+    pub fn stdout(namespace: &str) -> Self {
+        Self {
+            namespace: Arc::from(namespace),
+            recorded: None,
+        }
     }
 
     /// Keeps events in memory instead, for tests to read back.
     pub fn recording() -> Self {
         Self {
             recorded: Some(Arc::default()),
+            ..Self::default()
         }
     }
 
@@ -221,7 +237,7 @@ impl Metrics {
             }
             None => {
                 // One write per line, so lines from concurrent tasks never interleave.
-                let line = event.to_emf(at) + "\n";
+                let line = event.to_emf(&self.namespace, at) + "\n";
                 let _ = std::io::stdout().lock().write_all(line.as_bytes());
             }
         }
@@ -255,14 +271,14 @@ mod tests {
     fn emf_line_declares_its_metrics_and_dimensions() {
         let at = datetime!(2026-11-22 14:00 UTC);
         let id = LeadId::new_at(at);
-        let line = lead_received(&id, "website", "federal", false).to_emf(at);
+        let line = lead_received(&id, "website", "federal", false).to_emf("firsthour/prod", at);
         let v: Value = serde_json::from_str(&line).expect("json");
         let directive = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(v["_aws"]["Timestamp"], json!(unix_millis(at)));
-        assert_eq!(directive["Namespace"], "firsthour");
+        assert_eq!(directive["Namespace"], "firsthour/prod");
         assert_eq!(
             directive["Dimensions"],
-            json!([["Segment"], ["Segment", "Source"]])
+            json!([[], ["Segment"], ["Segment", "Source"]])
         );
         assert_eq!(
             directive["Metrics"],
@@ -283,15 +299,15 @@ mod tests {
     fn escalations_are_dimensioned_by_tier_and_times_are_milliseconds() {
         let at = datetime!(2026-11-22 14:00 UTC);
         let id = LeadId::new_at(at);
-        let v: Value =
-            serde_json::from_str(&lead_escalated(&id, "hot", 2, false).to_emf(at)).expect("json");
+        let v: Value = serde_json::from_str(&lead_escalated(&id, "hot", 2, false).to_emf("f", at))
+            .expect("json");
         assert_eq!(v["Tier"], "2");
         assert_eq!(
             v["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            json!([["Segment"], ["Segment", "Tier"]])
+            json!([[], ["Segment"], ["Segment", "Tier"]])
         );
         let v: Value =
-            serde_json::from_str(&first_touch(&id, "hot", 61_000).to_emf(at)).expect("json");
+            serde_json::from_str(&first_touch(&id, "hot", 61_000).to_emf("f", at)).expect("json");
         assert_eq!(v["TimeToFirstTouch"], json!(61_000.0));
         assert_eq!(
             v["_aws"]["CloudWatchMetrics"][0]["Metrics"][1]["Unit"],
@@ -318,6 +334,6 @@ mod tests {
         let events = metrics.events();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].get(names::LEADS_ROUTED), Some(1.0));
-        assert!(Metrics::stdout().events().is_empty());
+        assert!(Metrics::default().events().is_empty());
     }
 }

@@ -84,11 +84,11 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
             mailer,
             clock,
             policy,
-            metrics: Metrics::stdout(),
+            metrics: Metrics::default(),
         }
     }
 
-    /// Sends metric events somewhere other than stdout (tests).
+    /// Where metric events go (the configured namespace; a recorder in tests).
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = metrics;
         self

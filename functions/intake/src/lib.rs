@@ -15,6 +15,7 @@ use firsthour::intake::service::{
     AcceptError, AcceptStatus, Accepted, Delivery, IntakePolicy, IntakeService,
 };
 use firsthour::lead::{RequestMeta, Source};
+use firsthour::metrics::Metrics;
 use firsthour::ports::{
     Clock, EscalationStore, EventPublisher, LeadStore, StoreError, SystemClock,
 };
@@ -162,7 +163,8 @@ impl From<AcceptError> for Problem {
 impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P, C> {
     pub fn new(store: S, publisher: P, clock: C, settings: &IntakeSettings) -> Self {
         Self {
-            service: IntakeService::new(store, publisher, clock, IntakePolicy::from(settings)),
+            service: IntakeService::new(store, publisher, clock, IntakePolicy::from(settings))
+                .with_metrics(Metrics::stdout(&settings.metrics_namespace)),
             cors_origins: settings.cors_origins.clone(),
             redirect_origins: settings.redirect_origins.clone(),
             thank_you_url: settings.thank_you_url.clone(),
@@ -172,8 +174,8 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
         }
     }
 
-    /// Sends metric events somewhere other than stdout (tests).
-    pub fn with_metrics(mut self, metrics: firsthour::metrics::Metrics) -> Self {
+    /// Where metric events go (the configured namespace; a recorder in tests).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.service = self.service.with_metrics(metrics);
         self
     }

@@ -107,11 +107,11 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
             publisher,
             clock,
             policy,
-            metrics: Metrics::stdout(),
+            metrics: Metrics::default(),
         }
     }
 
-    /// Sends metric events somewhere other than stdout (tests).
+    /// Where metric events go (the configured namespace; a recorder in tests).
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = metrics;
         self
