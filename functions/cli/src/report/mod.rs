@@ -49,6 +49,9 @@ pub struct ReportArgs {
     /// Parallel scan workers (DynamoDB scan segments); more for millions of leads.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
     parallel: u32,
+    /// Items per scan page (default: DynamoDB's 1 MB pages).
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1..), hide = true)]
+    page_size: Option<i32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +99,7 @@ pub async fn run(args: ReportArgs) -> Result<String, ReportError> {
         until_ms: unix_millis(until),
         segment: args.segment.clone(),
         parallel: args.parallel,
+        page_size: args.page_size,
     };
     eprintln!(
         "firsthour report: reading table {} with a paginated parallel scan ({} segments; \

@@ -26,6 +26,8 @@ pub struct ScanRequest {
     pub until_ms: i64,
     pub segment: Option<String>,
     pub parallel: u32,
+    /// Items per page; `None` reads DynamoDB's 1 MB pages.
+    pub page_size: Option<i32>,
 }
 
 /// The attributes read, by name (`#a0`, `#a1`… in the projection: some are
@@ -105,6 +107,7 @@ async fn scan_segment(
             .expression_attribute_values(":lead", AttributeValue::S("lead".into()))
             .expression_attribute_values(":since", AttributeValue::N(request.since_ms.to_string()))
             .expression_attribute_values(":until", AttributeValue::N(request.until_ms.to_string()))
+            .set_limit(request.page_size)
             .set_exclusive_start_key(start);
         for (i, name) in PROJECTED.iter().enumerate() {
             scan = scan.expression_attribute_names(format!("#a{i}"), *name);
