@@ -54,7 +54,14 @@ async fn post_at(t: &TestStack, clock: &ManualClock, extra: &[(&str, &str)], bod
 }
 
 async fn route_all(t: &TestStack, clock: &ManualClock, extra: &[(&str, &str)], outbox: &Outbox) {
-    let router = t.router_at(extra, outbox.clone(), clock.clone());
+    route_with(t, &t.router_at(extra, outbox.clone(), clock.clone())).await;
+}
+
+/// Hands every LeadReceived waiting in the rule queues to `router`.
+async fn route_with<M: Mailer>(
+    t: &TestStack,
+    router: &federal_router::RouterApp<firsthour::aws::DynamoLeadStore, M, ManualClock>,
+) {
     let mut events = Vec::new();
     for queue in t.router_queues() {
         events.extend(t.queue_events(&queue, 0, Duration::from_millis(300)).await);
@@ -725,31 +732,18 @@ async fn every_stage_is_stamped_on_the_lead_and_measured() {
     let intake = t
         .intake_at(&[], clock.clone())
         .with_metrics(metrics.clone());
-    let (status, _, text) = parts(
-        intake
-            .handle(http_api_request(
-                "POST",
-                "/leads",
-                &[JSON],
-                br#"{"email":"major.payne@army.mil","name":"Major Payne"}"#,
-            ))
-            .await,
-    );
-    assert_eq!(status, 202, "{text}");
-    let id = json(&text)["lead_id"].as_str().expect("id").to_owned();
+    let id = post_json_lead(
+        &intake,
+        r#"{"email":"major.payne@army.mil","name":"Major Payne"}"#,
+    )
+    .await;
 
     clock.set(t0 + Duration::from_secs(2));
     let outbox = Outbox::default();
     let router = t
         .router_at(&[], outbox.clone(), clock.clone())
         .with_metrics(metrics.clone());
-    for queue in t.router_queues() {
-        for event in t.queue_events(&queue, 0, Duration::from_millis(300)).await {
-            let event: EventBridgeEvent<serde_json::Value> =
-                serde_json::from_value(event).expect("event");
-            router.handle(event).await.expect("routed");
-        }
-    }
+    route_with(&t, &router).await;
     let escalation = t
         .escalation(&[], outbox.clone(), clock.clone())
         .with_metrics(metrics.clone());
@@ -758,17 +752,13 @@ async fn every_stage_is_stamped_on_the_lead_and_measured() {
         escalation.sweep().await.expect("sweep");
     }
     clock.set(t0 + Duration::from_secs(20 * 60));
-    let auth = format!("Bearer {}", t.secret("TouchApiTokenSecret"));
-    let (status, _, text) = parts(
-        intake
-            .handle(http_api_request(
-                "POST",
-                &format!("/leads/{id}/touch"),
-                &[JSON, ("authorization", auth.as_str())],
-                br#"{"by":"ae-1@example.com","channel":"call","touch_id":"c-1"}"#,
-            ))
-            .await,
-    );
+    let (status, text) = t
+        .touch(
+            &intake,
+            &id,
+            r#"{"by":"ae-1@example.com","channel":"call","touch_id":"c-1"}"#,
+        )
+        .await;
     assert_eq!(status, 200, "{text}");
 
     // The stamps and durations, as the functions wrote them.

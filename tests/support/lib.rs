@@ -12,7 +12,9 @@ use escalation::EscalationApp;
 use federal_router::RouterApp;
 use firsthour::aws::{DynamoLeadStore, EventBridgePublisher, SesMailer};
 use firsthour::config::{EnvReader, EscalationSettings, IntakeSettings, RouterSettings};
-use firsthour::ports::{Mailer, ManualClock, SystemClock};
+use firsthour::ports::{
+    Clock, EscalationStore, EventPublisher, LeadStore, Mailer, ManualClock, SystemClock,
+};
 use firsthour_local::bootstrap::LocalStack;
 use firsthour_local::template::TemplateModel;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
@@ -546,6 +548,52 @@ pub fn parts(response: lambda_http::Response<lambda_http::Body>) -> (u16, Header
         _ => String::new(),
     };
     (status, headers, body)
+}
+
+/// Posts a JSON lead to `POST /leads` and returns its id (asserting 202).
+pub async fn post_json_lead<S, P, C>(app: &IntakeApp<S, P, C>, body: &str) -> String
+where
+    S: LeadStore + EscalationStore,
+    P: EventPublisher,
+    C: Clock,
+{
+    let request = http_api_request(
+        "POST",
+        "/leads",
+        &[("content-type", "application/json")],
+        body.as_bytes(),
+    );
+    let (status, _, text) = parts(app.handle(request).await);
+    assert_eq!(status, 202, "{text}");
+    json(&text)["lead_id"].as_str().expect("lead_id").to_owned()
+}
+
+impl TestStack {
+    /// `POST /leads/{id}/touch` with the stack's touch token: (status, body).
+    pub async fn touch<S, P, C>(
+        &self,
+        app: &IntakeApp<S, P, C>,
+        id: &str,
+        body: &str,
+    ) -> (u16, String)
+    where
+        S: LeadStore + EscalationStore,
+        P: EventPublisher,
+        C: Clock,
+    {
+        let auth = format!("Bearer {}", self.secret("TouchApiTokenSecret"));
+        let request = http_api_request(
+            "POST",
+            &format!("/leads/{id}/touch"),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &auth),
+            ],
+            body.as_bytes(),
+        );
+        let (status, _, text) = parts(app.handle(request).await);
+        (status, text)
+    }
 }
 
 pub fn json(body: &str) -> serde_json::Value {

@@ -108,13 +108,9 @@ fn buckets_panel(svg: &mut String, segments: &[&GroupStats], top: f64, height: f
         .copied()
         .filter(|b| *b != Bucket::Waiting || segments.iter().any(|s| s.buckets[b] > 0))
         .collect();
-    text(
+    panel_title(
         svg,
-        LEFT,
         top,
-        15.0,
-        "start",
-        r#"font-weight="bold""#,
         "Time to first touch, by bucket (share of each segment's leads)",
     );
     let plot_top = top + 22.0;
@@ -169,13 +165,9 @@ fn buckets_panel(svg: &mut String, segments: &[&GroupStats], top: f64, height: f
 
 /// Share answered by each moment (a cumulative distribution), log time axis.
 fn touch_panel(svg: &mut String, segments: &[&GroupStats], top: f64, height: f64) {
-    text(
+    panel_title(
         svg,
-        LEFT,
         top,
-        15.0,
-        "start",
-        r#"font-weight="bold""#,
         "Share of leads answered after … (time to first touch; the rest never were)",
     );
     let plot_top = top + 22.0;
@@ -255,6 +247,18 @@ fn touch_panel(svg: &mut String, segments: &[&GroupStats], top: f64, height: f64
         "end",
         r##"fill="#666""##,
         "Dots: each segment's median time to first touch. Dashed: 5 min, 1 h, 24 h.",
+    );
+}
+
+fn panel_title(svg: &mut String, top: f64, title: &str) {
+    text(
+        svg,
+        LEFT,
+        top,
+        15.0,
+        "start",
+        r#"font-weight="bold""#,
+        title,
     );
 }
 
