@@ -8,6 +8,8 @@ MOTO_VERSION := 5.2.5
 MOTO := $(VENV)/bin/moto_server
 PORT ?= 3000
 MOTO_PORT ?= 5000
+# The landing-page example (examples/landing-page) is served here by `make run`.
+SITE_PORT ?= 8080
 TICK_SECONDS ?= 60
 # LADDER_SPEEDUP=60 runs SLA ladders 60x faster (a 5-minute tier fires after 5 s): try a whole ladder in minutes.
 LADDER_SPEEDUP ?= 1
@@ -24,7 +26,10 @@ CFN_LINT_VERSION := 1.58.0
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: run test venv sam-venv build lint validate sam-build fuzz
+CHROMIUM := /usr/bin/chromium
+CHROMEDRIVER := /usr/bin/chromedriver
+
+.PHONY: run test venv sam-venv build lint validate sam-build fuzz browser
 
 ## venv: moto server (pinned) in a git-ignored virtualenv
 venv: $(MOTO)
@@ -32,6 +37,16 @@ venv: $(MOTO)
 $(MOTO):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet 'moto[server]==$(MOTO_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)'
+
+## browser: Debian's Chromium and chromedriver for tests/browser.rs (apt-get, only when missing)
+browser:
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then exit 0; fi; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+	packages="chromium chromium-driver fonts-liberation"; \
+	echo "installing $$packages (Debian packages; the browser test drives them)"; \
+	apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get"; \
+	$$apt install -y --no-install-recommends $$packages \
+	  || { $$apt update && $$apt install -y --no-install-recommends $$packages; }
 
 ## sam-venv: SAM CLI, cargo-lambda and zig (pinned) for validating and building the template
 sam-venv: $(SAM)
@@ -52,12 +67,13 @@ sam-build:
 build:
 	$(CARGO) build --workspace --bins
 
-## run: the whole system locally (intake on :$(PORT), moto on :$(MOTO_PORT), mail at /_local/mail)
+## run: the whole system locally (intake on :$(PORT), moto on :$(MOTO_PORT), mail at /_local/mail, landing page on :$(SITE_PORT))
 run: venv build
-	./target/debug/firsthour-local --port $(PORT) --moto-port $(MOTO_PORT) --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto --gov-domains "$(GOV_DOMAINS_FILE)" --ladder-speedup $(LADDER_SPEEDUP)
+	./target/debug/firsthour-local --port $(PORT) --moto-port $(MOTO_PORT) --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto --gov-domains "$(GOV_DOMAINS_FILE)" --ladder-speedup $(LADDER_SPEEDUP) --site-port $(SITE_PORT)
 
 ## test: every test, against a private moto on a free port, and the template checks
-test: venv validate
+## (installs Chromium for the browser test first: see `browser`)
+test: venv browser validate
 	$(CARGO) build --workspace --bins
 	./scripts/with-moto.sh scripts/moto $(CARGO) test --workspace
 

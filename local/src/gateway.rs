@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -27,6 +27,7 @@ pub struct GatewayState {
 pub fn router(state: Arc<GatewayState>) -> Router {
     Router::new()
         .route("/_local/mail", get(mail_page))
+        .route("/_local/mail/{id}", get(single_mail_page))
         .fallback(proxy)
         .with_state(state)
 }
@@ -37,6 +38,44 @@ async fn mail_page(State(state): State<Arc<GatewayState>>) -> Response {
         Err(err) => (
             StatusCode::BAD_GATEWAY,
             format!("cannot read sent mail from the emulator: {err}"),
+        )
+            .into_response(),
+    }
+}
+
+/// One sent email on its own page, as its recipient would see it: served
+/// with a content security policy that runs no script and loads nothing
+/// remote but images; its links (the claim link) open in place.
+async fn single_mail_page(
+    State(state): State<Arc<GatewayState>>,
+    Path(id): Path<String>,
+) -> Response {
+    let messages = match mail::sent_messages(&state.emulator_url).await {
+        Ok(messages) => messages,
+        Err(err) => {
+            return (
+                StatusCode::BAD_GATEWAY,
+                format!("cannot read sent mail from the emulator: {err}"),
+            )
+                .into_response();
+        }
+    };
+    match messages.iter().find(|m| m.id == id) {
+        Some(found) => (
+            [(
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; base-uri 'none'; form-action 'none'",
+            )],
+            Html(mail::render_single(found)),
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Html(firsthour::html::page(
+                "Not found",
+                "No such email",
+                "<p><a href=\"/_local/mail\">All sent mail</a></p>",
+            )),
         )
             .into_response(),
     }

@@ -5,4 +5,5 @@ pub mod gateway;
 pub mod mail;
 pub mod run;
 pub mod runtime_api;
+pub mod site;
 pub mod template;

@@ -90,11 +90,13 @@ pub fn render_page(messages: &[SentMail]) -> String {
     for mail in messages.iter().rev() {
         let frame = format!("<base target=\"_blank\">{}", mail.body);
         items.push_str(&format!(
-            "<article><h2>{subject}</h2><p class=\"muted\">From {from} to {to}</p>\
+            "<article><h2>{subject}</h2><p class=\"muted\">From {from} to {to} · \
+<a class=\"open\" href=\"/_local/mail/{href}\">open this email alone</a></p>\
 <iframe sandbox=\"allow-popups allow-popups-to-escape-sandbox\" srcdoc=\"{frame}\"></iframe></article>",
             subject = escape_text(&mail.subject),
             from = escape_text(&mail.from),
             to = escape_text(&mail.to.join(", ")),
+            href = html_escape::encode_double_quoted_attribute(&path_segment(&mail.id)),
             frame = html_escape::encode_double_quoted_attribute(&frame),
         ));
     }
@@ -110,4 +112,71 @@ pub fn render_page(messages: &[SentMail]) -> String {
             "<style>article{{border-top:1px solid #ddd;padding:1rem 0}}iframe{{width:100%;height:24rem;border:1px solid #ccc}}</style>{items}"
         ),
     )
+}
+
+/// One email on its own page (`/_local/mail/{id}`), as its recipient's mail
+/// client would show it: the HTML part as is, or the text part preformatted.
+pub fn render_single(mail: &SentMail) -> String {
+    if mail.body.trim_start().starts_with('<') {
+        mail.body.clone()
+    } else {
+        firsthour::html::page(
+            &mail.subject,
+            &mail.subject,
+            &format!(
+                "<pre style=\"white-space:pre-wrap\">{}</pre>",
+                firsthour::html::escape_text(&mail.body)
+            ),
+        )
+    }
+}
+
+/// `id` as one URL path segment: unreserved characters kept, the rest
+/// percent-encoded.
+pub fn path_segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail(id: &str, body: &str) -> SentMail {
+        SentMail {
+            id: id.into(),
+            from: "firsthour@example.com".into(),
+            to: vec!["federal-sales@example.com".into()],
+            subject: "Federal lead: <Navy>".into(),
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn the_list_links_each_email_alone() {
+        let page = render_page(&[mail("ab12-cd/34", "<p>hi</p>")]);
+        assert!(
+            page.contains("href=\"/_local/mail/ab12-cd%2F34\""),
+            "{page}"
+        );
+        assert!(page.contains("Federal lead: &lt;Navy&gt;"));
+    }
+
+    #[test]
+    fn a_single_email_is_its_html_or_its_text_escaped() {
+        assert_eq!(
+            render_single(&mail("1", "<!doctype html><p>hi</p>")),
+            "<!doctype html><p>hi</p>"
+        );
+        let text = render_single(&mail("1", "Call <Grace> now"));
+        assert!(text.contains("Call &lt;Grace&gt; now"), "{text}");
+        assert!(!text.contains("<Grace>"));
+    }
 }

@@ -3,7 +3,8 @@
 //! Starts moto server, creates the stack from `infra/template.yaml`, runs the
 //! function binaries behind Runtime API stand-ins, serves the intake on
 //! http://127.0.0.1:3000/leads and the sent mail on /_local/mail, ticks the
-//! escalation schedule. Ctrl-C stops everything it started.
+//! escalation schedule, and serves the landing-page example on
+//! http://127.0.0.1:8080. Ctrl-C stops everything it started.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -12,12 +13,15 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use firsthour_local::run::{RunOptions, start};
+use firsthour_local::site::{self, Site};
 
 const USAGE: &str = "usage: firsthour-local [--port 3000] [--moto-port 5000] [--tick-seconds 60]
                        [--moto-bin scripts/moto] [--bin-dir target/debug]
                        [--template infra/template.yaml] [--config infra/config/firsthour.toml]
                        [--gov-domains current-full.csv] [--ladder-speedup 60]
-                       [--param Name=Value]... [--quiet]";
+                       [--site-port 8080] [--site-dir examples/landing-page]
+                       [--param Name=Value]... [--quiet]
+  --site-dir \"\" serves no landing page.";
 
 struct Args {
     port: u16,
@@ -29,6 +33,8 @@ struct Args {
     config: Option<PathBuf>,
     gov_domains: Option<PathBuf>,
     ladder_speedup: u64,
+    site_port: u16,
+    site_dir: Option<PathBuf>,
     params: BTreeMap<String, String>,
     quiet: bool,
 }
@@ -44,6 +50,8 @@ fn parse_args() -> Result<Args, String> {
         config: Some(PathBuf::from("infra/config/firsthour.toml")),
         gov_domains: None,
         ladder_speedup: 1,
+        site_port: 8080,
+        site_dir: Some(PathBuf::from("examples/landing-page")),
         params: BTreeMap::new(),
         quiet: false,
     };
@@ -77,6 +85,15 @@ fn parse_args() -> Result<Args, String> {
             }
             "--gov-domains" => {
                 args.gov_domains =
+                    Some(value()?.into()).filter(|p: &PathBuf| !p.as_os_str().is_empty())
+            }
+            "--site-port" => {
+                args.site_port = number(value()?)?
+                    .try_into()
+                    .map_err(|_| "--site-port: too large")?
+            }
+            "--site-dir" => {
+                args.site_dir =
                     Some(value()?.into()).filter(|p: &PathBuf| !p.as_os_str().is_empty())
             }
             "--ladder-speedup" => args.ladder_speedup = number(value()?)?.clamp(1, 3600),
@@ -158,6 +175,18 @@ async fn run(
     args: Args,
     emulator_url: String,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    // The landing page's port first: a busy port stops us before anything starts.
+    let landing_site = match &args.site_dir {
+        Some(dir) => Some((
+            Site::new(dir, site::DEFAULT_INTAKE_URL)?,
+            site::bind(SocketAddr::from(([127, 0, 0, 1], args.site_port))).await?,
+        )),
+        None => None,
+    };
+    let site_origins = format!(
+        "http://127.0.0.1:{port},http://localhost:{port}",
+        port = args.site_port
+    );
     let mut moto = tokio::process::Command::new(&args.moto_bin)
         .args(["-H", "127.0.0.1", "-p", &args.moto_port.to_string()])
         .stdout(Stdio::null())
@@ -208,14 +237,8 @@ async fn run(
             "FallbackEmails".to_owned(),
             "sales-ops@example.com".to_owned(),
         ),
-        (
-            "CorsOrigins".to_owned(),
-            "http://127.0.0.1:8080,http://localhost:8080".to_owned(),
-        ),
-        (
-            "RedirectOrigins".to_owned(),
-            "http://127.0.0.1:8080,http://localhost:8080".to_owned(),
-        ),
+        ("CorsOrigins".to_owned(), site_origins.clone()),
+        ("RedirectOrigins".to_owned(), site_origins),
     ]);
     parameters.extend(args.params.clone());
     let options = RunOptions {
@@ -245,10 +268,24 @@ async fn run(
         None => String::new(),
     };
     let base = format!("http://{}", running.http_addr);
+    // Served until the end of this function (dropping it stops the server).
+    let (landing, _served_site) = match landing_site {
+        Some((landing_site, listener)) => {
+            let served = site::serve(listener, landing_site.with_intake_base(&base))?;
+            (
+                format!(
+                    "\n  landing     http://127.0.0.1:{port}/  (contact form; government.html, fetch.html)",
+                    port = served.addr.port(),
+                ),
+                Some(served),
+            )
+        }
+        None => (String::new(), None),
+    };
     println!(
         "\nfirsthour is running locally.\n\
          \n  intake      POST {base}/leads  (or {base}/leads/{{source}})\
-         \n  sent mail   {base}/_local/mail\
+         \n  sent mail   {base}/_local/mail{landing}\
          \n  emulator    {emulator_url}  (moto)\
          \n  schedule    escalation every {tick} s\
          \n\nTry:\n  curl -i {base}/leads -H 'content-type: application/json' \\\n    -d '{{\"email\":\"jane.doe@example.com\",\"name\":\"Jane Doe\",\"company\":\"Example Inc\",\"message\":\"Please call me\"}}'\
