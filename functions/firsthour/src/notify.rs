@@ -125,14 +125,80 @@ pub fn render_escalation(
     }
 }
 
+/// "Sun 22 Nov 2026, 14:24 UTC": what a person reads at a glance.
+fn readable_time(at: OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[weekday repr:short] [day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
+    );
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&format)
+        .unwrap_or_else(|_| format_utc_millis(at))
+}
+
+fn describe_minutes(minutes: i64) -> String {
+    match minutes {
+        m if m < 120 => format!("{m} min"),
+        m if m % 60 == 0 => format!("{} h", m / 60),
+        m => format!("{} h {} min", m / 60, m % 60),
+    }
+}
+
+/// The phone number as a `tel:` link wants it: digits and a leading `+`.
+fn dialable(phone: &str) -> String {
+    phone
+        .chars()
+        .enumerate()
+        .filter(|(i, c)| c.is_ascii_digit() || (*i == 0 && *c == '+'))
+        .map(|(_, c)| c)
+        .collect()
+}
+
+/// `contract_vehicle` → `Contract vehicle`.
+fn humanise(name: &str) -> String {
+    let spaced = name.replace(['_', '-'], " ");
+    let mut chars = spaced.trim().chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The submitted fields a rep has not already read in the summary: not
+/// empty, not the form's own control fields (`_redirect`, `_rendered_at`),
+/// and not a value the summary shows. Every field stays stored on the lead.
+fn other_fields(item: &LeadItem, summary: &[(&str, String)]) -> Vec<(String, String)> {
+    let shown: Vec<&str> = summary
+        .iter()
+        .map(|(_, v)| v.trim())
+        .chain(item.message.as_deref().map(str::trim))
+        .chain(item.first_name.as_deref().map(str::trim))
+        .chain(item.last_name.as_deref().map(str::trim))
+        .collect();
+    item.fields
+        .iter()
+        .filter(|f| {
+            let value = f.value.trim();
+            !value.is_empty()
+                && !f.name.starts_with('_')
+                && !shown.iter().any(|s| s.eq_ignore_ascii_case(value))
+        })
+        .map(|f| {
+            let label = f.label.clone().unwrap_or_else(|| humanise(&f.name));
+            (label, f.value.clone())
+        })
+        .collect()
+}
+
 pub fn render_first_notification(
     item: &LeadItem,
     context: NotificationContext<'_>,
 ) -> OutgoingEmail {
+    let received = item.received();
     let deadline = context.deadline.map(|d| {
         format!(
-            "{} (first escalation if nobody claims it)",
-            format_utc_millis(d)
+            "{}, {} after arrival (first escalation if nobody claims it)",
+            readable_time(d),
+            describe_minutes((d - received).whole_minutes())
         )
     });
     let utm = [
@@ -157,7 +223,7 @@ pub fn render_first_notification(
         ("Segment", Some(item.segment.clone())),
         ("Owner", item.owner.clone()),
         ("Source", Some(item.source.to_string())),
-        ("Received", Some(item.received_at.clone())),
+        ("Received", Some(readable_time(received))),
         ("SLA deadline", deadline),
         ("Page", item.page_url.clone()),
         ("Campaign", (!utm.is_empty()).then_some(utm)),
@@ -181,24 +247,36 @@ pub fn render_first_notification(
         Some(url) => text.push_str(&format!("\nClaim this lead (one click): {url}\n")),
         None => text.push_str("\nClaim links arrive with escalation; reply to the lead now.\n"),
     }
-    text.push_str("\nAll submitted fields:\n");
-    for field in &item.fields {
-        text.push_str(&format!(
-            "  {}: {}\n",
-            field.label.as_deref().unwrap_or(&field.name),
-            field.value
-        ));
+    let others = other_fields(item, &summary);
+    if !others.is_empty() {
+        text.push_str("\nOther submitted fields:\n");
+    }
+    for (label, value) in &others {
+        text.push_str(&format!("  {label}: {value}\n"));
     }
     if item.fields_truncated {
         text.push_str("  (some values were cut to fit)\n");
     }
 
     let row = |label: &str, value: &str| {
+        // Email and phone are one click away from answering.
+        let cell = match label {
+            "Email" => format!(
+                "<a href=\"mailto:{}\">{}</a>",
+                html_escape::encode_double_quoted_attribute(value),
+                escape_text(value)
+            ),
+            "Phone" => format!(
+                "<a href=\"tel:{}\">{}</a>",
+                html_escape::encode_double_quoted_attribute(&dialable(value)),
+                escape_text(value)
+            ),
+            _ => escape_text(value).into_owned(),
+        };
         format!(
             "<tr><th style=\"text-align:left;padding:4px 12px 4px 0;color:#52606d;vertical-align:top;white-space:nowrap\">{}</th>\
-<td style=\"padding:4px 0\">{}</td></tr>",
+<td style=\"padding:4px 0\">{cell}</td></tr>",
             escape_text(label),
-            escape_text(value)
         )
     };
     let mut html = String::from(
@@ -225,14 +303,13 @@ pub fn render_first_notification(
             escape_text(message)
         ));
     }
-    html.push_str("<h2 style=\"font-size:16px;margin:16px 0 4px\">All submitted fields</h2><table style=\"border-collapse:collapse;font-size:13px\">");
-    for field in &item.fields {
-        html.push_str(&row(
-            field.label.as_deref().unwrap_or(&field.name),
-            &field.value,
-        ));
+    if !others.is_empty() {
+        html.push_str("<h2 style=\"font-size:16px;margin:16px 0 4px\">Other submitted fields</h2><table style=\"border-collapse:collapse;font-size:13px\">");
+        for (label, value) in &others {
+            html.push_str(&row(label, value));
+        }
+        html.push_str("</table>");
     }
-    html.push_str("</table>");
     if item.fields_truncated {
         html.push_str("<p style=\"color:#52606d\">Some values were cut to fit.</p>");
     }

@@ -107,11 +107,13 @@ fn html_shows_markup_as_text() {
     assert!(
         email
             .text
-            .contains("SLA deadline: 2026-11-22T14:29:11.123Z")
+            .contains("SLA deadline: Sun 22 Nov 2026, 14:29 UTC, 5 min after arrival"),
+        "{}",
+        email.text
     );
-    assert!(email.text.contains("Received: 2026-11-22T14:24:11.123Z"));
+    assert!(email.text.contains("Received: Sun 22 Nov 2026, 14:24 UTC"));
     assert!(
-        email.text.contains("notes: <img src=x onerror=alert(1)>"),
+        email.text.contains("Notes: <img src=x onerror=alert(1)>"),
         "text part keeps the value as sent"
     );
     assert!(
@@ -119,4 +121,47 @@ fn html_shows_markup_as_text() {
             .text
             .contains("Claim this lead (one click): https://leads.example.com/")
     );
+}
+
+#[test]
+fn other_fields_skip_what_the_summary_shows_and_the_forms_own_fields() {
+    let mut item = hostile_item();
+    item.phone = Some("+1 (703) 555-0100".into());
+    item.fields = vec![
+        RawField::new("email", "grace@navy.mil"),
+        RawField::new("message", "Need <b>40</b> seats & support\nASAP"),
+        RawField::new("hp_website", ""),
+        RawField::new("_rendered_at", "1795379755226"),
+        RawField::new("_redirect", "https://www.example.com/thanks"),
+        RawField::new("contract_vehicle", "NASA SEWP"),
+        RawField::new("organization-type", "Military or Department of Defense"),
+    ];
+    let email = render_first_notification(
+        &item,
+        NotificationContext {
+            sender: "leads@example.com",
+            deadline: None,
+            claim_url: None,
+        },
+    );
+    let others = email
+        .text
+        .split("Other submitted fields:\n")
+        .nth(1)
+        .expect("other fields");
+    assert_eq!(
+        others.trim_end(),
+        "  Contract vehicle: NASA SEWP\n  Organization type: Military or Department of Defense"
+    );
+    assert!(
+        email
+            .html
+            .contains("<a href=\"mailto:grace@navy.mil\">grace@navy.mil</a>")
+    );
+    assert!(
+        email
+            .html
+            .contains("<a href=\"tel:+17035550100\">+1 (703) 555-0100</a>")
+    );
+    assert!(!email.html.contains("_rendered_at"));
 }
