@@ -292,7 +292,7 @@ async fn run(
          \n\nTouch a lead (CRM / dialer API):\n  curl -i {base}/leads/LEAD_ID/touch -H 'authorization: Bearer {token}' \\\n    -H 'content-type: application/json' -d '{{\"by\":\"ae-1@example.com\",\"channel\":\"call\",\"touch_id\":\"call-1\"}}'\
          \n  ladders run {speedup}x faster than configured{speed_hint}\
          \n\nTo read the stack with the AWS CLI or the report, use:\n  export AWS_ENDPOINT_URL={emulator_url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1\
-         \n  table {table}, bus {bus}\n\nCtrl-C stops everything.\n",
+         \n  table {table}, bus {bus}         \n\nResponse-time report (with that environment):\n  ./target/debug/firsthour demo-data        # a few hundred realistic leads over 5 days\n  ./target/debug/firsthour report --chart report.png         \n\nCtrl-C stops everything.\n",
         tick = args.tick_seconds,
         token = token,
         speedup = args.ladder_speedup,
