@@ -86,3 +86,9 @@ fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run parse_body -- -max_total_time=$(FUZZ_SECONDS) -max_len=8192
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run verify_signature -- -max_total_time=$(FUZZ_SECONDS) -max_len=4096
+
+## bench: every performance figure with the command that re-measures it, and a summary table (see docs/performance.md)
+## (SKIP_BUILD=1 reuses target/release, SKIP_ARM64=1 skips the arm64 build, QUICK=1 is a smoke run)
+.PHONY: bench
+bench: venv
+	./scripts/bench.sh
