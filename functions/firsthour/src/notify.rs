@@ -35,11 +35,18 @@ pub fn header_safe(text: &str) -> String {
 /// [`header_safe`] without the length cap: control characters become
 /// spaces, runs of whitespace one space.
 pub fn header_safe_unbounded(text: &str) -> String {
-    let single: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    single.split_whitespace().collect::<Vec<_>>().join(" ")
+    // One pass, one allocation: the intake runs this on every short field.
+    let mut out = String::with_capacity(text.len());
+    for word in text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// The recipients of the first notification: the rule's recipients and the

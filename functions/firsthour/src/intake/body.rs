@@ -199,12 +199,33 @@ fn parse_urlencoded(body: &[u8], charset: Option<&str>) -> Result<Submission, In
 }
 
 fn percent_decode_form(raw: &[u8], charset: Option<&str>) -> Result<String, IntakeError> {
-    let plus_as_space: Vec<u8> = raw
-        .iter()
-        .map(|b| if *b == b'+' { b' ' } else { *b })
-        .collect();
-    let bytes: Vec<u8> = percent_encoding::percent_decode(&plus_as_space).collect();
-    Ok(decode_text(&bytes, charset, TextOrigin::Form)?.into_owned())
+    Ok(decode_text(&form_unescape(raw), charset, TextOrigin::Form)?.into_owned())
+}
+
+/// `+` as space, then `%XX` decoded (a `%` without two hex digits stays);
+/// borrowed when there is nothing to decode, one pass otherwise.
+fn form_unescape(raw: &[u8]) -> Cow<'_, [u8]> {
+    if !raw.iter().any(|b| matches!(b, b'+' | b'%')) {
+        return Cow::Borrowed(raw);
+    }
+    let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (hex(raw.get(i + 1)), hex(raw.get(i + 2))) {
+                (Some(high), Some(low)) => {
+                    out.push((high * 16 + low) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    Cow::Owned(out)
 }
 
 async fn parse_multipart(
@@ -633,6 +654,42 @@ mod tests {
             .iter()
             .find(|f| f.name == name)
             .map(|f| f.value.as_str())
+    }
+
+    #[test]
+    fn form_unescape_matches_plus_then_percent_decoding() {
+        fn reference(raw: &[u8]) -> Vec<u8> {
+            let plus_as_space: Vec<u8> = raw
+                .iter()
+                .map(|b| if *b == b'+' { b' ' } else { *b })
+                .collect();
+            percent_encoding::percent_decode(&plus_as_space).collect()
+        }
+        for raw in [
+            "",
+            "plain",
+            "a+b",
+            "%41%42",
+            "%4",
+            "%",
+            "%%41",
+            "%zz",
+            "%+41",
+            "100%",
+            "%2B+%2b",
+            "caf%C3%A9",
+            "%e9t%E9",
+            "a%2",
+            "%0A%0d",
+            "++",
+            "%4+1",
+        ] {
+            assert_eq!(
+                form_unescape(raw.as_bytes()).into_owned(),
+                reference(raw.as_bytes()),
+                "{raw:?}"
+            );
+        }
     }
 
     #[test]

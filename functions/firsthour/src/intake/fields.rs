@@ -2,8 +2,10 @@
 //! from the field names the common form tools use, or from a per-source
 //! mapping in the config file for anything else.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -315,10 +317,13 @@ const LABEL_HINTS: &[(LeadField, &[&str])] = &[
 /// Webflow's spacing, HubSpot's `0-1/` object prefixes and cases.
 pub fn normalise_name(name: &str) -> String {
     let name = name.rsplit_once('/').map_or(name, |(_, tail)| tail);
-    name.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect()
+    let mut key = String::with_capacity(name.len());
+    key.extend(
+        name.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase()),
+    );
+    key
 }
 
 /// The last segment of a flattened name: `contact.email` → `email`,
@@ -329,13 +334,35 @@ fn leaf(name: &str) -> &str {
         .unwrap_or(name)
 }
 
-/// Exact alias match on a name.
+/// No alias is longer than this (checked by a test): a longer name is no alias.
+const MAX_ALIAS_LEN: usize = 32;
+
+/// [`ALIASES`] by alias; where two fields list the same alias, the first wins.
+fn alias_table() -> &'static HashMap<&'static str, LeadField> {
+    static TABLE: OnceLock<HashMap<&'static str, LeadField>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = HashMap::new();
+        for (field, aliases) in ALIASES {
+            for alias in *aliases {
+                table.entry(*alias).or_insert(*field);
+            }
+        }
+        table
+    })
+}
+
+/// Exact alias match on a name, after [`normalise_name`] (done here on the
+/// stack: every submitted field goes through this, often more than once).
 fn by_alias(name: &str) -> Option<LeadField> {
-    let key = normalise_name(name);
-    ALIASES
-        .iter()
-        .find(|(_, aliases)| aliases.contains(&key.as_str()))
-        .map(|(field, _)| *field)
+    let name = name.rsplit_once('/').map_or(name, |(_, tail)| tail);
+    let mut key = [0u8; MAX_ALIAS_LEN];
+    let mut len = 0;
+    for byte in name.bytes().filter(u8::is_ascii_alphanumeric) {
+        *key.get_mut(len)? = byte.to_ascii_lowercase();
+        len += 1;
+    }
+    let key = std::str::from_utf8(&key[..len]).ok()?;
+    alias_table().get(key).copied()
 }
 
 /// What a submitted field is, by its own name, its labels, or its kind.
@@ -350,9 +377,19 @@ pub fn recognise(field: &SubmittedField) -> Option<LeadField> {
             }
         });
     }
+    let leaf = leaf(&field.name);
     by_alias(&field.name)
-        .or_else(|| by_alias(leaf(&field.name)))
+        .or_else(|| {
+            (leaf.len() != field.name.len())
+                .then(|| by_alias(leaf))
+                .flatten()
+        })
         .or_else(|| field.labels.iter().find_map(|l| by_alias(l)))
+}
+
+/// The lead fields [`recognise_loosely`] can answer.
+pub fn label_hint_fields() -> impl Iterator<Item = LeadField> {
+    LABEL_HINTS.iter().map(|(field, _)| *field)
 }
 
 /// Question-style labels matched by containment, for fields [`recognise`] missed.
@@ -432,6 +469,36 @@ mod tests {
         question.labels.push("What's your work email?".into());
         assert_eq!(recognise(&question), None);
         assert_eq!(recognise_loosely(&question), Some(LeadField::Email));
+    }
+
+    #[test]
+    fn every_alias_is_found_and_the_first_listing_wins() {
+        for (field, aliases) in ALIASES {
+            for alias in *aliases {
+                assert!(alias.len() <= MAX_ALIAS_LEN, "{alias}");
+                assert_eq!(
+                    normalise_name(alias),
+                    *alias,
+                    "aliases are stored normalised"
+                );
+                let first = ALIASES
+                    .iter()
+                    .find(|(_, names)| names.contains(alias))
+                    .map(|(f, _)| *f);
+                assert_eq!(by_alias(alias), first, "{alias} ({field})");
+            }
+        }
+        // Longer than any alias, and names that normalise to nothing.
+        assert_eq!(by_alias(&"e".repeat(MAX_ALIAS_LEN + 1)), None);
+        assert_eq!(by_alias("--"), None);
+        assert_eq!(by_alias("É-mail"), by_alias("-mail"));
+    }
+
+    #[test]
+    fn all_lists_every_field_at_its_index() {
+        for (index, field) in LeadField::ALL.into_iter().enumerate() {
+            assert_eq!(field as usize, index, "{field}");
+        }
     }
 
     #[test]

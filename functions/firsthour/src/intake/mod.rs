@@ -75,22 +75,31 @@ pub async fn normalise(
     build_lead(submission, context)
 }
 
-/// The recognised value of each lead field, first non-empty one wins.
+/// The recognised value of each lead field, first non-empty one wins
+/// (a slot per [`LeadField`], indexed by its position in [`LeadField::ALL`]).
 #[derive(Default)]
 struct Recognised {
-    values: HashMap<LeadField, String>,
+    values: [Option<String>; LeadField::ALL.len()],
 }
 
 impl Recognised {
     fn offer(&mut self, field: LeadField, value: &str) {
         let value = value.trim();
         if !value.is_empty() && field != LeadField::Ignore {
-            self.values.entry(field).or_insert_with(|| value.to_owned());
+            self.values[field as usize].get_or_insert_with(|| value.to_owned());
         }
     }
 
+    fn has(&self, field: LeadField) -> bool {
+        self.values[field as usize].is_some()
+    }
+
+    fn get(&self, field: LeadField) -> Option<&str> {
+        self.values[field as usize].as_deref()
+    }
+
     fn take(&mut self, field: LeadField) -> Option<String> {
-        self.values.remove(&field)
+        self.values[field as usize].take()
     }
 }
 
@@ -114,15 +123,18 @@ fn build_lead(
             None => unmatched.push(field),
         }
     }
-    for field in &unmatched {
+    // Loose matching can only fill what is still empty: skip it (a substring
+    // search per field and hint) when nothing it could fill is missing.
+    let loosely_fillable = fields::label_hint_fields().any(|target| !recognised.has(target));
+    for field in unmatched.iter().filter(|_| loosely_fillable) {
         if let Some(target) = recognise_loosely(field)
-            && !recognised.values.contains_key(&target)
+            && !recognised.has(target)
             && value_fits(target, &field.value)
         {
             recognised.offer(target, &field.value);
         }
     }
-    if !recognised.values.contains_key(&LeadField::Email)
+    if !recognised.has(LeadField::Email)
         && let Some(field) = unmatched.iter().find(|f| looks_like_email(&f.value))
     {
         recognised.offer(LeadField::Email, &field.value);
@@ -197,8 +209,7 @@ fn build_lead(
         .iter()
         .find(|f| {
             recognised
-                .values
-                .get(&LeadField::OrganizationType)
+                .get(LeadField::OrganizationType)
                 .is_some_and(|v| v == f.value.trim())
         })
         .map(|f| f.labels.first().cloned().unwrap_or_else(|| f.name.clone()));
@@ -229,7 +240,7 @@ fn build_lead(
         org_type,
     };
     let redirect_url = short(LeadField::RedirectUrl, &mut recognised);
-    let (fields, raw_truncated) = bounded_raw_fields(&submission.fields);
+    let (fields, raw_truncated) = bounded_raw_fields(submission.fields);
 
     let lead = Lead {
         id: LeadId::new_at(context.received_at),
@@ -291,21 +302,20 @@ pub fn clean_phone(raw: &str) -> Result<String, String> {
 
 /// The submitted fields as stored: at most [`MAX_FIELDS`] of them, each name
 /// and value cut to its bound, and all of them within [`MAX_RAW_TOTAL_BYTES`].
-fn bounded_raw_fields(submitted: &[SubmittedField]) -> (Vec<RawField>, bool) {
+fn bounded_raw_fields(submitted: Vec<SubmittedField>) -> (Vec<RawField>, bool) {
     let mut truncated = submitted.len() > MAX_FIELDS;
     let mut total = 0usize;
     let mut out = Vec::with_capacity(submitted.len().min(MAX_FIELDS));
-    for field in submitted.iter().take(MAX_FIELDS) {
-        let mut name = field.name.clone();
-        let mut value = field.value.clone();
+    for field in submitted.into_iter().take(MAX_FIELDS) {
+        let mut name = field.name;
+        let mut value = field.value;
         truncated |= truncate_utf8(&mut name, MAX_FIELD_NAME_BYTES);
         truncated |= truncate_utf8(&mut value, MAX_FIELD_VALUE_BYTES);
         let remaining = MAX_RAW_TOTAL_BYTES.saturating_sub(total + name.len());
         truncated |= truncate_utf8(&mut value, remaining);
         total += name.len() + value.len();
         let mut raw = RawField::new(name, value);
-        raw.label = field.labels.first().map(|label| {
-            let mut label = label.clone();
+        raw.label = field.labels.into_iter().next().map(|mut label| {
             truncate_utf8(&mut label, MAX_FIELD_NAME_BYTES);
             label
         });

@@ -165,3 +165,27 @@ fn other_fields_skip_what_the_summary_shows_and_the_forms_own_fields() {
     );
     assert!(!email.html.contains("_rendered_at"));
 }
+
+#[test]
+fn header_safe_unbounded_joins_words_with_single_spaces() {
+    // The former implementation, kept as the reference.
+    fn reference(text: &str) -> String {
+        let single: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        single.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+    for text in [
+        "",
+        "   ",
+        "Ada",
+        " Ada  Lovelace ",
+        "a\r\nb\tc\u{7}d",
+        "\u{85}x\u{a0}y\u{2028}z\u{0}",
+        "José\u{1b}[31m Núñez",
+        "\n\n",
+    ] {
+        assert_eq!(header_safe_unbounded(text), reference(text), "{text:?}");
+    }
+}
