@@ -77,6 +77,18 @@ def handle(event, context):
          "expires_at": {"N": str(now + 600)}}
         for kind, key in (("delivery", digest), ("content", content))
     ]
+    # The per-IP rate limit of an unsigned form, as the intake counts it.
+    source_ip = event.get("requestContext", {}).get("http", {}).get("sourceIp", "")
+    DYNAMODB.update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": f"RATE#{hashlib.sha256(source_ip.encode()).hexdigest()}#{now // 60}"},
+             "sk": {"S": "RATE"}},
+        UpdateExpression="SET entity = :entity, #expires = :expires ADD hits :one",
+        ExpressionAttributeNames={"#expires": "expires_at"},
+        ExpressionAttributeValues={":entity": {"S": "rate"}, ":expires": {"N": str(now + 180)},
+                                   ":one": {"N": "1"}},
+        ReturnValues="UPDATED_NEW",
+    )
     DYNAMODB.transact_write_items(
         TransactItems=[{"Put": {"TableName": TABLE, "Item": lead,
                                 "ConditionExpression": "attribute_not_exists(pk)"}}]

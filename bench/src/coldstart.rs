@@ -3,7 +3,8 @@
 //! here; and the process's peak RSS (`VmHWM`) at that moment.
 //!
 //! The stand-in also answers the few AWS calls the first invocations make
-//! (DynamoDB TransactWriteItems, GetItem and Query, EventBridge PutEvents)
+//! (DynamoDB UpdateItem, TransactWriteItems, GetItem and Query, EventBridge
+//! PutEvents)
 //! at `AWS_ENDPOINT_URL`, instantly, so no AWS and no emulator is involved:
 //! what is measured is the process (config, the .gov registry, SDK clients,
 //! the runtime client, the handler, SigV4 signing and the HTTP client), not
@@ -124,6 +125,11 @@ async fn aws(headers: HeaderMap) -> Response {
         "DynamoDB_20120810.TransactWriteItems" | "DynamoDB_20120810.GetItem" => {
             ("application/x-amz-json-1.0", json!({}))
         }
+        // The per-IP rate limit's counter (an unsigned browser form).
+        "DynamoDB_20120810.UpdateItem" => (
+            "application/x-amz-json-1.0",
+            json!({"Attributes": {"hits": {"N": "1"}}}),
+        ),
         "DynamoDB_20120810.Query" => (
             "application/x-amz-json-1.0",
             json!({"Count": 0, "Items": [], "ScannedCount": 0}),
@@ -189,9 +195,11 @@ async fn start_once(state: &Arc<StandIn>, subject: &Subject) -> Result<Start, St
         .env_clear()
         .envs(subject.env.iter().cloned())
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .kill_on_drop(true);
+    // FIRSTHOUR_BENCH_LOGS=1 shows the functions' logs (to debug a failing start).
+    if std::env::var_os("FIRSTHOUR_BENCH_LOGS").is_none() {
+        command.stdout(Stdio::null()).stderr(Stdio::null());
+    }
     if let Some(dir) = &subject.dir {
         command.current_dir(dir);
     }
@@ -381,7 +389,10 @@ pub async fn run(options: &Options) -> Result<(), String> {
         env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
         subjects.push(Subject {
             name: "python-peer",
-            program: std::fs::canonicalize(python_path).map_err(|e| e.to_string())?,
+            // Absolute, but not resolved: the venv's python is a symlink.
+            program: std::env::current_dir()
+                .map_err(|e| e.to_string())?
+                .join(python_path),
             args: vec!["-m".into(), "awslambdaric".into(), "handler.handle".into()],
             dir: Some(support::root().join("bench/python")),
             env,

@@ -4,9 +4,10 @@
 //! the get.gov registry (`../shared/data/dotgov/current-full.csv`, or
 //! `FIRSTHOUR_GOV_DOMAINS_FILE`). Target: at most 20 µs median per lead.
 //!
-//! `cargo bench -p firsthour --bench cpu_per_lead`; medians land in
+//! `cargo bench -p firsthour --bench cpu_per_lead -- cpu_per_lead/`; medians land in
 //! `target/criterion/cpu_per_lead/<content type>/new/estimates.json`
-//! (`scripts/bench.sh` reads them).
+//! (`scripts/bench.sh` reads them). The `cpu_stages` group times each stage
+//! alone, to see where the time goes.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -66,7 +67,7 @@ fn urlencoded_body() -> Vec<u8> {
     let base = read("events/webhooks/salesforce-web-to-lead.urlencoded")
         .trim()
         .replace("ada%40example.org", "ada.lovelace%40dmv.ca.gov");
-    let extra: [(&str, &str); 22] = [
+    let extra: &[(&str, &str)] = &[
         ("salutation", "Ms."),
         ("street", "2415 First Avenue, Mail Station F101"),
         ("zip", "95818"),
@@ -95,6 +96,32 @@ fn urlencoded_body() -> Vec<u8> {
         ),
         ("referrer", "https://www.google.com/"),
         (
+            "00N5e00000AbCdI",
+            "Records management; case management; citizen self-service portal",
+        ),
+        (
+            "00N5e00000AbCdJ",
+            "Department of Motor Vehicles, Information Systems Division",
+        ),
+        (
+            "00N5e00000AbCdK",
+            "Procurement through CMAS or a competitive RFP, FY2027 budget approved",
+        ),
+        (
+            "lead_source_detail",
+            "Paid search: records management software (state and local)",
+        ),
+        ("member_status", "Responded"),
+        ("Campaign_ID", "7015e000000AbCdEAF"),
+        ("debug", "0"),
+        ("debugEmail", ""),
+        ("recordType", "0125e000000AbCdAAK"),
+        ("encoding", "UTF-8"),
+        (
+            "captcha_settings",
+            "{\"keyname\":\"w2l\",\"fallback\":\"true\",\"orgId\":\"00D5e000000AbCd\",\"ts\":\"\"}",
+        ),
+        (
             "description",
             "Hello, we are the records modernisation team at the California DMV. We are evaluating \
              platforms to replace our current case management system before the end of the fiscal \
@@ -105,7 +132,7 @@ fn urlencoded_body() -> Vec<u8> {
         ),
     ];
     let mut body = base;
-    for (name, value) in extra {
+    for (name, value) in extra.iter().copied() {
         body.push('&');
         body.push_str(name);
         body.push('=');
@@ -120,7 +147,7 @@ const BOUNDARY: &str = "----WebKitFormBoundary7MA4YWxkTrZu0gW";
 /// input), with the honeypot, the render time and UTM hidden fields and a
 /// small attachment, which the intake records but does not store.
 fn multipart_body() -> Vec<u8> {
-    let fields: [(&str, &str); 16] = [
+    let fields: &[(&str, &str)] = &[
         ("name", "Chris Park"),
         ("email", "chris.park@example.com"),
         ("phone", "+1 (415) 555-0199"),
@@ -156,7 +183,7 @@ fn multipart_body() -> Vec<u8> {
     body.push_str(&format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"requirements.txt\"\r\nContent-Type: text/plain\r\n\r\n"
     ));
-    for i in 0..6 {
+    for i in 0..2 {
         body.push_str(&format!(
             "Requirement {i}: route every inbound lead to its regional team within five minutes.\n"
         ));
@@ -213,6 +240,24 @@ fn text_plain_body() -> Vec<u8> {
     set(
         "gclid",
         "Cj0KCQiA4NWrBhD-ARIsAFCKwWt9ZlDq3xhXc5cxJ8KQ2eVYb1yL7_pJm0e9fR3zT4aQ6sWnUvX8y",
+    );
+    set(
+        "pages_viewed",
+        "/government, /government/federal, /pricing, /security/fedramp, /case-studies/air-mobility, /contact",
+    );
+    set("time_on_site_seconds", "412");
+    set("returning_visitor", "true");
+    set("ab_test", "hero-copy-b");
+    set("job_title", "Recruiting Operations Lead");
+    set("phone", "+1 618 555 0175");
+    set(
+        "how_did_you_hear",
+        "A colleague at Scott AFB recommended you after a demo at a recruiting conference",
+    );
+    set("team_size", "45 recruiters across 6 regions");
+    set(
+        "timeline",
+        "Pilot in Q1, rollout by the end of the fiscal year",
     );
     serde_json::to_vec(&value).expect("json")
 }
@@ -368,5 +413,70 @@ fn cpu_per_lead(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, cpu_per_lead);
+/// Where the time goes, per content type: each stage alone
+/// (`cargo bench -p firsthour --bench cpu_per_lead -- cpu_stages`).
+fn cpu_stages(c: &mut Criterion) {
+    let (file, registry) = config();
+    let now = OffsetDateTime::now_utc();
+    let cases = cases(now, registry);
+    let mut group = c.benchmark_group("cpu_stages");
+    group
+        .sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    for case in &cases {
+        let lookup = |name: &str| {
+            case.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        group.bench_function(format!("{}/verify", case.name), |b| {
+            b.iter(|| {
+                case.verifier.verify(&SignedRequest {
+                    method: "POST",
+                    url: "https://api.example.com/leads",
+                    body: black_box(&case.body),
+                    header: &lookup,
+                    now,
+                })
+            })
+        });
+        group.bench_function(format!("{}/parse", case.name), |b| {
+            b.iter(|| {
+                futures::executor::block_on(firsthour::intake::body::parse_body(
+                    black_box(&case.body),
+                    Some(&case.content_type),
+                ))
+            })
+        });
+        let meta = RequestMeta::default();
+        let context = IntakeContext {
+            source: &case.source,
+            meta: &meta,
+            mapping: file.mapping(&case.source),
+            max_body_bytes: MAX_BODY_BYTES,
+            received_at: now,
+        };
+        group.bench_function(format!("{}/normalise", case.name), |b| {
+            b.iter(|| {
+                futures::executor::block_on(normalise(
+                    black_box(&case.body),
+                    Some(&case.content_type),
+                    context,
+                ))
+            })
+        });
+        let lead =
+            futures::executor::block_on(normalise(&case.body, Some(&case.content_type), context))
+                .expect("a valid lead")
+                .lead;
+        group.bench_function(format!("{}/classify", case.name), |b| {
+            b.iter(|| classify(black_box(&lead), &file))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, cpu_per_lead, cpu_stages);
 criterion_main!(benches);
