@@ -52,7 +52,7 @@ done
 section "1. CPU per lead: verify + parse + normalise + classify + route, ~2 KB webhook per content type" \
   "cargo bench -p firsthour --bench cpu_per_lead"
 rm -rf target/criterion/cpu_per_lead
-cargo bench -q -p firsthour --bench cpu_per_lead 2>&1 | grep -E 'cpu_per_lead|time:' || true
+cargo bench -q -p firsthour --bench cpu_per_lead -- 'cpu_per_lead/' 2>&1 | grep -E 'cpu_per_lead|time:' || true
 python3 - "$OUT/cpu.json" <<'PY'
 import json, pathlib, sys
 figures = {}

@@ -5,7 +5,8 @@ of two concurrent `attribute_not_exists` puts on one key, exactly one wins.
 moto's threaded server checks conditions and writes without a lock, so two
 requests racing can both win. This launcher serialises DynamoDB requests
 (only them: SQS long polls and the rest stay concurrent), which makes
-moto's conditional writes atomic the way DynamoDB's are.
+moto's conditional writes atomic the way DynamoDB's are. It also makes
+moto's transaction rollback backups cheap (see cheap_transaction_backups).
 
 usage: python scripts/moto_server.py [-H 127.0.0.1] [-p 5000]
 """
@@ -23,6 +24,55 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
+
+
+def cheap_transaction_backups():
+    """moto backs up every table a TransactWriteItems touches with
+    copy.deepcopy before applying it, to roll back on a failed condition:
+    O(table size) per request, over a second per transaction once a table
+    holds a few thousand items (the benchmarks' burst). A transaction of
+    Puts, Deletes and ConditionChecks only replaces or removes items, never
+    changes one in place, so a copy of the table's item index is a complete
+    backup; a transaction with an Update keeps the deep copy."""
+    import copy
+    from collections import defaultdict
+
+    from moto.dynamodb import models as dynamodb_models
+    from moto.dynamodb.models.table import Table
+
+    real_deepcopy = copy.deepcopy
+    state = threading.local()
+
+    def index_backup(table):
+        backup = copy.copy(table)
+        backup.items = defaultdict(dict)
+        for key, value in table.items.items():
+            backup.items[key] = dict(value) if isinstance(value, dict) else value
+        return backup
+
+    class CopyModule:
+        def __getattr__(self, name):
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(obj, memo=None):
+            if getattr(state, "replace_only", False) and isinstance(obj, Table):
+                return index_backup(obj)
+            return real_deepcopy(obj, memo)
+
+    dynamodb_models.copy = CopyModule()
+    original = dynamodb_models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        state.replace_only = all(
+            next(iter(item), None) in ("Put", "Delete", "ConditionCheck") for item in transact_items
+        )
+        try:
+            return original(self, transact_items)
+        finally:
+            state.replace_only = False
+
+    dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
 class SerialiseDynamoDB:
@@ -47,6 +97,7 @@ def main():
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+    cheap_transaction_backups()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple(
         args.host,
