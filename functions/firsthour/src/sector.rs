@@ -134,8 +134,12 @@ impl GovRegistry {
         let org_col = column(&["organization name", "organization", "organisation name"]);
         let agency_col = column(&["agency"]);
         let mut domains = HashMap::new();
-        for record in csv.records() {
-            let record = record.map_err(|e| RegistryError::Csv(e.to_string()))?;
+        // One record buffer for every row: this runs at every cold start.
+        let mut record = csv::StringRecord::new();
+        while csv
+            .read_record(&mut record)
+            .map_err(|e| RegistryError::Csv(e.to_string()))?
+        {
             let Some(domain) = record
                 .get(domain_col)
                 .map(normalise_domain)
