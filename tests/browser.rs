@@ -262,11 +262,17 @@ async fn scenarios(ctx: Ctx) -> Vec<(&'static str, Duration)> {
 /// a. The plain form post with redirect.
 async fn contact_form_lands_on_thanks_and_stores_the_lead(ctx: &Ctx) {
     let loaded = open(ctx, "/index.html").await;
-    fill(ctx, "name", "Jane Doe").await;
-    fill(ctx, "email", "jane.doe@example.com").await;
-    fill(ctx, "company", "Example Buyer LLC").await;
-    fill(ctx, "phone", "+1 202 555 0142").await;
-    fill(ctx, "message", "We would like a demo for 40 seats.").await;
+    fill_all(
+        ctx,
+        &[
+            ("name", "Jane Doe"),
+            ("email", "jane.doe@example.com"),
+            ("company", "Example Buyer LLC"),
+            ("phone", "+1 202 555 0142"),
+            ("message", "We would like a demo for 40 seats."),
+        ],
+    )
+    .await;
     submit_after_a_human_pause(ctx, loaded).await;
     await_thanks(ctx).await;
 
@@ -285,11 +291,17 @@ async fn contact_form_lands_on_thanks_and_stores_the_lead(ctx: &Ctx) {
 /// b. The government portal: a .mil address, the federal team's email.
 async fn government_portal_reaches_the_federal_team(ctx: &Ctx) -> String {
     let loaded = open(ctx, "/government.html").await;
-    fill(ctx, "name", "Grace Hopper").await;
-    fill(ctx, "title", "Director, Fleet Software").await;
-    fill(ctx, "email", "grace.hopper@navy.mil").await;
-    fill(ctx, "phone", "(703) 555-0100").await;
-    fill(ctx, "agency", "US Navy, NAVSEA").await;
+    fill_all(
+        ctx,
+        &[
+            ("name", "Grace Hopper"),
+            ("title", "Director, Fleet Software"),
+            ("email", "grace.hopper@navy.mil"),
+            ("phone", "(703) 555-0100"),
+            ("agency", "US Navy, NAVSEA"),
+        ],
+    )
+    .await;
     choose(
         ctx,
         "organization_type",
@@ -331,9 +343,15 @@ async fn fetch_variant_shows_errors_inline_then_lands_on_thanks(ctx: &Ctx) {
     let loaded = open(ctx, "/fetch.html").await;
     fill(ctx, "name", "Ada Lovelace").await;
     // The browser takes it (type=email allows a dotless domain); the intake does not.
-    fill(ctx, "email", "ada@localhost").await;
-    fill(ctx, "company", "Analytical Engines Ltd").await;
-    fill(ctx, "message", "Could you send pricing for the team plan?").await;
+    fill_all(
+        ctx,
+        &[
+            ("email", "ada@localhost"),
+            ("company", "Analytical Engines Ltd"),
+            ("message", "Could you send pricing for the team plan?"),
+        ],
+    )
+    .await;
     submit_after_a_human_pause(ctx, loaded).await;
     let error = ctx
         .client
@@ -387,9 +405,15 @@ async fn fetch_variant_shows_errors_inline_then_lands_on_thanks(ctx: &Ctx) {
 /// d. A bot fills the honeypot: it sees the same thank-you page, nothing is stored.
 async fn filled_honeypot_sees_thanks_but_stores_nothing(ctx: &Ctx) {
     let loaded = open(ctx, "/index.html").await;
-    fill(ctx, "name", "Spam Bot").await;
-    fill(ctx, "email", "bot@spam.example.com").await;
-    fill(ctx, "message", "Cheap backlinks, great prices").await;
+    fill_all(
+        ctx,
+        &[
+            ("name", "Spam Bot"),
+            ("email", "bot@spam.example.com"),
+            ("message", "Cheap backlinks, great prices"),
+        ],
+    )
+    .await;
     ctx.client
         .execute(
             "document.querySelector('[name=hp_website]').value = 'https://spam.example.com';",
@@ -543,6 +567,13 @@ async fn fill(ctx: &Ctx, name: &str, value: &str) {
         .send_keys(value)
         .await
         .unwrap_or_else(|err| panic!("type into {name}: {err}"));
+}
+
+/// Types each (field name, value) in order.
+async fn fill_all(ctx: &Ctx, fields: &[(&str, &str)]) {
+    for (name, value) in fields {
+        fill(ctx, name, value).await;
+    }
 }
 
 async fn choose(ctx: &Ctx, name: &str, label: &str) {
