@@ -33,7 +33,10 @@ def cheap_transaction_backups():
     holds a few thousand items (the benchmarks' burst). A transaction of
     Puts, Deletes and ConditionChecks only replaces or removes items, never
     changes one in place, so a copy of the table's item index is a complete
-    backup; a transaction with an Update keeps the deep copy."""
+    backup: that is what is kept, and put back if the transaction fails (the
+    table object itself stays: moto tracks every model instance it creates,
+    so copies would never be freed). A transaction with an Update keeps the
+    deep copy."""
     import copy
     from collections import defaultdict
 
@@ -43,12 +46,11 @@ def cheap_transaction_backups():
     real_deepcopy = copy.deepcopy
     state = threading.local()
 
-    def index_backup(table):
-        backup = copy.copy(table)
-        backup.items = defaultdict(dict)
+    def item_index(table):
+        index = defaultdict(dict)
         for key, value in table.items.items():
-            backup.items[key] = dict(value) if isinstance(value, dict) else value
-        return backup
+            index[key] = dict(value) if isinstance(value, dict) else value
+        return index
 
     class CopyModule:
         def __getattr__(self, name):
@@ -56,21 +58,29 @@ def cheap_transaction_backups():
 
         @staticmethod
         def deepcopy(obj, memo=None):
-            if getattr(state, "replace_only", False) and isinstance(obj, Table):
-                return index_backup(obj)
+            backups = getattr(state, "backups", None)
+            if backups is not None and isinstance(obj, Table):
+                if all(table is not obj for table, _ in backups):
+                    backups.append((obj, item_index(obj)))
+                return obj
             return real_deepcopy(obj, memo)
 
     dynamodb_models.copy = CopyModule()
     original = dynamodb_models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(self, transact_items):
-        state.replace_only = all(
+        replace_only = all(
             next(iter(item), None) in ("Put", "Delete", "ConditionCheck") for item in transact_items
         )
+        state.backups = [] if replace_only else None
         try:
             return original(self, transact_items)
+        except Exception:
+            for table, index in state.backups or []:
+                table.items = index
+            raise
         finally:
-            state.replace_only = False
+            state.backups = None
 
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items
 
