@@ -450,6 +450,13 @@ pub async fn run(options: &Options) -> Result<(), String> {
     );
 
     // --- Burst, between two measurements of moto's raw PutItem rate.
+    // The load phases use clients that wait for moto rather than retry.
+    let load_sdk = support::sdk_for_load().await?;
+    let direct = Direct {
+        dynamo: aws_sdk_dynamodb::Client::new(&load_sdk),
+        events: aws_sdk_eventbridge::Client::new(&load_sdk),
+        ..direct
+    };
     let raw_items = |tag: &'static str| {
         let direct = &direct;
         let source = source.clone();
@@ -528,7 +535,11 @@ pub async fn run(options: &Options) -> Result<(), String> {
             let writes = same_writes.lock().ok().and_then(|mut w| w.pop());
             async move {
                 let writes = writes.ok_or("no writes left")?;
-                direct.send(writes).await
+                let pk = writes.lead.get("pk").and_then(|v| v.as_s().ok()).cloned();
+                direct
+                    .send(writes)
+                    .await
+                    .map_err(|e| format!("same calls, lead {pk:?}: {e}"))
             }
         })
         .await?

@@ -80,6 +80,23 @@ pub async fn sdk() -> Result<SdkConfig, String> {
     Ok(firsthour::aws::load_sdk_config().await)
 }
 
+/// The same SDK for the load phases (50 concurrent callers): one attempt
+/// with a generous timeout. Under that load moto can take longer than the
+/// functions' 3 s attempt timeout; a retried TransactWriteItems would then
+/// find its own first attempt's items and fail its conditions.
+pub async fn sdk_for_load() -> Result<SdkConfig, String> {
+    emulator_url()?;
+    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(120))
+                .build(),
+        )
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await)
+}
+
 /// A stack of the template's resources on the emulator, under a fresh prefix.
 pub async fn stack(sdk: &SdkConfig, name: &str) -> Result<(TemplateModel, LocalStack), String> {
     let model = TemplateModel::load(&template_path()).map_err(|e| e.to_string())?;
