@@ -382,6 +382,20 @@ pub async fn run(options: &Options) -> Result<(), String> {
             status: None,
         },
     ];
+    // The same intake without the .gov registry: what loading it costs.
+    let mut without_registry = lambda_env(addr, "intake");
+    without_registry.retain(|(name, _)| name != "FIRSTHOUR_GOV_DOMAINS_FILE");
+    if without_registry.len() < subjects[0].env.len() {
+        subjects.push(Subject {
+            name: "intake-no-registry",
+            program: binary("intake")?,
+            args: Vec::new(),
+            dir: None,
+            env: without_registry,
+            event: lead_event(),
+            status: Some(202),
+        });
+    }
     let python_path = Path::new(&python);
     let with_python = python_path.exists();
     if with_python {
@@ -425,7 +439,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
         );
         let max_rss = starts.iter().map(|s| s.peak_rss_mb).fold(0.0, f64::max);
         println!(
-            "cold start {:<15} median over {runs}: init {ready:6.1} ms, first invocation answered {answered:6.1} ms, peak RSS {rss:5.1} MB (max {max_rss:.1})",
+            "cold start {:<18} median over {runs}: init {ready:6.1} ms, first invocation answered {answered:6.1} ms, peak RSS {rss:5.1} MB (max {max_rss:.1})",
             subject.name
         );
         figures.insert(

@@ -4,8 +4,8 @@
 //! the local Runtime API stand-in (`firsthour_local::runtime_api`), fronted by
 //! the local HTTP API stand-in (`firsthour_local::gateway`). Only the intake
 //! is started (no router, no schedule), so nothing else competes for the two
-//! cores; the template's rules still put every `LeadReceived` on their local
-//! queues, where the burst check counts them.
+//! cores; the burst's `LeadReceived` events are counted on a queue of their
+//! own, behind a rule on the stack's bus matching `detail.source = burst`.
 //!
 //! Deliveries are signed (Standard Webhooks, sources `bench` and `burst`),
 //! as a vendor's webhooks are: signed senders are not rate-limited per IP,
@@ -262,43 +262,102 @@ where
     Ok((started.elapsed(), times))
 }
 
-/// Receives every message of the rule queues; returns the `LeadReceived`
-/// lead ids whose source is `source`, duplicates included.
+/// A rule and queue of their own for the burst's `LeadReceived` events
+/// (source `burst`): the template's rule queues also hold every other
+/// event of the run, and moto reads a queue in time that grows with its
+/// length for every message received.
+async fn burst_queue(
+    sdk: &aws_config::SdkConfig,
+    prefix: &str,
+    bus: &str,
+) -> Result<String, String> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("{prefix}-burst-events"))
+        .send()
+        .await
+        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?
+        .queue_url
+        .ok_or("no queue url")?;
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?
+        .attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .ok_or("no queue arn")?;
+    let rule = format!("{prefix}-burst-events");
+    events
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(bus)
+        .event_pattern(
+            json!({"source": ["firsthour"], "detail-type": ["LeadReceived"], "detail": {"source": ["burst"]}})
+                .to_string(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())?;
+    events
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("burst-events")
+                .arn(arn)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await
+        .map_err(|e| aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())?;
+    Ok(queue_url)
+}
+
+/// Receives every message of `queue`; returns the `LeadReceived` lead ids
+/// whose source is `source`, duplicates included.
 async fn drain_events(
     sqs: &aws_sdk_sqs::Client,
-    queues: &[String],
+    queue: &str,
     source: &str,
 ) -> Result<Vec<String>, String> {
     let mut ids = Vec::new();
-    for queue in queues {
-        let mut empty = 0;
-        while empty < 3 {
-            let output = sqs
-                .receive_message()
-                .queue_url(queue)
-                .max_number_of_messages(10)
-                .visibility_timeout(600)
-                .send()
-                .await
-                .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
-            let messages = output.messages.unwrap_or_default();
-            if messages.is_empty() {
-                empty += 1;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-            empty = 0;
-            for message in messages {
-                let event: serde_json::Value =
-                    serde_json::from_str(message.body().unwrap_or("null")).unwrap_or_default();
-                if event["detail-type"] == "LeadReceived" && event["detail"]["source"] == source {
-                    ids.push(
-                        event["detail"]["lead_id"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_owned(),
-                    );
-                }
+    let mut empty = 0;
+    while empty < 3 {
+        let output = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .visibility_timeout(600)
+            .send()
+            .await
+            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?;
+        let messages = output.messages.unwrap_or_default();
+        if messages.is_empty() {
+            empty += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        empty = 0;
+        for message in messages {
+            let event: serde_json::Value =
+                serde_json::from_str(message.body().unwrap_or("null")).unwrap_or_default();
+            if event["detail-type"] == "LeadReceived" && event["detail"]["source"] == source {
+                ids.push(
+                    event["detail"]["lead_id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                );
             }
         }
     }
@@ -315,6 +374,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
     let sdk = support::sdk().await?;
     let emulator_url = support::emulator_url()?;
     let (model, stack) = support::stack(&sdk, "bench").await?;
+    let events_queue = burst_queue(&sdk, &stack.prefix, &stack.bus_name).await?;
     let config = support::config_file(
         "# firsthour-bench: signed sources, as vendors' webhooks are\n[sources.bench]\nauth = \"standard_webhooks\"\n\n[sources.burst]\nauth = \"standard_webhooks\"\n",
     )?;
@@ -555,12 +615,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
 
     let leads = support::count_leads(&direct.dynamo, &direct.table, "burst").await?;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queues: Vec<String> = stack
-        .rule_queues
-        .iter()
-        .map(|q| q.queue_url.clone())
-        .collect();
-    let event_ids = drain_events(&sqs, &queues, "burst").await?;
+    let event_ids = drain_events(&sqs, &events_queue, "burst").await?;
     let mut distinct = event_ids.clone();
     distinct.sort();
     distinct.dedup();
