@@ -20,7 +20,7 @@ use crate::lead::Source;
 use crate::routing::{
     CalendarConfig, CustomersConfig, LadderConfig, Routing, RuleConfig, TeamConfig,
 };
-use crate::sector::{GovRegistry, Sector};
+use crate::sector::{GovRegistry, MAX_REGISTRY_BYTES, RegistryError, Sector};
 
 /// The environment variables the functions read. The template sets them;
 /// `tests/template.rs` checks the two agree.
@@ -522,9 +522,16 @@ impl FileConfig {
             path: path.display().to_string(),
             message,
         };
-        let file = std::fs::File::open(path).map_err(|err| file_error(err.to_string()))?;
-        let registry = GovRegistry::from_csv(std::io::BufReader::new(file))
-            .map_err(|err| file_error(err.to_string()))?;
+        // Checked before reading, so a wrong path to a huge file is an error,
+        // not an out-of-memory at cold start.
+        let size = std::fs::metadata(path)
+            .map_err(|err| file_error(err.to_string()))?
+            .len();
+        if size > MAX_REGISTRY_BYTES as u64 {
+            return Err(file_error(RegistryError::TooLarge.to_string()));
+        }
+        let bytes = std::fs::read(path).map_err(|err| file_error(err.to_string()))?;
+        let registry = GovRegistry::from_csv(&bytes).map_err(|err| file_error(err.to_string()))?;
         self.registry = Some(Arc::new(registry));
         Ok(self)
     }
@@ -617,6 +624,39 @@ mod tests {
             IntakeSettings::from_env(&env(&[(vars::TABLE_NAME, "leads")])),
             Err(ConfigError::Missing(vars::EVENT_BUS_NAME))
         ));
+    }
+
+    #[test]
+    fn registry_file_errors_name_the_file() {
+        let dir = std::env::temp_dir().join(format!("firsthour-registry-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let missing = dir.join("missing.csv");
+        let err = FileConfig::default()
+            .with_registry(&missing)
+            .expect_err("missing file");
+        assert!(err.to_string().contains("missing.csv"), "{err}");
+
+        // A wrong path to something huge is refused before it is read
+        // (a sparse file: no disk is used).
+        let huge = dir.join("huge.csv");
+        std::fs::File::create(&huge)
+            .and_then(|file| file.set_len(MAX_REGISTRY_BYTES as u64 + 1))
+            .expect("sparse file");
+        let err = FileConfig::default()
+            .with_registry(&huge)
+            .expect_err("too large");
+        assert!(
+            err.to_string().contains("huge.csv") && err.to_string().contains("256 MiB"),
+            "{err}"
+        );
+
+        let not_csv = dir.join("not.csv");
+        std::fs::write(&not_csv, "just,some\ntext,here\n").expect("write");
+        let err = FileConfig::default()
+            .with_registry(&not_csv)
+            .expect_err("wrong columns");
+        assert!(err.to_string().contains("Domain name"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

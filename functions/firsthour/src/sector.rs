@@ -10,9 +10,8 @@
 //!    `government_unverified`, never guessed to be federal;
 //! 5. otherwise `commercial`.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::io::Read;
+use std::hash::BuildHasher;
 
 use serde::{Deserialize, Serialize};
 
@@ -78,27 +77,53 @@ pub struct SectorDecision {
     pub agency: Option<String>,
 }
 
-/// One row of the .gov registry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GovDomain {
-    pub domain_type: String,
-    pub organization: String,
+/// Far above get.gov's full file (1.5 MB), and below where spans overflow.
+pub const MAX_REGISTRY_BYTES: usize = 256 << 20;
+
+/// One row of the .gov registry, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GovDomain<'a> {
+    pub domain_type: &'a str,
+    pub organization: &'a str,
+    sector: Sector,
 }
 
-impl GovDomain {
+impl GovDomain<'_> {
     pub fn sector(&self) -> Sector {
-        if self.domain_type.to_ascii_lowercase().starts_with("federal") {
-            Sector::Federal
-        } else {
-            Sector::StateLocal
-        }
+        self.sector
     }
 }
 
 /// The official .gov registry (get.gov `current-full.csv`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// It loads at every intake cold start (16,500 rows), so it is kept compact:
+/// every domain and organisation name back to back in one string, the rows
+/// as spans into it, a hash table of row indices keyed by domain, and the
+/// dozen distinct domain types once each: a few allocations in all, instead
+/// of three per row.
+#[derive(Debug, Clone, Default)]
 pub struct GovRegistry {
-    domains: HashMap<String, GovDomain>,
+    text: String,
+    entries: Vec<RegistryEntry>,
+    /// Row indices by domain; one per domain (the last row wins).
+    index: hashbrown::HashTable<u32>,
+    hasher: std::hash::RandomState,
+    /// The distinct domain types and the sector each implies.
+    types: Vec<(String, Sector)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RegistryEntry {
+    domain: Span,
+    organization: Span,
+    domain_type: u32,
+}
+
+/// A byte range of [`GovRegistry::text`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
 }
 
 /// A registry file problem, naming the row.
@@ -110,14 +135,21 @@ pub enum RegistryError {
     Csv(String),
     #[error("the .gov registry lists no domains")]
     Empty,
+    #[error("the .gov registry is larger than 256 MiB (get.gov's full file is about 1.5 MB)")]
+    TooLarge,
 }
 
 impl GovRegistry {
     /// Reads the get.gov CSV. Columns are found by header name, so both the
     /// current layout (`Domain name,Domain type,Organization name,…`) and the
     /// older one (`Domain Name,Domain Type,Agency,Organization,…`) work.
-    pub fn from_csv<R: Read>(reader: R) -> Result<Self, RegistryError> {
-        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    ///
+    /// Takes the whole file, so the tables are sized once from its length.
+    pub fn from_csv(bytes: &[u8]) -> Result<Self, RegistryError> {
+        if bytes.len() > MAX_REGISTRY_BYTES {
+            return Err(RegistryError::TooLarge);
+        }
+        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
         let headers = csv
             .headers()
             .map_err(|e| RegistryError::Csv(e.to_string()))?
@@ -133,62 +165,163 @@ impl GovRegistry {
             column(&["domain type", "type"]).ok_or(RegistryError::MissingColumn("Domain type"))?;
         let org_col = column(&["organization name", "organization", "organisation name"]);
         let agency_col = column(&["agency"]);
-        let mut domains = HashMap::new();
-        // One record buffer for every row: this runs at every cold start.
-        let mut record = csv::StringRecord::new();
+
+        let mut registry = Self::default();
+        // get.gov rows average 85 bytes: a slight overestimate, so no table
+        // grows (and rehashes) while loading.
+        let rows = bytes.len() / 64;
+        registry.entries.reserve(rows);
+        registry.index.reserve(rows, |_| 0);
+        // Domain and organisation are under half of a get.gov row.
+        registry.text.reserve(bytes.len() / 2);
+        // One record buffer for every row, and byte records: the text is
+        // checked per field below, not per record.
+        let mut record = csv::ByteRecord::new();
         while csv
-            .read_record(&mut record)
+            .read_byte_record(&mut record)
             .map_err(|e| RegistryError::Csv(e.to_string()))?
         {
-            let Some(domain) = record
-                .get(domain_col)
-                .map(normalise_domain)
-                .filter(|d| d.ends_with(".gov"))
-            else {
+            let Some(domain) = record.get(domain_col).map(utf8_lossy) else {
                 continue;
             };
+            let domain = domain.trim().trim_end_matches('.');
+            if !domain
+                .get(domain.len().saturating_sub(4)..)
+                .is_some_and(|tld| tld.eq_ignore_ascii_case(".gov"))
+            {
+                continue;
+            }
             let text = |col: Option<usize>| {
-                col.and_then(|c| record.get(c))
-                    .map(str::trim)
-                    .filter(|t| {
-                        !t.is_empty()
-                            && !t.eq_ignore_ascii_case("non-federal agency")
-                            && *t != "(blank)"
-                    })
-                    .map(str::to_owned)
+                col.and_then(|c| record.get(c)).map(utf8_lossy).filter(|t| {
+                    let t = t.trim();
+                    !t.is_empty() && !t.eq_ignore_ascii_case("non-federal agency") && t != "(blank)"
+                })
             };
-            let organization = text(org_col)
-                .or_else(|| text(agency_col))
-                .unwrap_or_else(|| domain.clone());
-            domains.insert(
-                domain,
-                GovDomain {
-                    domain_type: record.get(type_col).unwrap_or_default().trim().to_owned(),
-                    organization,
-                },
-            );
+            let domain_span = registry.push(domain, true)?;
+            let organization = match text(org_col).or_else(|| text(agency_col)) {
+                Some(name) => registry.push(name.trim(), false)?,
+                None => domain_span,
+            };
+            let domain_type = record.get(type_col).map(utf8_lossy).unwrap_or_default();
+            let domain_type = registry.intern_type(domain_type.trim())?;
+            registry.insert(RegistryEntry {
+                domain: domain_span,
+                organization,
+                domain_type,
+            })?;
         }
-        if domains.is_empty() {
+        if registry.entries.is_empty() {
             return Err(RegistryError::Empty);
         }
-        Ok(Self { domains })
+        Ok(registry)
     }
 
+    fn insert(&mut self, entry: RegistryEntry) -> Result<(), RegistryError> {
+        let row = u32::try_from(self.entries.len()).map_err(|_| RegistryError::TooLarge)?;
+        self.entries.push(entry);
+        let Self {
+            text,
+            entries,
+            index,
+            hasher,
+            ..
+        } = self;
+        let domain = span_text(text, entry.domain);
+        let hash = hasher.hash_one(domain);
+        let same_domain = |row: &u32| {
+            entries
+                .get(*row as usize)
+                .is_some_and(|e| span_text(text, e.domain) == domain)
+        };
+        let rehash = |row: &u32| {
+            let domain = entries
+                .get(*row as usize)
+                .map_or("", |e| span_text(text, e.domain));
+            hasher.hash_one(domain)
+        };
+        match index.entry(hash, same_domain, rehash) {
+            hashbrown::hash_table::Entry::Occupied(mut earlier) => *earlier.get_mut() = row,
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(row);
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends `value` (lower-cased for domains) to the text.
+    fn push(&mut self, value: &str, lowercase: bool) -> Result<Span, RegistryError> {
+        let start = self.text.len();
+        self.text.push_str(value);
+        if lowercase && let Some(pushed) = self.text.get_mut(start..) {
+            pushed.make_ascii_lowercase();
+        }
+        let offset = |at: usize| u32::try_from(at).map_err(|_| RegistryError::TooLarge);
+        Ok(Span {
+            start: offset(start)?,
+            end: offset(self.text.len())?,
+        })
+    }
+
+    fn intern_type(&mut self, domain_type: &str) -> Result<u32, RegistryError> {
+        let index = match self.types.iter().position(|(t, _)| t == domain_type) {
+            Some(index) => index,
+            None => {
+                let sector = if domain_type
+                    .get(..7)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("federal"))
+                {
+                    Sector::Federal
+                } else {
+                    Sector::StateLocal
+                };
+                self.types.push((domain_type.to_owned(), sector));
+                self.types.len() - 1
+            }
+        };
+        u32::try_from(index).map_err(|_| RegistryError::TooLarge)
+    }
+
+    /// Distinct domains.
     pub fn len(&self) -> usize {
-        self.domains.len()
+        self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.domains.is_empty()
+        self.index.is_empty()
     }
 
     /// The registered domain (`nasa.gov`) for any address domain under it.
-    pub fn lookup(&self, domain: &str) -> Option<(&str, &GovDomain)> {
+    pub fn lookup(&self, domain: &str) -> Option<(&str, GovDomain<'_>)> {
         let registered = registered_gov_domain(domain)?;
-        self.domains
-            .get_key_value(registered)
-            .map(|(k, v)| (k.as_str(), v))
+        let row = self.index.find(self.hasher.hash_one(registered), |row| {
+            self.entries
+                .get(*row as usize)
+                .is_some_and(|e| span_text(&self.text, e.domain) == registered)
+        })?;
+        let entry = self.entries.get(*row as usize)?;
+        let (domain_type, sector) = self.types.get(entry.domain_type as usize)?;
+        Some((
+            span_text(&self.text, entry.domain),
+            GovDomain {
+                domain_type,
+                organization: span_text(&self.text, entry.organization),
+                sector: *sector,
+            },
+        ))
     }
+}
+
+/// Text of a CSV field; the usual all-valid case takes `from_utf8`'s fast path.
+fn utf8_lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+fn span_text(text: &str, span: Span) -> &str {
+    text.get(span.start as usize..span.end as usize)
+        .unwrap_or_default()
 }
 
 /// Lower case, no trailing dot, no surrounding spaces.
@@ -242,7 +375,7 @@ pub fn classify_domain(
             Some((registered, entry)) => (
                 entry.sector(),
                 format!("{registered} is {} in the .gov registry", entry.domain_type),
-                Some(entry.organization.clone()),
+                Some(entry.organization.to_owned()),
             ),
             None if registry.is_some() => (
                 Sector::GovernmentUnverified,

@@ -14,9 +14,9 @@ const SHARED_FEDERAL_CSV: &str = concat!(
 fn registry() -> &'static GovRegistry {
     static REGISTRY: OnceLock<GovRegistry> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        let file = std::fs::File::open(SHARED_CSV)
+        let file = std::fs::read(SHARED_CSV)
             .expect("../shared/data/dotgov/current-full.csv (tests read ../shared)");
-        GovRegistry::from_csv(file).expect("registry parses")
+        GovRegistry::from_csv(&file).expect("registry parses")
     })
 }
 
@@ -219,6 +219,38 @@ fn older_registry_layout_with_agency_column() {
         GovRegistry::from_csv("Domain name,Domain type\n".as_bytes()),
         Err(RegistryError::Empty)
     ));
+}
+
+#[test]
+fn registry_rows_are_normalised_deduplicated_and_tolerate_bad_bytes() {
+    let mut csv = b"Domain name,Domain type,Organization name\n\
+        \" Example.GOV. \",City,\"Town of Example, \"\"Old\"\" Hall\"\n\
+        twice.gov,City,First\n\
+        twice.gov,Federal - Executive,Second\n\
+        not-a-gov.com,Federal,Nobody\n\
+        bytes.gov,County,"
+        .to_vec();
+    csv.extend_from_slice(b"Caf\xe9 County\n");
+    let registry = GovRegistry::from_csv(&csv).expect("parses");
+    assert_eq!(registry.len(), 3, "example, twice (once) and bytes");
+
+    let (registered, entry) = registry.lookup("mail.example.gov").expect("found");
+    assert_eq!(registered, "example.gov");
+    assert_eq!(entry.organization, "Town of Example, \"Old\" Hall");
+    assert_eq!(entry.sector(), Sector::StateLocal);
+
+    // A domain listed twice: the later row wins, as a map insert would.
+    let (_, entry) = registry.lookup("twice.gov").expect("found");
+    assert_eq!(
+        (entry.organization, entry.sector()),
+        ("Second", Sector::Federal)
+    );
+
+    // Bytes that are not UTF-8 are replaced, not an error.
+    let (_, entry) = registry.lookup("bytes.gov").expect("found");
+    assert_eq!(entry.organization, "Caf\u{fffd} County");
+    assert!(registry.lookup("not-a-gov.com").is_none());
+    assert!(registry.lookup("unknown.gov").is_none());
 }
 
 #[test]
