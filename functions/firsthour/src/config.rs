@@ -531,7 +531,7 @@ impl FileConfig {
             return Err(file_error(RegistryError::TooLarge.to_string()));
         }
         let bytes = std::fs::read(path).map_err(|err| file_error(err.to_string()))?;
-        let registry = GovRegistry::from_csv(&bytes).map_err(|err| file_error(err.to_string()))?;
+        let registry = GovRegistry::from_csv(bytes).map_err(|err| file_error(err.to_string()))?;
         self.registry = Some(Arc::new(registry));
         Ok(self)
     }

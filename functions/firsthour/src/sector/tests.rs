@@ -16,7 +16,7 @@ fn registry() -> &'static GovRegistry {
     REGISTRY.get_or_init(|| {
         let file = std::fs::read(SHARED_CSV)
             .expect("../shared/data/dotgov/current-full.csv (tests read ../shared)");
-        GovRegistry::from_csv(&file).expect("registry parses")
+        GovRegistry::from_csv(file).expect("registry parses")
     })
 }
 
@@ -231,7 +231,7 @@ fn registry_rows_are_normalised_deduplicated_and_tolerate_bad_bytes() {
         bytes.gov,County,"
         .to_vec();
     csv.extend_from_slice(b"Caf\xe9 County\n");
-    let registry = GovRegistry::from_csv(&csv).expect("parses");
+    let registry = GovRegistry::from_csv(csv).expect("parses");
     assert_eq!(registry.len(), 3, "example, twice (once) and bytes");
 
     let (registered, entry) = registry.lookup("mail.example.gov").expect("found");
