@@ -4,7 +4,38 @@
 
 use std::borrow::Cow;
 
-use serde_json::{Map, Value};
+use serde_json_borrow::{ObjectAsVec as Map, Value};
+
+/// A member of a JSON object, or of a value that may be one.
+trait Member<'ctx> {
+    fn member(&self, key: &str) -> Option<&Value<'ctx>>;
+}
+
+impl<'ctx> Member<'ctx> for Value<'ctx> {
+    fn member(&self, key: &str) -> Option<&Value<'ctx>> {
+        self.as_object()?.get(key)
+    }
+}
+
+impl<'ctx> Member<'ctx> for Map<'ctx> {
+    fn member(&self, key: &str) -> Option<&Value<'ctx>> {
+        self.get(key)
+    }
+}
+
+/// A JSON number as serde_json writes it (`3`, `-1`, `0.5`, `1e21`).
+fn number_text(number: &serde_json_borrow::Number) -> String {
+    if let Some(n) = number.as_u64() {
+        n.to_string()
+    } else if let Some(n) = number.as_i64() {
+        n.to_string()
+    } else {
+        number
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or_else(|| "null".to_owned(), |n| n.to_string())
+    }
+}
 
 use super::IntakeError;
 
@@ -298,9 +329,9 @@ fn unwrap_form_vendors(fields: Vec<SubmittedField>) -> Submission {
             .filter(|f| f.name != "data.json" && f.name != "data.xml")
             .cloned()
             .collect();
-        for (name, value) in &data {
+        for (name, value) in data.iter() {
             if let Some(text) = scalar_text(value) {
-                out.push(SubmittedField::new(name.clone(), text));
+                out.push(SubmittedField::new(name, text));
             }
         }
         return Submission {
@@ -403,6 +434,9 @@ fn kind_from_type(vendor_type: &str) -> Option<FieldKind> {
 }
 
 fn parse_json(text: &str) -> Result<Submission, IntakeError> {
+    // A borrowed DOM: the body's strings are not copied until a field keeps
+    // one. Members keep the body's order; a name sent twice is kept twice,
+    // and the first wins where one value is needed, as in a form.
     let value: Value = serde_json::from_str(text)
         .map_err(|err| IntakeError::Malformed(format!("invalid JSON: {err}")))?;
     if depth(&value, 0) > MAX_JSON_DEPTH {
@@ -415,7 +449,7 @@ fn parse_json(text: &str) -> Result<Submission, IntakeError> {
             "the JSON body must be an object".into(),
         ));
     };
-    if let Some(form_response) = root.get("form_response").and_then(Value::as_object) {
+    if let Some(form_response) = root.member("form_response").and_then(Value::as_object) {
         return Ok(typeform(&root, form_response));
     }
     if let Some(submission) = webflow(&root) {
@@ -455,9 +489,9 @@ fn depth(value: &Value, level: usize) -> usize {
 fn scalar_text(value: &Value) -> Option<String> {
     match value {
         Value::Null => None,
-        Value::String(s) => Some(s.clone()),
+        Value::Str(s) => Some(s.as_ref().to_owned()),
         Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::Number(n) => Some(number_text(n)),
         Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => Some(
             items
                 .iter()
@@ -470,10 +504,10 @@ fn scalar_text(value: &Value) -> Option<String> {
 }
 
 /// Flattens nested JSON into `parent.child` and `list[0].child` names.
-fn flatten(prefix: &str, map: &Map<String, Value>, out: &mut Vec<SubmittedField>) {
-    for (key, value) in map {
+fn flatten(prefix: &str, map: &Map<'_>, out: &mut Vec<SubmittedField>) {
+    for (key, value) in map.iter() {
         let name = if prefix.is_empty() {
-            key.clone()
+            key.to_owned()
         } else {
             format!("{prefix}.{key}")
         };
@@ -499,48 +533,48 @@ fn flatten_value(name: String, value: &Value, out: &mut Vec<SubmittedField>) {
 
 /// Typeform's `form_response` webhook: one answer per question, typed, with
 /// question titles in `definition.fields` and hidden fields (often UTMs).
-fn typeform(root: &Map<String, Value>, response: &Map<String, Value>) -> Submission {
+fn typeform(root: &Map<'_>, response: &Map<'_>) -> Submission {
     let titles: Vec<(&str, &str)> = response
-        .get("definition")
-        .and_then(|d| d.get("fields"))
+        .member("definition")
+        .and_then(|d| d.member("fields"))
         .and_then(Value::as_array)
         .map(|defs| {
             defs.iter()
-                .filter_map(|d| Some((d.get("id")?.as_str()?, d.get("title")?.as_str()?)))
+                .filter_map(|d| Some((d.member("id")?.as_str()?, d.member("title")?.as_str()?)))
                 .collect()
         })
         .unwrap_or_default();
     let mut fields = Vec::new();
     for answer in response
-        .get("answers")
+        .member("answers")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
     {
-        let Some(answer_type) = answer.get("type").and_then(Value::as_str) else {
+        let Some(answer_type) = answer.member("type").and_then(Value::as_str) else {
             continue;
         };
-        let field = answer.get("field");
+        let field = answer.member("field");
         let id = field
-            .and_then(|f| f.get("id"))
+            .and_then(|f| f.member("id"))
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let reference = field.and_then(|f| f.get("ref")).and_then(Value::as_str);
-        let field_type = field.and_then(|f| f.get("type")).and_then(Value::as_str);
+        let reference = field.and_then(|f| f.member("ref")).and_then(Value::as_str);
+        let field_type = field.and_then(|f| f.member("type")).and_then(Value::as_str);
         let title = titles
             .iter()
             .find(|(def_id, _)| *def_id == id)
             .map(|(_, t)| *t);
         let value = match answer_type {
             "choice" => answer
-                .get("choice")
-                .and_then(|c| c.get("label").or_else(|| c.get("other")))
+                .member("choice")
+                .and_then(|c| c.member("label").or_else(|| c.member("other")))
                 .and_then(scalar_text),
             "choices" => answer
-                .get("choices")
-                .and_then(|c| c.get("labels"))
+                .member("choices")
+                .and_then(|c| c.member("labels"))
                 .and_then(scalar_text),
-            other => answer.get(other).and_then(scalar_text),
+            other => answer.member(other).and_then(scalar_text),
         };
         let Some(value) = value else { continue };
         let name = reference.filter(|r| !r.is_empty()).unwrap_or(id);
@@ -552,14 +586,14 @@ fn typeform(root: &Map<String, Value>, response: &Map<String, Value>) -> Submiss
         }
         fields.push(submitted);
     }
-    if let Some(hidden) = response.get("hidden").and_then(Value::as_object) {
+    if let Some(hidden) = response.member("hidden").and_then(Value::as_object) {
         flatten("", hidden, &mut fields);
     }
     Submission {
         fields,
         ignored_files: Vec::new(),
         delivery_id: root
-            .get("event_id")
+            .member("event_id")
             .and_then(Value::as_str)
             .map(str::to_owned),
     }
@@ -567,27 +601,27 @@ fn typeform(root: &Map<String, Value>, response: &Map<String, Value>) -> Submiss
 
 /// Webflow form submissions: v2 (`triggerType` + `payload.data`) and the
 /// legacy v1 shape (`name`, `site`, `data`, `_id` at the top).
-fn webflow(root: &Map<String, Value>) -> Option<Submission> {
-    let (envelope, id_key) = match root.get("payload").and_then(Value::as_object) {
+fn webflow(root: &Map<'_>) -> Option<Submission> {
+    let (envelope, id_key) = match root.member("payload").and_then(Value::as_object) {
         Some(payload)
-            if root.get("triggerType").and_then(Value::as_str) == Some("form_submission") =>
+            if root.member("triggerType").and_then(Value::as_str) == Some("form_submission") =>
         {
             (payload, "id")
         }
         _ if root.contains_key("site") && root.contains_key("_id") => (root, "_id"),
         _ => return None,
     };
-    let data = envelope.get("data")?.as_object()?;
+    let data = envelope.member("data")?.as_object()?;
     let mut fields = Vec::new();
     flatten("", data, &mut fields);
-    if let Some(form_name) = envelope.get("name").and_then(Value::as_str) {
+    if let Some(form_name) = envelope.member("name").and_then(Value::as_str) {
         fields.push(SubmittedField::new("form_name", form_name));
     }
     Some(Submission {
         fields,
         ignored_files: Vec::new(),
         delivery_id: envelope
-            .get(id_key)
+            .member(id_key)
             .and_then(Value::as_str)
             .map(str::to_owned),
     })
@@ -595,25 +629,25 @@ fn webflow(root: &Map<String, Value>) -> Option<Submission> {
 
 /// HubSpot shapes: the Forms submission API (`fields: [{name, value}]` with a
 /// `context`) and contact payloads (`properties: {email: {value}}`).
-fn hubspot(root: &Map<String, Value>) -> Option<Submission> {
+fn hubspot(root: &Map<'_>) -> Option<Submission> {
     let mut fields = Vec::new();
-    if let Some(list) = root.get("fields").and_then(Value::as_array)
+    if let Some(list) = root.member("fields").and_then(Value::as_array)
         && list
             .iter()
-            .all(|f| f.get("name").is_some() && f.get("value").is_some())
+            .all(|f| f.member("name").is_some() && f.member("value").is_some())
     {
         for item in list {
-            let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
-            if let Some(value) = item.get("value").and_then(scalar_text) {
+            let name = item.member("name").and_then(Value::as_str).unwrap_or_default();
+            if let Some(value) = item.member("value").and_then(scalar_text) {
                 fields.push(SubmittedField::new(name, value));
             }
         }
-        if let Some(context) = root.get("context").and_then(Value::as_object) {
+        if let Some(context) = root.member("context").and_then(Value::as_object) {
             let rename = |key: &str| match key {
                 "pageUri" => "page_url".to_owned(),
                 other => format!("context.{other}"),
             };
-            for (key, value) in context {
+            for (key, value) in context.iter() {
                 if let Some(text) = scalar_text(value) {
                     fields.push(SubmittedField::new(rename(key), text));
                 }
@@ -624,14 +658,14 @@ fn hubspot(root: &Map<String, Value>) -> Option<Submission> {
             ..Submission::default()
         });
     }
-    let properties = root.get("properties")?.as_object()?;
-    if !properties.values().any(|v| v.get("value").is_some()) {
+    let properties = root.member("properties")?.as_object()?;
+    if !properties.values().any(|v| v.member("value").is_some()) {
         return None;
     }
-    for (name, property) in properties {
-        let value = property.get("value").unwrap_or(property);
+    for (name, property) in properties.iter() {
+        let value = property.member("value").unwrap_or(property);
         if let Some(text) = scalar_text(value) {
-            fields.push(SubmittedField::new(name.clone(), text));
+            fields.push(SubmittedField::new(name, text));
         }
     }
     Some(Submission {
