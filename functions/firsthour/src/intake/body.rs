@@ -120,7 +120,7 @@ pub async fn parse_body(
     match format {
         BodyFormat::Json => parse_json(&decode_text(body, charset, TextOrigin::Json)?),
         BodyFormat::UrlEncoded => parse_urlencoded(body, charset),
-        BodyFormat::Multipart { boundary } => parse_multipart(body, boundary, charset).await,
+        BodyFormat::Multipart { boundary } => parse_multipart(body, &boundary, charset),
         BodyFormat::PlainText => {
             let text = decode_text(body, charset, TextOrigin::Form)?;
             if text.trim_start().starts_with('{') {
@@ -259,44 +259,34 @@ fn form_unescape(raw: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-async fn parse_multipart(
+fn parse_multipart(
     body: &[u8],
-    boundary: String,
+    boundary: &str,
     charset: Option<&str>,
 ) -> Result<Submission, IntakeError> {
-    let owned = bytes::Bytes::copy_from_slice(body);
-    let stream = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(owned) });
-    let mut multipart = multer::Multipart::new(stream, boundary);
+    let parts = super::multipart::parts(body, boundary)
+        .map_err(|err| IntakeError::Malformed(format!("multipart body: {err}")))?;
     let mut fields = Vec::new();
     let mut ignored_files = Vec::new();
     // The HTML spec's `_charset_` field names the encoding of the other fields.
     let mut form_charset = charset.map(str::to_owned);
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(err) => return Err(IntakeError::Malformed(format!("multipart body: {err}"))),
-        };
-        let name = field.name().unwrap_or_default().to_owned();
-        if let Some(file_name) = field.file_name() {
+    for part in parts {
+        let name = part.name.unwrap_or_default().into_owned();
+        if let Some(file_name) = part.file_name {
             // File parts are ignored by design: a lead is never refused for an attachment.
             ignored_files.push(if file_name.is_empty() {
-                name.clone()
+                name
             } else {
-                file_name.to_owned()
+                file_name.into_owned()
             });
             continue;
         }
-        let part_charset = field
-            .content_type()
-            .and_then(|m| m.get_param(mime::CHARSET))
-            .map(|c| c.as_str().to_owned());
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|err| IntakeError::Malformed(format!("multipart field {name:?}: {err}")))?;
+        let part_charset = part
+            .content_type
+            .and_then(|ct| ct.parse::<mime::Mime>().ok())
+            .and_then(|m| m.get_param(mime::CHARSET).map(|c| c.as_str().to_owned()));
         let value = decode_text(
-            &bytes,
+            part.content,
             part_charset.as_deref().or(form_charset.as_deref()),
             TextOrigin::Form,
         )?
@@ -637,7 +627,10 @@ fn hubspot(root: &Map<'_>) -> Option<Submission> {
             .all(|f| f.member("name").is_some() && f.member("value").is_some())
     {
         for item in list {
-            let name = item.member("name").and_then(Value::as_str).unwrap_or_default();
+            let name = item
+                .member("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if let Some(value) = item.member("value").and_then(scalar_text) {
                 fields.push(SubmittedField::new(name, value));
             }

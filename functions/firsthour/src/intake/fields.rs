@@ -2,11 +2,11 @@
 //! from the field names the common form tools use, or from a per-source
 //! mapping in the config file for anything else.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::body::{FieldKind, SubmittedField};
@@ -338,10 +338,11 @@ fn leaf(name: &str) -> &str {
 const MAX_ALIAS_LEN: usize = 32;
 
 /// [`ALIASES`] by alias; where two fields list the same alias, the first wins.
-fn alias_table() -> &'static HashMap<&'static str, LeadField> {
-    static TABLE: OnceLock<HashMap<&'static str, LeadField>> = OnceLock::new();
+/// Unkeyed hashing is safe: senders only look names up, they never add any.
+fn alias_table() -> &'static FxHashMap<&'static str, LeadField> {
+    static TABLE: OnceLock<FxHashMap<&'static str, LeadField>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut table = HashMap::new();
+        let mut table = FxHashMap::default();
         for (field, aliases) in ALIASES {
             for alias in *aliases {
                 table.entry(*alias).or_insert(*field);

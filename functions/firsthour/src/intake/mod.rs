@@ -3,6 +3,7 @@
 pub mod body;
 pub mod fields;
 pub mod limits;
+pub mod multipart;
 pub mod service;
 
 use std::collections::HashMap;
