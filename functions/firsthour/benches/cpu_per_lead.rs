@@ -7,18 +7,19 @@
 //! `cargo bench -p firsthour --bench cpu_per_lead -- cpu_per_lead/`; medians land in
 //! `target/criterion/cpu_per_lead/<content type>/new/estimates.json`
 //! (`scripts/bench.sh` reads them). The `cpu_stages` group times each stage
-//! alone, to see where the time goes.
+//! alone, to see where the time goes; `gov_registry` times loading the
+//! registry, which the intake does at every cold start.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use firsthour::config::FileConfig;
 use firsthour::intake::service::classify;
 use firsthour::intake::{IntakeContext, normalise};
 use firsthour::lead::{RequestMeta, Source};
-use firsthour::sector::Sector;
+use firsthour::sector::{GovRegistry, Sector};
 use firsthour::signature::{Scheme, SignedRequest, Verifier, sign};
 use time::OffsetDateTime;
 
@@ -35,12 +36,17 @@ fn read(relative: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
-/// The shipped config, with the registry when one is available.
-fn config() -> (FileConfig, bool) {
+/// The get.gov registry, when one is available.
+fn registry_path() -> Option<PathBuf> {
     let registry = std::env::var_os("FIRSTHOUR_GOV_DOMAINS_FILE")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("../shared/data/dotgov/current-full.csv"));
-    let registry = registry.exists().then_some(registry);
+    registry.exists().then_some(registry)
+}
+
+/// The shipped config, with the registry when one is available.
+fn config() -> (FileConfig, bool) {
+    let registry = registry_path();
     let env = |name: &str| match name {
         "FIRSTHOUR_FEDERAL_TEAM_EMAILS" => Some("federal-sales@example.com".to_owned()),
         "FIRSTHOUR_FALLBACK_EMAILS" => Some("sales-ops@example.com".to_owned()),
@@ -478,5 +484,27 @@ fn cpu_stages(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, cpu_per_lead, cpu_stages);
+/// Loading the get.gov registry, which the intake does at every cold start
+/// (`cargo bench -p firsthour --bench cpu_per_lead -- gov_registry`).
+fn gov_registry(c: &mut Criterion) {
+    let Some(bytes) = registry_path().and_then(|path| std::fs::read(path).ok()) else {
+        eprintln!("gov_registry: no registry file, skipped");
+        return;
+    };
+    let mut group = c.benchmark_group("gov_registry");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    group.bench_function("load", |b| {
+        b.iter_batched(
+            || bytes.clone(),
+            |bytes| GovRegistry::from_csv(bytes).expect("the registry loads"),
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, cpu_per_lead, cpu_stages, gov_registry);
 criterion_main!(benches);
