@@ -128,7 +128,7 @@ struct Span {
     changed: bool,
 }
 
-/// A registry file problem, naming the row.
+/// Why a registry file cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistryError {
     #[error("the .gov registry has no {0:?} column (expected the get.gov current-full.csv format)")]
@@ -227,7 +227,7 @@ impl GovRegistry {
             text,
             changed,
             entries,
-            index: hashbrown::HashTable::with_capacity(estimate),
+            index: hashbrown::HashTable::new(),
             types,
         };
         registry.build_index();

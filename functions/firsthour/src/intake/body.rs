@@ -6,6 +6,8 @@ use std::borrow::Cow;
 
 use serde_json_borrow::{ObjectAsVec as Map, Value};
 
+use super::IntakeError;
+
 /// A member of a JSON object, or of a value that may be one.
 trait Member<'ctx> {
     fn member(&self, key: &str) -> Option<&Value<'ctx>>;
@@ -36,8 +38,6 @@ fn number_text(number: &serde_json_borrow::Number) -> String {
             .map_or_else(|| "null".to_owned(), |n| n.to_string())
     }
 }
-
-use super::IntakeError;
 
 /// What a field's vendor says it holds, when the vendor says so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -816,6 +816,35 @@ mod tests {
         let beacon =
             parse(r#"{"email":"a@b.co"}"#, Some("text/plain;charset=UTF-8")).expect("beacon");
         assert_eq!(value_of(&beacon, "email"), Some("a@b.co"));
+    }
+
+    #[test]
+    fn json_keeps_the_senders_order_numbers_and_repeated_names() {
+        let s = parse(
+            r#"{"z":1,"a":-2,"f":0.5,"big":1e21,"email":"first@example.com","email":"second@example.com","esc\"aped":"a\nb"}"#,
+            Some("application/json"),
+        )
+        .expect("parses");
+        let got: Vec<(&str, &str)> = s
+            .fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.value.as_str()))
+            .collect();
+        let big = serde_json::Number::from_f64(1e21)
+            .expect("finite")
+            .to_string();
+        assert_eq!(
+            got,
+            vec![
+                ("z", "1"),
+                ("a", "-2"),
+                ("f", "0.5"),
+                ("big", big.as_str()),
+                ("email", "first@example.com"),
+                ("email", "second@example.com"),
+                ("esc\"aped", "a\nb"),
+            ]
+        );
     }
 
     #[test]
