@@ -330,51 +330,14 @@ async fn the_touch_api_is_authenticated_idempotent_and_announced() {
     let id = post_at(&t, &clock, &[], r#"{"email":"buyer@shop.example"}"#).await;
     route_all(&t, &clock, &[], &outbox).await;
     // Watch LeadTouched on the bus through a rule of our own.
-    let sqs = t.sqs();
-    let queue = sqs
-        .create_queue()
-        .queue_name(format!("{}-touched", t.stack.prefix))
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("url");
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("attrs")
-        .attributes
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .expect("arn");
-    let events = aws_sdk_eventbridge::Client::new(&t.sdk);
-    events
-        .put_rule()
-        .name(format!("{}-touched", t.stack.prefix))
-        .event_bus_name(&t.stack.bus_name)
-        .event_pattern(r#"{"source":["firsthour"],"detail-type":["LeadTouched"]}"#)
-        .send()
-        .await
-        .expect("rule");
-    events
-        .put_targets()
-        .rule(format!("{}-touched", t.stack.prefix))
-        .event_bus_name(&t.stack.bus_name)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("q")
-                .arn(arn)
-                .build()
-                .expect("target"),
-        )
-        .send()
-        .await
-        .expect("targets");
+    let queue = firsthour_local::bootstrap::rule_to_queue(
+        &t.sdk,
+        &t.stack.bus_name,
+        &format!("{}-touched", t.stack.prefix),
+        r#"{"source":["firsthour"],"detail-type":["LeadTouched"]}"#,
+    )
+    .await
+    .expect("a rule and queue for LeadTouched");
 
     let intake = t.intake_at(&[], clock.clone());
     let path = format!("/leads/{id}/touch");

@@ -271,56 +271,19 @@ async fn burst_queue(
     prefix: &str,
     bus: &str,
 ) -> Result<String, String> {
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let events = aws_sdk_eventbridge::Client::new(sdk);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(format!("{prefix}-burst-events"))
-        .send()
-        .await
-        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?
-        .queue_url
-        .ok_or("no queue url")?;
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())?
-        .attributes
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .ok_or("no queue arn")?;
-    let rule = format!("{prefix}-burst-events");
-    events
-        .put_rule()
-        .name(&rule)
-        .event_bus_name(bus)
-        .event_pattern(
-            json!({"source": ["firsthour"], "detail-type": ["LeadReceived"], "detail": {"source": ["burst"]}})
-                .to_string(),
-        )
-        .send()
-        .await
-        .map_err(|e| aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())?;
-    events
-        .put_targets()
-        .rule(&rule)
-        .event_bus_name(bus)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("burst-events")
-                .arn(arn)
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
-        .send()
-        .await
-        .map_err(|e| aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())?;
-    Ok(queue_url)
+    let pattern = json!({
+        "source": ["firsthour"],
+        "detail-type": ["LeadReceived"],
+        "detail": {"source": ["burst"]},
+    });
+    firsthour_local::bootstrap::rule_to_queue(
+        sdk,
+        bus,
+        &format!("{prefix}-burst-events"),
+        &pattern.to_string(),
+    )
+    .await
+    .map_err(|e| e.to_string())
 }
 
 /// Receives every message of `queue`; returns the `LeadReceived` lead ids

@@ -48,6 +48,61 @@ fn boxed<E: std::error::Error + Send + Sync + 'static>(
     }
 }
 
+/// A rule on `bus` matching `pattern`, with a new queue `rule_name` as its
+/// target; returns the queue's URL. This is how the local stack stands in
+/// for EventBridge invoking a function, and how tests and benchmarks watch
+/// the bus.
+pub async fn rule_to_queue(
+    sdk: &SdkConfig,
+    bus: &str,
+    rule_name: &str,
+    pattern: &str,
+) -> Result<String, BootError> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(rule_name)
+        .send()
+        .await
+        .map_err(boxed("create queue"))?
+        .queue_url
+        .ok_or("create queue: no URL")?;
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(boxed("queue attributes"))?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or("queue has no ARN")?;
+    events
+        .put_rule()
+        .name(rule_name)
+        .event_bus_name(bus)
+        .event_pattern(pattern)
+        .send()
+        .await
+        .map_err(boxed("put rule"))?;
+    events
+        .put_targets()
+        .rule(rule_name)
+        .event_bus_name(bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("local-queue")
+                .arn(queue_arn)
+                .build()
+                .map_err(boxed("target"))?,
+        )
+        .send()
+        .await
+        .map_err(boxed("put targets"))?;
+    Ok(queue_url)
+}
+
 impl LocalStack {
     /// Creates (or reuses) the table, bus, rules and queues named `{prefix}-…`.
     /// `parameters` override the template's parameter defaults.
@@ -66,7 +121,6 @@ impl LocalStack {
         )
         .await?;
         let events = aws_sdk_eventbridge::Client::new(sdk);
-        let sqs = aws_sdk_sqs::Client::new(sdk);
         let existing_buses = events
             .list_event_buses()
             .name_prefix(&bus_name)
@@ -88,46 +142,8 @@ impl LocalStack {
         let mut rule_queues = Vec::new();
         for rule in &model.rules {
             let rule_name = format!("{prefix}-{}-{}", rule.function, rule.event_name);
-            let queue_url = sqs
-                .create_queue()
-                .queue_name(&rule_name)
-                .send()
-                .await
-                .map_err(boxed("create queue"))?
-                .queue_url
-                .ok_or("create queue: no URL")?;
-            let queue_arn = sqs
-                .get_queue_attributes()
-                .queue_url(&queue_url)
-                .attribute_names(QueueAttributeName::QueueArn)
-                .send()
-                .await
-                .map_err(boxed("queue attributes"))?
-                .attributes
-                .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-                .ok_or("queue has no ARN")?;
-            events
-                .put_rule()
-                .name(&rule_name)
-                .event_bus_name(&bus_name)
-                .event_pattern(rule.pattern.to_string())
-                .send()
-                .await
-                .map_err(boxed("put rule"))?;
-            events
-                .put_targets()
-                .rule(&rule_name)
-                .event_bus_name(&bus_name)
-                .targets(
-                    aws_sdk_eventbridge::types::Target::builder()
-                        .id("local-queue")
-                        .arn(queue_arn)
-                        .build()
-                        .map_err(boxed("target"))?,
-                )
-                .send()
-                .await
-                .map_err(boxed("put targets"))?;
+            let queue_url =
+                rule_to_queue(sdk, &bus_name, &rule_name, &rule.pattern.to_string()).await?;
             rule_queues.push(RuleQueue {
                 rule: rule.clone(),
                 rule_name,

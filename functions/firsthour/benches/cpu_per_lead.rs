@@ -279,6 +279,31 @@ struct Case {
     expected: Sector,
 }
 
+impl Case {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The intake's context for this case's source, as the function builds it.
+    fn context<'a>(
+        &'a self,
+        meta: &'a RequestMeta,
+        file: &'a FileConfig,
+        now: OffsetDateTime,
+    ) -> IntakeContext<'a> {
+        IntakeContext {
+            source: &self.source,
+            meta,
+            mapping: file.mapping(&self.source),
+            max_body_bytes: MAX_BODY_BYTES,
+            received_at: now,
+        }
+    }
+}
+
 fn cases(now: OffsetDateTime, registry: bool) -> Vec<Case> {
     let standard = |name: &'static str,
                     source: &str,
@@ -349,12 +374,7 @@ fn cases(now: OffsetDateTime, registry: bool) -> Vec<Case> {
 /// The work the intake does on one delivery before it talks to DynamoDB:
 /// verify, parse, normalise, classify, route.
 fn process(case: &Case, file: &FileConfig, now: OffsetDateTime) -> (Sector, String, usize) {
-    let lookup = |name: &str| {
-        case.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
+    let lookup = |name: &str| case.header(name);
     let verified = case
         .verifier
         .verify(&SignedRequest {
@@ -370,13 +390,7 @@ fn process(case: &Case, file: &FileConfig, now: OffsetDateTime) -> (Sector, Stri
         user_agent: Some("Mozilla/5.0".into()),
         delivery_id: verified.delivery_id,
     };
-    let context = IntakeContext {
-        source: &case.source,
-        meta: &meta,
-        mapping: file.mapping(&case.source),
-        max_body_bytes: MAX_BODY_BYTES,
-        received_at: now,
-    };
+    let context = case.context(&meta, file, now);
     let normalised =
         futures::executor::block_on(normalise(&case.body, Some(&case.content_type), context))
             .expect("a valid lead");
@@ -431,12 +445,7 @@ fn cpu_stages(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
     for case in &cases {
-        let lookup = |name: &str| {
-            case.headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
-        };
+        let lookup = |name: &str| case.header(name);
         group.bench_function(format!("{}/verify", case.name), |b| {
             b.iter(|| {
                 case.verifier.verify(&SignedRequest {
@@ -457,13 +466,7 @@ fn cpu_stages(c: &mut Criterion) {
             })
         });
         let meta = RequestMeta::default();
-        let context = IntakeContext {
-            source: &case.source,
-            meta: &meta,
-            mapping: file.mapping(&case.source),
-            max_body_bytes: MAX_BODY_BYTES,
-            received_at: now,
-        };
+        let context = case.context(&meta, &file, now);
         group.bench_function(format!("{}/normalise", case.name), |b| {
             b.iter(|| {
                 futures::executor::block_on(normalise(

@@ -316,14 +316,15 @@ const LABEL_HINTS: &[(LeadField, &[&str])] = &[
 /// `Your E-mail Address` → `youremailaddress`; also drops leading `_`,
 /// Webflow's spacing, HubSpot's `0-1/` object prefixes and cases.
 pub fn normalise_name(name: &str) -> String {
+    normalised_bytes(name).map(char::from).collect()
+}
+
+/// The bytes of [`normalise_name`], without building the string.
+fn normalised_bytes(name: &str) -> impl Iterator<Item = u8> + '_ {
     let name = name.rsplit_once('/').map_or(name, |(_, tail)| tail);
-    let mut key = String::with_capacity(name.len());
-    key.extend(
-        name.chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_lowercase()),
-    );
-    key
+    name.bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .map(|b| b.to_ascii_lowercase())
 }
 
 /// The last segment of a flattened name: `contact.email` → `email`,
@@ -355,11 +356,10 @@ fn alias_table() -> &'static FxHashMap<&'static str, LeadField> {
 /// Exact alias match on a name, after [`normalise_name`] (done here on the
 /// stack: every submitted field goes through this, often more than once).
 fn by_alias(name: &str) -> Option<LeadField> {
-    let name = name.rsplit_once('/').map_or(name, |(_, tail)| tail);
     let mut key = [0u8; MAX_ALIAS_LEN];
     let mut len = 0;
-    for byte in name.bytes().filter(u8::is_ascii_alphanumeric) {
-        *key.get_mut(len)? = byte.to_ascii_lowercase();
+    for byte in normalised_bytes(name) {
+        *key.get_mut(len)? = byte;
         len += 1;
     }
     let key = std::str::from_utf8(&key[..len]).ok()?;
