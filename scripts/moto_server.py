@@ -4,7 +4,8 @@ Real DynamoDB evaluates a conditional write or a transaction atomically:
 of two concurrent `attribute_not_exists` puts on one key, exactly one wins.
 moto's threaded server checks conditions and writes without a lock, so two
 requests racing can both win. This launcher serialises DynamoDB requests
-(only them: SQS long polls and the rest stay concurrent), which makes
+and the /moto-api state dumps that read the tables (only them: SQS long
+polls and the rest stay concurrent), which makes
 moto's conditional writes atomic the way DynamoDB's are. It also makes
 moto's transaction rollback backups cheap (see cheap_transaction_backups).
 
@@ -92,7 +93,11 @@ class SerialiseDynamoDB:
 
     def __call__(self, environ, start_response):
         target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if not target.startswith("DynamoDB_"):
+        # /moto-api/data.json walks every backend's state, DynamoDB tables
+        # included: unserialised, a concurrent write changes a dict it is
+        # iterating and the dump fails with a 500.
+        dumps_state = environ.get("PATH_INFO", "").startswith("/moto-api/")
+        if not (target.startswith("DynamoDB_") or dumps_state):
             return self.app(environ, start_response)
         with self.lock:
             # Consume the response inside the lock: the write happens while handling.
