@@ -101,8 +101,22 @@ fn mac(secret: &[u8], parts: &[&[u8]]) -> HmacSha256 {
     mac
 }
 
+/// A signed timestamp in seconds (Standard Webhooks) is within the tolerance.
+/// The header is the sender's: `abs_diff` cannot overflow, whatever it holds.
 fn fresh(timestamp_seconds: i64, now: OffsetDateTime) -> Result<(), SignatureError> {
-    if (now.unix_timestamp() - timestamp_seconds).abs() > TOLERANCE_SECONDS {
+    if now.unix_timestamp().abs_diff(timestamp_seconds) > TOLERANCE_SECONDS.unsigned_abs() {
+        return Err(SignatureError::Stale);
+    }
+    Ok(())
+}
+
+/// The same for milliseconds (HubSpot, Webflow), compared in milliseconds:
+/// no division to round a just-too-old timestamp back into the window.
+fn fresh_millis(timestamp_millis: i64, now: OffsetDateTime) -> Result<(), SignatureError> {
+    let now_millis = now.unix_timestamp_nanos() / 1_000_000;
+    let tolerance = i128::from(TOLERANCE_SECONDS) * 1000;
+    // i128 holds any difference of two i64-range values.
+    if (now_millis - i128::from(timestamp_millis)).unsigned_abs() > tolerance.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     Ok(())
@@ -203,7 +217,7 @@ impl Verifier {
                     .trim()
                     .parse()
                     .map_err(|_| SignatureError::Malformed("x-hubspot-request-timestamp"))?;
-                fresh(millis / 1000, request.now)?;
+                fresh_millis(millis, request.now)?;
                 let given = BASE64
                     .decode(signature.trim())
                     .map_err(|_| SignatureError::Malformed("x-hubspot-signature-v3"))?;
@@ -239,7 +253,7 @@ impl Verifier {
                     .trim()
                     .parse()
                     .map_err(|_| SignatureError::Malformed("x-webflow-timestamp"))?;
-                fresh(millis / 1000, request.now)?;
+                fresh_millis(millis, request.now)?;
                 let given = hex::decode(signature.trim())
                     .map_err(|_| SignatureError::Malformed("x-webflow-signature"))?;
                 let expected = mac(

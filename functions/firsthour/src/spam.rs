@@ -84,19 +84,33 @@ impl SpamConfig {
             return Some(SpamReason::Honeypot);
         }
         if self.min_seconds_to_submit > 0
-            && let Some(rendered) = fields
+            && let Some(elapsed_ms) = fields
                 .iter()
                 .find(|f| f.name == self.rendered_at_field)
-                .and_then(|f| f.value.trim().parse::<i64>().ok())
+                .and_then(|f| elapsed_since_render(&f.value, now))
         {
-            let elapsed_ms = crate::lead::unix_millis(now) - rendered;
-            let min_ms = i64::try_from(self.min_seconds_to_submit * 1000).unwrap_or(i64::MAX);
+            let min_ms =
+                i64::try_from(self.min_seconds_to_submit.saturating_mul(1000)).unwrap_or(i64::MAX);
             if elapsed_ms < min_ms {
                 return Some(SpamReason::TooFast);
             }
         }
         None
     }
+}
+
+/// How far ahead of us a page's clock may be and its render time still count.
+/// More than this is a skewed clock or a forged value: not evidence of a bot.
+const RENDERED_AT_FUTURE_TOLERANCE_MS: i64 = 1000;
+
+/// Milliseconds from the page rendering (`_rendered_at`, epoch ms from the
+/// browser's clock) to `now`; `None` when the value cannot be used: not an
+/// integer, overflowing, or further in the future than a little clock skew.
+/// An unusable value is ignored, so it can never make a lead "too fast".
+fn elapsed_since_render(value: &str, now: OffsetDateTime) -> Option<i64> {
+    let rendered: i64 = value.trim().parse().ok()?;
+    let elapsed = crate::lead::unix_millis(now).checked_sub(rendered)?;
+    (elapsed >= -RENDERED_AT_FUTURE_TOLERANCE_MS).then_some(elapsed)
 }
 
 #[cfg(test)]
@@ -134,6 +148,68 @@ mod tests {
         assert_eq!(
             config.check_fields(&fields(&[("_rendered_at", "not a time")]), now),
             None
+        );
+    }
+
+    #[test]
+    fn unusable_render_times_are_ignored_never_too_fast() {
+        let config = SpamConfig::default();
+        let now = datetime!(2026-11-22 14:00:10 UTC);
+        let now_ms = crate::lead::unix_millis(now);
+        let far_future = (now_ms + 60_000).to_string();
+        let micros = now_ms.saturating_mul(1000).to_string();
+        for value in [
+            "-9223372036854775808",
+            "-9223372036854775807",
+            "9223372036854775807",
+            "9223372036854775808",
+            "18446744073709551615",
+            "-99999999999999999999",
+            far_future.as_str(),
+            micros.as_str(),
+            "0",
+            "-1",
+            "1",
+            " -9223372036854775808 ",
+        ] {
+            assert_eq!(
+                config.check_fields(&fields(&[("_rendered_at", value)]), now),
+                None,
+                "{value}"
+            );
+        }
+        // A clock a little ahead still counts: that is a bot's instant submit.
+        let slightly_ahead = (now_ms + 500).to_string();
+        assert_eq!(
+            config.check_fields(&fields(&[("_rendered_at", &slightly_ahead)]), now),
+            Some(SpamReason::TooFast)
+        );
+        assert_eq!(elapsed_since_render(&slightly_ahead, now), Some(-500));
+        assert_eq!(elapsed_since_render("-9223372036854775808", now), None);
+        assert_eq!(elapsed_since_render(&i64::MAX.to_string(), now), None);
+        assert_eq!(elapsed_since_render(&far_future, now), None);
+        assert_eq!(elapsed_since_render("0", now), Some(now_ms));
+        // The extremes of `now` too, and of the configured minimum.
+        for now in [
+            time::OffsetDateTime::UNIX_EPOCH,
+            datetime!(-9999-01-01 00:00 UTC),
+            datetime!(9999-12-31 23:59:59.999 UTC),
+        ] {
+            for value in ["-9223372036854775808", "9223372036854775807", "0"] {
+                let _ = config.check_fields(&fields(&[("_rendered_at", value)]), now);
+            }
+        }
+        let strict = SpamConfig {
+            min_seconds_to_submit: u64::MAX,
+            ..SpamConfig::default()
+        };
+        assert_eq!(
+            strict.check_fields(&fields(&[("_rendered_at", "-9223372036854775808")]), now),
+            None
+        );
+        assert_eq!(
+            strict.check_fields(&fields(&[("_rendered_at", &now_ms.to_string())]), now),
+            Some(SpamReason::TooFast)
         );
     }
 }

@@ -392,3 +392,153 @@ fn signing_helpers_reproduce_the_spec_vector() {
     assert!(Verifier::new(Scheme::StandardWebhooks, "whsec_***").is_err());
     assert!(Verifier::new(Scheme::Bearer, "  ").is_err());
 }
+
+/// Timestamps are the sender's: the extremes of i64 (and what parses beyond
+/// them) are stale or malformed, never an overflow, for every scheme that
+/// carries one, whatever the clock says.
+#[test]
+fn extreme_timestamps_are_stale_not_overflows() {
+    let body: &[u8] = br#"{"email":"jane@example.com"}"#;
+    let extremes = [
+        i64::MIN,
+        i64::MIN + 1,
+        i64::MIN / 1000,
+        -TOLERANCE_SECONDS - 1,
+        -1,
+        0,
+        i64::MAX / 1000,
+        i64::MAX - 1,
+        i64::MAX,
+    ];
+    let clocks = [
+        at(1_795_962_251),
+        OffsetDateTime::UNIX_EPOCH,
+        time::macros::datetime!(-9999-01-01 00:00 UTC),
+        time::macros::datetime!(9999-12-31 23:59:59.999 UTC),
+    ];
+    for now in clocks {
+        for ts in extremes {
+            let standard = Case {
+                name: "standard webhooks",
+                scheme: Scheme::StandardWebhooks,
+                secret: SPEC_SECRET,
+                headers: standard(&sign::standard_webhooks(SPEC_SECRET, SPEC_ID, ts, body), ts),
+                body,
+                now,
+                expect: Err(SignatureError::Stale),
+            };
+            let hubspot = Case {
+                name: "hubspot v3",
+                scheme: Scheme::HubspotV3,
+                secret: "hs-secret",
+                headers: vec![
+                    (
+                        "X-HubSpot-Signature-v3",
+                        sign::hubspot_v3("hs-secret", "POST", URL, body, ts),
+                    ),
+                    ("X-HubSpot-Request-Timestamp", ts.to_string()),
+                ],
+                body,
+                now,
+                expect: Err(SignatureError::Stale),
+            };
+            let webflow = Case {
+                name: "webflow",
+                scheme: Scheme::Webflow,
+                secret: "wf-secret",
+                headers: vec![
+                    ("x-webflow-signature", sign::webflow("wf-secret", ts, body)),
+                    ("x-webflow-timestamp", ts.to_string()),
+                ],
+                body,
+                now,
+                expect: Err(SignatureError::Stale),
+            };
+            for case in [standard, hubspot, webflow] {
+                let fresh = match case.scheme {
+                    Scheme::StandardWebhooks => now.unix_timestamp().abs_diff(ts) <= 300,
+                    _ => {
+                        (now.unix_timestamp_nanos() / 1_000_000 - i128::from(ts)).unsigned_abs()
+                            <= 300_000
+                    }
+                };
+                let expect = if fresh { Ok(()) } else { case.expect.clone() };
+                assert_eq!(
+                    run(&case).map(|_| ()),
+                    expect,
+                    "{} at {ts}, now {now}",
+                    case.name
+                );
+            }
+        }
+    }
+    // Numbers past i64 do not parse: malformed, not stale, not a panic.
+    for ts in ["9223372036854775808", "-9223372036854775809", "1e30"] {
+        let case = Case {
+            name: "beyond i64",
+            scheme: Scheme::StandardWebhooks,
+            secret: SPEC_SECRET,
+            headers: vec![
+                ("webhook-id", SPEC_ID.into()),
+                ("webhook-timestamp", ts.into()),
+                ("webhook-signature", SPEC_SIGNATURE.into()),
+            ],
+            body,
+            now: at(SPEC_TS),
+            expect: Err(SignatureError::Malformed("webhook-timestamp")),
+        };
+        assert_eq!(run(&case).map(|_| ()), case.expect, "{ts}");
+    }
+}
+
+/// Millisecond timestamps are compared in milliseconds: 300.5 s old is stale
+/// (dividing by 1000 first let it through as 300 s).
+#[test]
+fn millisecond_timestamps_are_not_rounded_into_the_window() {
+    let now = 1_795_962_251_i64;
+    let body: &[u8] = br#"{"email":"jane@example.com"}"#;
+    for (offset_ms, expect) in [
+        (0, Ok(())),
+        (-300_000, Ok(())),
+        (300_000, Ok(())),
+        (-300_500, Err(SignatureError::Stale)),
+        (300_999, Err(SignatureError::Stale)),
+    ] {
+        let ts = now * 1000 + offset_ms;
+        let hubspot = Case {
+            name: "hubspot v3",
+            scheme: Scheme::HubspotV3,
+            secret: "hs-secret",
+            headers: vec![
+                (
+                    "X-HubSpot-Signature-v3",
+                    sign::hubspot_v3("hs-secret", "POST", URL, body, ts),
+                ),
+                ("X-HubSpot-Request-Timestamp", ts.to_string()),
+            ],
+            body,
+            now: at(now),
+            expect: expect.clone(),
+        };
+        let webflow = Case {
+            name: "webflow",
+            scheme: Scheme::Webflow,
+            secret: "wf-secret",
+            headers: vec![
+                ("x-webflow-signature", sign::webflow("wf-secret", ts, body)),
+                ("x-webflow-timestamp", ts.to_string()),
+            ],
+            body,
+            now: at(now),
+            expect,
+        };
+        for case in [hubspot, webflow] {
+            assert_eq!(
+                run(&case).map(|_| ()),
+                case.expect,
+                "{} {offset_ms}",
+                case.name
+            );
+        }
+    }
+}
