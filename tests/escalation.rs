@@ -221,11 +221,13 @@ fn link_parts(url: &str) -> (String, HashMap<String, String>) {
     (format!("/{path}"), params)
 }
 
-fn claim_request(path: &str, params: &HashMap<String, String>) -> lambda_http::Request {
+/// Opening a claim link (GET, as a browser or a mail scanner does), or its
+/// Claim button (POST to the same URL).
+fn claim_request(method: &str, path: &str, params: &HashMap<String, String>) -> intake::Request {
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(params.iter())
         .finish();
-    let mut event = http_api_event("GET", path, &[("accept", "text/html")], b"");
+    let mut event = http_api_event(method, path, &[("accept", "text/html")], b"");
     event["rawQueryString"] = query.into();
     request_from_event(event)
 }
@@ -263,9 +265,11 @@ async fn claiming_stops_the_clock_and_links_cannot_be_forged() {
     let mut broken = params.clone();
     broken.insert("s".into(), "AAAA".into());
     for bad in [forged, later, broken] {
-        let (status, _, page) = parts(intake.handle(claim_request(&path, &bad)).await);
-        assert_eq!(status, 403, "{page}");
-        assert!(page.contains("cannot be used") && page.contains("Nothing was recorded"));
+        for method in ["GET", "POST"] {
+            let (status, _, page) = parts(intake.handle(claim_request(method, &path, &bad)).await);
+            assert_eq!(status, 403, "{page}");
+            assert!(page.contains("cannot be used") && page.contains("Nothing was recorded"));
+        }
     }
     assert!(
         s(&item(&t, &id).await, "claimed_at").is_none(),
@@ -273,12 +277,34 @@ async fn claiming_stops_the_clock_and_links_cannot_be_forged() {
     );
     // Expired: a week later.
     clock.set(t0 + Duration::from_secs(8 * 24 * 3600));
-    let (status, _, page) = parts(intake.handle(claim_request(&path, &params)).await);
+    let (status, _, page) = parts(intake.handle(claim_request("POST", &path, &params)).await);
     assert_eq!(status, 410, "{page}");
     assert!(s(&item(&t, &id).await, "claimed_at").is_none());
 
+    // Opening the link (a person, or a mail security gateway scanning it)
+    // shows the lead and a button; it claims nothing, however often.
     clock.set(t0 + Duration::from_secs(120));
-    let (status, headers, page) = parts(intake.handle(claim_request(&path, &params)).await);
+    for method in ["GET", "HEAD", "GET"] {
+        let (status, headers, page) =
+            parts(intake.handle(claim_request(method, &path, &params)).await);
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(
+            headers.get("cache-control").and_then(|v| v.to_str().ok()),
+            Some("no-store")
+        );
+        if method == "GET" {
+            assert!(page.contains("Claim this lead?"), "{page}");
+            assert!(page.contains("<form method=\"post\">"), "{page}");
+            assert!(page.contains("federal"), "the page says which lead: {page}");
+        } else {
+            assert!(page.is_empty(), "HEAD has no body");
+        }
+    }
+    assert!(
+        s(&item(&t, &id).await, "claimed_at").is_none(),
+        "opening a claim link claims nothing"
+    );
+    let (status, headers, page) = parts(intake.handle(claim_request("POST", &path, &params)).await);
     assert_eq!(status, 200, "{page}");
     assert!(
         headers
@@ -303,15 +329,33 @@ async fn claiming_stops_the_clock_and_links_cannot_be_forged() {
         t0 + Duration::from_secs(3600),
     );
     let (team_path, team_params) = link_parts(&team_link);
-    let (status, _, page) = parts(intake.handle(claim_request(&team_path, &team_params)).await);
+    let (status, _, page) = parts(
+        intake
+            .handle(claim_request("POST", &team_path, &team_params))
+            .await,
+    );
     assert_eq!(status, 409);
     assert!(
         page.contains("Someone already has this lead") && page.contains(&owner),
         "{page}"
     );
-    let (status, _, page) = parts(intake.handle(claim_request(&path, &params)).await);
+    let (status, _, page) = parts(
+        intake
+            .handle(claim_request("GET", &team_path, &team_params))
+            .await,
+    );
     assert_eq!(status, 200);
-    assert!(page.contains("You already have this lead"));
+    assert!(
+        page.contains("Someone already has this lead")
+            && page.contains(&owner)
+            && !page.contains("<form"),
+        "{page}"
+    );
+    for method in ["GET", "POST"] {
+        let (status, _, page) = parts(intake.handle(claim_request(method, &path, &params)).await);
+        assert_eq!(status, 200);
+        assert!(page.contains("You already have this lead"));
+    }
 
     // No escalation once claimed.
     let escalation = t.escalation(&[], outbox.clone(), clock.clone());

@@ -560,14 +560,15 @@ async fn the_sample_lambda_events_are_accepted_as_aws_delivers_them() {
     };
     let (status, _, text) = parts(
         app.handle(
-            lambda_http::request::from_str(&read("http-api-v2-post-lead.json")).expect("v2 event"),
+            intake::Request::from_event_json(&read("http-api-v2-post-lead.json"))
+                .expect("v2 event"),
         )
         .await,
     );
     assert_eq!(status, 202, "{text}");
     let (status, headers, _) = parts(
         app.handle(
-            lambda_http::request::from_str(&read("function-url-post-form.json"))
+            intake::Request::from_event_json(&read("function-url-post-form.json"))
                 .expect("url event"),
         )
         .await,

@@ -17,7 +17,7 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
     std::fs::create_dir_all(&log_dir).expect("log dir");
     let options = RunOptions {
         template: template_path(),
-        bin_dir: root().join("target/debug"),
+        bin_dir: bin_dir(),
         prefix: format!("run{}", ulid::Ulid::new().to_string().to_lowercase()),
         http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         emulator_url: moto.url.clone(),

@@ -7,7 +7,7 @@ use firsthour_tests::*;
 
 /// Runs the `firsthour` binary on the test emulator: (exit code, stdout, stderr).
 fn firsthour(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(root().join("target/debug/firsthour"))
+    let output = Command::new(binary("firsthour"))
         .args(args)
         .current_dir(root())
         .env("AWS_ENDPOINT_URL", emulator_url())
@@ -16,7 +16,7 @@ fn firsthour(args: &[&str]) -> (i32, String, String) {
         .env("AWS_REGION", "us-east-1")
         .env_remove("FIRSTHOUR_TABLE_NAME")
         .output()
-        .expect("target/debug/firsthour runs (make test builds it)");
+        .expect("the firsthour CLI runs (make test builds it into target/local)");
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -392,7 +392,7 @@ async fn ten_thousand_mutated_signed_requests_are_all_refused() {
             .encode(&mutated)
             .into();
         event["isBase64Encoded"] = true.into();
-        let Ok(request) = lambda_http::request::from_str(&event.to_string()) else {
+        let Ok(request) = intake::Request::from_event_json(&event.to_string()) else {
             *statuses.entry(0u16).or_insert(0) += 1;
             continue;
         };

@@ -16,7 +16,7 @@ use firsthour_local::run::{RunOptions, start};
 use firsthour_local::site::{self, Site};
 
 const USAGE: &str = "usage: firsthour-local [--port 3000] [--moto-port 5000] [--tick-seconds 60]
-                       [--moto-bin scripts/moto] [--bin-dir target/debug]
+                       [--moto-bin scripts/moto] [--bin-dir DIR]
                        [--template infra/template.yaml] [--config infra/config/firsthour.toml]
                        [--gov-domains current-full.csv] [--ladder-speedup 60]
                        [--site-port 8080] [--site-dir examples/landing-page]
@@ -45,7 +45,12 @@ fn parse_args() -> Result<Args, String> {
         moto_port: 5000,
         tick_seconds: 60,
         moto_bin: PathBuf::from("scripts/moto"),
-        bin_dir: PathBuf::from("target/debug"),
+        // The functions are built beside the runner (same profile, same
+        // target directory, wherever CARGO_TARGET_DIR put them).
+        bin_dir: std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("target/local")),
         template: PathBuf::from("infra/template.yaml"),
         config: Some(PathBuf::from("infra/config/firsthour.toml")),
         gov_domains: None,
@@ -292,7 +297,8 @@ async fn run(
          \n\nTouch a lead (CRM / dialer API):\n  curl -i {base}/leads/LEAD_ID/touch -H 'authorization: Bearer {token}' \\\n    -H 'content-type: application/json' -d '{{\"by\":\"ae-1@example.com\",\"channel\":\"call\",\"touch_id\":\"call-1\"}}'\
          \n  ladders run {speedup}x faster than configured{speed_hint}\
          \n\nTo read the stack with the AWS CLI or the report, use:\n  export AWS_ENDPOINT_URL={emulator_url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1\
-         \n  table {table}, bus {bus}         \n\nResponse-time report (with that environment):\n  ./target/debug/firsthour demo-data        # a few hundred realistic leads over 5 days\n  ./target/debug/firsthour report --chart report.png         \n\nCtrl-C stops everything.\n",
+         \n  table {table}, bus {bus}         \n\nResponse-time report (with that environment):\n  {cli} demo-data        # a few hundred realistic leads over 5 days\n  {cli} report --chart report.png         \n\nCtrl-C stops everything.\n",
+        cli = cli_hint(&args.bin_dir),
         tick = args.tick_seconds,
         token = token,
         speedup = args.ladder_speedup,
@@ -309,4 +315,14 @@ async fn run(
     running.stop().await;
     let _ = moto.kill().await;
     Ok(())
+}
+
+/// How to call the CLI built beside the functions, as a path a user can paste.
+fn cli_hint(bin_dir: &std::path::Path) -> String {
+    let cli = bin_dir.join("firsthour");
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| cli.strip_prefix(cwd).ok().map(PathBuf::from))
+        .map_or(cli.clone(), |relative| PathBuf::from(".").join(relative));
+    shown.display().to_string()
 }

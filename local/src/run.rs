@@ -21,7 +21,7 @@ use crate::template::TemplateModel;
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub template: PathBuf,
-    /// Where the function binaries are (`target/debug`).
+    /// Where the function binaries are (`target/local` by default).
     pub bin_dir: PathBuf,
     /// Resource name prefix (`firsthour-local`).
     pub prefix: String,

@@ -152,7 +152,7 @@ fn spawn_process(spec: &FunctionSpec, addr: SocketAddr) -> std::io::Result<Child
         return Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
             format!(
-                "{} not found: build it first (cargo build --bins)",
+                "{} not found: build it first (make build, or cargo build --workspace --bins --profile local)",
                 spec.binary.display()
             ),
         ));

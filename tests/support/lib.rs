@@ -13,7 +13,8 @@ use federal_router::RouterApp;
 use firsthour::aws::{DynamoLeadStore, EventBridgePublisher, SesMailer};
 use firsthour::config::{EnvReader, EscalationSettings, IntakeSettings, RouterSettings};
 use firsthour::ports::{
-    Clock, EscalationStore, EventPublisher, LeadStore, Mailer, ManualClock, SystemClock,
+    Clock, EscalationStore, EventPublisher, LeadStore, Mailer, ManualClock, RoutingStore,
+    SystemClock,
 };
 use firsthour_local::bootstrap::LocalStack;
 use firsthour_local::template::TemplateModel;
@@ -26,6 +27,27 @@ pub type Router = RouterApp<DynamoLeadStore, SesMailer, SystemClock>;
 /// The workspace root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Where the function binaries are: `target/local` (built with
+/// `panic = "abort"`, as on Lambda) in whatever target directory cargo
+/// used for this test (`CARGO_TARGET_DIR` or `build.target-dir` honoured:
+/// this test binary is `<target>/debug/deps/<name>`).
+/// `FIRSTHOUR_BIN_DIR` overrides it.
+pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("FIRSTHOUR_BIN_DIR") {
+        return PathBuf::from(dir);
+    }
+    let target = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
+        .unwrap_or_else(|| root().join("target"));
+    target.join("local")
+}
+
+/// One of the built binaries (see [`bin_dir`]).
+pub fn binary(name: &str) -> PathBuf {
+    bin_dir().join(name)
 }
 
 pub fn template_path() -> PathBuf {
@@ -496,7 +518,7 @@ pub fn http_api_request(
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> lambda_http::Request {
+) -> intake::Request {
     request_from_event(http_api_event(method, path, headers, body))
 }
 
@@ -506,7 +528,7 @@ pub fn function_url_request(
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> lambda_http::Request {
+) -> intake::Request {
     let mut event = http_api_event(method, path, headers, body);
     event["requestContext"]["domainName"] = "abcdefghij.lambda-url.us-east-1.on.aws".into();
     event["requestContext"]["domainPrefix"] = "abcdefghij".into();
@@ -533,18 +555,18 @@ pub fn http_api_event(
     firsthour_local::gateway::http_api_event(&method, &uri, &map, body, "198.51.100.7")
 }
 
-pub fn request_from_event(event: serde_json::Value) -> lambda_http::Request {
-    lambda_http::request::from_str(&event.to_string()).expect("lambda_http accepts the event")
+pub fn request_from_event(event: serde_json::Value) -> intake::Request {
+    intake::Request::from_event_json(&event.to_string()).expect("the intake reads the event")
 }
 
 /// Status, headers and body text of a response.
-pub fn parts(response: lambda_http::Response<lambda_http::Body>) -> (u16, HeaderMap, String) {
+pub fn parts(response: http::Response<intake::Body>) -> (u16, HeaderMap, String) {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = match response.into_body() {
-        lambda_http::Body::Empty => String::new(),
-        lambda_http::Body::Text(text) => text,
-        lambda_http::Body::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        intake::Body::Empty => String::new(),
+        intake::Body::Text(text) => text,
+        intake::Body::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         _ => String::new(),
     };
     (status, headers, body)
@@ -553,7 +575,7 @@ pub fn parts(response: lambda_http::Response<lambda_http::Body>) -> (u16, Header
 /// Posts a JSON lead to `POST /leads` and returns its id (asserting 202).
 pub async fn post_json_lead<S, P, C>(app: &IntakeApp<S, P, C>, body: &str) -> String
 where
-    S: LeadStore + EscalationStore,
+    S: LeadStore + EscalationStore + RoutingStore,
     P: EventPublisher,
     C: Clock,
 {
@@ -577,7 +599,7 @@ impl TestStack {
         body: &str,
     ) -> (u16, String)
     where
-        S: LeadStore + EscalationStore,
+        S: LeadStore + EscalationStore + RoutingStore,
         P: EventPublisher,
         C: Clock,
     {

@@ -17,11 +17,10 @@ use firsthour::intake::service::{
 use firsthour::lead::{RequestMeta, Source};
 use firsthour::metrics::Metrics;
 use firsthour::ports::{
-    Clock, EscalationStore, EventPublisher, LeadStore, StoreError, SystemClock,
+    Clock, EscalationStore, EventPublisher, LeadStore, RoutingStore, StoreError, SystemClock,
 };
+use http::Response;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 
 /// Longest delivery id header accepted.
@@ -160,7 +159,9 @@ impl From<AcceptError> for Problem {
     }
 }
 
-impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P, C> {
+impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
+    IntakeApp<S, P, C>
+{
     pub fn new(store: S, publisher: P, clock: C, settings: &IntakeSettings) -> Self {
         Self {
             service: IntakeService::new(store, publisher, clock, IntakePolicy::from(settings))
@@ -180,13 +181,35 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
         self
     }
 
+    /// Handles one payload-2.0 event (what the Lambda service delivers).
+    /// Never fails: every outcome is a response.
+    pub async fn handle_event(&self, event: HttpApiEvent) -> ApiGatewayV2httpResponse {
+        let response = match Request::try_from(event) {
+            Ok(request) => self.handle(request).await,
+            Err(err) => problem_response(
+                &Problem::new(StatusCode::BAD_REQUEST, "malformed", err.to_string()),
+                false,
+            ),
+        };
+        into_event_response(response)
+    }
+
     /// Handles one HTTP request. Never fails: every outcome is a response.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let started = Instant::now();
-        let path = request.raw_http_path().to_owned();
-        let method = request.method().clone();
+        let path = request.raw_path.clone();
+        let Some(method) = request.method.clone() else {
+            return problem_response(
+                &Problem::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    "the request method is not a valid HTTP method",
+                ),
+                false,
+            );
+        };
         let mut response = match (route(&path), &method) {
-            (Route::Leads { .. }, &Method::OPTIONS) => self.preflight(request.headers()),
+            (Route::Leads { .. }, &Method::OPTIONS) => self.preflight(&request.headers),
             (Route::Leads { source, prefix }, &Method::POST) => {
                 self.post_lead(&request, source, &prefix, started).await
             }
@@ -205,13 +228,15 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
                 response
             }
             (Route::ThankYou, &Method::GET | &Method::HEAD) => thank_you_page(),
-            (Route::Claim(id), &Method::GET) => self.claim(id, &request).await,
+            (Route::Claim(id), &Method::GET | &Method::HEAD | &Method::POST) => {
+                self.claim(id, &request, &method).await
+            }
             (Route::Touch(id), &Method::POST) => self.touch(id, &request).await,
             (Route::Claim(_) | Route::Touch(_), _) => problem_response(
                 &Problem::new(
                     StatusCode::METHOD_NOT_ALLOWED,
                     "method_not_allowed",
-                    "claim with GET, touch with POST",
+                    "open a claim link with GET and claim with POST; touch with POST",
                 ),
                 false,
             ),
@@ -220,7 +245,7 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
                 false,
             ),
         };
-        self.add_cors(request.headers(), response.headers_mut());
+        self.add_cors(&request.headers, response.headers_mut());
         response
     }
 
@@ -231,7 +256,7 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
         prefix: &str,
         started: Instant,
     ) -> Response<Body> {
-        let headers = request.headers();
+        let headers = &request.headers;
         let wants_html = prefers_html(headers);
         let source = match source.map(Source::parse).transpose() {
             Ok(source) => source.unwrap_or_else(Source::default_web),
@@ -288,7 +313,7 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
             }
         };
         let delivery = Delivery {
-            body: request.body().as_ref(),
+            body: &request.body,
             content_type,
             source: &source,
             meta: &meta,
@@ -373,20 +398,20 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
         verifier: &firsthour::signature::Verifier,
         request: &Request,
     ) -> Result<firsthour::signature::Verified, firsthour::signature::SignatureError> {
-        let headers = request.headers();
-        let lookup = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        // The URL as the sender called it (HubSpot signs it): scheme, host, raw path and query.
+        let lookup = |name: &str| request.header(name);
+        // The URL as the sender called it (HubSpot signs it): scheme, host,
+        // raw path and query. Only compared as text, never parsed.
         let host = lookup("host").unwrap_or_default();
-        let query = request
-            .uri()
-            .query()
-            .map(|q| format!("?{q}"))
-            .unwrap_or_default();
-        let url = format!("https://{host}{}{query}", request.raw_http_path());
+        let query = if request.raw_query.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", request.raw_query)
+        };
+        let url = format!("https://{host}{}{query}", request.raw_path);
         verifier.verify(&firsthour::signature::SignedRequest {
-            method: request.method().as_str(),
+            method: request.method.as_ref().map_or("", Method::as_str),
             url: &url,
-            body: request.body().as_ref(),
+            body: &request.body,
             header: &lookup,
             now: self.service.clock().now(),
         })
@@ -437,14 +462,9 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
 /// Client IP and user agent from the request context; the delivery id from
 /// `webhook-id` (Standard Webhooks) or `Idempotency-Key`.
 fn request_meta(request: &Request) -> Result<RequestMeta, Problem> {
-    let headers = request.headers();
-    let (client_ip, context_agent) = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => (
-            context.http.source_ip.clone(),
-            context.http.user_agent.clone(),
-        ),
-        _ => (None, None),
-    };
+    let headers = &request.headers;
+    let client_ip = request.source_ip.clone().filter(|ip| !ip.is_empty());
+    let context_agent = request.user_agent.clone().filter(|ua| !ua.is_empty());
     let user_agent = context_agent.or_else(|| {
         headers
             .get(header::USER_AGENT)
@@ -569,7 +589,13 @@ fn thank_you_page() -> Response<Body> {
     )
 }
 
+pub mod http_api;
 mod touch;
+
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+pub use aws_lambda_events::encodings::Body;
+use http_api::into_event_response;
+pub use http_api::{HttpApiEvent, Request};
 
 #[cfg(test)]
 mod tests {

@@ -1,13 +1,12 @@
 //! Lambda entry point of the intake function.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use firsthour::aws::load_sdk_config;
 use firsthour::aws::secrets::environment;
 use firsthour::config::vars;
-use intake::AwsIntakeApp;
-use lambda_http::{Error, Request, service_fn};
+use intake::{AwsIntakeApp, HttpApiEvent};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -24,9 +23,11 @@ async fn main() -> Result<(), Error> {
             return Err(err.into());
         }
     };
-    lambda_http::run(service_fn(move |request: Request| {
+    // The event is read by our own lenient conversion (see `http_api`): no
+    // header or body a sender controls can make it fail or panic.
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<HttpApiEvent>| {
         let app = Arc::clone(&app);
-        async move { Ok::<_, Infallible>(app.handle(request).await) }
+        async move { Ok::<_, Error>(app.handle_event(event.payload).await) }
     }))
     .await
 }

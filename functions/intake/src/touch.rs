@@ -1,6 +1,7 @@
 //! Touching a lead: the one-click claim link (a small HTML page) and the
 //! touch API for CRMs and dialers. Either stops the lead's SLA clock.
 
+use aws_lambda_events::encodings::Body;
 use firsthour::claim::ClaimLinkError;
 use firsthour::email::EmailAddress;
 use firsthour::events::{LeadTouched, OutboundEvent};
@@ -8,16 +9,18 @@ use firsthour::html::{self, escape_text};
 use firsthour::lead::{LeadId, format_utc_millis};
 use firsthour::metrics;
 use firsthour::ports::{
-    ClaimOutcome, Clock, EscalationStore, EventPublisher, LeadStore, StoreError, TouchOutcome,
+    ClaimOutcome, Clock, EscalationStore, EventPublisher, LeadStore, RoutingStore, StoreError,
+    TouchOutcome,
 };
+use firsthour::store::LeadItem;
 use firsthour::store::elapsed_ms;
-use http::{HeaderMap, StatusCode, header};
-use lambda_http::{Body, Request, RequestExt, Response};
+use http::Response;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::{IntakeApp, Problem, html_response, json_response, problem_response};
+use super::{IntakeApp, Problem, Request, html_response, json_response, problem_response};
 
 /// Channels the touch API accepts.
 const CHANNELS: &[&str] = &["call", "email", "meeting", "sms", "chat", "other"];
@@ -38,54 +41,197 @@ fn claim_page(status: StatusCode, heading: &str, body: &str) -> Response<Body> {
     html_response(status, html::page(heading, heading, body))
 }
 
-impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P, C> {
-    pub(crate) async fn claim(&self, raw_id: &str, request: &Request) -> Response<Body> {
+fn no_such_lead() -> Response<Body> {
+    claim_page(
+        StatusCode::NOT_FOUND,
+        "No such lead",
+        "<p>This lead does not exist (any more).</p>",
+    )
+}
+
+fn try_again(what: &str) -> Response<Body> {
+    claim_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Please try again",
+        &format!(
+            "<p>{} Go back and try again in a moment.</p>",
+            escape_text(what)
+        ),
+    )
+}
+
+/// Who and what the lead is, as the notification email already told the
+/// link's recipient: nothing more.
+fn lead_summary(lead: &LeadItem) -> String {
+    let mut rows = String::new();
+    let mut row = |label: &str, value: Option<&str>| {
+        if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
+            rows.push_str(&format!(
+                "<tr><th style=\"text-align:left;padding-right:1rem\">{}</th><td>{}</td></tr>",
+                escape_text(label),
+                escape_text(value)
+            ));
+        }
+    };
+    row("Name", lead.full_name.as_deref());
+    row("Agency", lead.agency.as_deref());
+    row("Company", lead.company.as_deref());
+    row("Segment", Some(&lead.segment.replace('_', " ")));
+    row("Received", Some(&lead.received_at));
+    let asked = lead.message.as_deref().map(|m| {
+        let mut short: String = m.chars().take(280).collect();
+        if short.len() < m.len() {
+            short.push('…');
+        }
+        short
+    });
+    row("Asked", asked.as_deref());
+    format!("<table>{rows}</table>")
+}
+
+impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
+    IntakeApp<S, P, C>
+{
+    /// A claim link. Opening it (GET, HEAD, any prefetch) never changes
+    /// anything: mail security gateways (Safe Links, Mimecast, Proofpoint)
+    /// open every link of a message before the person does. It shows the
+    /// lead and a Claim button; the button's POST claims.
+    pub(crate) async fn claim(
+        &self,
+        raw_id: &str,
+        request: &Request,
+        method: &Method,
+    ) -> Response<Body> {
+        let (id, recipient) = match self.verified_link(raw_id, request) {
+            Ok(link) => link,
+            Err(page) => return *page,
+        };
+        let mut response = if method == Method::POST {
+            self.record_claim(&id, &recipient).await
+        } else {
+            self.claim_view(&id, &recipient).await
+        };
+        let headers = response.headers_mut();
+        // The page carries a signed link: no caching, no referrer, no framing.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+        );
+        if method == Method::HEAD {
+            *response.body_mut() = Body::Empty;
+        }
+        response
+    }
+
+    /// The lead id and recipient of a claim link whose signature holds.
+    fn verified_link(
+        &self,
+        raw_id: &str,
+        request: &Request,
+    ) -> Result<(LeadId, String), Box<Response<Body>>> {
         let Some(key) = &self.link_key else {
-            return claim_page(
+            return Err(Box::new(claim_page(
                 StatusCode::NOT_FOUND,
                 "Claim links are not enabled",
                 "<p>Ask your administrator.</p>",
-            );
+            )));
         };
         let Some(id) = LeadId::parse(raw_id) else {
-            return claim_page(
+            return Err(Box::new(claim_page(
                 StatusCode::NOT_FOUND,
                 "No such lead",
                 "<p>This link does not point to a lead.</p>",
-            );
+            )));
         };
-        let query = request.query_string_parameters();
-        let (Some(recipient), Some(expires), Some(signature)) =
-            (query.first("r"), query.first("e"), query.first("s"))
-        else {
-            return claim_page(
+        let (Some(recipient), Some(expires), Some(signature)) = (
+            request.query_first("r"),
+            request.query_first("e"),
+            request.query_first("s"),
+        ) else {
+            return Err(Box::new(claim_page(
                 StatusCode::BAD_REQUEST,
                 "This claim link is incomplete",
                 "<p>Open the link from the email again, in full.</p>",
-            );
+            )));
         };
         let now = self.service.clock().now();
-        if let Err(err) = key.verify(&id, recipient, expires, signature, now) {
+        if let Err(err) = key.verify(&id, &recipient, &expires, &signature, now) {
             let status = match err {
                 ClaimLinkError::Expired => StatusCode::GONE,
                 ClaimLinkError::Malformed => StatusCode::BAD_REQUEST,
                 ClaimLinkError::BadSignature => StatusCode::FORBIDDEN,
             };
             tracing::warn!(lead_id = %id, reason = %err, "claim link refused");
-            return claim_page(
+            return Err(Box::new(claim_page(
                 status,
                 "This claim link cannot be used",
                 &format!(
                     "<p>{}.</p><p class=\"muted\">Nothing was recorded.</p>",
                     escape_text(&err.to_string())
                 ),
-            );
+            )));
         }
-        match self.service.store().claim(&id, recipient, now).await {
+        Ok((id, recipient))
+    }
+
+    /// What the link is about, and the button that claims it.
+    async fn claim_view(&self, id: &LeadId, recipient: &str) -> Response<Body> {
+        let lead = match self.service.store().get_lead(id).await {
+            Ok(Some(lead)) => lead,
+            Ok(None) => return no_such_lead(),
+            Err(err) => {
+                tracing::error!(lead_id = %id, error = %err, "claim page: lead not read");
+                return try_again("The lead could not be read just now.");
+            }
+        };
+        let summary = lead_summary(&lead);
+        if let Some(by) = &lead.claimed_by {
+            let at = lead.claimed_at.clone().unwrap_or_default();
+            return if by.eq_ignore_ascii_case(recipient) {
+                claim_page(
+                    StatusCode::OK,
+                    "You already have this lead",
+                    &format!("{summary}<p>You claimed it at {}.</p>", escape_text(&at)),
+                )
+            } else {
+                claim_page(
+                    StatusCode::OK,
+                    "Someone already has this lead",
+                    &format!(
+                        "{summary}<p>It was claimed by <strong>{}</strong> at {}.</p>",
+                        escape_text(by),
+                        escape_text(&at)
+                    ),
+                )
+            };
+        }
+        // No action attribute: the form posts to this same signed URL.
+        claim_page(
+            StatusCode::OK,
+            "Claim this lead?",
+            &format!(
+                "{summary}<form method=\"post\"><button type=\"submit\" style=\"font-size:1rem;padding:.6rem 1.4rem;background:#1d4ed8;color:#fff;border:0;border-radius:6px;cursor:pointer\">Claim this lead</button></form>\
+<p class=\"muted\">Claiming tells your team you are answering it and stops its escalation. You are claiming as {}.</p>",
+                escape_text(recipient)
+            ),
+        )
+    }
+
+    /// The button's POST: the same conditional write as ever; one claim wins.
+    async fn record_claim(&self, id: &LeadId, recipient: &str) -> Response<Body> {
+        let now = self.service.clock().now();
+        match self.service.store().claim(id, recipient, now).await {
             Ok(ClaimOutcome::Claimed { segment }) => {
-                self.publish_touch(&id, "claim", 1).await;
-                self.first_touch_metric(&id, segment.as_deref(), now);
-                tracing::info!(lead_id = %id, seconds_to_first_touch = seconds_since(&id, now), "lead claimed");
+                self.publish_touch(id, "claim", 1).await;
+                self.first_touch_metric(id, segment.as_deref(), now);
+                tracing::info!(lead_id = %id, seconds_to_first_touch = seconds_since(id, now), "lead claimed");
                 claim_page(
                     StatusCode::OK,
                     "The lead is yours",
@@ -118,18 +264,10 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
                     )
                 }
             }
-            Ok(ClaimOutcome::NotFound) => claim_page(
-                StatusCode::NOT_FOUND,
-                "No such lead",
-                "<p>This lead does not exist (any more).</p>",
-            ),
+            Ok(ClaimOutcome::NotFound) => no_such_lead(),
             Err(err) => {
                 tracing::error!(lead_id = %id, error = %err, "claim not recorded");
-                claim_page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Please try again",
-                    "<p>The claim could not be recorded just now. Reload this page in a moment.</p>",
-                )
+                try_again("The claim could not be recorded just now.")
             }
         }
     }
@@ -145,7 +283,7 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
                 false,
             );
         };
-        if !bearer_matches(request.headers(), expected) {
+        if !bearer_matches(&request.headers, expected) {
             let mut response = problem_response(
                 &Problem::new(
                     StatusCode::UNAUTHORIZED,
@@ -154,10 +292,9 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
                 ),
                 false,
             );
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                http::HeaderValue::from_static("Bearer"),
-            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return response;
         }
         let Some(id) = LeadId::parse(raw_id) else {
@@ -166,7 +303,7 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
                 false,
             );
         };
-        let body: TouchBody = match serde_json::from_slice(request.body().as_ref()) {
+        let body: TouchBody = match serde_json::from_slice(&request.body) {
             Ok(body) => body,
             Err(err) => {
                 return problem_response(
@@ -205,11 +342,7 @@ impl<S: LeadStore + EscalationStore, P: EventPublisher, C: Clock> IntakeApp<S, P
             };
             return problem_response(&problem, false);
         }
-        let header_key = request
-            .headers()
-            .get("idempotency-key")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header_key = request.header("idempotency-key").map(str::to_owned);
         let Some(touch_id) = body
             .touch_id
             .or(header_key)
