@@ -311,10 +311,13 @@ async fn spam_gets_the_same_answer_and_is_not_stored() {
         "and announced"
     );
 
-    // 30 a minute per client IP (the default), then the same quiet answer.
+    // 30 a minute per client IP (the default). Past it, a server-to-server
+    // sender (JSON, no browser) gets 429 with Retry-After and stores
+    // nothing; it retries, so nothing is lost.
+    let mut statuses = std::collections::BTreeMap::new();
     for i in 0..40 {
         let body = format!(r#"{{"email":"flood{i}@example.com"}}"#);
-        let (status, _, _) = parts(
+        let (status, headers, text) = parts(
             app.handle(http_api_request(
                 "POST",
                 "/leads",
@@ -323,13 +326,150 @@ async fn spam_gets_the_same_answer_and_is_not_stored() {
             ))
             .await,
         );
-        assert_eq!(status, 202);
+        *statuses.entry(status).or_insert(0) += 1;
+        if status == 429 {
+            assert_eq!(json(&text)["error"], "rate_limited", "{text}");
+            assert_eq!(
+                headers.get("retry-after").and_then(|v| v.to_str().ok()),
+                Some("55"),
+                "the seconds left in the minute"
+            );
+        } else {
+            assert_eq!(status, 202, "{text}");
+        }
     }
     let stored = t.leads().await.len();
     assert!(
         (30..=31).contains(&stored),
         "the limit kept {stored} of 41 from one IP"
     );
+    assert_eq!(
+        statuses.get(&429).copied().unwrap_or(0) + stored,
+        41,
+        "every lead past the limit was told to retry: {statuses:?}"
+    );
+    // A browser form post past the limit gets the quiet fake success.
+    let (status, _, _) = parts(
+        app.handle(http_api_request(
+            "POST",
+            "/leads",
+            &[
+                form,
+                ("sec-fetch-mode", "navigate"),
+                ("accept", "text/html"),
+            ],
+            b"email=late%40example.com",
+        ))
+        .await,
+    );
+    assert_eq!(status, 303, "redirected to the thank-you page, not stored");
+    assert_eq!(t.leads().await.len(), stored);
+}
+
+/// Server-to-server senders post from one address. Past the limit they are
+/// told to retry (never acknowledged and thrown away), and a delivery id
+/// already stored always answers with its own lead, whatever the rate.
+#[tokio::test]
+async fn past_the_rate_limit_no_lead_is_lost_and_no_id_is_invented() {
+    let t = TestStack::new().await;
+    let at = time::macros::datetime!(2026-11-23 16:00:01 UTC);
+    let clock = firsthour::ports::ManualClock::new(at);
+    let app = std::sync::Arc::new(t.intake_at(&[], clock.clone()));
+    let post = |app: std::sync::Arc<ClockedApp>, body: String, key: Option<String>| async move {
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(key) = &key {
+            headers.push(("idempotency-key", key.as_str()));
+        }
+        let (status, _, text) = parts(
+            app.handle(http_api_request(
+                "POST",
+                "/leads",
+                &headers,
+                body.as_bytes(),
+            ))
+            .await,
+        );
+        (status, json(&text)["lead_id"].as_str().map(str::to_owned))
+    };
+    // One stored lead with a key, then the address goes past its limit.
+    let keyed = r#"{"email":"backlog@example.com","message":"first"}"#.to_owned();
+    let (status, first_id) = post(app.clone(), keyed.clone(), Some("crm-42".into())).await;
+    assert_eq!(status, 202);
+    for i in 0..29 {
+        let (status, _) = post(
+            app.clone(),
+            format!(r#"{{"email":"warm{i}@example.com"}}"#),
+            None,
+        )
+        .await;
+        assert_eq!(status, 202);
+    }
+    // 50 concurrent deliveries of a new keyed lead and 50 of the stored one.
+    let handles: Vec<_> = (0..100)
+        .map(|i| {
+            let (body, key) = if i % 2 == 0 {
+                (r#"{"email":"new@example.com"}"#.to_owned(), "crm-43")
+            } else {
+                (keyed.clone(), "crm-42")
+            };
+            tokio::spawn(post(app.clone(), body, Some(key.into())))
+        })
+        .collect();
+    for (i, handle) in handles.into_iter().enumerate() {
+        let (status, id) = handle.await.expect("task");
+        if i % 2 == 0 {
+            assert_eq!(
+                (status, id),
+                (429, None),
+                "a new lead past the limit: retry"
+            );
+        } else {
+            assert_eq!(status, 200, "a stored delivery: its lead");
+            assert_eq!(id, first_id, "never an invented id");
+        }
+    }
+    // 45 different leads at once: all told to retry, none acknowledged.
+    let handles: Vec<_> = (0..45)
+        .map(|i| {
+            tokio::spawn(post(
+                app.clone(),
+                format!(r#"{{"email":"replay{i}@example.com"}}"#),
+                None,
+            ))
+        })
+        .collect();
+    for handle in handles {
+        assert_eq!(handle.await.expect("task").0, 429);
+    }
+    assert_eq!(t.leads().await.len(), 30);
+    // The senders retry in the next minute: everything lands, once.
+    clock.set(at + std::time::Duration::from_secs(60));
+    let (status, new_id) = post(
+        app.clone(),
+        r#"{"email":"new@example.com"}"#.into(),
+        Some("crm-43".into()),
+    )
+    .await;
+    assert_eq!(status, 202);
+    for _ in 0..3 {
+        let (status, id) = post(
+            app.clone(),
+            r#"{"email":"new@example.com"}"#.into(),
+            Some("crm-43".into()),
+        )
+        .await;
+        assert_eq!((status, id.as_ref()), (200, new_id.as_ref()));
+    }
+    for i in 0..25 {
+        let (status, _) = post(
+            app.clone(),
+            format!(r#"{{"email":"replay{i}@example.com"}}"#),
+            None,
+        )
+        .await;
+        assert_eq!(status, 202);
+    }
+    assert_eq!(t.leads().await.len(), 56);
 }
 
 #[tokio::test]

@@ -22,6 +22,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use intake::IntakeApp;
 
 pub type App = IntakeApp<DynamoLeadStore, EventBridgePublisher, SystemClock>;
+/// The intake with a clock the test controls.
+pub type ClockedApp = IntakeApp<DynamoLeadStore, EventBridgePublisher, ManualClock>;
 pub type Router = RouterApp<DynamoLeadStore, SesMailer, SystemClock>;
 
 /// The workspace root.
@@ -257,11 +259,7 @@ impl TestStack {
     }
 
     /// The intake with a clock the test controls.
-    pub fn intake_at(
-        &self,
-        extra: &[(&str, &str)],
-        clock: ManualClock,
-    ) -> IntakeApp<DynamoLeadStore, EventBridgePublisher, ManualClock> {
+    pub fn intake_at(&self, extra: &[(&str, &str)], clock: ManualClock) -> ClockedApp {
         let settings = self.settings(extra);
         let store = DynamoLeadStore::new(
             aws_sdk_dynamodb::Client::new(&self.sdk),

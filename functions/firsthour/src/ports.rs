@@ -100,6 +100,14 @@ pub trait LeadStore: Send + Sync {
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// The deduplication marker stored under `key` (a delivery or content
+    /// key), if it still counts at `now`. A strongly consistent read.
+    fn find_marker(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<DedupItem>, StoreError>> + Send;
+
     /// Records that publishing `LeadReceived` failed and makes the lead due at
     /// once, so the sweep re-drives it.
     fn mark_publish_failed(

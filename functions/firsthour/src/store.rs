@@ -36,6 +36,11 @@ pub fn lead_pk(id: &LeadId) -> String {
     format!("LEAD#{id}")
 }
 
+/// Partition key of the deduplication marker for `key`.
+pub fn dedup_pk(key: &str) -> String {
+    format!("DEDUP#{key}")
+}
+
 /// Where a lead is in its life. Stored as `routing_state`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -346,7 +351,7 @@ impl DedupItem {
     ) -> Self {
         let expires = lead.received_at + ttl;
         Self {
-            pk: format!("DEDUP#{key}"),
+            pk: dedup_pk(key),
             sk: DEDUP_SK.to_owned(),
             entity: "dedup".to_owned(),
             kind,

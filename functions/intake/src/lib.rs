@@ -97,6 +97,8 @@ struct Problem {
     message: String,
     field: Option<&'static str>,
     lead_id: Option<String>,
+    /// Seconds for `Retry-After`.
+    retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -107,6 +109,7 @@ impl Problem {
             message: message.into(),
             field: None,
             lead_id: None,
+            retry_after: (status == StatusCode::SERVICE_UNAVAILABLE).then_some(5),
         }
     }
 }
@@ -143,6 +146,18 @@ impl From<AcceptError> for Problem {
                     StatusCode::CONFLICT,
                     "delivery_conflict",
                     "this delivery id was already used for a different body",
+                )
+            },
+            AcceptError::RateLimited {
+                retry_after_seconds,
+            } => Self {
+                retry_after: Some(retry_after_seconds),
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!(
+                        "too many submissions from this address this minute; nothing was stored: retry after {retry_after_seconds} s (a signed or token-authenticated source is not limited)"
+                    ),
                 )
             },
             AcceptError::Store(StoreError::Unavailable(_)) => Self::new(
@@ -318,6 +333,7 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
             source: &source,
             meta: &meta,
             authenticated: self.verifiers.contains_key(source.as_str()),
+            browser_form: is_browser_form_post(headers, content_type),
         };
         let result = self.service.accept(delivery).await;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -503,6 +519,27 @@ fn request_meta(request: &Request) -> Result<RequestMeta, Problem> {
     })
 }
 
+/// A browser submitting a form by navigating (not a script, a server or a
+/// webhook): a form content type, and the browser says it navigates
+/// (`Sec-Fetch-Mode`) or, for browsers without it, asks for HTML first.
+fn is_browser_form_post(headers: &HeaderMap, content_type: Option<&str>) -> bool {
+    let form = content_type.is_some_and(|ct| {
+        let essence = ct.split(';').next().unwrap_or_default().trim();
+        [
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+            "text/plain",
+        ]
+        .iter()
+        .any(|form| essence.eq_ignore_ascii_case(form))
+    });
+    let navigating = match headers.get("sec-fetch-mode").and_then(|v| v.to_str().ok()) {
+        Some(mode) => mode.eq_ignore_ascii_case("navigate"),
+        None => prefers_html(headers),
+    };
+    form && navigating
+}
+
 /// A browser navigating (a plain form post) asks for HTML first.
 fn prefers_html(headers: &HeaderMap) -> bool {
     headers
@@ -570,10 +607,10 @@ fn problem_response(problem: &Problem, wants_html: bool) -> Response<Body> {
         }
         json_response(problem.status, &body)
     };
-    if problem.status == StatusCode::SERVICE_UNAVAILABLE {
+    if let Some(seconds) = problem.retry_after {
         response
             .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }

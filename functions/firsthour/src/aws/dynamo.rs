@@ -244,6 +244,30 @@ impl LeadStore for DynamoLeadStore {
             .unwrap_or(1))
     }
 
+    async fn find_marker(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<DedupItem>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(store::PK, AttributeValue::S(store::dedup_pk(key)))
+            .key(store::SK, AttributeValue::S(store::DEDUP_SK.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| store_error(&err))?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let marker: DedupItem = serde_dynamo::from_item(item)
+            .map_err(|err| StoreError::Rejected(format!("unreadable marker item: {err}")))?;
+        // TTL deletes lazily: an expired marker no longer counts.
+        Ok((marker.expires_at > now.unix_timestamp()).then_some(marker))
+    }
+
     async fn mark_publish_failed(
         &self,
         lead_id: &LeadId,

@@ -48,6 +48,10 @@ pub struct Delivery<'a> {
     pub meta: &'a RequestMeta,
     /// The sender proved who it is (a signature or token): no rate limit.
     pub authenticated: bool,
+    /// A browser navigating with a form post (not a script, not a server):
+    /// over the rate limit it gets the quiet fake success bots get; every
+    /// other sender gets 429 and retries.
+    pub browser_form: bool,
 }
 
 /// Whether the delivery made a new lead.
@@ -88,6 +92,10 @@ pub enum AcceptError {
     /// The same delivery id arrived before with a different body.
     #[error("delivery id already used for a different body (lead {original})")]
     DeliveryConflict { original: LeadId },
+    /// Over the per-address limit and not a browser form post: nothing was
+    /// stored, and the sender should retry after the window.
+    #[error("too many submissions from this address; retry in {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -149,19 +157,49 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
         };
         let normalised = normalise(delivery.body, delivery.content_type, context).await?;
         let lead = &normalised.lead;
-        if let Some(reason) = self.spam_check(lead, &delivery).await? {
-            return Ok(Accepted {
-                lead_id: LeadId::new_at(received_at),
-                status: AcceptStatus::Accepted,
-                redirect_url: normalised.redirect_url,
-                warnings: Vec::new(),
-                published: false,
-                spam: Some(reason),
+        let body_sha256 = sha256_hex(delivery.body);
+        let fake_success = |reason| Accepted {
+            lead_id: LeadId::new_at(received_at),
+            status: AcceptStatus::Accepted,
+            redirect_url: normalised.redirect_url.clone(),
+            warnings: Vec::new(),
+            published: false,
+            spam: Some(reason),
+        };
+        if let Some(reason) = self.policy.file.spam.check_fields(&lead.fields, received_at) {
+            return Ok(fake_success(reason));
+        }
+        if self.over_rate_limit(lead, &delivery).await? {
+            // A delivery already stored (or being stored) is answered with
+            // its lead, whatever the rate: never an invented id.
+            if let Some(delivery_id) = &lead.delivery_id
+                && let Some(marker) = self
+                    .stored_delivery(&lead.source, delivery_id, received_at)
+                    .await?
+            {
+                if marker.body_sha256 != body_sha256 {
+                    return Err(AcceptError::DeliveryConflict {
+                        original: marker.lead_id,
+                    });
+                }
+                return Ok(Accepted {
+                    lead_id: marker.lead_id,
+                    status: AcceptStatus::Duplicate,
+                    redirect_url: normalised.redirect_url,
+                    warnings: normalised.warnings,
+                    published: true,
+                    spam: None,
+                });
+            }
+            if delivery.browser_form {
+                return Ok(fake_success(SpamReason::RateLimited));
+            }
+            return Err(AcceptError::RateLimited {
+                retry_after_seconds: seconds_left_in_minute(received_at),
             });
         }
         let (sector, route) = classify(lead, &self.policy.file);
 
-        let body_sha256 = sha256_hex(delivery.body);
         let mut markers = Vec::with_capacity(2);
         if let Some(delivery_id) = &lead.delivery_id {
             let key = delivery_key(&lead.source, delivery_id);
@@ -239,25 +277,34 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
         }
     }
 
-    /// The honeypot and speed checks, then the per-IP rate limit for senders
-    /// that did not authenticate.
-    async fn spam_check(
-        &self,
-        lead: &Lead,
-        delivery: &Delivery<'_>,
-    ) -> Result<Option<SpamReason>, StoreError> {
-        let spam = &self.policy.file.spam;
-        if let Some(reason) = spam.check_fields(&lead.fields, lead.received_at) {
-            return Ok(Some(reason));
-        }
-        if delivery.authenticated || spam.per_ip_per_minute == 0 {
-            return Ok(None);
+    /// Counts the submission against the per-address limit, for senders that
+    /// did not authenticate; whether it is over.
+    async fn over_rate_limit(&self, lead: &Lead, delivery: &Delivery<'_>) -> Result<bool, StoreError> {
+        let limit = self.policy.file.spam.per_ip_per_minute;
+        if delivery.authenticated || limit == 0 {
+            return Ok(false);
         }
         let Some(ip) = &delivery.meta.client_ip else {
-            return Ok(None);
+            return Ok(false);
         };
         let count = self.store.count_submission(ip, lead.received_at).await?;
-        Ok((count > spam.per_ip_per_minute).then_some(SpamReason::RateLimited))
+        Ok(count > limit)
+    }
+
+    /// The marker of a delivery id already stored. A concurrent delivery of
+    /// the same id may be mid-write: look once more after a moment.
+    async fn stored_delivery(
+        &self,
+        source: &Source,
+        delivery_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<DedupItem>, StoreError> {
+        let key = delivery_key(source, delivery_id);
+        if let Some(marker) = self.store.find_marker(&key, now).await? {
+            return Ok(Some(marker));
+        }
+        tokio::time::sleep(IN_FLIGHT_WRITE).await;
+        self.store.find_marker(&key, now).await
     }
 
     /// Publishes `LeadReceived`; on failure the lead is flagged and made due
@@ -276,6 +323,15 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
             }
         }
     }
+}
+
+/// How long a concurrent write of the same delivery may take to land.
+const IN_FLIGHT_WRITE: Duration = Duration::from_millis(250);
+
+/// The per-address limit counts per calendar minute: a retry after this
+/// many seconds lands in a fresh window.
+fn seconds_left_in_minute(now: OffsetDateTime) -> u64 {
+    60 - u64::from(now.second())
 }
 
 /// The lead's sector (with evidence) and the rule that routes it: pure, the
