@@ -286,3 +286,268 @@ fn every_function_has_its_own_log_group_alarms_and_least_privilege_policies() {
 fn is_tagged(value: &serde_yaml::Value) -> bool {
     matches!(value, serde_yaml::Value::Tagged(_))
 }
+
+/// `!GetAtt X.Attr` (or `!GetAtt [X, Attr]`) → `(X, Attr)`.
+fn get_att(value: &serde_yaml::Value) -> Option<(String, String)> {
+    let serde_yaml::Value::Tagged(tagged) = value else {
+        return None;
+    };
+    if tagged.tag != "GetAtt" {
+        return None;
+    }
+    match &tagged.value {
+        serde_yaml::Value::String(s) => {
+            let (id, attr) = s.split_once('.')?;
+            Some((id.to_owned(), attr.to_owned()))
+        }
+        serde_yaml::Value::Sequence(items) => Some((
+            items.first()?.as_str()?.to_owned(),
+            items.get(1)?.as_str()?.to_owned(),
+        )),
+        _ => None,
+    }
+}
+
+/// The resources of one type, by logical id.
+fn resources_of_type<'a>(
+    resources: &'a serde_yaml::Value,
+    wanted: &str,
+) -> Vec<(String, &'a serde_yaml::Value)> {
+    resources
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter(|(_, r)| r["Type"] == wanted)
+        .map(|(id, r)| (id.as_str().unwrap_or_default().to_owned(), r))
+        .collect()
+}
+
+#[test]
+fn api_access_logs_are_json_without_query_string_body_or_client() {
+    let model = template();
+    let resources = &model.raw["Resources"];
+    let settings = &resources["LeadApi"]["Properties"]["AccessLogSettings"];
+    let format = settings["Format"].as_str().expect("access log format");
+    let fields: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(format).expect("the access log format is one JSON object");
+    for key in [
+        "requestId",
+        "routeKey",
+        "status",
+        "integrationError",
+        "error",
+    ] {
+        assert!(fields.contains_key(key), "access logs carry {key}");
+    }
+    for (key, value) in &fields {
+        let value = value.as_str().unwrap_or_default();
+        assert!(
+            value.starts_with("$context."),
+            "{key}: {value} is not a context variable"
+        );
+        let lower = value.to_ascii_lowercase();
+        // Claim links carry their signature in the query string; bodies and
+        // the client's address or user agent are personal data.
+        for forbidden in [
+            "query", "body", "$input", "$request", "override", "identity",
+        ] {
+            assert!(
+                !lower.contains(forbidden),
+                "{key}: {value} may log the query string, a body or the client"
+            );
+        }
+    }
+    let (group, attribute) = get_att(&settings["DestinationArn"]).expect("!GetAtt LogGroup.Arn");
+    assert_eq!(attribute, "Arn");
+    assert_eq!(resources[group.as_str()]["Type"], "AWS::Logs::LogGroup");
+    assert!(
+        resources[group.as_str()]["Properties"]
+            .get("RetentionInDays")
+            .is_some(),
+        "{group}: a retention period"
+    );
+    for function in &model.functions {
+        let own =
+            &resources[function.logical_id.as_str()]["Properties"]["LoggingConfig"]["LogGroup"];
+        assert!(
+            !matches!(own, serde_yaml::Value::Tagged(t) if t.value.as_str() == Some(group.as_str())),
+            "access logs share {group} with {}",
+            function.logical_id
+        );
+    }
+}
+
+#[test]
+fn asynchronous_invocations_have_explicit_retries_and_the_router_a_failure_destination() {
+    let model = template();
+    let resources = &model.raw["Resources"];
+    // EventBridge rules and the scheduler invoke asynchronously.
+    let asynchronous: Vec<&str> = model
+        .rules
+        .iter()
+        .map(|r| r.function.as_str())
+        .chain(model.schedules.iter().map(|s| s.function.as_str()))
+        .collect();
+    assert!(asynchronous.contains(&"FederalRouterFunction"));
+    for function in &asynchronous {
+        let config = &resources[*function]["Properties"]["EventInvokeConfig"];
+        let retries = config["MaximumRetryAttempts"].as_u64();
+        assert!(
+            retries.is_some_and(|r| r <= 2),
+            "{function}: MaximumRetryAttempts (0-2)"
+        );
+        let age = config["MaximumEventAgeInSeconds"].as_u64();
+        assert!(
+            age.is_some_and(|a| (60..=21_600).contains(&a)),
+            "{function}: MaximumEventAgeInSeconds (60-21600)"
+        );
+    }
+    let on_failure = &resources["FederalRouterFunction"]["Properties"]["EventInvokeConfig"]["DestinationConfig"]
+        ["OnFailure"];
+    assert_eq!(on_failure["Type"], "SQS");
+    let (queue, attribute) =
+        get_att(&on_failure["Destination"]).expect("OnFailure: !GetAtt Queue.Arn");
+    assert_eq!(attribute, "Arn");
+    assert_eq!(
+        resources[queue.as_str()]["Type"],
+        "AWS::SQS::Queue",
+        "{queue}"
+    );
+}
+
+#[test]
+fn every_queue_is_encrypted_kept_two_weeks_and_alarmed() {
+    let model = template();
+    let resources = &model.raw["Resources"];
+    let queues = resources_of_type(resources, "AWS::SQS::Queue");
+    assert!(
+        queues.len() >= 3,
+        "two rule DLQs and the router's failure queue"
+    );
+    let alarms = resources_of_type(resources, "AWS::CloudWatch::Alarm");
+    for (id, queue) in &queues {
+        let properties = &queue["Properties"];
+        assert!(
+            properties.get("KmsMasterKeyId").is_some()
+                || properties["SqsManagedSseEnabled"] == true,
+            "{id}: encrypted"
+        );
+        assert_eq!(
+            properties["MessageRetentionPeriod"].as_u64(),
+            Some(1_209_600),
+            "{id}: kept 14 days"
+        );
+        assert!(
+            alarms.iter().any(|(_, alarm)| {
+                let p = &alarm["Properties"];
+                p["Namespace"] == "AWS/SQS"
+                    && p["MetricName"] == "ApproximateNumberOfMessagesVisible"
+                    && get_att(&p["Dimensions"][0]["Value"])
+                        .is_some_and(|(q, attr)| q == *id && attr == "QueueName")
+                    && p["AlarmActions"]
+                        .as_sequence()
+                        .is_some_and(|a| !a.is_empty())
+            }),
+            "{id}: an alarm when a message waits"
+        );
+    }
+}
+
+#[test]
+fn the_router_and_the_sweep_reserve_concurrency_that_can_be_turned_off() {
+    let model = template();
+    let parameter = &model.raw["Parameters"]["ReservedConcurrency"];
+    assert!(
+        parameter["Default"].as_u64().is_some_and(|d| d > 0),
+        "reserved by default"
+    );
+    assert_eq!(parameter["MinValue"].as_u64(), Some(0), "0 turns it off");
+    let condition =
+        serde_json::to_value(&model.raw["Conditions"]["ReservesConcurrency"]).expect("plain data");
+    assert!(
+        condition.to_string().contains("ReservedConcurrency"),
+        "ReservesConcurrency tests the parameter: {condition}"
+    );
+    for function in ["FederalRouterFunction", "EscalationFunction"] {
+        let reserved =
+            &model.raw["Resources"][function]["Properties"]["ReservedConcurrentExecutions"];
+        let serde_yaml::Value::Tagged(tagged) = reserved else {
+            panic!(
+                "{function}: ReservedConcurrentExecutions is !If [ReservesConcurrency, …, !Ref AWS::NoValue]"
+            );
+        };
+        assert_eq!(tagged.tag, "If", "{function}");
+        let branches = tagged.value.as_sequence().expect("!If list");
+        assert_eq!(branches[0], "ReservesConcurrency", "{function}");
+        assert!(
+            matches!(&branches[2], serde_yaml::Value::Tagged(t) if t.tag == "Ref" && t.value == "AWS::NoValue"),
+            "{function}: nothing reserved when turned off"
+        );
+    }
+}
+
+#[test]
+fn every_checkov_skip_names_its_check_and_gives_a_reason() {
+    let text = std::fs::read_to_string(root().join("infra/template.yaml")).expect("template");
+    let mut skips = 0;
+    for (n, line) in text.lines().enumerate() {
+        let Some((_, rest)) = line.split_once("checkov:skip=") else {
+            continue;
+        };
+        skips += 1;
+        let (check, reason) = rest
+            .split_once(':')
+            .unwrap_or_else(|| panic!("line {}: checkov:skip=CHECK:reason", n + 1));
+        assert!(
+            check.starts_with("CKV")
+                && check.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "line {}: {check} is not a check id",
+            n + 1
+        );
+        assert!(
+            reason.split_whitespace().count() >= 8,
+            "line {}: {check} needs a real reason, not {reason:?}",
+            n + 1
+        );
+        assert!(
+            line.starts_with("    #"),
+            "line {}: a skip belongs inside its resource",
+            n + 1
+        );
+    }
+    assert!(skips > 0, "the template documents its skipped checks");
+}
+
+#[test]
+fn the_api_routes_every_method_the_intake_answers() {
+    let model = template();
+    let events = &model.raw["Resources"]["IntakeFunction"]["Properties"]["Events"];
+    let routes: Vec<(String, String)> = events
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter(|(_, e)| e["Type"] == "HttpApi")
+        .map(|(_, e)| {
+            let p = &e["Properties"];
+            (
+                p["Method"].as_str().unwrap_or_default().to_owned(),
+                p["Path"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    for (method, path) in [
+        ("POST", "/leads"),
+        ("POST", "/leads/{source}"),
+        ("OPTIONS", "/leads/{source}"),
+        ("GET", "/thank-you"),
+        // A claim link's GET shows the lead; the Claim button POSTs.
+        ("GET", "/leads/{id}/claim"),
+        ("POST", "/leads/{id}/claim"),
+        ("POST", "/leads/{id}/touch"),
+    ] {
+        assert!(
+            routes.iter().any(|(m, p)| m == method && p == path),
+            "no route {method} {path}"
+        );
+    }
+}
