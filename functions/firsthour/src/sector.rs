@@ -15,6 +15,8 @@ use std::hash::BuildHasher;
 
 use serde::{Deserialize, Serialize};
 
+pub use org_type::classify_org_type;
+
 /// The kind of organisation a lead comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -479,67 +481,6 @@ pub fn classify_domain(
     }
 }
 
-/// Reads an organisation-type answer ("Federal Government", "State/Local",
-/// "Higher Education", "Private sector"…).
-pub fn classify_org_type(value: &str) -> Option<Sector> {
-    let lower = value.to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    let word = |list: &[&str]| words.iter().any(|w| list.contains(w));
-    let phrase = |list: &[&str]| list.iter().any(|p| lower.contains(p));
-    if word(&["federal", "military", "dod"])
-        || phrase(&[
-            "united states government",
-            "u.s. government",
-            "us government",
-        ])
-    {
-        Some(Sector::Federal)
-    } else if word(&[
-        "state",
-        "local",
-        "county",
-        "city",
-        "municipal",
-        "municipality",
-        "tribal",
-        "tribe",
-        "slg",
-    ]) {
-        Some(Sector::StateLocal)
-    } else if word(&[
-        "education",
-        "educational",
-        "university",
-        "college",
-        "school",
-        "k12",
-        "academic",
-        "edu",
-    ]) || phrase(&["k-12", "higher ed"])
-    {
-        Some(Sector::Education)
-    } else if word(&["government", "gov", "agency", "public"]) {
-        Some(Sector::GovernmentUnverified)
-    } else if word(&[
-        "commercial",
-        "private",
-        "business",
-        "enterprise",
-        "company",
-        "nonprofit",
-        "corporate",
-        "smb",
-    ]) || phrase(&["non-profit"])
-    {
-        Some(Sector::Commercial)
-    } else {
-        None
-    }
-}
-
 /// Inputs to [`decide`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SectorInputs<'a> {
@@ -605,6 +546,7 @@ pub fn decide(inputs: SectorInputs<'_>, registry: Option<&GovRegistry>) -> Secto
 }
 
 mod csv_split;
+mod org_type;
 
 #[cfg(test)]
 mod tests;

@@ -311,3 +311,314 @@ fn form_fields_and_sources_in_precedence() {
         Evidence::Default
     );
 }
+
+/// Organisation-type answers as form dropdowns carry them: HubSpot and
+/// Salesforce picklists (industry and account type), Typeform and
+/// landing-page "What type of organization…" choices, grants.gov's SF-424
+/// applicant types, the .gov registry's own wording, and
+/// government-contracting vendor forms.
+#[test]
+fn org_type_table() {
+    use Sector::*;
+    let table: &[(&str, Option<Sector>)] = &[
+        // Federal.
+        ("Federal Government", Some(Federal)),
+        ("Federal", Some(Federal)),
+        ("FEDERAL", Some(Federal)),
+        ("Federal Agency", Some(Federal)),
+        ("Government - Federal", Some(Federal)),
+        ("Public Sector - Federal", Some(Federal)),
+        ("U.S. Federal Government", Some(Federal)),
+        ("United States Government", Some(Federal)),
+        ("US Government", Some(Federal)),
+        ("U.S. Government", Some(Federal)),
+        ("USG", Some(Federal)),
+        ("Federal - Civilian", Some(Federal)),
+        ("Federal Civilian Agency", Some(Federal)),
+        ("Federal - Executive", Some(Federal)),
+        ("Federal - Legislative", Some(Federal)),
+        ("Federal - Judicial", Some(Federal)),
+        ("Federal (non-DoD)", Some(Federal)),
+        ("Non-DoD Federal Agency", Some(Federal)),
+        ("Intelligence Community", Some(Federal)),
+        // Military services and the defence department.
+        ("Military", Some(Federal)),
+        ("Army", Some(Federal)),
+        ("U.S. Army", Some(Federal)),
+        ("Navy", Some(Federal)),
+        ("Department of the Navy", Some(Federal)),
+        ("Air Force", Some(Federal)),
+        ("US Air Force", Some(Federal)),
+        ("Marine Corps", Some(Federal)),
+        ("USMC", Some(Federal)),
+        ("Space Force", Some(Federal)),
+        ("Coast Guard", Some(Federal)),
+        ("National Guard", Some(Federal)),
+        ("Army National Guard", Some(Federal)),
+        ("DoD", Some(Federal)),
+        ("Department of Defense (DoD)", Some(Federal)),
+        ("Defense Department", Some(Federal)),
+        ("Armed Forces", Some(Federal)),
+        ("Federal - Defense", Some(Federal)),
+        // Negations: not federal.
+        ("Non-federal", None),
+        ("Non federal", None),
+        ("Nonfederal", None),
+        ("NON-FEDERAL", None),
+        ("Not federal", None),
+        ("Other (non-federal)", None),
+        ("Non-Federal Agency", Some(StateLocal)),
+        ("Non-federal government", Some(StateLocal)),
+        ("Not a federal agency", Some(StateLocal)),
+        ("State (non-federal)", Some(StateLocal)),
+        ("Non-Federal (State, Local, Tribal)", Some(StateLocal)),
+        ("Non-military government", Some(GovernmentUnverified)),
+        ("Retired military", None),
+        ("Ex-military", None),
+        // Contractors and grantees work for a government; they are not one.
+        ("Federal contractor (private company)", Some(Commercial)),
+        ("Federal Contractor", Some(Commercial)),
+        ("Government contractor", Some(Commercial)),
+        (
+            "Government Contractor / Systems Integrator",
+            Some(Commercial),
+        ),
+        ("Defense contractor", Some(Commercial)),
+        ("DoD Contractor", Some(Commercial)),
+        ("Military contractor", Some(Commercial)),
+        ("Federal Systems Integrator", Some(Commercial)),
+        ("Federal Reseller", Some(Commercial)),
+        ("Subcontractor to a federal prime", Some(Commercial)),
+        ("GovCon", Some(Commercial)),
+        ("Government vendor", Some(Commercial)),
+        ("Consulting", Some(Commercial)),
+        ("Federal grantee", None),
+        ("State agency (federal grant recipient)", Some(StateLocal)),
+        // Companies, public or private.
+        ("Public company", Some(Commercial)),
+        ("Publicly traded company", Some(Commercial)),
+        ("Private company", Some(Commercial)),
+        ("Private sector", Some(Commercial)),
+        ("Commercial", Some(Commercial)),
+        ("Enterprise", Some(Commercial)),
+        ("Small Business", Some(Commercial)),
+        ("SMB", Some(Commercial)),
+        ("Startup", Some(Commercial)),
+        ("Local business", Some(Commercial)),
+        ("Veteran-Owned Small Business", Some(Commercial)),
+        (
+            "Service-Disabled Veteran-Owned Small Business (SDVOSB)",
+            Some(Commercial),
+        ),
+        ("Tribally-owned business", Some(Commercial)),
+        ("State-owned enterprise", Some(Commercial)),
+        ("Federal Credit Union", Some(Commercial)),
+        (
+            "For-Profit Organization (Other than Small Business)",
+            Some(Commercial),
+        ),
+        ("Self-employed", Some(Commercial)),
+        ("Individual", Some(Commercial)),
+        ("Marketing Agency", Some(Commercial)),
+        ("Advertising agency", Some(Commercial)),
+        ("Public Relations", Some(Commercial)),
+        ("Real estate", Some(Commercial)),
+        ("Defense & Space", None),
+        ("Aerospace & Defense industry", Some(Commercial)),
+        // Public sector, level unknown.
+        ("Public sector", Some(GovernmentUnverified)),
+        ("Public", Some(GovernmentUnverified)),
+        ("Government", Some(GovernmentUnverified)),
+        ("Government Agency", Some(GovernmentUnverified)),
+        ("Government Administration", Some(GovernmentUnverified)),
+        ("Public Safety", Some(GovernmentUnverified)),
+        ("Quasi-governmental", Some(GovernmentUnverified)),
+        (
+            "Federal, State & Local Government",
+            Some(GovernmentUnverified),
+        ),
+        ("Federal/State/Local", Some(GovernmentUnverified)),
+        // Foreign and international governments.
+        ("Foreign government", Some(GovernmentUnverified)),
+        (
+            "International / Foreign Government",
+            Some(GovernmentUnverified),
+        ),
+        ("Non-U.S. Government", Some(GovernmentUnverified)),
+        ("Non-US government agency", Some(GovernmentUnverified)),
+        ("Foreign military", Some(GovernmentUnverified)),
+        ("Embassy / Consulate", Some(GovernmentUnverified)),
+        ("Non-domestic (non-US) Entity", None),
+        ("International organization", None),
+        // State, local, tribal, territorial.
+        ("State/Local Government", Some(StateLocal)),
+        ("State Government", Some(StateLocal)),
+        ("State & Local", Some(StateLocal)),
+        ("Public Sector - State & Local", Some(StateLocal)),
+        ("Local Government", Some(StateLocal)),
+        ("County", Some(StateLocal)),
+        ("County Government", Some(StateLocal)),
+        ("City or Township Government", Some(StateLocal)),
+        ("City/Municipal", Some(StateLocal)),
+        ("Municipality", Some(StateLocal)),
+        ("Special District Government", Some(StateLocal)),
+        ("Special district", Some(StateLocal)),
+        ("State or territory", Some(StateLocal)),
+        ("U.S. Territory or Possession", Some(StateLocal)),
+        ("Interstate", Some(StateLocal)),
+        ("Public/Indian Housing Authority", Some(StateLocal)),
+        ("SLED", Some(StateLocal)),
+        ("Tribal", Some(StateLocal)),
+        ("Tribal Government", Some(StateLocal)),
+        ("Tribal Nation", Some(StateLocal)),
+        ("Native American Tribe", Some(StateLocal)),
+        ("Federally Recognized Tribe", Some(StateLocal)),
+        (
+            "Indian/Native American Tribal Government (Federally Recognized)",
+            Some(StateLocal),
+        ),
+        (
+            "Indian/Native American Tribal Government (Other than Federally Recognized)",
+            Some(StateLocal),
+        ),
+        // Education, K-12 and higher.
+        ("K-12", Some(Education)),
+        ("K12", Some(Education)),
+        ("K-12 Education", Some(Education)),
+        ("PK-12 School District", Some(Education)),
+        ("School district", Some(Education)),
+        ("Independent School District", Some(Education)),
+        ("Public school", Some(Education)),
+        ("Primary/Secondary Education", Some(Education)),
+        ("Higher Education", Some(Education)),
+        ("Higher Ed", Some(Education)),
+        ("University", Some(Education)),
+        ("State University", Some(Education)),
+        ("Community College", Some(Education)),
+        ("Tribal college", Some(Education)),
+        (
+            "Public/State Controlled Institution of Higher Education",
+            Some(Education),
+        ),
+        ("Private Institution of Higher Education", Some(Education)),
+        (
+            "Historically Black Colleges and Universities (HBCUs)",
+            Some(Education),
+        ),
+        ("Educational institution", Some(Education)),
+        ("Academic / Research", Some(Education)),
+        // Non-profits and NGOs (commercial in this vocabulary).
+        ("Non-profit", Some(Commercial)),
+        ("Nonprofit", Some(Commercial)),
+        ("Not-for-profit", Some(Commercial)),
+        ("Not For Profit", Some(Commercial)),
+        ("Nonprofit / NGO", Some(Commercial)),
+        ("Non-governmental organization (NGO)", Some(Commercial)),
+        ("Non-government organisation", Some(Commercial)),
+        (
+            "Nonprofit with 501C3 IRS Status (Other than Institution of Higher Education)",
+            Some(Commercial),
+        ),
+        ("Foundation", Some(Commercial)),
+        // Nothing to go on.
+        ("Other", None),
+        ("", None),
+        ("N/A", None),
+        ("Healthcare", None),
+        ("Law Enforcement", None),
+        ("Prefer not to say", None),
+        ("Confederation", None),
+        ("Federalist Society", None),
+    ];
+    assert!(table.len() >= 40, "{} cases", table.len());
+    let wrong: Vec<String> = table
+        .iter()
+        .filter(|(value, expected)| classify_org_type(value) != *expected)
+        .map(|(value, expected)| {
+            format!(
+                "{value:?}: expected {expected:?}, got {:?}",
+                classify_org_type(value)
+            )
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Every domain type the .gov registry uses, as an answer, agrees with the
+/// registry: federal exactly when the registry says federal.
+#[test]
+fn registry_domain_types_as_answers_agree_with_the_registry() {
+    let mut reader = csv::Reader::from_path(SHARED_CSV).expect("shared CSV");
+    let headers = reader.headers().expect("headers").clone();
+    let type_col = headers
+        .iter()
+        .position(|h| h.eq_ignore_ascii_case("domain type"))
+        .expect("type column");
+    let mut types = std::collections::BTreeSet::new();
+    for record in reader.records() {
+        types.insert(record.expect("row")[type_col].to_owned());
+    }
+    assert!(types.len() >= 10, "{types:?}");
+    for domain_type in types {
+        let sector = classify_org_type(&domain_type);
+        if domain_type.starts_with("Federal") {
+            assert_eq!(sector, Some(Sector::Federal), "{domain_type}");
+        } else {
+            assert!(
+                matches!(sector, Some(Sector::StateLocal | Sector::Education)),
+                "{domain_type}: {sector:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_non_federal_answer_never_routes_to_the_federal_team() {
+    for value in [
+        "Non-federal",
+        "Non-Federal Agency",
+        "State (non-federal)",
+        "Federal contractor (private company)",
+    ] {
+        let decision = decide(
+            SectorInputs {
+                email_domain: Some("gmail.com"),
+                org_type: Some(("organization_type", value)),
+                source: None,
+            },
+            Some(registry()),
+        );
+        assert_ne!(decision.sector, Sector::Federal, "{value}");
+    }
+}
+
+mod org_type_properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_string_is_an_answer(value in any::<String>()) {
+            let _ = classify_org_type(&value);
+        }
+
+        #[test]
+        fn ascii_case_does_not_matter(value in "[ -~]{0,60}") {
+            prop_assert_eq!(
+                classify_org_type(&value),
+                classify_org_type(&value.to_ascii_uppercase())
+            );
+        }
+
+        /// Whatever follows, "non-federal" is never federal on its own word.
+        #[test]
+        fn non_federal_is_never_federal(
+            prefix in "(Non|non|NON|Not|not)[- ]?",
+            rest in "( (agency|government|organization|entity|customer|sector|public|[a-z]{1,8}))?",
+        ) {
+            let value = format!("{prefix}federal{rest}");
+            prop_assert_ne!(classify_org_type(&value), Some(Sector::Federal), "{}", value);
+        }
+    }
+}
