@@ -191,6 +191,7 @@ async fn the_landing_pages_post_leads_from_headless_chromium() {
         intake_instances: 2,
         show_function_logs: false,
         log_dir: Some(work.join("logs")),
+        gateway: Default::default(),
     };
     let running = start(&options, &sdk)
         .await

@@ -37,6 +37,7 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
         intake_instances: 2,
         show_function_logs: false,
         log_dir: Some(log_dir.clone()),
+        gateway: Default::default(),
     };
     let running = start(&options, &sdk)
         .await

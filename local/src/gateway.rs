@@ -4,9 +4,10 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
@@ -22,7 +23,36 @@ pub struct GatewayState {
     pub intake: Arc<FunctionHost>,
     /// The emulator's base URL, for the sent-mail view.
     pub emulator_url: String,
+    pub limits: GatewayLimits,
 }
+
+/// What API Gateway's HTTP API enforces before the function sees a request
+/// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html>).
+#[derive(Debug, Clone, Copy)]
+pub struct GatewayLimits {
+    /// "Total combined size of request line and header values": 10,240 bytes.
+    pub max_head_bytes: usize,
+    /// "Payload size": 10 MB.
+    pub max_body_bytes: usize,
+    /// A client that declares a body and stops sending it is cut off after
+    /// this long (API Gateway does not hold a connection forever).
+    pub body_timeout: Duration,
+}
+
+impl Default for GatewayLimits {
+    fn default() -> Self {
+        Self {
+            max_head_bytes: 10_240,
+            max_body_bytes: 10 * 1024 * 1024,
+            body_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Headers that can only hold one value: a client sending two gets the
+/// first passed on, rather than two joined with a comma (which no media
+/// type parser reads).
+const SINGLE_VALUED: &[&str] = &["content-type", "content-length", "host", "authorization"];
 
 pub fn router(state: Arc<GatewayState>) -> Router {
     Router::new()
@@ -95,6 +125,9 @@ pub fn http_api_event(
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
         if name == "cookie" {
             cookies.extend(value.split(';').map(|c| c.trim().to_owned()));
+            continue;
+        }
+        if SINGLE_VALUED.contains(&name.as_str()) && joined.contains_key(name.as_str()) {
             continue;
         }
         // HTTP API joins repeated headers with commas.
@@ -208,22 +241,67 @@ pub fn http_response(answer: &[u8]) -> Response {
 async fn proxy(
     State(state): State<Arc<GatewayState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: axum::extract::Request,
 ) -> Response {
-    let event = http_api_event(&method, &uri, &headers, &body, &peer.ip().to_string());
+    let (parts, body) = request.into_parts();
+    let limits = state.limits;
+    let head = head_size(&parts.method, &parts.uri, &parts.headers);
+    if head > limits.max_head_bytes {
+        return gateway_error(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "Request Header Fields Too Large",
+        );
+    }
+    let body = match tokio::time::timeout(
+        limits.body_timeout,
+        axum::body::to_bytes(body, limits.max_body_bytes),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
+            return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
+        }
+        Err(_) => {
+            let mut response = gateway_error(StatusCode::REQUEST_TIMEOUT, "Request Timeout");
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                HeaderValue::from_static("close"),
+            );
+            return response;
+        }
+    };
+    let event = http_api_event(
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        &body,
+        &peer.ip().to_string(),
+    );
     match state.intake.invoke(&event).await {
         Ok(answer) => http_response(&answer),
         // API Gateway answers 500 when the integration fails.
         Err(err) => {
             eprintln!("[gateway] intake invocation failed: {err}");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({"message": "Internal Server Error"}).to_string(),
-            )
-                .into_response()
+            gateway_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
         }
     }
+}
+
+/// The request line and header values, counted as the HTTP API quota counts them.
+fn head_size(method: &Method, uri: &Uri, headers: &HeaderMap) -> usize {
+    let request_line = method.as_str().len() + 1 + uri.to_string().len() + " HTTP/1.1".len();
+    headers.values().fold(request_line, |total, value| {
+        total.saturating_add(value.len())
+    })
+}
+
+/// API Gateway's own answers are JSON `{"message": ...}`.
+fn gateway_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json!({ "message": message }).to_string(),
+    )
+        .into_response()
 }

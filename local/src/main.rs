@@ -258,6 +258,7 @@ async fn run(
         intake_instances: 4,
         show_function_logs: !args.quiet,
         log_dir: None,
+        gateway: Default::default(),
     };
     let running = start(&options, &sdk).await?;
     // The touch API token the stack generated (as Secrets Manager would in AWS).

@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::task::JoinHandle;
 
 use crate::bootstrap::{BootError, LocalStack, RuleQueue};
-use crate::gateway::{self, GatewayState};
+use crate::gateway::{self, GatewayLimits, GatewayState};
 use crate::runtime_api::{FunctionHost, FunctionSpec};
 use crate::template::TemplateModel;
 
@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub show_function_logs: bool,
     /// Write each function's logs to `<dir>/<binary>.log` instead.
     pub log_dir: Option<PathBuf>,
+    /// What the HTTP API stand-in enforces (API Gateway's quotas by default).
+    pub gateway: GatewayLimits,
 }
 
 /// The running system. Dropping it stops the function processes.
@@ -124,6 +126,7 @@ pub async fn start(options: &RunOptions, sdk: &SdkConfig) -> Result<RunningStack
     let app = gateway::router(Arc::new(GatewayState {
         intake,
         emulator_url: options.emulator_url.clone(),
+        limits: options.gateway,
     }));
     tasks.push(tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -68,8 +69,11 @@ pub struct FunctionHost {
     sender: mpsc::UnboundedSender<Invocation>,
     timeout: Duration,
     addr: SocketAddr,
-    children: Vec<Child>,
+    children: Arc<std::sync::Mutex<Vec<Child>>>,
+    /// Processes that exited on their own (a crash: `panic = "abort"`).
+    deaths: Arc<AtomicUsize>,
     server: tokio::task::JoinHandle<()>,
+    supervisor: tokio::task::JoinHandle<()>,
 }
 
 impl FunctionHost {
@@ -103,14 +107,29 @@ impl FunctionHost {
         for _ in 0..spec.instances.max(1) {
             children.push(spawn_process(&spec, addr)?);
         }
+        let children = Arc::new(std::sync::Mutex::new(children));
+        let deaths = Arc::new(AtomicUsize::new(0));
+        let supervisor = tokio::spawn(supervise(
+            spec.clone(),
+            addr,
+            Arc::clone(&children),
+            Arc::clone(&deaths),
+        ));
         Ok(Self {
             name: spec.name,
             sender,
             timeout: spec.timeout,
             addr,
             children,
+            deaths,
             server,
+            supervisor,
         })
+    }
+
+    /// How many of this function's processes died (and were replaced) so far.
+    pub fn process_deaths(&self) -> usize {
+        self.deaths.load(Ordering::SeqCst)
     }
 
     pub fn name(&self) -> &str {
@@ -139,11 +158,46 @@ impl FunctionHost {
     }
 
     /// Stops the processes and the endpoint.
-    pub async fn stop(mut self) {
-        for child in &mut self.children {
+    pub async fn stop(self) {
+        self.supervisor.abort();
+        let children = match self.children.lock() {
+            Ok(mut children) => std::mem::take(&mut *children),
+            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+        };
+        for mut child in children {
             let _ = child.kill().await;
         }
         self.server.abort();
+    }
+}
+
+/// Stands in for Lambda replacing a crashed execution environment: a
+/// process that exits is counted and a new one started in its place.
+async fn supervise(
+    spec: FunctionSpec,
+    addr: SocketAddr,
+    children: Arc<std::sync::Mutex<Vec<Child>>>,
+    deaths: Arc<AtomicUsize>,
+) {
+    let mut interval = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        interval.tick().await;
+        let Ok(mut children) = children.lock() else {
+            return;
+        };
+        for child in children.iter_mut() {
+            if let Ok(Some(status)) = child.try_wait() {
+                deaths.fetch_add(1, Ordering::SeqCst);
+                eprintln!(
+                    "[{}] process exited ({status}); starting a new one",
+                    spec.name
+                );
+                match spawn_process(&spec, addr) {
+                    Ok(new) => *child = new,
+                    Err(err) => eprintln!("[{}] cannot restart: {err}", spec.name),
+                }
+            }
+        }
     }
 }
 
