@@ -311,19 +311,26 @@ fn parse_multipart(
 /// Form-encoded vendor shapes: Unbounce wraps the fields as JSON in a
 /// `data.json` field; Elementor's advanced data uses `fields[id][value]`.
 fn unwrap_form_vendors(fields: Vec<SubmittedField>) -> Submission {
-    if let Some(unbounce) = fields.iter().find(|f| f.name == "data.json")
-        && let Ok(Value::Object(data)) = serde_json::from_str::<Value>(&unbounce.value)
-    {
+    let unbounce = fields.iter().find(|f| f.name == "data.json").and_then(|f| {
+        read_json(&f.value, |value| {
+            let data = value.as_object()?;
+            Some(
+                data.iter()
+                    .filter_map(|(name, value)| {
+                        Some(SubmittedField::new(name, scalar_text(value)?))
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .ok()
+        .flatten()
+    });
+    if let Some(data) = unbounce {
         let mut out: Vec<SubmittedField> = fields
-            .iter()
+            .into_iter()
             .filter(|f| f.name != "data.json" && f.name != "data.xml")
-            .cloned()
             .collect();
-        for (name, value) in data.iter() {
-            if let Some(text) = scalar_text(value) {
-                out.push(SubmittedField::new(name, text));
-            }
-        }
+        out.extend(data);
         return Submission {
             fields: out,
             ..Submission::default()
@@ -423,12 +430,79 @@ fn kind_from_type(vendor_type: &str) -> Option<FieldKind> {
     }
 }
 
+/// Reads JSON text into a borrowed DOM and hands it to `read`.
+///
+/// A lone UTF-16 surrogate escape (`"\ud83d"`: what `JSON.stringify` leaves
+/// of text cut mid-emoji) is an error to serde_json; such text is read again
+/// with U+FFFD in its place. Only on an error: valid JSON is read once.
+fn read_json<T>(text: &str, read: impl FnOnce(Value<'_>) -> T) -> Result<T, serde_json::Error> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => Ok(read(value)),
+        Err(err) => match replace_lone_surrogates(text) {
+            Cow::Borrowed(_) => Err(err),
+            Cow::Owned(repaired) => serde_json::from_str::<Value>(&repaired).map(read),
+        },
+    }
+}
+
+/// JSON text with every `\uXXXX` escape of a lone surrogate (high without
+/// a low after it, or low without a high before it) replaced by `\ufffd`;
+/// borrowed when there is none. Pairs are kept as sent. One pass, and only
+/// backslashes are looked at: a `\\` is an escaped backslash, skipped whole.
+fn replace_lone_surrogates(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let unit_at = |at: usize| -> Option<u16> {
+        let hex = bytes.get(at..at.checked_add(4)?)?;
+        u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+    };
+    let escaped_unit_at = |at: usize| match bytes.get(at..at.checked_add(2)?) {
+        Some(b"\\u") => unit_at(at + 2),
+        _ => None,
+    };
+    let is_high = |unit: u16| (0xD800..=0xDBFF).contains(&unit);
+    let is_low = |unit: u16| (0xDC00..=0xDFFF).contains(&unit);
+    let mut repaired = String::new();
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(offset) = bytes.get(at..).and_then(|rest| memchr::memchr(b'\\', rest)) {
+        let escape = at + offset;
+        let Some(unit) = escaped_unit_at(escape) else {
+            // Any other escape (`\\` included) is two bytes.
+            at = escape + 2;
+            continue;
+        };
+        let lone = if is_high(unit) {
+            !escaped_unit_at(escape + 6).is_some_and(is_low)
+        } else {
+            is_low(unit)
+        };
+        if !lone {
+            // A valid pair is 12 bytes, any other character 6.
+            at = escape + if is_high(unit) { 12 } else { 6 };
+            continue;
+        }
+        // Every index here is at an ASCII byte, so at a character boundary.
+        repaired.push_str(text.get(copied..escape).unwrap_or_default());
+        repaired.push_str("\\ufffd");
+        copied = escape + 6;
+        at = copied;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    repaired.push_str(text.get(copied..).unwrap_or_default());
+    Cow::Owned(repaired)
+}
+
 fn parse_json(text: &str) -> Result<Submission, IntakeError> {
     // A borrowed DOM: the body's strings are not copied until a field keeps
     // one. Members keep the body's order; a name sent twice is kept twice,
     // and the first wins where one value is needed, as in a form.
-    let value: Value = serde_json::from_str(text)
-        .map_err(|err| IntakeError::Malformed(format!("invalid JSON: {err}")))?;
+    read_json(text, submission_of_json)
+        .map_err(|err| IntakeError::Malformed(format!("invalid JSON: {err}")))?
+}
+
+fn submission_of_json(value: Value<'_>) -> Result<Submission, IntakeError> {
     if depth(&value, 0) > MAX_JSON_DEPTH {
         return Err(IntakeError::Malformed(format!(
             "JSON nested deeper than {MAX_JSON_DEPTH} levels"
@@ -887,6 +961,144 @@ mod tests {
 }
 
 #[cfg(test)]
+mod hostile {
+    use super::*;
+
+    fn parse_bytes(body: &[u8], content_type: &str) -> Result<Submission, IntakeError> {
+        futures::executor::block_on(parse_body(body, Some(content_type)))
+    }
+
+    fn pairs(submission: &Submission) -> Vec<(&str, &str)> {
+        submission
+            .fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.value.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn lone_surrogates_become_replacement_characters() {
+        let cases: &[(&str, &str)] = &[
+            // Lone high at the end (JSON.stringify of text cut mid-emoji).
+            (r#""Smile \ud83d""#, "Smile \u{fffd}"),
+            (r#""\uD83D""#, "\u{fffd}"),
+            // Lone low.
+            (r#""\udc00x""#, "\u{fffd}x"),
+            (r#""a\uDFFF""#, "a\u{fffd}"),
+            // Reversed pair: two lone surrogates.
+            (r#""\ude00\ud83d""#, "\u{fffd}\u{fffd}"),
+            // A valid pair beside a lone one, either side.
+            (r#""\ud83d\ud83d\ude00""#, "\u{fffd}\u{1f600}"),
+            (r#""\ud83d\ude00\ude00""#, "\u{1f600}\u{fffd}"),
+            (r#""\ud83d\ude00\ud83d""#, "\u{1f600}\u{fffd}"),
+            // A high followed by another escape, or by a plain character.
+            (r#""\ud83d\u0041""#, "\u{fffd}A"),
+            (r#""\ud83d\n""#, "\u{fffd}\n"),
+            (r#""\ud83d\\""#, "\u{fffd}\\"),
+            (r#""\ud83dx""#, "\u{fffd}x"),
+            // An escaped backslash before "ud83d" is text, not an escape.
+            (r#""\\ud83d \ud83d""#, "\\ud83d \u{fffd}"),
+            (r#""\\\ud83d""#, "\\\u{fffd}"),
+        ];
+        for (json, expected) in cases {
+            let body = format!(r#"{{"email":"a@b.co","name":{json}}}"#);
+            let submission = parse_bytes(body.as_bytes(), "application/json")
+                .unwrap_or_else(|err| panic!("{json}: {err}"));
+            assert_eq!(
+                pairs(&submission),
+                vec![("email", "a@b.co"), ("name", *expected)],
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn lone_surrogates_in_keys_nested_values_and_vendor_shapes() {
+        let s = parse_bytes(
+            br#"{"\ud83dname":"x","contact":{"email":"a@b.co","tags":["\udc00",1]}}"#,
+            "application/json",
+        )
+        .expect("parses");
+        assert_eq!(
+            pairs(&s),
+            vec![
+                ("\u{fffd}name", "x"),
+                ("contact.email", "a@b.co"),
+                ("contact.tags", "\u{fffd}, 1"),
+            ]
+        );
+        // HubSpot's Forms API shape, sent as text/plain by a beacon.
+        let s = parse_bytes(
+            br#"{"fields":[{"name":"email","value":"a@b.co"},{"name":"message","value":"Hi \ud83d"}]}"#,
+            "text/plain;charset=UTF-8",
+        )
+        .expect("parses");
+        assert_eq!(
+            pairs(&s),
+            vec![("email", "a@b.co"), ("message", "Hi \u{fffd}")]
+        );
+        // Declared UTF-16: the escapes are read after decoding, the same way.
+        let text = r#"{"email":"a@b.co","name":"\ud83d"}"#;
+        let utf16: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let s = parse_bytes(&utf16, "application/json; charset=utf-16le").expect("parses");
+        assert_eq!(pairs(&s), vec![("email", "a@b.co"), ("name", "\u{fffd}")]);
+        // Unbounce's data.json field holds JSON too.
+        let s = parse_bytes(
+            b"page_id=1&data.json=%7B%22email%22%3A%5B%22a%40b.co%22%5D%2C%22name%22%3A%5B%22Jo%5Cud83d%22%5D%7D",
+            "application/x-www-form-urlencoded",
+        )
+        .expect("parses");
+        assert_eq!(
+            pairs(&s),
+            vec![
+                ("page_id", "1"),
+                ("email", "a@b.co"),
+                ("name", "Jo\u{fffd}")
+            ]
+        );
+    }
+
+    #[test]
+    fn broken_json_with_a_lone_surrogate_is_still_refused() {
+        for body in [
+            r#"{"a":"\ud83d""#,
+            r#"{"a":"\ud83d",}"#,
+            r#"["\ud83d"]"#,
+            r#"{"a":"\u12"}"#,
+            r#"{"a":"\ud83d\u12"}"#,
+            "{\"a\":\"\\",
+        ] {
+            assert!(
+                matches!(
+                    parse_bytes(body.as_bytes(), "application/json"),
+                    Err(IntakeError::Malformed(_))
+                ),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn valid_json_is_not_copied_for_surrogates() {
+        for text in [
+            r#"{"a":"plain"}"#,
+            r#"{"a":"\ud83d\ude00 \\ud83d \n \u00e9"}"#,
+            r#"{"a":"\\"}"#,
+            "{\"a\":\"\\",
+        ] {
+            assert!(
+                matches!(replace_lone_surrogates(text), Cow::Borrowed(_)),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            replace_lone_surrogates(r#"{"a":"\ud83d","\udc00":1}"#),
+            r#"{"a":"\ufffd","\ufffd":1}"#
+        );
+    }
+}
+
+#[cfg(test)]
 mod properties {
     use proptest::prelude::*;
 
@@ -915,6 +1127,27 @@ mod properties {
             let parsed = futures::executor::block_on(parse_body(&body, Some("application/json"))).expect("parses");
             let got: std::collections::BTreeMap<String, String> = parsed.fields.into_iter().map(|f| (f.name, f.value)).collect();
             prop_assert_eq!(got, fields);
+        }
+
+        /// Any sequence of UTF-16 units sent as `\u` escapes reads as
+        /// `String::from_utf16_lossy` reads them: lone surrogates become U+FFFD.
+        #[test]
+        fn escaped_utf16_units_read_as_lossy_utf16(
+            units in proptest::collection::vec(
+                prop_oneof![any::<u16>(), 0xd800u16..0xe000, Just(0xd83d), Just(0xde00)],
+                0..24,
+            ),
+            upper in any::<bool>(),
+        ) {
+            let escaped: String = units
+                .iter()
+                .map(|u| if upper { format!("\\u{u:04X}") } else { format!("\\u{u:04x}") })
+                .collect();
+            let body = format!(r#"{{"email":"a@b.co","v":"{escaped}"}}"#);
+            let parsed = futures::executor::block_on(parse_body(body.as_bytes(), Some("application/json")))
+                .expect("parses");
+            let value = parsed.fields.iter().find(|f| f.name == "v").map(|f| f.value.clone());
+            prop_assert_eq!(value, Some(String::from_utf16_lossy(&units)));
         }
 
         #[test]

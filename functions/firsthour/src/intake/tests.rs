@@ -340,3 +340,21 @@ fn phone_validation() {
         assert!(clean_phone(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn a_lone_surrogate_is_replaced_not_refused() {
+    // What JSON.stringify leaves of a name and a message cut mid-emoji.
+    let n = normalise_with(
+        br#"{"email":"jane@example.com","name":"Jane \ud83d","\udc00extra":"x","message":"Hi \ud83d\ude00\ud83d"}"#,
+        JSON,
+        None,
+    )
+    .expect("kept");
+    assert_eq!(email(&n), Some("jane@example.com"));
+    assert_eq!(n.lead.contact.full_name.as_deref(), Some("Jane \u{fffd}"));
+    assert_eq!(
+        n.lead.contact.message.as_deref(),
+        Some("Hi \u{1f600}\u{fffd}")
+    );
+    assert!(n.lead.fields.iter().any(|f| f.name == "\u{fffd}extra"));
+}
