@@ -385,6 +385,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
     let app = gateway::router(Arc::new(GatewayState {
         intake: host.clone(),
         emulator_url,
+        limits: Default::default(),
     }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
