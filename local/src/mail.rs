@@ -66,7 +66,8 @@ pub fn parse_sent(data: &Value) -> Vec<SentMail> {
             id: text(m, "id"),
             from: text(m, "source"),
             to: recipients(m),
-            subject: text(m, "subject"),
+            // As the recipient's mail client shows it (RFC 2047 decoded).
+            subject: firsthour::notify::decode_subject(&text(m, "subject")),
             body: text(m, "body"),
         })
         .collect();

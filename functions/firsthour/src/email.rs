@@ -47,6 +47,13 @@ impl EmailAddress {
         if trimmed.chars().any(char::is_control) {
             return Err(InvalidEmail::Syntax("contains control characters".into()));
         }
+        // Invisible or direction-changing characters make an address read
+        // as another one (`\u{202E}lim.yvan@x.co`).
+        if trimmed.chars().any(crate::notify::is_invisible) {
+            return Err(InvalidEmail::Syntax(
+                "contains invisible or direction-changing characters".into(),
+            ));
+        }
         let options = email_address::Options::default()
             .with_required_tld()
             .without_display_text()
@@ -144,6 +151,9 @@ mod tests {
             "jane@[127.0.0.1]",
             "jane@example.com\r\nBcc: victim@example.com",
             "jane doe@example.com",
+            "\u{202E}lim.yvan@example.com",
+            "jane\u{200B}@example.com",
+            "jane@exa\u{2066}mple.com",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?}");
         }

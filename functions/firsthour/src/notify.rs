@@ -2,8 +2,12 @@
 //! itself (plain text and HTML, every submitted value escaped, no user text
 //! able to break a header).
 
+use std::borrow::Cow;
+
+use base64::Engine;
 use time::OffsetDateTime;
 
+use crate::email::EmailAddress;
 use crate::html::escape_text;
 use crate::lead::format_utc_millis;
 use crate::store::LeadItem;
@@ -23,6 +27,71 @@ pub struct OutgoingEmail {
 /// Longest subject sent (mail clients cut long ones anyway).
 const MAX_SUBJECT_CHARS: usize = 150;
 
+/// Longest subject sent in UTF-8 bytes: encoded as RFC 2047 words it stays
+/// far below a header line's 998 characters.
+const MAX_SUBJECT_BYTES: usize = 400;
+
+/// UTF-8 bytes per encoded-word: `=?UTF-8?B?` + 60 base64 characters + `?=`
+/// is 72 characters, within RFC 2047's 75.
+const ENCODED_WORD_BYTES: usize = 45;
+
+/// Zero-width and direction-changing characters: they show nothing, or
+/// turn the text around them (`\u{202E}lim.yvan` reads "navy.mil").
+/// U+200B–U+200F, U+202A–U+202E, U+2066–U+2069 and U+FEFF, plus their
+/// relatives: the Arabic letter mark U+061C, the word joiner and invisible
+/// operators U+2060–U+2064.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+            | '\u{061C}'
+    )
+}
+
+/// A character a zero-width joiner or non-joiner can join: neither ASCII
+/// nor space nor invisible (Persian and Indic letters, emoji).
+fn joinable(c: char) -> bool {
+    !c.is_ascii() && !c.is_whitespace() && !c.is_control() && !is_invisible(c)
+}
+
+/// The characters of `text` without the invisible ones. A zero-width
+/// non-joiner or joiner (U+200C, U+200D) stays between two joinable
+/// characters, where it is spelling (Persian words, emoji sequences);
+/// beside ASCII it only hides, and goes.
+fn visible_chars(text: &str) -> impl Iterator<Item = char> + '_ {
+    let mut chars = text.chars().peekable();
+    let mut previous: Option<char> = None;
+    std::iter::from_fn(move || {
+        loop {
+            let c = chars.next()?;
+            if is_invisible(c) {
+                let spelling = matches!(c, '\u{200C}' | '\u{200D}')
+                    && previous.is_some_and(joinable)
+                    && chars.peek().copied().is_some_and(joinable);
+                if !spelling {
+                    continue;
+                }
+            }
+            previous = Some(c);
+            return Some(c);
+        }
+    })
+}
+
+/// `text` without invisible or direction-changing characters; line breaks
+/// and everything else kept (for multi-line values shown to a person).
+pub fn strip_invisible(text: &str) -> Cow<'_, str> {
+    if text.chars().any(is_invisible) {
+        Cow::Owned(visible_chars(text).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// One line, no control characters: what any header value built from user
 /// input goes through. CR/LF become spaces, so nothing can start a header.
 pub fn header_safe(text: &str) -> String {
@@ -33,20 +102,130 @@ pub fn header_safe(text: &str) -> String {
 }
 
 /// [`header_safe`] without the length cap: control characters become
-/// spaces, runs of whitespace one space.
+/// spaces, runs of whitespace one space, invisible and direction-changing
+/// characters go (see [`strip_invisible`]). Every single-line value the
+/// intake stores and every one an email shows goes through this.
 pub fn header_safe_unbounded(text: &str) -> String {
     // One pass, one allocation: the intake runs this on every short field.
     let mut out = String::with_capacity(text.len());
-    for word in text
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-    {
-        if !out.is_empty() {
-            out.push(' ');
+    let mut space = false;
+    for c in visible_chars(text) {
+        if c.is_whitespace() || c.is_control() {
+            space = !out.is_empty();
+            continue;
         }
-        out.push_str(word);
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.push(c);
     }
     out
+}
+
+/// A subject line: [`header_safe`], and at most [`MAX_SUBJECT_BYTES`].
+fn subject_line(text: &str) -> String {
+    let mut line = header_safe(text);
+    crate::intake::limits::truncate_utf8(&mut line, MAX_SUBJECT_BYTES);
+    line
+}
+
+/// The subject as the mailer hands it to SES: SES takes a subject of 7-bit
+/// ASCII and documents RFC 2047 encoded-words for anything else. A subject
+/// that is not plain ASCII, or holds a literal `=?` a mail client would
+/// decode as an encoded-word, becomes encoded-words from end to end, each
+/// of whole characters and at most 75 characters long, separated by a
+/// space (where the header is folded).
+pub fn encode_subject(subject: &str) -> String {
+    if subject.is_ascii() && !subject.contains("=?") {
+        return subject.to_owned();
+    }
+    let mut words = Vec::new();
+    let mut rest = subject;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(ENCODED_WORD_BYTES);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (chunk, tail) = rest.split_at(end);
+        words.push(format!(
+            "=?UTF-8?B?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(chunk)
+        ));
+        rest = tail;
+    }
+    words.join(" ")
+}
+
+/// A subject header as a mail client shows it: UTF-8 encoded-words decoded
+/// (the space between two of them dropped), anything else as it is. The
+/// inverse of [`encode_subject`], for reading sent mail back.
+pub fn decode_subject(header: &str) -> String {
+    let mut out = String::with_capacity(header.len());
+    let mut rest = header;
+    let mut between_words = String::new();
+    let mut after_word = false;
+    while let Some(c) = rest.chars().next() {
+        if let Some((decoded, used)) = encoded_word(rest) {
+            if !after_word {
+                out.push_str(&between_words);
+            }
+            between_words.clear();
+            out.push_str(&decoded);
+            rest = &rest[used..];
+            after_word = true;
+            continue;
+        }
+        rest = &rest[c.len_utf8()..];
+        if after_word && c.is_whitespace() {
+            between_words.push(c);
+            continue;
+        }
+        out.push_str(&between_words);
+        between_words.clear();
+        after_word = false;
+        out.push(c);
+    }
+    out.push_str(&between_words);
+    out
+}
+
+/// The decoded text of the UTF-8 (or ASCII) encoded-word `text` starts
+/// with, and its length.
+fn encoded_word(text: &str) -> Option<(String, usize)> {
+    let inner = text.strip_prefix("=?")?;
+    let (charset, inner) = inner.split_once('?')?;
+    let (encoding, inner) = inner.split_once('?')?;
+    let end = inner.find("?=")?;
+    let encoded = &inner[..end];
+    if encoded.contains(|c: char| c.is_whitespace() || c == '?')
+        || !(charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("us-ascii"))
+    {
+        return None;
+    }
+    let bytes = match encoding {
+        "B" | "b" => base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()?,
+        "Q" | "q" => {
+            let mut bytes = Vec::with_capacity(encoded.len());
+            let mut raw = encoded.bytes();
+            while let Some(b) = raw.next() {
+                match b {
+                    b'_' => bytes.push(b' '),
+                    b'=' => {
+                        let hex = [raw.next()?, raw.next()?];
+                        bytes.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+                    }
+                    other => bytes.push(other),
+                }
+            }
+            bytes
+        }
+        _ => return None,
+    };
+    let used = "=?".len() + charset.len() + 1 + encoding.len() + 1 + end + "?=".len();
+    Some((String::from_utf8(bytes).ok()?, used))
 }
 
 /// The recipients of the first notification: the rule's recipients and the
@@ -93,7 +272,7 @@ pub fn subject(item: &LeadItem) -> String {
         "federal" => "Federal lead".to_owned(),
         segment => format!("New {} lead", segment.replace('_', " ")),
     };
-    header_safe(&format!("{prefix}: {who} ({})", display_name(item)))
+    subject_line(&format!("{prefix}: {who} ({})", display_name(item)))
 }
 
 /// An escalation email: the same lead details under a subject that says
@@ -115,7 +294,7 @@ pub fn render_escalation(
             tier + 1
         )
     };
-    let subject = header_safe(&format!("{label} — {}", first.subject));
+    let subject = subject_line(&format!("{label} — {}", first.subject));
     let banner = format!(
         "<p style=\"background:#fff4e5;border-left:4px solid #f0a30a;padding:8px 12px\"><strong>{}</strong>. Nobody has claimed this lead yet.</p>",
         escape_text(&label)
@@ -150,14 +329,25 @@ fn describe_minutes(minutes: i64) -> String {
     }
 }
 
-/// The phone number as a `tel:` link wants it: digits and a leading `+`.
+/// The phone number as a `tel:` link wants it (RFC 3966): digits and a
+/// leading `+`, then `;ext=` and the extension's digits when there is one.
 fn dialable(phone: &str) -> String {
-    phone
+    let (number, extension) = phone
+        .find(|c: char| c.is_ascii_alphabetic())
+        .map_or((phone, ""), |at| phone.split_at(at));
+    let mut link: String = number
+        .trim()
         .chars()
         .enumerate()
         .filter(|(i, c)| c.is_ascii_digit() || (*i == 0 && *c == '+'))
         .map(|(_, c)| c)
-        .collect()
+        .collect();
+    let extension: String = extension.chars().filter(char::is_ascii_digit).collect();
+    if !extension.is_empty() {
+        link.push_str(";ext=");
+        link.push_str(&extension);
+    }
+    link
 }
 
 /// `contract_vehicle` → `Contract vehicle`.
@@ -170,13 +360,84 @@ fn humanise(name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// What a summary value links to: only the lead's own validated email and
+/// phone are one click away; every other value is text, whatever its label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    None,
+    Mailto,
+    Tel,
+}
+
+/// One row of the email: a label, a single-line value, and its link.
+struct Row {
+    label: String,
+    value: String,
+    link: Link,
+}
+
+impl Row {
+    fn text(label: &str, value: &str) -> Self {
+        Self {
+            label: header_safe_unbounded(label),
+            value: header_safe_unbounded(value),
+            link: Link::None,
+        }
+    }
+
+    fn html(&self) -> String {
+        let cell = match self.link {
+            Link::Mailto => format!(
+                "<a href=\"mailto:{}\">{}</a>",
+                html_escape::encode_double_quoted_attribute(&self.value),
+                escape_text(&self.value)
+            ),
+            Link::Tel => format!(
+                "<a href=\"tel:{}\">{}</a>",
+                html_escape::encode_double_quoted_attribute(&dialable(&self.value)),
+                escape_text(&self.value)
+            ),
+            Link::None => escape_text(&self.value).into_owned(),
+        };
+        format!(
+            "<tr><th style=\"text-align:left;padding:4px 12px 4px 0;color:#52606d;vertical-align:top;white-space:nowrap\">{}</th>\
+<td style=\"padding:4px 0\">{cell}</td></tr>",
+            escape_text(&self.label),
+        )
+    }
+}
+
+/// The lead's email as a `mailto:` row when it is a valid address (items
+/// stored before a check existed are checked again), else as text.
+fn email_row(email: &str) -> Row {
+    match EmailAddress::parse(email) {
+        Ok(address) => Row {
+            label: "Email".into(),
+            value: address.as_str().to_owned(),
+            link: Link::Mailto,
+        },
+        Err(_) => Row::text("Email", email),
+    }
+}
+
+/// The lead's phone as a `tel:` row when it is a phone number, else as text.
+fn phone_row(phone: &str) -> Row {
+    let mut row = Row::text("Phone", phone);
+    if crate::intake::clean_phone(&row.value).is_ok() {
+        row.link = Link::Tel;
+    }
+    row
+}
+
 /// The submitted fields a rep has not already read in the summary: not
 /// empty, not the form's own control fields (`_redirect`, `_rendered_at`),
 /// and not a value the summary shows. Every field stays stored on the lead.
-fn other_fields(item: &LeadItem, summary: &[(&str, String)]) -> Vec<(String, String)> {
+/// Names and labels are shown on one line without invisible characters;
+/// values keep their line breaks.
+fn other_fields(item: &LeadItem, summary: &[Row]) -> Vec<(String, String)> {
     let shown: Vec<&str> = summary
         .iter()
-        .map(|(_, v)| v.trim())
+        .map(|row| row.value.trim())
         .chain(item.message.as_deref().map(str::trim))
         .chain(item.first_name.as_deref().map(str::trim))
         .chain(item.last_name.as_deref().map(str::trim))
@@ -190,10 +451,18 @@ fn other_fields(item: &LeadItem, summary: &[(&str, String)]) -> Vec<(String, Str
                 && !shown.iter().any(|s| s.eq_ignore_ascii_case(value))
         })
         .map(|f| {
-            let label = f.label.clone().unwrap_or_else(|| humanise(&f.name));
-            (label, f.value.clone())
+            let label =
+                header_safe_unbounded(&f.label.clone().unwrap_or_else(|| humanise(&f.name)));
+            (label, strip_invisible(&f.value).into_owned())
         })
+        .filter(|(_, value)| !value.trim().is_empty())
         .collect()
+}
+
+/// What was cut to fit the item, for the rep: `None` when nothing was.
+fn cut_note(item: &LeadItem) -> Option<String> {
+    item.fields_truncated
+        .then(|| "Some values were cut to fit the lead store.".to_owned())
 }
 
 pub fn render_first_notification(
@@ -219,33 +488,35 @@ pub fn render_first_notification(
     .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
     .collect::<Vec<_>>()
     .join(", ");
-    let summary: Vec<(&str, Option<String>)> = vec![
-        ("Name", Some(display_name(item))),
-        ("Email", item.email.clone()),
-        ("Phone", item.phone.clone()),
-        ("Company", item.company.clone()),
-        ("Job title", item.job_title.clone()),
-        ("Agency", item.agency.clone()),
-        ("Sector", Some(item.sector.to_string())),
-        ("Segment", Some(item.segment.clone())),
-        ("Owner", item.owner.clone()),
-        ("Source", Some(item.source.to_string())),
-        ("Received", Some(readable_time(received))),
-        ("SLA deadline", deadline),
-        ("Page", item.page_url.clone()),
-        ("Campaign", (!utm.is_empty()).then_some(utm)),
-        ("Routed by", Some(item.route_reason.clone())),
-        ("Lead id", Some(item.lead_id.to_string())),
-    ];
-    let summary: Vec<(&str, String)> = summary
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect();
+    let text_row = |label: &str, value: Option<String>| value.map(|v| Row::text(label, &v));
+    let summary: Vec<Row> = [
+        text_row("Name", Some(display_name(item))),
+        item.email.as_deref().map(email_row),
+        item.phone.as_deref().map(phone_row),
+        text_row("Company", item.company.clone()),
+        text_row("Job title", item.job_title.clone()),
+        text_row("Agency", item.agency.clone()),
+        text_row("Sector", Some(item.sector.to_string())),
+        text_row("Segment", Some(item.segment.clone())),
+        text_row("Owner", item.owner.clone()),
+        text_row("Source", Some(item.source.to_string())),
+        text_row("Received", Some(readable_time(received))),
+        text_row("SLA deadline", deadline),
+        text_row("Page", item.page_url.clone()),
+        text_row("Campaign", (!utm.is_empty()).then_some(utm)),
+        text_row("Routed by", Some(item.route_reason.clone())),
+        text_row("Lead id", Some(item.lead_id.to_string())),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let subject = subject(item);
+    let cut = cut_note(item);
 
     let mut text = String::new();
-    text.push_str(&format!("{}\n\n", subject(item)));
-    for (label, value) in &summary {
-        text.push_str(&format!("{label}: {value}\n"));
+    text.push_str(&format!("{subject}\n\n"));
+    for row in &summary {
+        text.push_str(&format!("{}: {}\n", row.label, row.value));
     }
     if let Some(message) = &item.message {
         text.push_str(&format!("\nMessage:\n{message}\n"));
@@ -261,37 +532,16 @@ pub fn render_first_notification(
     for (label, value) in &others {
         text.push_str(&format!("  {label}: {value}\n"));
     }
-    if item.fields_truncated {
-        text.push_str("  (some values were cut to fit)\n");
+    if let Some(cut) = &cut {
+        text.push_str(&format!("  ({cut})\n"));
     }
 
-    let row = |label: &str, value: &str| {
-        // Email and phone are one click away from answering.
-        let cell = match label {
-            "Email" => format!(
-                "<a href=\"mailto:{}\">{}</a>",
-                html_escape::encode_double_quoted_attribute(value),
-                escape_text(value)
-            ),
-            "Phone" => format!(
-                "<a href=\"tel:{}\">{}</a>",
-                html_escape::encode_double_quoted_attribute(&dialable(value)),
-                escape_text(value)
-            ),
-            _ => escape_text(value).into_owned(),
-        };
-        format!(
-            "<tr><th style=\"text-align:left;padding:4px 12px 4px 0;color:#52606d;vertical-align:top;white-space:nowrap\">{}</th>\
-<td style=\"padding:4px 0\">{cell}</td></tr>",
-            escape_text(label),
-        )
-    };
     let mut html = String::from(
         "<!doctype html><html><body style=\"font-family:system-ui,-apple-system,Segoe UI,Roboto,Arial,sans-serif;color:#1f2933;max-width:640px;margin:0 auto;padding:16px\">",
     );
     html.push_str(&format!(
         "<h1 style=\"font-size:20px;margin:0 0 12px\">{}</h1>",
-        escape_text(&subject(item))
+        escape_text(&subject)
     ));
     if let Some(url) = context.claim_url {
         html.push_str(&format!(
@@ -300,8 +550,8 @@ pub fn render_first_notification(
         ));
     }
     html.push_str("<table style=\"border-collapse:collapse;font-size:14px\">");
-    for (label, value) in &summary {
-        html.push_str(&row(label, value));
+    for row in &summary {
+        html.push_str(&row.html());
     }
     html.push_str("</table>");
     if let Some(message) = &item.message {
@@ -313,12 +563,21 @@ pub fn render_first_notification(
     if !others.is_empty() {
         html.push_str("<h2 style=\"font-size:16px;margin:16px 0 4px\">Other submitted fields</h2><table style=\"border-collapse:collapse;font-size:13px\">");
         for (label, value) in &others {
-            html.push_str(&row(label, value));
+            // Raw answers are text: never a link, whatever the field is called.
+            let row = Row {
+                label: label.clone(),
+                value: value.clone(),
+                link: Link::None,
+            };
+            html.push_str(&row.html());
         }
         html.push_str("</table>");
     }
-    if item.fields_truncated {
-        html.push_str("<p style=\"color:#52606d\">Some values were cut to fit.</p>");
+    if let Some(cut) = &cut {
+        html.push_str(&format!(
+            "<p style=\"color:#52606d\">{}</p>",
+            escape_text(cut)
+        ));
     }
     html.push_str("<p style=\"color:#52606d;font-size:12px;margin-top:24px\">Sent by firsthour. Reply to this email to answer the lead directly.</p></body></html>");
 
@@ -326,7 +585,7 @@ pub fn render_first_notification(
         from: header_safe(context.sender),
         to: first_recipients(item),
         reply_to: item.email.as_deref().map(header_safe),
-        subject: subject(item),
+        subject,
         text,
         html,
     }

@@ -5,7 +5,7 @@ use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 use super::{describe, is_transient};
-use crate::notify::OutgoingEmail;
+use crate::notify::{OutgoingEmail, encode_subject};
 use crate::ports::{MailError, Mailer};
 
 #[derive(Debug, Clone)]
@@ -31,10 +31,20 @@ fn utf8(data: &str) -> Result<Content, MailError> {
         .map_err(|err| MailError::Rejected(err.to_string()))
 }
 
+/// The subject as SES's simple content documents it: 7-bit ASCII, anything
+/// else as RFC 2047 encoded-words (see [`encode_subject`]), so no charset:
+/// SES sends it as it is, and nothing in it is decoded that the lead typed.
+fn ascii_subject(subject: &str) -> Result<Content, MailError> {
+    Content::builder()
+        .data(encode_subject(subject))
+        .build()
+        .map_err(|err| MailError::Rejected(err.to_string()))
+}
+
 impl Mailer for SesMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError> {
         let message = Message::builder()
-            .subject(utf8(&email.subject)?)
+            .subject(ascii_subject(&email.subject)?)
             .body(
                 Body::builder()
                     .text(utf8(&email.text)?)

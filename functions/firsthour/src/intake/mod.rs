@@ -188,12 +188,17 @@ fn build_lead(
         text
     });
     let mut short = |field: LeadField, recognised: &mut Recognised| {
-        recognised.take(field).map(|mut text| {
-            // A line break in a name must not glue words together, nor survive.
-            text = crate::notify::header_safe_unbounded(&text);
-            truncated |= truncate_utf8(&mut text, MAX_SHORT_TEXT_BYTES);
-            text
-        })
+        recognised
+            .take(field)
+            .map(|mut text| {
+                // A line break in a name must not glue words together, nor
+                // survive; invisible and direction-changing characters go.
+                text = crate::notify::header_safe_unbounded(&text);
+                truncated |= truncate_utf8(&mut text, MAX_SHORT_TEXT_BYTES);
+                text
+            })
+            // Nothing visible left: absent, not an empty string.
+            .filter(|text| !text.is_empty())
     };
     let first_name = short(LeadField::FirstName, &mut recognised);
     let last_name = short(LeadField::LastName, &mut recognised);
@@ -213,7 +218,13 @@ fn build_lead(
                 .get(LeadField::OrganizationType)
                 .is_some_and(|v| v == f.value.trim())
         })
-        .map(|f| f.labels.first().cloned().unwrap_or_else(|| f.name.clone()));
+        .map(|f| {
+            // Shown in the email as the evidence's name: one line, bounded.
+            let mut name =
+                crate::notify::header_safe_unbounded(f.labels.first().unwrap_or(&f.name));
+            truncate_utf8(&mut name, MAX_FIELD_NAME_BYTES);
+            name
+        });
     let org_type = short(LeadField::OrganizationType, &mut recognised).map(|value| {
         (
             org_type_field.unwrap_or_else(|| LeadField::OrganizationType.name().to_owned()),

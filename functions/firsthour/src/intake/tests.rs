@@ -358,3 +358,48 @@ fn a_lone_surrogate_is_replaced_not_refused() {
     );
     assert!(n.lead.fields.iter().any(|f| f.name == "\u{fffd}extra"));
 }
+
+#[test]
+fn invisible_and_direction_changing_characters_never_reach_single_line_fields() {
+    let body = serde_json::json!({
+        "email": "jane@example.com",
+        "first_name": "Ja\u{200B}ne",
+        "last_name": "\u{202E}eoD\u{202C}",
+        "company": "\u{202E}lim.yvan\u{202C}",
+        "job_title": "\u{FEFF}CTO",
+        "utm_source": "\u{2066}linkedin\u{2069}",
+        "org type \u{202E}": "\u{202E}Federal agency",
+        "message": "line one\nline two",
+    });
+    let n = normalise_with(body.to_string().as_bytes(), JSON, None).expect("stored");
+    let c = &n.lead.contact;
+    assert_eq!(c.first_name.as_deref(), Some("Jane"));
+    assert_eq!(c.last_name.as_deref(), Some("eoD"));
+    assert_eq!(c.full_name.as_deref(), Some("Jane eoD"));
+    assert_eq!(c.company.as_deref(), Some("lim.yvan"));
+    assert_eq!(c.job_title.as_deref(), Some("CTO"));
+    assert_eq!(c.utm.source.as_deref(), Some("linkedin"));
+    assert_eq!(
+        c.org_type.as_ref().map(|(f, v)| (f.as_str(), v.as_str())),
+        Some(("org type", "Federal agency"))
+    );
+    // Only invisible: absent, not an empty string.
+    let n = normalise_with(
+        br#"{"email":"jane@example.com","company":"\u200b\u202e"}"#,
+        JSON,
+        None,
+    )
+    .expect("stored");
+    assert_eq!(n.lead.contact.company, None);
+    // An email with direction overrides is not an address.
+    let err = normalise_with(
+        "{\"email\":\"\u{202E}lim.yvan@example.com\"}".as_bytes(),
+        JSON,
+        None,
+    )
+    .expect_err("422");
+    assert!(matches!(
+        err,
+        IntakeError::Unprocessable { field: "email", .. }
+    ));
+}

@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use time::macros::datetime;
 
 use super::*;
@@ -188,4 +190,165 @@ fn header_safe_unbounded_joins_words_with_single_spaces() {
     ] {
         assert_eq!(header_safe_unbounded(text), reference(text), "{text:?}");
     }
+}
+
+#[test]
+fn invisible_and_direction_changing_characters_never_reach_a_single_line() {
+    for c in [
+        '\u{200B}', '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}',
+        '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+        '\u{FEFF}', '\u{061C}', '\u{2060}',
+    ] {
+        assert!(is_invisible(c), "{:04X}", c as u32);
+        assert_eq!(
+            header_safe_unbounded(&format!("na{c}vy {c} mil{c}")),
+            "navy mil"
+        );
+    }
+    assert_eq!(
+        header_safe_unbounded("\u{202E}lim.yvan\u{202C}"),
+        "lim.yvan"
+    );
+    // Joiners that spell: a Persian word, an emoji sequence.
+    assert_eq!(header_safe_unbounded("می\u{200C}خواهم"), "می\u{200C}خواهم");
+    assert_eq!(header_safe_unbounded("👩\u{200D}💻"), "👩\u{200D}💻");
+    assert_eq!(header_safe_unbounded("navy\u{200D}.mil"), "navy.mil");
+    assert_eq!(strip_invisible("a\u{202E}b\nc"), "ab\nc");
+    assert!(matches!(strip_invisible("plain\ntext"), Cow::Borrowed(_)));
+}
+
+#[test]
+fn a_reversed_company_cannot_spoof_the_subject() {
+    let mut item = hostile_item();
+    item.agency = None;
+    item.company = Some("\u{202E}lim.yvan\u{202C} \u{2067}Contracting\u{2069}".into());
+    item.full_name = Some("Grace\u{200B} Hopper\u{FEFF}".into());
+    item.fields = vec![RawField::new("\u{202E}etisbew", "\u{202E}lim.yvan")];
+    let email = render_first_notification(
+        &item,
+        NotificationContext {
+            sender: "leads@example.com",
+            deadline: None,
+            claim_url: None,
+        },
+    );
+    assert_eq!(
+        email.subject,
+        "Federal lead: lim.yvan Contracting (Grace Hopper)"
+    );
+    for part in [&email.subject, &email.text, &email.html] {
+        assert!(!part.contains(is_invisible), "{part}");
+    }
+    assert!(
+        email.text.contains("  etisbew: lim.yvan\n"),
+        "{}",
+        email.text
+    );
+}
+
+#[test]
+fn subjects_are_sent_as_ascii_encoded_words_when_they_need_to_be() {
+    assert_eq!(
+        encode_subject("New web lead: Acme (Jo)"),
+        "New web lead: Acme (Jo)"
+    );
+    let literal = "New web lead: =?utf-8?b?bmF2eS5taWw=?= (Jo)";
+    let encoded = encode_subject(literal);
+    assert!(encoded.starts_with("=?UTF-8?B?"), "{encoded}");
+    assert!(!encoded.contains("=?utf-8?b?"));
+    assert_eq!(
+        decode_subject(&encoded),
+        literal,
+        "a client shows the literal text"
+    );
+
+    let long = format!(
+        "Federal lead: Department of the Navy — {} (Grace)",
+        "Ñ𝄞€a".repeat(40)
+    );
+    let subject = subject_line(&long);
+    let encoded = encode_subject(&subject);
+    assert!(encoded.is_ascii());
+    assert!(
+        encoded.len() + "Subject: ".len() <= 998,
+        "{}",
+        encoded.len()
+    );
+    for word in encoded.split(' ') {
+        assert!(word.len() <= 75, "{word}");
+        assert!(
+            word.starts_with("=?UTF-8?B?") && word.ends_with("?="),
+            "{word}"
+        );
+    }
+    assert_eq!(decode_subject(&encoded), subject);
+    // Every word holds whole characters.
+    for word in encoded.split(' ') {
+        assert!(!decode_subject(word).contains('\u{FFFD}'));
+        assert_ne!(decode_subject(word), word);
+    }
+    // Anything that is not an encoded-word stays as it is.
+    for raw in [
+        "=?",
+        "=?x?B?Zm9v?=",
+        "=?UTF-8?B?***?=",
+        "a =?UTF-8?Q?caf=C3=A9?= b",
+        "=?UTF-8?B?Zm9v?= =?UTF-8?B?YmFy?=",
+    ] {
+        let _ = decode_subject(raw);
+    }
+    assert_eq!(
+        decode_subject("a =?UTF-8?Q?caf=C3=A9_au_lait?= b"),
+        "a café au lait b"
+    );
+    assert_eq!(
+        decode_subject("=?UTF-8?B?Zm9v?= =?UTF-8?B?YmFy?="),
+        "foobar"
+    );
+    assert_eq!(decode_subject("=?x?B?Zm9v?="), "=?x?B?Zm9v?=");
+}
+
+#[test]
+fn only_the_validated_email_and_phone_are_links() {
+    let mut item = hostile_item();
+    item.phone = Some("+1 (703) 555-0100 ext. 12".into());
+    item.fields = vec![
+        RawField::new("Email ", "ceo@evil.example"),
+        RawField::new("phone", "+1 900 555 0199"),
+        RawField::new("website", "https://evil.example/"),
+    ];
+    let email = render_first_notification(
+        &item,
+        NotificationContext {
+            sender: "leads@example.com",
+            deadline: None,
+            claim_url: None,
+        },
+    );
+    let links: Vec<&str> = email
+        .html
+        .match_indices("href=\"")
+        .map(|(at, _)| email.html[at + 6..].split('"').next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        links,
+        vec!["mailto:grace@navy.mil", "tel:+17035550100;ext=12"]
+    );
+    assert!(email.html.contains("ceo@evil.example"));
+    assert!(email.html.contains("+1 900 555 0199"));
+
+    // A stored email or phone that is not valid (an item written before
+    // the checks) is shown as text.
+    item.email = Some("\u{202E}lim.yvan@example.com".into());
+    item.phone = Some("call me".into());
+    let email = render_first_notification(
+        &item,
+        NotificationContext {
+            sender: "leads@example.com",
+            deadline: None,
+            claim_url: None,
+        },
+    );
+    assert!(!email.html.contains("href=\"mailto:"), "{}", email.html);
+    assert!(!email.html.contains("href=\"tel:"));
 }
