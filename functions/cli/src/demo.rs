@@ -272,7 +272,7 @@ fn build_lead(
         user_agent: Some("firsthour demo-data".into()),
         delivery_id: None,
         fields,
-        fields_truncated: false,
+        truncated: Vec::new(),
         ignored_files: Vec::new(),
     })
 }

@@ -175,10 +175,18 @@ pub struct Lead {
     pub delivery_id: Option<String>,
     /// Every submitted field, bounded in size (see [`crate::intake::limits`]).
     pub fields: Vec<RawField>,
-    /// True when some submitted text was cut to fit the bounds.
-    pub fields_truncated: bool,
+    /// The stored attributes that were cut to fit their bounds (`message`,
+    /// `phone`, `fields`…), each once, in the order they were cut.
+    pub truncated: Vec<String>,
     /// Names of file parts that were ignored (multipart uploads).
     pub ignored_files: Vec<String>,
+}
+
+/// Adds `attribute` to a `truncated` list unless it is already there.
+pub fn note_truncated(truncated: &mut Vec<String>, attribute: &str) {
+    if !truncated.iter().any(|t| t == attribute) {
+        truncated.push(attribute.to_owned());
+    }
 }
 
 /// Formats a time as RFC 3339 UTC with milliseconds: `2026-11-22T17:24:11.123Z`.

@@ -461,6 +461,15 @@ fn other_fields(item: &LeadItem, summary: &[Row]) -> Vec<(String, String)> {
 
 /// What was cut to fit the item, for the rep: `None` when nothing was.
 fn cut_note(item: &LeadItem) -> Option<String> {
+    if !item.truncated.is_empty() {
+        let names = item
+            .truncated
+            .iter()
+            .map(|name| header_safe_unbounded(&humanise(name)).to_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Some(format!("Cut to fit the lead store: {names}."));
+    }
     item.fields_truncated
         .then(|| "Some values were cut to fit the lead store.".to_owned())
 }

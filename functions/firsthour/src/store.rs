@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::lead::{Lead, LeadId, RawField, Source, format_utc_millis, unix_millis};
+use crate::intake::limits;
+use crate::lead::{Lead, LeadId, RawField, Source, format_utc_millis, note_truncated, unix_millis};
 use crate::routing::{Assignment, Priority, RouteDecision};
 use crate::sector::{Evidence, Sector, SectorDecision};
 
@@ -105,8 +106,13 @@ pub struct LeadItem {
     /// Every submitted field, in order.
     #[serde(default)]
     pub fields: Vec<RawField>,
+    /// True when anything was cut to fit (the only record on items stored
+    /// before `truncated`; kept for their readers).
     #[serde(default)]
     pub fields_truncated: bool,
+    /// The attributes that were cut to fit (`message`, `phone`, `fields`…).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub truncated: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored_files: Vec<String>,
     pub sector: Sector,
@@ -241,7 +247,7 @@ impl LeadItem {
         expires_at: Option<OffsetDateTime>,
     ) -> Self {
         let c = &lead.contact;
-        Self {
+        let mut item = Self {
             pk: lead_pk(&lead.id),
             sk: LEAD_SK.to_owned(),
             entity: "lead".to_owned(),
@@ -270,7 +276,8 @@ impl LeadItem {
             user_agent: lead.user_agent.clone(),
             delivery_id: lead.delivery_id.clone(),
             fields: lead.fields.clone(),
-            fields_truncated: lead.fields_truncated,
+            fields_truncated: !lead.truncated.is_empty(),
+            truncated: lead.truncated.clone(),
             ignored_files: lead.ignored_files.clone(),
             sector: sector.sector,
             sector_evidence: sector.evidence.clone(),
@@ -311,8 +318,180 @@ impl LeadItem {
             due_at: Some(unix_millis(redrive_at)),
             expires_at: expires_at.map(OffsetDateTime::unix_timestamp),
             publish_failed_at: None,
+        };
+        item.fit_within(limits::LEAD_ITEM_BUDGET);
+        item
+    }
+
+    /// The item's size as DynamoDB counts it.
+    pub fn size(&self) -> Result<usize, limits::Unmeasurable> {
+        limits::item_size(self)
+    }
+
+    /// Bounds every value a sender gave, then measures the item as DynamoDB
+    /// does and, while it is over `budget`, cuts what a rep needs least
+    /// first ([`CUT_ORDER`]); the email and phone are never cut. Each
+    /// attribute cut is named in `truncated`. The intake has already cut
+    /// each value to its bound, so the measuring pass only cuts when the
+    /// config's own strings (recipients, rule names) are huge, or when a
+    /// lead was built elsewhere.
+    fn fit_within(&mut self, budget: usize) {
+        use limits::{
+            MAX_CLIENT_IP_BYTES, MAX_DELIVERY_ID_BYTES, MAX_FIELD_NAME_BYTES, MAX_FILE_NAME_BYTES,
+            MAX_IGNORED_FILES, MAX_MESSAGE_BYTES, MAX_PHONE_BYTES, MAX_SHORT_TEXT_BYTES,
+            truncate_utf8,
+        };
+        let mut cut: Vec<&'static str> = Vec::new();
+        for (attribute, value, max) in [
+            ("first_name", &mut self.first_name, MAX_SHORT_TEXT_BYTES),
+            ("last_name", &mut self.last_name, MAX_SHORT_TEXT_BYTES),
+            ("full_name", &mut self.full_name, MAX_SHORT_TEXT_BYTES),
+            ("company", &mut self.company, MAX_SHORT_TEXT_BYTES),
+            ("phone", &mut self.phone, MAX_PHONE_BYTES),
+            ("job_title", &mut self.job_title, MAX_SHORT_TEXT_BYTES),
+            ("message", &mut self.message, MAX_MESSAGE_BYTES),
+            ("page_url", &mut self.page_url, MAX_SHORT_TEXT_BYTES),
+            ("referrer", &mut self.referrer, MAX_SHORT_TEXT_BYTES),
+            ("utm_source", &mut self.utm_source, MAX_SHORT_TEXT_BYTES),
+            ("utm_medium", &mut self.utm_medium, MAX_SHORT_TEXT_BYTES),
+            ("utm_campaign", &mut self.utm_campaign, MAX_SHORT_TEXT_BYTES),
+            ("utm_term", &mut self.utm_term, MAX_SHORT_TEXT_BYTES),
+            ("utm_content", &mut self.utm_content, MAX_SHORT_TEXT_BYTES),
+            ("client_ip", &mut self.client_ip, MAX_CLIENT_IP_BYTES),
+            ("user_agent", &mut self.user_agent, MAX_SHORT_TEXT_BYTES),
+            // The dedupe key hashes the whole id; only the stored copy is cut.
+            ("delivery_id", &mut self.delivery_id, MAX_DELIVERY_ID_BYTES),
+            ("agency", &mut self.agency, MAX_SHORT_TEXT_BYTES),
+        ] {
+            if value.as_mut().is_some_and(|v| truncate_utf8(v, max)) {
+                cut.push(attribute);
+            }
+        }
+        if let Evidence::Field { field, value } = &mut self.sector_evidence {
+            let field_cut = truncate_utf8(field, MAX_FIELD_NAME_BYTES);
+            if truncate_utf8(value, MAX_SHORT_TEXT_BYTES) || field_cut {
+                cut.push("sector_evidence");
+            }
+        }
+        let files = self.ignored_files.len();
+        self.ignored_files.truncate(MAX_IGNORED_FILES);
+        let mut files_cut = files > MAX_IGNORED_FILES;
+        for name in &mut self.ignored_files {
+            files_cut |= truncate_utf8(name, MAX_FILE_NAME_BYTES);
+        }
+        if files_cut {
+            cut.push("ignored_files");
+        }
+        for attribute in cut {
+            note_truncated(&mut self.truncated, attribute);
+        }
+
+        for attribute in CUT_ORDER {
+            // A little more than the excess: naming the cut costs bytes too.
+            let excess = match self.size() {
+                Ok(size) if size > budget => size - budget + 64,
+                // Unmeasurable: the store reports it when it writes.
+                _ => break,
+            };
+            let cut = match attribute {
+                "fields" => self.cut_raw_fields(excess),
+                "ignored_files" => !std::mem::take(&mut self.ignored_files).is_empty(),
+                text => self
+                    .text_mut(text)
+                    .is_some_and(|value| shorten(value, excess)),
+            };
+            if cut {
+                note_truncated(&mut self.truncated, attribute);
+            }
+        }
+        self.fields_truncated |= !self.truncated.is_empty();
+        if let Ok(size) = self.size()
+            && size > budget
+        {
+            tracing::warn!(lead_id = %self.lead_id, size, budget, "lead item over its budget with every sender value cut: the routing config's strings are too long");
         }
     }
+
+    /// The single-line texts [`CUT_ORDER`] may cut, by attribute name.
+    fn text_mut(&mut self, attribute: &str) -> Option<&mut Option<String>> {
+        Some(match attribute {
+            "user_agent" => &mut self.user_agent,
+            "referrer" => &mut self.referrer,
+            "page_url" => &mut self.page_url,
+            "utm_content" => &mut self.utm_content,
+            "utm_term" => &mut self.utm_term,
+            "utm_campaign" => &mut self.utm_campaign,
+            "utm_medium" => &mut self.utm_medium,
+            "utm_source" => &mut self.utm_source,
+            "message" => &mut self.message,
+            "job_title" => &mut self.job_title,
+            "company" => &mut self.company,
+            "full_name" => &mut self.full_name,
+            "last_name" => &mut self.last_name,
+            "first_name" => &mut self.first_name,
+            _ => return None,
+        })
+    }
+
+    /// Cuts `excess` bytes from the raw fields: values from the last field
+    /// back, then whole fields from the end. Whether anything was cut.
+    fn cut_raw_fields(&mut self, mut excess: usize) -> bool {
+        let mut cut = false;
+        for field in self.fields.iter_mut().rev() {
+            if excess == 0 {
+                break;
+            }
+            let before = field.value.len();
+            if limits::truncate_utf8(&mut field.value, before.saturating_sub(excess)) {
+                cut = true;
+                excess = excess.saturating_sub(before - field.value.len());
+            }
+        }
+        while excess > 0 {
+            let Some(field) = self.fields.pop() else {
+                break;
+            };
+            cut = true;
+            // Its size in the list: the value and one byte of overhead.
+            let size = limits::value_size(&field).map_or(0, |size| size + 1);
+            excess = excess.saturating_sub(size);
+        }
+        cut
+    }
+}
+
+/// What [`LeadItem::fit_within`] cuts first when an item is over its budget:
+/// the raw copy of the answers, the file names, attribution, the message,
+/// then names; never the email or phone, which reach the person.
+pub const CUT_ORDER: [&str; 16] = [
+    "fields",
+    "ignored_files",
+    "user_agent",
+    "referrer",
+    "page_url",
+    "utm_content",
+    "utm_term",
+    "utm_campaign",
+    "utm_medium",
+    "utm_source",
+    "message",
+    "job_title",
+    "company",
+    "full_name",
+    "last_name",
+    "first_name",
+];
+
+/// Cuts `by` bytes off the end of `value`; an emptied value becomes absent.
+fn shorten(value: &mut Option<String>, by: usize) -> bool {
+    let Some(text) = value.as_mut() else {
+        return false;
+    };
+    let cut = limits::truncate_utf8(text, text.len().saturating_sub(by));
+    if text.is_empty() {
+        *value = None;
+    }
+    cut
 }
 
 /// What a deduplication marker guards against.
@@ -423,7 +602,7 @@ mod tests {
             user_agent: None,
             delivery_id: None,
             fields: vec![RawField::new("submitted_at", "14:00:01")],
-            fields_truncated: false,
+            truncated: vec![],
             ignored_files: vec![],
         }
     }
@@ -484,5 +663,143 @@ mod tests {
         assert_eq!(item.due_at, Some(unix_millis(l.received_at) + 120_000));
         assert_eq!(item.email_domain.as_deref(), Some("b.co"));
         assert_eq!(item.expires_at, None);
+    }
+    fn item_of(lead: &Lead) -> LeadItem {
+        let sector = crate::sector::decide(Default::default(), None);
+        let route = crate::routing::Routing::default().route(&crate::routing::LeadFacts {
+            sector: sector.sector,
+            source: "web",
+            email_domain: None,
+            fields: &[],
+        });
+        LeadItem::new_received(
+            lead,
+            &sector,
+            &route,
+            lead.received_at,
+            lead.received_at,
+            None,
+        )
+    }
+
+    #[test]
+    fn the_headroom_holds_every_later_write_at_its_largest() {
+        let item = item_of(&lead("jane@example.com", "hi"));
+        let before = item.size().expect("measurable");
+        let stamp = "2026-11-22T14:24:11.123Z".to_owned();
+        let address = format!("{}@{}.example.com", "r".repeat(64), "d".repeat(177));
+        assert_eq!(address.len(), 254);
+        let mut after = item.clone();
+        // The router.
+        after.routing_state = RoutingState::Routed;
+        after.routed_at = Some(stamp.clone());
+        after.ms_to_route = Some(i64::MAX);
+        after.tier = Some(u32::MAX);
+        after.owner = Some(address.clone());
+        after.due_at = Some(i64::MAX);
+        // The first notification: a lease, then sent or failed (SES message
+        // ids are about 60 characters; 256 allowed).
+        after.notify_claimed_at = Some(i64::MAX);
+        after.notified_at = Some(stamp.clone());
+        after.ms_to_notify = Some(i64::MAX);
+        after.notify_message_id = Some("m".repeat(256));
+        after.notify_failed_at = Some(stamp.clone());
+        after.notify_error = Some("𝄞".repeat(500));
+        after.publish_failed_at = Some(stamp.clone());
+        // Escalation.
+        after.pending_tier = Some(u32::MAX);
+        after.pending_claimed_at = Some(i64::MAX);
+        after.escalated_at = Some(stamp.clone());
+        after.breached_at = Some(stamp.clone());
+        after.escalations = (0..limits::MAX_ESCALATION_STAMPS)
+            .map(|_| EscalationStamp {
+                tier: u32::MAX,
+                at: stamp.clone(),
+                ms: i64::MAX,
+                breach: true,
+            })
+            .collect();
+        // The claim and touches (touch history is items of its own).
+        after.claimed_at = Some(stamp.clone());
+        after.claimed_by = Some(address);
+        after.first_touch_at = Some(stamp.clone());
+        after.last_touch_at = Some(stamp);
+        after.touches = u32::MAX;
+        after.ms_to_first_touch = Some(i64::MAX);
+        let grown = after.size().expect("measurable") - before;
+        assert!(
+            grown <= limits::LATER_WRITES_HEADROOM,
+            "later writes add {grown} bytes; the headroom is {}",
+            limits::LATER_WRITES_HEADROOM
+        );
+    }
+
+    #[test]
+    fn an_item_over_budget_is_cut_raw_copy_first_and_keeps_the_contact() {
+        let mut l = lead("jane@example.com", &"m".repeat(limits::MAX_MESSAGE_BYTES));
+        l.contact.phone = Some("+1 202 555 0143".into());
+        l.fields = (0..40)
+            .map(|i| RawField::new(format!("f{i}"), "v".repeat(1000)))
+            .collect();
+        let mut item = item_of(&l);
+        let full = item.size().expect("measurable");
+        // A budget that the raw fields alone cannot make up for.
+        item.fit_within(full - 45_000);
+        assert!(item.size().expect("measurable") <= full - 45_000);
+        assert_eq!(item.truncated, vec!["fields", "message"]);
+        assert!(item.fields_truncated);
+        assert_eq!(item.email.as_deref(), Some("jane@example.com"));
+        assert_eq!(item.phone.as_deref(), Some("+1 202 555 0143"));
+
+        // Nothing to cut but the contact: left as it is, never the email.
+        let mut tiny = item_of(&lead("jane@example.com", "hi"));
+        tiny.fit_within(10);
+        assert_eq!(tiny.email.as_deref(), Some("jane@example.com"));
+    }
+
+    #[test]
+    fn sender_values_the_intake_does_not_cut_are_bounded_on_the_item() {
+        let mut l = lead("jane@example.com", "hi");
+        l.delivery_id = Some("d".repeat(100_000));
+        l.client_ip = Some("1".repeat(1000));
+        l.ignored_files = vec!["f".repeat(256_000); 1000];
+        let item = item_of(&l);
+        assert_eq!(
+            item.delivery_id.as_ref().map(String::len),
+            Some(limits::MAX_DELIVERY_ID_BYTES)
+        );
+        assert_eq!(item.ignored_files.len(), limits::MAX_IGNORED_FILES);
+        assert!(
+            item.ignored_files
+                .iter()
+                .all(|f| f.len() == limits::MAX_FILE_NAME_BYTES)
+        );
+        assert_eq!(
+            item.truncated,
+            vec!["client_ip", "delivery_id", "ignored_files"]
+        );
+        // The dedupe key still hashes the whole id.
+        let cut = l
+            .delivery_id
+            .as_deref()
+            .map(|id| &id[..limits::MAX_DELIVERY_ID_BYTES]);
+        assert_ne!(
+            delivery_key(&l.source, l.delivery_id.as_deref().unwrap_or_default()),
+            delivery_key(&l.source, cut.unwrap_or_default())
+        );
+    }
+
+    #[test]
+    fn old_items_without_truncated_still_read() {
+        let item = item_of(&lead("jane@example.com", "hi"));
+        let mut stored: serde_dynamo::Item = serde_dynamo::to_item(&item).expect("item");
+        stored.remove("truncated");
+        stored.insert(
+            "fields_truncated".into(),
+            serde_dynamo::AttributeValue::Bool(true),
+        );
+        let read: LeadItem = serde_dynamo::from_item(stored).expect("readable");
+        assert!(read.fields_truncated);
+        assert!(read.truncated.is_empty());
     }
 }

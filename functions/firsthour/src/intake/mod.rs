@@ -11,11 +11,13 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 
 use crate::email::{EmailAddress, looks_like_email};
-use crate::lead::{Contact, Lead, LeadId, RawField, RequestMeta, Source};
+use crate::lead::{Contact, Lead, LeadId, RawField, RequestMeta, Source, note_truncated};
+use crate::notify::header_safe_unbounded;
 use body::{Submission, SubmittedField, parse_body};
 use fields::{LeadField, recognise, recognise_loosely};
 use limits::{
-    MAX_FIELD_NAME_BYTES, MAX_FIELD_VALUE_BYTES, MAX_FIELDS, MAX_MESSAGE_BYTES,
+    MAX_FIELD_NAME_BYTES, MAX_FIELD_VALUE_BYTES, MAX_FIELDS, MAX_FILE_NAME_BYTES,
+    MAX_IGNORED_FILES, MAX_MESSAGE_BYTES, MAX_PHONE_EXTENSION_DIGITS, MAX_PHONE_NUMBER_BYTES,
     MAX_RAW_TOTAL_BYTES, MAX_SHORT_TEXT_BYTES, truncate_utf8,
 };
 
@@ -104,6 +106,41 @@ impl Recognised {
     }
 }
 
+/// Cuts values to their bounds and remembers which stored attributes it cut.
+#[derive(Default)]
+struct Bounds {
+    truncated: Vec<String>,
+}
+
+impl Bounds {
+    fn note(&mut self, attribute: &str) {
+        if !attribute.is_empty() {
+            note_truncated(&mut self.truncated, attribute);
+        }
+    }
+
+    fn cut(&mut self, text: &mut String, max: usize, attribute: &str) {
+        if truncate_utf8(text, max) {
+            self.note(attribute);
+        }
+    }
+
+    /// One line, no invisible or direction-changing characters, bounded.
+    fn single_line(&mut self, text: &str, max: usize, attribute: &str) -> String {
+        let mut text = header_safe_unbounded(text);
+        self.cut(&mut text, max, attribute);
+        text
+    }
+
+    /// A recognised short field as stored; absent when nothing visible is left.
+    fn short(&mut self, field: LeadField, recognised: &mut Recognised) -> Option<String> {
+        recognised
+            .take(field)
+            .map(|text| self.single_line(&text, MAX_SHORT_TEXT_BYTES, field.name()))
+            .filter(|text| !text.is_empty())
+    }
+}
+
 fn build_lead(
     submission: Submission,
     context: IntakeContext<'_>,
@@ -142,6 +179,7 @@ fn build_lead(
     }
 
     let mut warnings = Vec::new();
+    let mut bounds = Bounds::default();
     let raw_email = recognised.take(LeadField::Email);
     let raw_phone = recognised.take(LeadField::Phone);
     let email = raw_email.as_deref().map(EmailAddress::parse);
@@ -162,7 +200,7 @@ fn build_lead(
         (None, Some(Err(phone_problem))) => {
             return Err(IntakeError::Unprocessable {
                 field: "phone",
-                problem: phone_problem,
+                problem: phone_problem.to_string(),
             });
         }
         (email, phone) => {
@@ -179,37 +217,40 @@ fn build_lead(
             (email, phone)
         }
     };
+    let phone = phone.map(|phone| {
+        if phone.extension_dropped {
+            // The number still reaches the person; the switchboard finds the rest.
+            bounds.note(LeadField::Phone.name());
+            warnings.push(format!(
+                "phone extension ignored: an extension is 1 to {MAX_PHONE_EXTENSION_DIGITS} digits after x or ext"
+            ));
+        }
+        phone.number
+    });
 
-    let mut truncated = false;
     let message = recognised.take(LeadField::Message).map(|mut text| {
+        // Cut first: dropping characters never makes the text longer.
+        bounds.cut(&mut text, MAX_MESSAGE_BYTES, LeadField::Message.name());
         // Keep line breaks and tabs in a message; drop other control characters.
         text.retain(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'));
-        truncated |= truncate_utf8(&mut text, MAX_MESSAGE_BYTES);
         text
     });
-    let mut short = |field: LeadField, recognised: &mut Recognised| {
-        recognised
-            .take(field)
-            .map(|mut text| {
-                // A line break in a name must not glue words together, nor
-                // survive; invisible and direction-changing characters go.
-                text = crate::notify::header_safe_unbounded(&text);
-                truncated |= truncate_utf8(&mut text, MAX_SHORT_TEXT_BYTES);
-                text
-            })
-            // Nothing visible left: absent, not an empty string.
-            .filter(|text| !text.is_empty())
-    };
-    let first_name = short(LeadField::FirstName, &mut recognised);
-    let last_name = short(LeadField::LastName, &mut recognised);
-    let full_name = short(LeadField::FullName, &mut recognised).or_else(|| {
-        let joined = [first_name.as_deref(), last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
-        (!joined.is_empty()).then_some(joined)
-    });
+    let first_name = bounds.short(LeadField::FirstName, &mut recognised);
+    let last_name = bounds.short(LeadField::LastName, &mut recognised);
+    let full_name = bounds
+        .short(LeadField::FullName, &mut recognised)
+        .or_else(|| {
+            let joined = [first_name.as_deref(), last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            (!joined.is_empty()).then_some(joined)
+        })
+        .map(|mut name| {
+            bounds.cut(&mut name, MAX_SHORT_TEXT_BYTES, LeadField::FullName.name());
+            name
+        });
     let org_type_field = submission
         .fields
         .iter()
@@ -218,41 +259,49 @@ fn build_lead(
                 .get(LeadField::OrganizationType)
                 .is_some_and(|v| v == f.value.trim())
         })
-        .map(|f| {
-            // Shown in the email as the evidence's name: one line, bounded.
-            let mut name =
-                crate::notify::header_safe_unbounded(f.labels.first().unwrap_or(&f.name));
-            truncate_utf8(&mut name, MAX_FIELD_NAME_BYTES);
-            name
+        .map(|f| f.labels.first().unwrap_or(&f.name).as_str());
+    let org_type = bounds
+        .short(LeadField::OrganizationType, &mut recognised)
+        .map(|value| {
+            let field = org_type_field.unwrap_or(LeadField::OrganizationType.name());
+            let field = bounds.single_line(
+                field,
+                MAX_FIELD_NAME_BYTES,
+                LeadField::OrganizationType.name(),
+            );
+            (field, value)
         });
-    let org_type = short(LeadField::OrganizationType, &mut recognised).map(|value| {
-        (
-            org_type_field.unwrap_or_else(|| LeadField::OrganizationType.name().to_owned()),
-            value,
-        )
-    });
     let contact = Contact {
         email,
         phone,
         first_name,
         last_name,
         full_name,
-        company: short(LeadField::Company, &mut recognised),
-        job_title: short(LeadField::JobTitle, &mut recognised),
-        page_url: short(LeadField::PageUrl, &mut recognised),
-        referrer: short(LeadField::Referrer, &mut recognised),
+        company: bounds.short(LeadField::Company, &mut recognised),
+        job_title: bounds.short(LeadField::JobTitle, &mut recognised),
+        page_url: bounds.short(LeadField::PageUrl, &mut recognised),
+        referrer: bounds.short(LeadField::Referrer, &mut recognised),
         utm: crate::lead::Utm {
-            source: short(LeadField::UtmSource, &mut recognised),
-            medium: short(LeadField::UtmMedium, &mut recognised),
-            campaign: short(LeadField::UtmCampaign, &mut recognised),
-            term: short(LeadField::UtmTerm, &mut recognised),
-            content: short(LeadField::UtmContent, &mut recognised),
+            source: bounds.short(LeadField::UtmSource, &mut recognised),
+            medium: bounds.short(LeadField::UtmMedium, &mut recognised),
+            campaign: bounds.short(LeadField::UtmCampaign, &mut recognised),
+            term: bounds.short(LeadField::UtmTerm, &mut recognised),
+            content: bounds.short(LeadField::UtmContent, &mut recognised),
         },
         message,
         org_type,
     };
-    let redirect_url = short(LeadField::RedirectUrl, &mut recognised);
-    let (fields, raw_truncated) = bounded_raw_fields(submission.fields);
+    // Not stored: the edge checks it against the allow-list.
+    let redirect_url = recognised
+        .take(LeadField::RedirectUrl)
+        .map(|url| bounds.single_line(&url, MAX_SHORT_TEXT_BYTES, ""));
+    let user_agent = context
+        .meta
+        .user_agent
+        .as_deref()
+        .map(|ua| bounds.single_line(ua, MAX_SHORT_TEXT_BYTES, "user_agent"));
+    let ignored_files = bounded_file_names(submission.ignored_files, &mut bounds);
+    let fields = bounded_raw_fields(submission.fields, &mut bounds);
 
     let lead = Lead {
         id: LeadId::new_at(context.received_at),
@@ -260,18 +309,11 @@ fn build_lead(
         source: context.source.clone(),
         contact,
         client_ip: context.meta.client_ip.clone(),
-        user_agent: context.meta.user_agent.clone().map(|mut ua| {
-            truncate_utf8(&mut ua, MAX_SHORT_TEXT_BYTES);
-            ua
-        }),
+        user_agent,
         delivery_id: context.meta.delivery_id.clone().or(submission.delivery_id),
         fields,
-        fields_truncated: truncated || raw_truncated,
-        ignored_files: submission
-            .ignored_files
-            .into_iter()
-            .take(MAX_FIELDS)
-            .collect(),
+        truncated: bounds.truncated,
+        ignored_files,
     };
     Ok(Normalised {
         lead,
@@ -289,55 +331,158 @@ fn value_fits(target: LeadField, value: &str) -> bool {
     }
 }
 
-/// A phone number as typed, checked to be one: 6 to 20 digits, and only the
-/// punctuation people use in numbers (`+`, spaces, `-`, `.`, `()`, `/`, `ext`).
-pub fn clean_phone(raw: &str) -> Result<String, String> {
-    let trimmed = raw.trim();
-    let trimmed = trimmed.strip_prefix("tel:").unwrap_or(trimmed).trim();
-    let digits = trimmed.chars().filter(char::is_ascii_digit).count();
-    let lower = trimmed.to_ascii_lowercase();
-    let without_extension = lower
-        .split_once("ext")
-        .or_else(|| lower.split_once('x'))
-        .map_or(lower.as_str(), |(number, _)| number);
-    let allowed = without_extension
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '.' | '(' | ')' | '/'));
-    if !allowed {
-        return Err("phone has characters that are not part of a phone number".into());
+/// Why a submitted phone is not a phone number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidPhone {
+    #[error("phone has characters that are not part of a phone number")]
+    Characters,
+    #[error("phone must have 6 to 20 digits")]
+    Digits,
+    #[error("phone is longer than {MAX_PHONE_NUMBER_BYTES} bytes")]
+    TooLong,
+}
+
+/// A phone as stored, and whether an unusable extension was left off it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanPhone {
+    pub number: String,
+    pub extension_dropped: bool,
+}
+
+/// Extension markers, longest first so `ext.` is not read as `ext`.
+const EXTENSION_MARKERS: [&str; 4] = ["extension", "ext.", "ext", "x"];
+
+/// A phone number as typed, checked to be one: 6 to 20 digits and the
+/// punctuation people use in numbers (`+`, spaces, `-`, `.`, `()`, `/`),
+/// optionally followed by an extension marker (`x`, `ext`, `ext.`,
+/// `extension`) and 1 to 10 digits, kept as `<number> ext. <digits>`.
+/// A marker followed by anything else keeps the number and drops the
+/// extension (`extension_dropped`): the number still reaches the person.
+/// Invisible characters (a number copied from a contact card carries
+/// direction marks) are removed first.
+pub fn clean_phone(raw: &str) -> Result<CleanPhone, InvalidPhone> {
+    let visible = crate::notify::strip_invisible(raw);
+    let trimmed = visible.trim();
+    let trimmed = trimmed
+        .get(..4)
+        .filter(|prefix| prefix.eq_ignore_ascii_case("tel:"))
+        .map_or(trimmed, |_| trimmed[4..].trim());
+    let is_number_char =
+        |c: char| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '.' | '(' | ')' | '/');
+    let number_end = trimmed
+        .find(|c: char| !is_number_char(c))
+        .unwrap_or(trimmed.len());
+    let (number, rest) = trimmed.split_at(number_end);
+    let number = number.trim();
+    let marker = EXTENSION_MARKERS.iter().find(|marker| {
+        rest.get(..marker.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(marker))
+    });
+    let extension = match (rest.is_empty(), marker) {
+        (true, _) => None,
+        (false, Some(marker)) => Some(&rest[marker.len()..]),
+        (false, None) => return Err(InvalidPhone::Characters),
+    };
+    if number.len() > MAX_PHONE_NUMBER_BYTES {
+        return Err(InvalidPhone::TooLong);
     }
+    let digits = number.chars().filter(char::is_ascii_digit).count();
     if !(6..=20).contains(&digits) {
-        return Err("phone must have 6 to 20 digits".into());
+        return Err(InvalidPhone::Digits);
     }
-    Ok(trimmed.to_owned())
+    let Some(extension) = extension else {
+        return Ok(CleanPhone {
+            number: number.to_owned(),
+            extension_dropped: false,
+        });
+    };
+    let extension = extension
+        .trim_start_matches([' ', '.', ':', '#'])
+        .trim_end();
+    let usable = (1..=MAX_PHONE_EXTENSION_DIGITS).contains(&extension.len())
+        && extension.bytes().all(|b| b.is_ascii_digit());
+    Ok(if usable {
+        CleanPhone {
+            number: format!("{number} ext. {extension}"),
+            extension_dropped: false,
+        }
+    } else {
+        CleanPhone {
+            number: number.to_owned(),
+            extension_dropped: true,
+        }
+    })
+}
+
+/// The names of ignored file parts as stored: single-line, each cut to a
+/// file name's length, at most [`MAX_IGNORED_FILES`] of them.
+fn bounded_file_names(names: Vec<String>, bounds: &mut Bounds) -> Vec<String> {
+    let mut cut = names.len() > MAX_IGNORED_FILES;
+    let kept = names
+        .into_iter()
+        .take(MAX_IGNORED_FILES)
+        .map(|name| {
+            let mut name = header_safe_unbounded(&name);
+            cut |= truncate_utf8(&mut name, MAX_FILE_NAME_BYTES);
+            name
+        })
+        .collect();
+    if cut {
+        bounds.note("ignored_files");
+    }
+    kept
 }
 
 /// The submitted fields as stored: at most [`MAX_FIELDS`] of them, each name
-/// and value cut to its bound, and all of them within [`MAX_RAW_TOTAL_BYTES`].
-fn bounded_raw_fields(submitted: Vec<SubmittedField>) -> (Vec<RawField>, bool) {
-    let mut truncated = submitted.len() > MAX_FIELDS;
-    let mut total = 0usize;
-    let mut out = Vec::with_capacity(submitted.len().min(MAX_FIELDS));
-    for field in submitted.into_iter().take(MAX_FIELDS) {
-        let mut name = field.name;
-        let mut value = field.value;
-        truncated |= truncate_utf8(&mut name, MAX_FIELD_NAME_BYTES);
-        truncated |= truncate_utf8(&mut value, MAX_FIELD_VALUE_BYTES);
-        let remaining = MAX_RAW_TOTAL_BYTES.saturating_sub(total + name.len());
-        truncated |= truncate_utf8(&mut value, remaining);
-        total += name.len() + value.len();
-        let mut raw = RawField::new(name, value);
-        raw.label = field.labels.into_iter().next().map(|mut label| {
-            truncate_utf8(&mut label, MAX_FIELD_NAME_BYTES);
-            label
-        });
-        out.push(raw);
-        if total >= MAX_RAW_TOTAL_BYTES {
-            truncated = true;
-            break;
+/// and label cut to [`MAX_FIELD_NAME_BYTES`], each value to
+/// [`MAX_FIELD_VALUE_BYTES`], and all names and values within
+/// [`MAX_RAW_TOTAL_BYTES`]: when they are over it, every value is cut to
+/// one share (the long ones only), so each field keeps its name and start
+/// rather than the first few keeping everything.
+fn bounded_raw_fields(submitted: Vec<SubmittedField>, bounds: &mut Bounds) -> Vec<RawField> {
+    let mut cut = submitted.len() > MAX_FIELDS;
+    let mut out: Vec<RawField> = submitted
+        .into_iter()
+        .take(MAX_FIELDS)
+        .map(|field| {
+            let mut raw = RawField::new(field.name, field.value);
+            cut |= truncate_utf8(&mut raw.name, MAX_FIELD_NAME_BYTES);
+            cut |= truncate_utf8(&mut raw.value, MAX_FIELD_VALUE_BYTES);
+            raw.label = field.labels.into_iter().next().map(|mut label| {
+                cut |= truncate_utf8(&mut label, MAX_FIELD_NAME_BYTES);
+                label
+            });
+            raw
+        })
+        .collect();
+    let names: usize = out.iter().map(|f| f.name.len()).sum();
+    let values: usize = out.iter().map(|f| f.value.len()).sum();
+    if names + values > MAX_RAW_TOTAL_BYTES {
+        let share = value_share(&out, MAX_RAW_TOTAL_BYTES.saturating_sub(names));
+        for field in &mut out {
+            cut |= truncate_utf8(&mut field.value, share);
         }
     }
-    (out, truncated)
+    if cut {
+        bounds.note("fields");
+    }
+    out
+}
+
+/// The largest cap on every value that keeps their total within
+/// `available` bytes: short values stay whole, long ones share the rest.
+fn value_share(fields: &[RawField], available: usize) -> usize {
+    let mut lengths: Vec<usize> = fields.iter().map(|f| f.value.len()).collect();
+    lengths.sort_unstable();
+    let mut remaining = available;
+    for (i, len) in lengths.iter().enumerate() {
+        let share = remaining / (lengths.len() - i);
+        if *len > share {
+            return share;
+        }
+        remaining -= len;
+    }
+    MAX_FIELD_VALUE_BYTES
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ fn hostile_item() -> LeadItem {
         user_agent: None,
         delivery_id: None,
         fields: vec![RawField::new("notes", "<img src=x onerror=alert(1)>")],
-        fields_truncated: false,
+        truncated: vec![],
         ignored_files: vec![],
     };
     let sector = SectorDecision {
@@ -351,4 +351,36 @@ fn only_the_validated_email_and_phone_are_links() {
     );
     assert!(!email.html.contains("href=\"mailto:"), "{}", email.html);
     assert!(!email.html.contains("href=\"tel:"));
+}
+
+#[test]
+fn what_was_cut_is_named_in_the_email() {
+    let mut item = hostile_item();
+    item.truncated = vec!["phone".into(), "fields".into()];
+    item.fields_truncated = true;
+    let email = render_first_notification(
+        &item,
+        NotificationContext {
+            sender: "leads@example.com",
+            deadline: None,
+            claim_url: None,
+        },
+    );
+    assert!(
+        email
+            .text
+            .contains("(Cut to fit the lead store: phone, fields.)"),
+        "{}",
+        email.text
+    );
+    item.truncated.clear();
+    let email = render_first_notification(
+        &item,
+        NotificationContext {
+            sender: "leads@example.com",
+            deadline: None,
+            claim_url: None,
+        },
+    );
+    assert!(email.text.contains("Some values were cut to fit"));
 }
