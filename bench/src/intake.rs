@@ -159,7 +159,7 @@ impl Direct {
             ),
             DedupItem::new(
                 DedupKind::Content,
-                &content_key(&lead),
+                &content_key(&lead, &self.policy.file.spam),
                 &lead,
                 &sha,
                 self.policy.dedup_window,

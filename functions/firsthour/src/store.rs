@@ -10,6 +10,7 @@ use crate::intake::limits;
 use crate::lead::{Lead, LeadId, RawField, Source, format_utc_millis, note_truncated, unix_millis};
 use crate::routing::{Assignment, Priority, RouteDecision};
 use crate::sector::{Evidence, Sector, SectorDecision};
+use crate::spam::SpamConfig;
 
 /// Partition key attribute (string).
 pub const PK: &str = "pk";
@@ -557,14 +558,58 @@ pub fn delivery_key(source: &Source, delivery_id: &str) -> String {
     format!("delivery#{}", hex::encode(hasher.finalize()))
 }
 
-/// Key of a content marker: the normalised contact details, not the raw
-/// fields (which carry timestamps that differ between two clicks of Submit).
-pub fn content_key(lead: &Lead) -> String {
+/// Fields whose values change between two submits of the same answers, so
+/// the content fingerprint leaves them out (besides the config's
+/// `spam.rendered_at_field`): captcha answers (reCAPTCHA, hCaptcha,
+/// Turnstile, Friendly Captcha, Contact Form 7's reCAPTCHA), CSRF tokens
+/// (Laravel, Django, Rails, ASP.NET, Express, WordPress nonces) and Gravity
+/// Forms' per-render id. Compared without regard to case.
+pub const VOLATILE_FIELDS: [&str; 16] = [
+    "g-recaptcha-response",
+    "h-captcha-response",
+    "cf-turnstile-response",
+    "frc-captcha-solution",
+    "_wpcf7_recaptcha_response",
+    "_token",
+    "_csrf",
+    "_csrf_token",
+    "csrf_token",
+    "csrfmiddlewaretoken",
+    "authenticity_token",
+    "__RequestVerificationToken",
+    "_wpnonce",
+    "nonce",
+    "_nonce",
+    "gform_unique_id",
+];
+
+/// Whether a submitted field is a volatile control field (see [`VOLATILE_FIELDS`]).
+pub fn is_volatile(name: &str, spam: &SpamConfig) -> bool {
+    name.eq_ignore_ascii_case(&spam.rendered_at_field)
+        || VOLATILE_FIELDS.iter().any(|v| name.eq_ignore_ascii_case(v))
+}
+
+/// Key of a content marker: the source, the normalised contact details and
+/// every submitted field (name and value) except volatile control fields,
+/// so only a true resubmission is a duplicate: the same person sending
+/// other answers within the window makes a new lead.
+///
+/// The fields are taken as a set, not in arrival order: the same answers in
+/// another order (a vendor's retry serialising its JSON anew, a form whose
+/// fields were rearranged) carry nothing new, so treating them as the same
+/// submission loses nothing, while order-sensitivity would make two leads
+/// (two notifications, two reps) of one.
+pub fn content_key(lead: &Lead, spam: &SpamConfig) -> String {
+    // Length-prefixed parts: no two different submissions hash the same input.
+    fn part(hasher: &mut Sha256, text: &str) {
+        hasher.update((text.len() as u64).to_le_bytes());
+        hasher.update(text);
+    }
     let c = &lead.contact;
     let mut hasher = Sha256::new();
-    hasher.update(b"content\0");
-    hasher.update(lead.source.as_str());
-    for part in [
+    hasher.update(b"content\0v2\0");
+    part(&mut hasher, lead.source.as_str());
+    for value in [
         c.email.as_ref().map(|e| e.as_str().to_lowercase()),
         c.phone.clone(),
         c.first_name.clone(),
@@ -574,8 +619,25 @@ pub fn content_key(lead: &Lead) -> String {
         c.job_title.clone(),
         c.message.clone(),
     ] {
-        hasher.update(b"\0");
-        hasher.update(part.unwrap_or_default());
+        part(&mut hasher, value.as_deref().unwrap_or_default());
+    }
+    let mut answers: Vec<(&str, &str)> = lead
+        .fields
+        .iter()
+        .filter(|f| !is_volatile(&f.name, spam))
+        .map(|f| (f.name.as_str(), f.value.as_str()))
+        .collect();
+    answers.sort_unstable();
+    hasher.update((answers.len() as u64).to_le_bytes());
+    for (name, value) in answers {
+        part(&mut hasher, name);
+        part(&mut hasher, value);
+    }
+    let mut files: Vec<&str> = lead.ignored_files.iter().map(String::as_str).collect();
+    files.sort_unstable();
+    hasher.update((files.len() as u64).to_le_bytes());
+    for file in files {
+        part(&mut hasher, file);
     }
     format!("content#{}", hex::encode(hasher.finalize()))
 }
@@ -615,15 +677,87 @@ mod tests {
         assert_eq!(elapsed_ms(&id, at - time::Duration::seconds(1)), 0);
     }
 
+    fn with_fields(pairs: &[(&str, &str)]) -> Lead {
+        let mut l = lead("jane@example.com", "hi");
+        l.fields = pairs.iter().map(|(n, v)| RawField::new(*n, *v)).collect();
+        l
+    }
+
     #[test]
-    fn content_key_ignores_raw_fields_and_email_case() {
-        let a = lead("Jane@Example.com", "hi");
-        let mut b = lead("jane@example.com", "hi");
-        b.fields = vec![RawField::new("submitted_at", "14:00:02")];
-        assert_eq!(content_key(&a), content_key(&b));
+    fn content_key_covers_every_answer_but_not_volatile_control_fields() {
+        let spam = SpamConfig::default();
+        let key = |pairs: &[(&str, &str)]| content_key(&with_fields(pairs), &spam);
+        let first = key(&[
+            ("email", "jane@example.com"),
+            ("organization_type", "Federal agency"),
+            ("_rendered_at", "1795379755226"),
+            ("g-recaptcha-response", "03AFcWeA-one"),
+            ("csrfmiddlewaretoken", "abc"),
+        ]);
+        // Another answer: a new lead.
         assert_ne!(
-            content_key(&a),
-            content_key(&lead("jane@example.com", "hello"))
+            first,
+            key(&[
+                ("email", "jane@example.com"),
+                ("organization_type", "State government"),
+                ("_rendered_at", "1795379755226"),
+                ("g-recaptcha-response", "03AFcWeA-one"),
+                ("csrfmiddlewaretoken", "abc"),
+            ])
+        );
+        // The same answers with fresh control fields, in another order: the same submission.
+        assert_eq!(
+            first,
+            key(&[
+                ("CSRFMiddlewareToken", "xyz"),
+                ("_rendered_at", "1795379799999"),
+                ("organization_type", "Federal agency"),
+                ("g-recaptcha-response", "03AFcWeA-two"),
+                ("email", "jane@example.com"),
+            ])
+        );
+        // An answer added or removed is new.
+        assert_ne!(
+            first,
+            key(&[
+                ("email", "jane@example.com"),
+                ("organization_type", "Federal agency"),
+                ("product", "Analytics"),
+            ])
+        );
+        // Repeated names (multi-select) count each value.
+        assert_ne!(
+            key(&[("product", "A"), ("product", "B")]),
+            key(&[("product", "A"), ("product", "A")])
+        );
+        assert_eq!(
+            key(&[("product", "A"), ("product", "B")]),
+            key(&[("product", "B"), ("product", "A")])
+        );
+        // No two splits of the same text hash alike.
+        assert_ne!(key(&[("ab", "c")]), key(&[("a", "bc")]));
+    }
+
+    #[test]
+    fn content_key_follows_the_configured_render_time_field() {
+        let spam = SpamConfig {
+            rendered_at_field: "form_loaded".into(),
+            ..SpamConfig::default()
+        };
+        let a = with_fields(&[("email", "jane@example.com"), ("form_loaded", "1")]);
+        let b = with_fields(&[("email", "jane@example.com"), ("form_loaded", "2")]);
+        assert_eq!(content_key(&a, &spam), content_key(&b, &spam));
+        assert_ne!(
+            content_key(&a, &SpamConfig::default()),
+            content_key(&b, &SpamConfig::default())
+        );
+        // The contact still counts, email case aside.
+        let upper = lead("Jane@Example.com", "hi");
+        let lower = lead("jane@example.com", "hi");
+        assert_eq!(content_key(&upper, &spam), content_key(&lower, &spam));
+        assert_ne!(
+            content_key(&lower, &spam),
+            content_key(&lead("jane@example.com", "hello"), &spam)
         );
     }
 

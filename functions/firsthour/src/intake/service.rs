@@ -212,7 +212,7 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
             ));
         }
         if !self.policy.dedup_window.is_zero() {
-            let key = content_key(lead);
+            let key = content_key(lead, &self.policy.file.spam);
             markers.push(DedupItem::new(
                 DedupKind::Content,
                 &key,

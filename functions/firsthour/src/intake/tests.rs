@@ -413,7 +413,7 @@ fn assert_fits(n: &Normalised) -> LeadItem {
     let file = crate::config::FileConfig::default();
     let (sector, route) = service::classify(&n.lead, &file);
     for key in [
-        crate::store::content_key(&n.lead),
+        crate::store::content_key(&n.lead, &file.spam),
         crate::store::delivery_key(&n.lead.source, n.lead.delivery_id.as_deref().unwrap_or("d")),
     ] {
         let marker = crate::store::DedupItem::new(
@@ -754,4 +754,59 @@ fn invisible_and_direction_changing_characters_never_reach_single_line_fields() 
         err,
         IntakeError::Unprocessable { field: "email", .. }
     ));
+}
+
+// --- The content fingerprint (dedupe within the window) from real bodies.
+
+fn content_key_of(body: &str) -> String {
+    let n = normalise_with(body.as_bytes(), FORM, None).expect("stored");
+    crate::store::content_key(&n.lead, &crate::spam::SpamConfig::default())
+}
+
+#[test]
+fn the_same_person_with_other_answers_is_a_new_lead() {
+    let first = content_key_of(
+        "email=jane%40agency.gov&name=Jane+Doe&org_type=Federal+agency&product=Analytics&_rendered_at=1795379755226",
+    );
+    let other_org = content_key_of(
+        "email=jane%40agency.gov&name=Jane+Doe&org_type=State+government&product=Analytics&_rendered_at=1795379755226",
+    );
+    let other_product = content_key_of(
+        "email=jane%40agency.gov&name=Jane+Doe&org_type=Federal+agency&product=Support&_rendered_at=1795379755226",
+    );
+    assert_ne!(first, other_org);
+    assert_ne!(first, other_product);
+}
+
+#[test]
+fn a_resubmission_with_fresh_control_fields_is_a_duplicate() {
+    let first = content_key_of(
+        "email=jane%40agency.gov&name=Jane+Doe&org_type=Federal+agency&_rendered_at=1795379755226&g-recaptcha-response=03AF-one&_wpnonce=a1",
+    );
+    let again = content_key_of(
+        "email=jane%40agency.gov&name=Jane+Doe&org_type=Federal+agency&_rendered_at=1795379761000&g-recaptcha-response=03AF-two&_wpnonce=b2",
+    );
+    let reordered = content_key_of(
+        "org_type=Federal+agency&name=Jane+Doe&email=jane%40agency.gov&_rendered_at=1795379790000",
+    );
+    assert_eq!(first, again);
+    assert_eq!(first, reordered);
+}
+
+#[test]
+fn a_lone_surrogate_is_replaced_not_refused() {
+    // What JSON.stringify leaves of a name and a message cut mid-emoji.
+    let n = normalise_with(
+        br#"{"email":"jane@example.com","name":"Jane \ud83d","\udc00extra":"x","message":"Hi \ud83d\ude00\ud83d"}"#,
+        JSON,
+        None,
+    )
+    .expect("kept");
+    assert_eq!(email(&n), Some("jane@example.com"));
+    assert_eq!(n.lead.contact.full_name.as_deref(), Some("Jane \u{fffd}"));
+    assert_eq!(
+        n.lead.contact.message.as_deref(),
+        Some("Hi \u{1f600}\u{fffd}")
+    );
+    assert!(n.lead.fields.iter().any(|f| f.name == "\u{fffd}extra"));
 }
