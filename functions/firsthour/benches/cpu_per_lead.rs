@@ -8,7 +8,8 @@
 //! `target/criterion/cpu_per_lead/<content type>/new/estimates.json`
 //! (`scripts/bench.sh` reads them). The `cpu_stages` group times each stage
 //! alone, to see where the time goes; `gov_registry` times loading the
-//! registry, which the intake does at every cold start.
+//! registry, which the intake does at every cold start; `large_bodies` times
+//! parsing ~250 KB forms (Elementor's `fields[id][value]` against plain names).
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -509,5 +510,48 @@ fn gov_registry(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, cpu_per_lead, cpu_stages, gov_registry);
+/// Parsing ~250 KB form bodies: 12,000 Elementor ids (`fields[id][value]`)
+/// against 12,000 plain fields of about the same size
+/// (`cargo bench -p firsthour --bench cpu_per_lead -- large_bodies`).
+/// Reading the Elementor ids was quadratic (0.8 s); both should be linear.
+fn large_bodies(c: &mut Criterion) {
+    let elementor: String = (0..12_000)
+        .map(|i| format!("fields[{i:x}][value]=x&"))
+        .chain(["fields[email][value]=ada%40example.org".to_owned()])
+        .collect();
+    let plain: String = (0..12_000)
+        .map(|i| format!("field_{i:05x}=value&"))
+        .chain(["email=ada%40example.org".to_owned()])
+        .collect();
+    let mut group = c.benchmark_group("large_bodies");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    for (name, body) in [
+        ("elementor_12000_ids", &elementor),
+        ("plain_12000_fields", &plain),
+    ] {
+        eprintln!("large_bodies/{name}: {} bytes", body.len());
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                futures::executor::block_on(firsthour::intake::body::parse_body(
+                    black_box(body.as_bytes()),
+                    Some("application/x-www-form-urlencoded"),
+                ))
+                .expect("parses")
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    cpu_per_lead,
+    cpu_stages,
+    gov_registry,
+    large_bodies
+);
 criterion_main!(benches);

@@ -3,6 +3,7 @@
 //! shapes of the form vendors (Typeform, Webflow, HubSpot, Unbounce, Elementor).
 
 use std::borrow::Cow;
+use std::hash::BuildHasher;
 
 use serde_json_borrow::{ObjectAsVec as Map, Value};
 
@@ -119,10 +120,16 @@ pub async fn parse_body(
     let charset = charset.as_deref();
     match format {
         BodyFormat::Json => parse_json(&decode_text(body, charset, TextOrigin::Json)?),
-        BodyFormat::UrlEncoded => parse_urlencoded(body, charset),
-        BodyFormat::Multipart { boundary } => parse_multipart(body, &boundary, charset),
+        BodyFormat::UrlEncoded => {
+            let (body, charset) = without_leading_bom(body, charset);
+            parse_urlencoded(&body, charset)
+        }
+        BodyFormat::Multipart { boundary } => {
+            let (body, charset) = without_leading_bom(body, charset);
+            parse_multipart(&body, &boundary, charset)
+        }
         BodyFormat::PlainText => {
-            let text = decode_text(body, charset, TextOrigin::Form)?;
+            let text = decode_text(body, charset, TextOrigin::Body)?;
             if text.trim_start().starts_with('{') {
                 parse_json(&text)
             } else {
@@ -176,10 +183,39 @@ fn sniff(body: &[u8]) -> Result<BodyFormat, IntakeError> {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum TextOrigin {
+    /// A whole JSON body: its leading BOM may choose the encoding.
     Json,
-    Form,
+    /// A whole form-like body (`text/plain`): the same.
+    Body,
+    /// One urlencoded name or value, or one multipart part: never chooses an
+    /// encoding from its own first bytes (a value starting FF FE is not UTF-16).
+    Value,
+}
+
+/// A form body's leading BOM chooses its encoding, as a whole body's may:
+/// a UTF-8 BOM is dropped; a UTF-16 body is re-read as UTF-8 text. Its values
+/// are then decoded as UTF-8, whatever the header declared.
+fn without_leading_bom<'a>(
+    body: &'a [u8],
+    charset: Option<&'a str>,
+) -> (Cow<'a, [u8]>, Option<&'a str>) {
+    match encoding_rs::Encoding::for_bom(body) {
+        None => (Cow::Borrowed(body), charset),
+        Some((encoding, bom_len)) => {
+            let rest = body.get(bom_len..).unwrap_or_default();
+            let body = if encoding == encoding_rs::UTF_8 {
+                Cow::Borrowed(rest)
+            } else {
+                match encoding.decode_without_bom_handling(rest).0 {
+                    Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+                    Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+                }
+            };
+            (body, Some("utf-8"))
+        }
+    }
 }
 
 /// Decodes bytes in the declared charset. JSON must be valid in its charset;
@@ -198,17 +234,25 @@ fn decode_text<'a>(
         }
         None => encoding_rs::UTF_8,
     };
-    let (text, _, had_errors) = encoding.decode(bytes);
+    let (text, had_errors) = if origin == TextOrigin::Value {
+        // Only the encoding's own BOM is dropped: the bytes choose nothing.
+        encoding.decode_with_bom_removal(bytes)
+    } else {
+        let (text, _, had_errors) = encoding.decode(bytes);
+        (text, had_errors)
+    };
     if !had_errors {
         return Ok(text);
     }
     match (origin, charset) {
-        (TextOrigin::Form, None) => Ok(encoding_rs::WINDOWS_1252.decode(bytes).0),
+        (TextOrigin::Body | TextOrigin::Value, None) => Ok(encoding_rs::WINDOWS_1252
+            .decode_without_bom_handling(bytes)
+            .0),
         (TextOrigin::Json, _) => Err(IntakeError::Malformed(format!(
             "the JSON body is not valid {}",
             encoding.name()
         ))),
-        (TextOrigin::Form, Some(_)) => Ok(text),
+        (TextOrigin::Body | TextOrigin::Value, Some(_)) => Ok(text),
     }
 }
 
@@ -230,7 +274,7 @@ fn parse_urlencoded(body: &[u8], charset: Option<&str>) -> Result<Submission, In
 }
 
 fn percent_decode_form(raw: &[u8], charset: Option<&str>) -> Result<String, IntakeError> {
-    Ok(decode_text(&form_unescape(raw), charset, TextOrigin::Form)?.into_owned())
+    Ok(decode_text(&form_unescape(raw), charset, TextOrigin::Value)?.into_owned())
 }
 
 /// `+` as space, then `%XX` decoded (a `%` without two hex digits stays);
@@ -288,7 +332,7 @@ fn parse_multipart(
         let value = decode_text(
             part.content,
             part_charset.as_deref().or(form_charset.as_deref()),
-            TextOrigin::Form,
+            TextOrigin::Value,
         )?
         .into_owned();
         if name == "_charset_"
@@ -358,6 +402,8 @@ fn unwrap_elementor(fields: Vec<SubmittedField>) -> Vec<SubmittedField> {
         kind: Option<FieldKind>,
     }
     let mut entries: Vec<Entry> = Vec::new();
+    let mut by_id: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
+    let hasher = std::hash::RandomState::new();
     let mut plain = Vec::new();
     for field in fields {
         let Some((group, id, attribute)) = bracket_path(&field.name) else {
@@ -378,9 +424,17 @@ fn unwrap_elementor(fields: Vec<SubmittedField>) -> Vec<SubmittedField> {
             plain.push(SubmittedField::new(format!("{group}_{id}"), field.value));
             continue;
         }
-        let index = match entries.iter().position(|e| e.id == id) {
-            Some(index) => index,
-            None => {
+        // Entries by id through a hash index: a search of the list per field
+        // made 12,000 ids take seconds. Keyed hashing: the ids are the sender's.
+        let id_of = |index: &usize| entries.get(*index).map_or("", |e: &Entry| e.id.as_str());
+        let index = match by_id.entry(
+            hasher.hash_one(id),
+            |other| id_of(other) == id,
+            |other| hasher.hash_one(id_of(other)),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(found) => *found.get(),
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(entries.len());
                 entries.push(Entry {
                     id: id.to_owned(),
                     value: None,
@@ -390,7 +444,9 @@ fn unwrap_elementor(fields: Vec<SubmittedField>) -> Vec<SubmittedField> {
                 entries.len() - 1
             }
         };
-        let entry = &mut entries[index];
+        let Some(entry) = entries.get_mut(index) else {
+            continue;
+        };
         match attribute {
             "value" => entry.value = Some(field.value),
             "title" => entry.title = Some(field.value),
@@ -1095,6 +1151,173 @@ mod hostile {
             replace_lone_surrogates(r#"{"a":"\ud83d","\udc00":1}"#),
             r#"{"a":"\ufffd","\ufffd":1}"#
         );
+    }
+
+    /// Bytes FF FE at the start of one value are that value's bytes, not a
+    /// byte order mark choosing UTF-16 for it.
+    #[test]
+    fn a_value_starting_ff_fe_does_not_choose_its_encoding() {
+        // Undeclared and not UTF-8: windows-1252, as for any such form.
+        let s = parse_bytes(
+            b"email=a%40b.co&note=%FF%FEhi",
+            "application/x-www-form-urlencoded",
+        )
+        .expect("parses");
+        assert_eq!(
+            pairs(&s),
+            vec![("email", "a@b.co"), ("note", "\u{ff}\u{fe}hi")]
+        );
+        // Declared UTF-8: the two bytes are invalid, and replaced.
+        let s = parse_bytes(
+            b"email=a%40b.co&note=%FF%FEhi",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )
+        .expect("parses");
+        assert_eq!(
+            pairs(&s),
+            vec![("email", "a@b.co"), ("note", "\u{fffd}\u{fffd}hi")]
+        );
+        // A name too, and FE FF (big-endian) as well.
+        let s = parse_bytes(
+            b"email=a%40b.co&%FE%FFx=1",
+            "application/x-www-form-urlencoded",
+        )
+        .expect("parses");
+        assert_eq!(pairs(&s), vec![("email", "a@b.co"), ("\u{fe}\u{ff}x", "1")]);
+        // A multipart part, with and without a declared charset.
+        let mut body = b"--B\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\na@b.co\r\n\
+--B\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n\xff\xfehi\r\n\
+--B\r\nContent-Disposition: form-data; name=\"other\"\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\n\xff\xfehi\r\n"
+            .to_vec();
+        body.extend_from_slice(b"--B--\r\n");
+        let s = parse_bytes(&body, "multipart/form-data; boundary=B").expect("parses");
+        assert_eq!(
+            pairs(&s),
+            vec![
+                ("email", "a@b.co"),
+                ("note", "\u{ff}\u{fe}hi"),
+                ("other", "\u{ff}\u{fe}hi"),
+            ]
+        );
+        // A value's own encoding's BOM is dropped, as before: it chooses nothing.
+        let s = parse_bytes(
+            b"email=a%40b.co&name=%EF%BB%BFJane",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )
+        .expect("parses");
+        assert_eq!(pairs(&s), vec![("email", "a@b.co"), ("name", "Jane")]);
+    }
+
+    /// A whole body's leading BOM may still choose the encoding.
+    #[test]
+    fn a_whole_bodys_leading_bom_chooses_the_encoding() {
+        let form = "email=a%40b.co&name=Zo%C3%AB+%E2%9C%93";
+        let expected = vec![("email", "a@b.co"), ("name", "Zoë ✓")];
+        let utf8: Vec<u8> = b"\xef\xbb\xbf"
+            .iter()
+            .copied()
+            .chain(form.bytes())
+            .collect();
+        let utf16le: Vec<u8> = b"\xff\xfe"
+            .iter()
+            .copied()
+            .chain(form.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        let utf16be: Vec<u8> = b"\xfe\xff"
+            .iter()
+            .copied()
+            .chain(form.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        for (label, body) in [
+            ("utf-8", &utf8),
+            ("utf-16le", &utf16le),
+            ("utf-16be", &utf16be),
+        ] {
+            for content_type in [
+                "application/x-www-form-urlencoded",
+                "application/x-www-form-urlencoded; charset=iso-8859-1",
+            ] {
+                let s = parse_bytes(body, content_type)
+                    .unwrap_or_else(|err| panic!("{label}, {content_type}: {err}"));
+                assert_eq!(pairs(&s), expected, "{label}, {content_type}");
+            }
+        }
+        // Multipart: a UTF-8 BOM before the first boundary.
+        let s = parse_bytes(
+            b"\xef\xbb\xbf--B\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\na@b.co\r\n--B--\r\n",
+            "multipart/form-data; boundary=B",
+        )
+        .expect("parses");
+        assert_eq!(pairs(&s), vec![("email", "a@b.co")]);
+        // JSON and text/plain bodies, as before.
+        let json: Vec<u8> = b"\xff\xfe"
+            .iter()
+            .copied()
+            .chain(r#"{"email":"a@b.co"}"#.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        for content_type in ["application/json", "text/plain"] {
+            let s = parse_bytes(&json, content_type).expect("parses");
+            assert_eq!(pairs(&s), vec![("email", "a@b.co")], "{content_type}");
+        }
+    }
+
+    fn elementor_body(ids: usize) -> String {
+        let mut body = String::from("form%5Bname%5D=Contact+Form");
+        for i in 0..ids {
+            body.push_str(&format!(
+                "&fields%5Bf{i}%5D%5Btitle%5D=Question+{i}&fields%5Bf{i}%5D%5Bvalue%5D=answer+{i}&fields%5Bf{i}%5D%5Btype%5D=text"
+            ));
+        }
+        body.push_str("&fields%5Bemail%5D%5Bvalue%5D=a%40b.co&fields%5Bemail%5D%5Btype%5D=email");
+        body
+    }
+
+    #[test]
+    fn elementor_with_12000_ids_parses_in_order() {
+        let body = elementor_body(12_000);
+        assert!(body.len() > 250_000, "{} bytes", body.len());
+        let s = parse_bytes(body.as_bytes(), "application/x-www-form-urlencoded").expect("parses");
+        assert_eq!(s.fields.len(), 12_002);
+        for (i, field) in s.fields.iter().take(12_000).enumerate() {
+            assert_eq!(field.name, format!("f{i}"));
+            assert_eq!(field.value, format!("answer {i}"));
+            assert_eq!(field.labels, vec![format!("Question {i}")]);
+        }
+        let email = &s.fields[12_000];
+        assert_eq!(
+            (email.name.as_str(), email.value.as_str(), email.kind),
+            ("email", "a@b.co", Some(FieldKind::Email))
+        );
+        assert_eq!(
+            (
+                s.fields[12_001].name.as_str(),
+                s.fields[12_001].value.as_str()
+            ),
+            ("form_name", "Contact Form")
+        );
+    }
+
+    /// Ids in order of first appearance, whichever attribute came first; a
+    /// later value replaces an earlier one; an id without a value is dropped.
+    #[test]
+    fn elementor_ids_keep_first_appearance_order() {
+        let body = "fields[b][title]=B&meta[page_url][value]=https%3A%2F%2Fx.example&fields[a][value]=1\
+                    &other[k][v]=o&fields[b][value]=2&fields[c][title]=only+a+title&fields[a][value]=3\
+                    &fields[a][type]=tel&plain=p&form[id]=9";
+        let s = parse_bytes(body.as_bytes(), "application/x-www-form-urlencoded").expect("parses");
+        assert_eq!(
+            pairs(&s),
+            vec![
+                ("b", "2"),
+                ("page_url", "https://x.example"),
+                ("a", "3"),
+                ("other_k", "o"),
+                ("plain", "p"),
+                ("form_id", "9"),
+            ]
+        );
+        assert_eq!(s.fields[0].labels, vec!["B".to_owned()]);
+        assert_eq!(s.fields[2].kind, Some(FieldKind::Phone));
     }
 }
 

@@ -810,3 +810,53 @@ fn a_lone_surrogate_is_replaced_not_refused() {
     );
     assert!(n.lead.fields.iter().any(|f| f.name == "\u{fffd}extra"));
 }
+
+#[test]
+fn elementor_with_12000_ids_is_a_lead() {
+    // 12,000 ids in a body under the size limit, as in the report.
+    let id = |mut i: usize| {
+        let mut id = String::new();
+        loop {
+            id.insert(0, char::from_digit((i % 36) as u32, 36).unwrap_or('0'));
+            i /= 36;
+            if i == 0 {
+                break id;
+            }
+        }
+    };
+    let mut body = String::from("fields[email][value]=ada%40example.org&fields[email][type]=email");
+    for i in 0..12_000 {
+        body.push_str(&format!("&fields[{}][value]=x", id(i)));
+    }
+    assert!(
+        body.len() <= limits::DEFAULT_MAX_BODY_BYTES,
+        "{}",
+        body.len()
+    );
+    let n = normalise_with(body.as_bytes(), FORM, None).expect("kept");
+    assert_eq!(email(&n), Some("ada@example.org"));
+    assert_eq!(
+        n.lead.fields.first().map(|f| f.name.as_str()),
+        Some("email")
+    );
+    assert_eq!(n.lead.fields.get(1).map(|f| f.name.as_str()), Some("0"));
+}
+
+#[test]
+fn only_a_whole_bodys_bom_chooses_the_encoding() {
+    // FF FE opening a value is windows-1252 text, not UTF-16.
+    let n = normalise_with(b"email=ada%40example.org&message=%FF%FEhi", FORM, None).expect("kept");
+    assert_eq!(n.lead.contact.message.as_deref(), Some("\u{ff}\u{fe}hi"));
+    // A UTF-16 body with its BOM is read as UTF-16.
+    let utf16: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(
+            "email=ada%40example.org&name=Ada+L%C3%B6velace"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        )
+        .collect();
+    let n = normalise_with(&utf16, FORM, None).expect("kept");
+    assert_eq!(email(&n), Some("ada@example.org"));
+    assert_eq!(n.lead.contact.full_name.as_deref(), Some("Ada Lövelace"));
+}
