@@ -188,7 +188,10 @@ struct Signals {
     state_local: bool,
     local_body: bool,
     education: bool,
+    /// Government by name: government, agency, ministry, embassy.
     government: bool,
+    /// "Public": government in "public sector", a charity in "public charity".
+    public: bool,
     non_governmental: bool,
     nonprofit: bool,
     foreign: bool,
@@ -275,7 +278,8 @@ impl Signals {
             Federal => self.federal = true,
             NonFederal => self.federal_negated = true,
             Government if negated => self.non_governmental = true,
-            Government | Agency | Public | Embassy if !negated => self.government = true,
+            Government | Agency | Embassy if !negated => self.government = true,
+            Public if !negated => self.public = true,
             NonGovernmental => self.non_governmental = true,
             StateLocal if !negated => self.state_local = true,
             LocalBody if !negated => self.local_body = true,
@@ -297,7 +301,7 @@ impl Signals {
 
     /// The signals weighed, strongest first.
     fn sector(self) -> Option<Sector> {
-        let government = self.government || self.federal || self.state_local;
+        let government = self.government || self.public || self.federal || self.state_local;
         if self.contractor {
             // A federal contractor is a company working for the government.
             Some(Sector::Commercial)
@@ -325,14 +329,23 @@ impl Signals {
         } else if self.education {
             // Before state/local: "State University", "County school district".
             Some(Sector::Education)
-        } else if self.state_local || self.local_body || (self.federal_negated && self.government) {
+        } else if self.state_local
+            || self.local_body
+            || (self.federal_negated && (self.government || self.public))
+        {
             // "Non-Federal Agency": what the .gov registry calls every
             // state, local, tribal and territorial body.
             Some(Sector::StateLocal)
-        } else if self.nonprofit || self.non_governmental || self.business_kind {
-            // Non-profits are commercial in this vocabulary; a "marketing agency" is a business.
+        } else if self.business_kind {
+            // A "marketing agency" is a business.
             Some(Sector::Commercial)
         } else if self.government {
+            // Before non-profits: "Government / Non-profit" is a public-sector option.
+            Some(Sector::GovernmentUnverified)
+        } else if self.nonprofit || self.non_governmental {
+            // Non-profits and NGOs are commercial in this vocabulary.
+            Some(Sector::Commercial)
+        } else if self.public {
             Some(Sector::GovernmentUnverified)
         } else if self.commercial {
             Some(Sector::Commercial)

@@ -520,6 +520,8 @@ fn org_type_table() {
             Some(Commercial),
         ),
         ("Foundation", Some(Commercial)),
+        ("Public charity", Some(Commercial)),
+        ("Government / Non-profit", Some(GovernmentUnverified)),
         // Nothing to go on.
         ("Other", None),
         ("", None),
