@@ -416,14 +416,17 @@ pub fn normalise_domain(domain: &str) -> String {
 
 /// `jpl.nasa.gov` → `nasa.gov`; `None` unless the TLD is `.gov`.
 fn registered_gov_domain(domain: &str) -> Option<&str> {
-    let labels: Vec<&str> = domain.rsplitn(3, '.').collect();
-    match labels.as_slice() {
-        ["gov", second, ..] if !second.is_empty() => {
-            let start = domain.len() - ("gov".len() + 1 + second.len());
-            Some(&domain[start..])
-        }
-        _ => None,
+    let (rest, tld) = domain.rsplit_once('.')?;
+    if tld != "gov" {
+        return None;
     }
+    let second = rest.rsplit_once('.').map_or(rest, |(_, label)| label);
+    if second.is_empty() {
+        return None;
+    }
+    // Checked and sliced with `get`: the domain is the sender's.
+    let start = domain.len().checked_sub(second.len() + ".gov".len())?;
+    domain.get(start..)
 }
 
 /// The two-letter codes of the `.us` locality namespace (states, DC, territories).

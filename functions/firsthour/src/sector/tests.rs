@@ -115,6 +115,27 @@ fn sector_table() {
 }
 
 #[test]
+fn registered_gov_domains_of_odd_addresses() {
+    for (domain, expected) in [
+        ("jpl.nasa.gov", Some("nasa.gov")),
+        ("nasa.gov", Some("nasa.gov")),
+        ("a.b.c.gov", Some("c.gov")),
+        ("caf\u{e9}.gov", Some("caf\u{e9}.gov")),
+        ("x.\u{e9}.gov", Some("\u{e9}.gov")),
+        ("gov", None),
+        (".gov", None),
+        ("..gov", None),
+        ("x..gov", None),
+        ("nasa.gov.", None),
+        ("", None),
+        (".", None),
+        ("nasa.gov.com", None),
+    ] {
+        assert_eq!(registered_gov_domain(domain), expected, "{domain:?}");
+    }
+}
+
+#[test]
 fn without_the_registry_gov_is_unverified_not_guessed() {
     for domain in ["state.gov", "ca.gov", "jpl.nasa.gov"] {
         let decision = decide(
