@@ -252,6 +252,14 @@ async fn proxy(
             "Request Header Fields Too Large",
         );
     }
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limits.max_body_bytes as u64) {
+        return gateway_error(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large");
+    }
     let body = match tokio::time::timeout(
         limits.body_timeout,
         axum::body::to_bytes(body, limits.max_body_bytes),
