@@ -166,7 +166,12 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
             published: false,
             spam: Some(reason),
         };
-        if let Some(reason) = self.policy.file.spam.check_fields(&lead.fields, received_at) {
+        if let Some(reason) = self
+            .policy
+            .file
+            .spam
+            .check_fields(&lead.fields, received_at)
+        {
             return Ok(fake_success(reason));
         }
         if self.over_rate_limit(lead, &delivery).await? {
@@ -279,7 +284,11 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
 
     /// Counts the submission against the per-address limit, for senders that
     /// did not authenticate; whether it is over.
-    async fn over_rate_limit(&self, lead: &Lead, delivery: &Delivery<'_>) -> Result<bool, StoreError> {
+    async fn over_rate_limit(
+        &self,
+        lead: &Lead,
+        delivery: &Delivery<'_>,
+    ) -> Result<bool, StoreError> {
         let limit = self.policy.file.spam.per_ip_per_minute;
         if delivery.authenticated || limit == 0 {
             return Ok(false);
