@@ -484,6 +484,22 @@ fn cpu_stages(c: &mut Criterion) {
         group.bench_function(format!("{}/classify", case.name), |b| {
             b.iter(|| classify(black_box(&lead), &file))
         });
+        // The item and deduplication key the store writes (sized and
+        // bounded against DynamoDB's item limit).
+        let (sector, route) = classify(&lead, &file);
+        group.bench_function(format!("{}/item", case.name), |b| {
+            b.iter(|| {
+                let item = firsthour::store::LeadItem::new_received(
+                    black_box(&lead),
+                    &sector,
+                    &route,
+                    now,
+                    now,
+                    None,
+                );
+                (item, firsthour::store::content_key(&lead, &file.spam))
+            })
+        });
     }
     group.finish();
 }

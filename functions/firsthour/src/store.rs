@@ -387,11 +387,12 @@ impl LeadItem {
             note_truncated(&mut self.truncated, attribute);
         }
 
+        // Unmeasurable: the store reports it when it writes.
+        let mut size = self.size().ok();
         for attribute in CUT_ORDER {
             // A little more than the excess: naming the cut costs bytes too.
-            let excess = match self.size() {
-                Ok(size) if size > budget => size - budget + 64,
-                // Unmeasurable: the store reports it when it writes.
+            let excess = match size {
+                Some(size) if size > budget => size - budget + 64,
                 _ => break,
             };
             let cut = match attribute {
@@ -404,9 +405,10 @@ impl LeadItem {
             if cut {
                 note_truncated(&mut self.truncated, attribute);
             }
+            size = self.size().ok();
         }
         self.fields_truncated |= !self.truncated.is_empty();
-        if let Ok(size) = self.size()
+        if let Some(size) = size
             && size > budget
         {
             tracing::warn!(lead_id = %self.lead_id, size, budget, "lead item over its budget with every sender value cut: the routing config's strings are too long");
@@ -609,17 +611,18 @@ pub fn content_key(lead: &Lead, spam: &SpamConfig) -> String {
     let mut hasher = Sha256::new();
     hasher.update(b"content\0v2\0");
     part(&mut hasher, lead.source.as_str());
+    let email = c.email.as_ref().map(|e| e.as_str().to_lowercase());
     for value in [
-        c.email.as_ref().map(|e| e.as_str().to_lowercase()),
-        c.phone.clone(),
-        c.first_name.clone(),
-        c.last_name.clone(),
-        c.full_name.clone(),
-        c.company.clone(),
-        c.job_title.clone(),
-        c.message.clone(),
+        email.as_deref(),
+        c.phone.as_deref(),
+        c.first_name.as_deref(),
+        c.last_name.as_deref(),
+        c.full_name.as_deref(),
+        c.company.as_deref(),
+        c.job_title.as_deref(),
+        c.message.as_deref(),
     ] {
-        part(&mut hasher, value.as_deref().unwrap_or_default());
+        part(&mut hasher, value.unwrap_or_default());
     }
     let mut answers: Vec<(&str, &str)> = lead
         .fields

@@ -2,6 +2,7 @@
 
 pub mod body;
 pub mod fields;
+mod item_size;
 pub mod limits;
 pub mod multipart;
 pub mod service;
