@@ -41,6 +41,33 @@ fn claim_page(status: StatusCode, heading: &str, body: &str) -> Response<Body> {
     html_response(status, html::page(heading, heading, body))
 }
 
+/// The lead has an owner: the recipient themselves (200), or someone else
+/// (`taken`: 409 when they tried to claim, 200 when they only looked).
+fn already_claimed(
+    taken: StatusCode,
+    by: Option<&str>,
+    at: &str,
+    recipient: &str,
+    summary: &str,
+) -> Response<Body> {
+    match by {
+        Some(by) if by.eq_ignore_ascii_case(recipient) => claim_page(
+            StatusCode::OK,
+            "You already have this lead",
+            &format!("{summary}<p>You claimed it at {}.</p>", escape_text(at)),
+        ),
+        by => claim_page(
+            taken,
+            "Someone already has this lead",
+            &format!(
+                "{summary}<p>It was claimed by <strong>{}</strong> at {}.</p>",
+                escape_text(by.unwrap_or("a colleague")),
+                escape_text(at)
+            ),
+        ),
+    }
+}
+
 fn no_such_lead() -> Response<Body> {
     claim_page(
         StatusCode::NOT_FOUND,
@@ -193,24 +220,9 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
         };
         let summary = lead_summary(&lead);
         if let Some(by) = &lead.claimed_by {
-            let at = lead.claimed_at.clone().unwrap_or_default();
-            return if by.eq_ignore_ascii_case(recipient) {
-                claim_page(
-                    StatusCode::OK,
-                    "You already have this lead",
-                    &format!("{summary}<p>You claimed it at {}.</p>", escape_text(&at)),
-                )
-            } else {
-                claim_page(
-                    StatusCode::OK,
-                    "Someone already has this lead",
-                    &format!(
-                        "{summary}<p>It was claimed by <strong>{}</strong> at {}.</p>",
-                        escape_text(by),
-                        escape_text(&at)
-                    ),
-                )
-            };
+            // Only looking: not a conflict, whoever has it.
+            let at = lead.claimed_at.as_deref().unwrap_or_default();
+            return already_claimed(StatusCode::OK, Some(by), at, recipient, &summary);
         }
         // No action attribute: the form posts to this same signed URL.
         claim_page(
@@ -241,29 +253,13 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
                     ),
                 )
             }
-            Ok(ClaimOutcome::AlreadyClaimed { by, at }) => {
-                let at = at.unwrap_or_default();
-                if by
-                    .as_deref()
-                    .is_some_and(|b| b.eq_ignore_ascii_case(recipient))
-                {
-                    claim_page(
-                        StatusCode::OK,
-                        "You already have this lead",
-                        &format!("<p>You claimed it at {}.</p>", escape_text(&at)),
-                    )
-                } else {
-                    claim_page(
-                        StatusCode::CONFLICT,
-                        "Someone already has this lead",
-                        &format!(
-                            "<p>It was claimed by <strong>{}</strong> at {}.</p>",
-                            escape_text(by.as_deref().unwrap_or("a colleague")),
-                            escape_text(&at)
-                        ),
-                    )
-                }
-            }
+            Ok(ClaimOutcome::AlreadyClaimed { by, at }) => already_claimed(
+                StatusCode::CONFLICT,
+                by.as_deref(),
+                at.as_deref().unwrap_or_default(),
+                recipient,
+                "",
+            ),
             Ok(ClaimOutcome::NotFound) => no_such_lead(),
             Err(err) => {
                 tracing::error!(lead_id = %id, error = %err, "claim not recorded");

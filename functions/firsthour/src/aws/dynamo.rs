@@ -141,22 +141,34 @@ impl DynamoLeadStore {
     }
 
     async fn read_marker(&self, marker: &DedupItem) -> Result<Option<DedupItem>, StoreError> {
+        self.read_item(marker.pk.clone(), &marker.sk, "marker")
+            .await
+    }
+
+    /// One item by its keys, strongly consistent, read as `T`.
+    async fn read_item<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key(store::PK, AttributeValue::S(marker.pk.clone()))
-            .key(store::SK, AttributeValue::S(marker.sk.clone()))
+            .key(store::PK, AttributeValue::S(pk))
+            .key(store::SK, AttributeValue::S(sk.to_owned()))
             .consistent_read(true)
             .send()
             .await
             .map_err(|err| store_error(&err))?;
-        match output.item {
-            Some(item) => serde_dynamo::from_item(item)
-                .map(Some)
-                .map_err(|err| StoreError::Rejected(format!("unreadable marker item: {err}"))),
-            None => Ok(None),
-        }
+        output
+            .item
+            .map(|item| {
+                serde_dynamo::from_item(item)
+                    .map_err(|err| StoreError::Rejected(format!("unreadable {what} item: {err}")))
+            })
+            .transpose()
     }
 }
 
@@ -249,23 +261,11 @@ impl LeadStore for DynamoLeadStore {
         key: &str,
         now: OffsetDateTime,
     ) -> Result<Option<DedupItem>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(store::PK, AttributeValue::S(store::dedup_pk(key)))
-            .key(store::SK, AttributeValue::S(store::DEDUP_SK.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|err| store_error(&err))?;
-        let Some(item) = output.item else {
-            return Ok(None);
-        };
-        let marker: DedupItem = serde_dynamo::from_item(item)
-            .map_err(|err| StoreError::Rejected(format!("unreadable marker item: {err}")))?;
+        let marker: Option<DedupItem> = self
+            .read_item(store::dedup_pk(key), store::DEDUP_SK, "marker")
+            .await?;
         // TTL deletes lazily: an expired marker no longer counts.
-        Ok((marker.expires_at > now.unix_timestamp()).then_some(marker))
+        Ok(marker.filter(|m| m.expires_at > now.unix_timestamp()))
     }
 
     async fn mark_publish_failed(
@@ -346,23 +346,8 @@ fn number(value: i64) -> AttributeValue {
 
 impl RoutingStore for DynamoLeadStore {
     async fn get_lead(&self, id: &LeadId) -> Result<Option<LeadItem>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(store::PK, AttributeValue::S(store::lead_pk(id)))
-            .key(store::SK, AttributeValue::S(store::LEAD_SK.to_owned()))
-            .consistent_read(true)
-            .send()
+        self.read_item(store::lead_pk(id), store::LEAD_SK, "lead")
             .await
-            .map_err(|err| store_error(&err))?;
-        output
-            .item
-            .map(|item| {
-                serde_dynamo::from_item(item)
-                    .map_err(|err| StoreError::Rejected(format!("unreadable lead item: {err}")))
-            })
-            .transpose()
     }
 
     async fn next_turn(&self, team: &str) -> Result<u64, StoreError> {
