@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # p50/p90/p99 latency of the local intake for a JSON lead, over N requests
 # (default 300), against the release binaries on moto.
-# usage: [PROFILE=release|debug] [SKIP_BUILD=1] scripts/intake-latency.sh [N]
+# usage: [PROFILE=release|local] [SKIP_BUILD=1] scripts/intake-latency.sh [N]
 # The machine should be otherwise idle: moto and the functions share its cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +9,7 @@ n=${1:-300}
 profile=${PROFILE:-release}
 make -s venv
 if [ -z "${SKIP_BUILD:-}" ]; then
-  if [ "$profile" = release ]; then cargo build --release --bins -q; else cargo build --bins -q; fi
+  cargo build --profile "$profile" --bins -q
 fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 port=$(free_port); moto_port=$(free_port)

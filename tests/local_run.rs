@@ -41,7 +41,7 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
     };
     let running = start(&options, &sdk)
         .await
-        .expect("local system starts (run `cargo build --bins` first)");
+        .expect("local system starts (run `make build` first)");
     let base = format!("http://{}", running.http_addr);
     let client = reqwest::Client::new();
     let response = client
