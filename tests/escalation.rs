@@ -60,7 +60,7 @@ async fn route_all(t: &TestStack, clock: &ManualClock, extra: &[(&str, &str)], o
 /// Hands every LeadReceived waiting in the rule queues to `router`.
 async fn route_with<M: Mailer>(
     t: &TestStack,
-    router: &federal_router::RouterApp<firsthour::aws::DynamoLeadStore, M, ManualClock>,
+    router: &federal_router::RouterApp<firsthour_aws::DynamoLeadStore, M, ManualClock>,
 ) {
     let mut events = Vec::new();
     for queue in t.router_queues() {
@@ -521,11 +521,11 @@ async fn a_lead_whose_event_was_lost_is_re_driven() {
     let clock = ManualClock::new(t0);
     let dead = sdk_at(DEAD_ENDPOINT).await;
     let settings = t.settings(&[]);
-    let store = firsthour::aws::DynamoLeadStore::new(
+    let store = firsthour_aws::DynamoLeadStore::new(
         aws_sdk_dynamodb::Client::new(&t.sdk),
         &settings.table_name,
     );
-    let publisher = firsthour::aws::EventBridgePublisher::new(
+    let publisher = firsthour_aws::EventBridgePublisher::new(
         aws_sdk_eventbridge::Client::new(&dead),
         &settings.event_bus_name,
     );

@@ -73,11 +73,11 @@ pub fn emulator_url() -> Result<String, String> {
     })
 }
 
-/// The SDK configuration the functions use (`firsthour::aws::load_sdk_config`:
+/// The SDK configuration the functions use (`firsthour_aws::load_sdk_config`:
 /// same timeouts and retries), on the emulator through `AWS_ENDPOINT_URL`.
 pub async fn sdk() -> Result<SdkConfig, String> {
     emulator_url()?;
-    Ok(firsthour::aws::load_sdk_config().await)
+    Ok(firsthour_aws::load_sdk_config().await)
 }
 
 /// The same SDK for the load phases (50 concurrent callers): one attempt

@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use escalation::EscalationApp;
-use firsthour::aws::{DynamoLeadStore, EventBridgePublisher};
 use firsthour::config::{EnvReader, EscalationSettings};
 use firsthour::escalation::MAX_PER_SWEEP;
 use firsthour::lead::{LeadId, Source, format_utc_millis, unix_millis};
@@ -23,6 +22,7 @@ use firsthour::metrics::Metrics;
 use firsthour::notify::OutgoingEmail;
 use firsthour::ports::{EscalationStore, MailError, Mailer, ManualClock};
 use firsthour::store::{self, LeadItem, RoutingState};
+use firsthour_aws::{DynamoLeadStore, EventBridgePublisher};
 use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::datetime;

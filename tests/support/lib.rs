@@ -10,12 +10,12 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::types::AttributeValue;
 use escalation::EscalationApp;
 use federal_router::RouterApp;
-use firsthour::aws::{DynamoLeadStore, EventBridgePublisher, SesMailer};
 use firsthour::config::{EnvReader, EscalationSettings, IntakeSettings, RouterSettings};
 use firsthour::ports::{
     Clock, EscalationStore, EventPublisher, LeadStore, Mailer, ManualClock, RoutingStore,
     SystemClock,
 };
+use firsthour_aws::{DynamoLeadStore, EventBridgePublisher, SesMailer};
 use firsthour_local::bootstrap::LocalStack;
 use firsthour_local::template::TemplateModel;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
@@ -203,7 +203,7 @@ impl TestStack {
             "FIRSTHOUR_CONFIG_FILE".into(),
             shipped_config().display().to_string(),
         );
-        // What firsthour::aws::secrets does at cold start.
+        // What firsthour_aws::secrets does at cold start.
         for (plain, arn_var) in firsthour::config::vars::SECRETS {
             if let Some(value) = env.get(arn_var).and_then(|arn| self.secrets.get(arn)) {
                 env.insert(plain.to_owned(), value.clone());

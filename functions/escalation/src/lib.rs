@@ -2,7 +2,6 @@
 //! of the due index (see `firsthour::escalation`).
 
 use aws_config::SdkConfig;
-use firsthour::aws::{DynamoLeadStore, EventBridgePublisher, SesMailer};
 use firsthour::config::{ConfigError, EnvReader, EscalationSettings};
 use firsthour::escalation::{EscalationService, SweepReport};
 use firsthour::metrics::Metrics;
@@ -10,6 +9,7 @@ use firsthour::ports::{
     Clock, EscalationStore, EventPublisher, Mailer, RoutingStore, StoreError, SystemClock,
 };
 use firsthour::router::{RouterPolicy, RouterService};
+use firsthour_aws::{DynamoLeadStore, EventBridgePublisher, SesMailer};
 
 pub struct EscalationApp<S, M, P, C> {
     service: EscalationService<S, M, P, C>,

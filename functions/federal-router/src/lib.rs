@@ -5,12 +5,12 @@
 
 use aws_config::SdkConfig;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use firsthour::aws::{DynamoLeadStore, SesMailer};
 use firsthour::config::{ConfigError, EnvReader, RouterSettings};
 use firsthour::lead::LeadId;
 use firsthour::metrics::Metrics;
 use firsthour::ports::{Clock, Mailer, RoutingStore, SystemClock};
 use firsthour::router::{RouterError, RouterOutcome, RouterPolicy, RouterService};
+use firsthour_aws::{DynamoLeadStore, SesMailer};
 
 pub struct RouterApp<S, M, C> {
     service: RouterService<S, M, C>,

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use federal_router::AwsRouterApp;
-use firsthour::aws::load_sdk_config;
-use firsthour::aws::secrets::environment;
 use firsthour::config::vars;
+use firsthour_aws::load_sdk_config;
+use firsthour_aws::secrets::environment;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]

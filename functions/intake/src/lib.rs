@@ -6,7 +6,6 @@
 use std::time::Instant;
 
 use aws_config::SdkConfig;
-use firsthour::aws::{DynamoLeadStore, EventBridgePublisher};
 use firsthour::claim::LinkKey;
 use firsthour::config::{ConfigError, EnvReader, IntakeSettings};
 use firsthour::html;
@@ -19,6 +18,7 @@ use firsthour::metrics::Metrics;
 use firsthour::ports::{
     Clock, EscalationStore, EventPublisher, LeadStore, RoutingStore, StoreError, SystemClock,
 };
+use firsthour_aws::{DynamoLeadStore, EventBridgePublisher};
 use http::Response;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde_json::json;

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use firsthour::aws::load_sdk_config;
-use firsthour::aws::secrets::environment;
 use firsthour::config::vars;
+use firsthour_aws::load_sdk_config;
+use firsthour_aws::secrets::environment;
 use intake::{AwsIntakeApp, HttpApiEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use aws_config::SdkConfig;
 
-use super::describe;
-use crate::config::{ConfigError, vars};
+use crate::describe;
+use firsthour::config::{ConfigError, vars};
 
 /// Reads every secret whose ARN variable is set, and returns the values
 /// under their plain variable names (e.g. `FIRSTHOUR_LINK_SIGNING_KEY`), to
@@ -50,9 +50,9 @@ pub async fn resolve<F: Fn(&str) -> Option<String>>(
 /// reads its settings from, once, at cold start.
 pub async fn environment(
     sdk: &SdkConfig,
-) -> Result<crate::config::EnvReader<impl Fn(&str) -> Option<String>>, ConfigError> {
+) -> Result<firsthour::config::EnvReader<impl Fn(&str) -> Option<String>>, ConfigError> {
     let secrets = resolve(sdk, |key| std::env::var(key).ok()).await?;
-    Ok(crate::config::EnvReader::new(move |key: &str| {
+    Ok(firsthour::config::EnvReader::new(move |key: &str| {
         secrets
             .get(key)
             .cloned()

@@ -4,6 +4,7 @@
 
 pub mod dynamo;
 pub mod eventbridge;
+pub mod item_size;
 pub mod secrets;
 pub mod ses;
 

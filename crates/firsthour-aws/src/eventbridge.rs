@@ -3,9 +3,9 @@
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
-use super::{describe, is_transient};
-use crate::events::{EVENT_SOURCE, OutboundEvent};
-use crate::ports::{EventPublisher, PublishError};
+use crate::{describe, is_transient};
+use firsthour::events::{EVENT_SOURCE, OutboundEvent};
+use firsthour::ports::{EventPublisher, PublishError};
 
 #[derive(Debug, Clone)]
 pub struct EventBridgePublisher {

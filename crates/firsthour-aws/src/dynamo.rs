@@ -9,13 +9,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use backon::{ExponentialBuilder, Retryable};
 use time::OffsetDateTime;
 
-use super::{describe, is_transient};
-use crate::lead::{LeadId, format_utc_millis, unix_millis};
-use crate::ports::{
+use crate::{describe, is_transient};
+use firsthour::lead::{LeadId, format_utc_millis, unix_millis};
+use firsthour::ports::{
     ClaimOutcome, DueLeads, EscalationStore, InsertOutcome, LeadStore, RoutingStore, StoreError,
     TouchOutcome,
 };
-use crate::store::{self, DedupItem, LeadItem, RoutingState};
+use firsthour::store::{self, DedupItem, LeadItem, RoutingState};
 
 #[derive(Debug, Clone)]
 pub struct DynamoLeadStore {
@@ -717,7 +717,7 @@ impl EscalationStore for DynamoLeadStore {
                         store::SK,
                         AttributeValue::S(format!(
                             "TOUCH#{}",
-                            crate::store::sha256_hex(touch_id.as_bytes())
+                            firsthour::store::sha256_hex(touch_id.as_bytes())
                         )),
                     )
                     .item("entity", AttributeValue::S("touch".into()))

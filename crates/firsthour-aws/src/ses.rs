@@ -4,9 +4,9 @@ use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
-use super::{describe, is_transient};
-use crate::notify::{OutgoingEmail, encode_subject};
-use crate::ports::{MailError, Mailer};
+use crate::{describe, is_transient};
+use firsthour::notify::{OutgoingEmail, encode_subject};
+use firsthour::ports::{MailError, Mailer};
 
 #[derive(Debug, Clone)]
 pub struct SesMailer {

@@ -1,5 +1,5 @@
 //! The ports the domain talks through. AWS adapters implement them in
-//! [`crate::aws`]; tests may implement them in memory.
+//! the `firsthour-aws` crate; tests may implement them in memory.
 
 use std::future::Future;
 

@@ -11,7 +11,6 @@
 //! listed on it (`truncated`).
 
 use serde::Serialize;
-use serde_dynamo::AttributeValue;
 
 /// DynamoDB's item limit: 400 KB, counted as UTF-8 bytes of attribute names
 /// plus values (see [`item_size`]). AWS's KB is 1,024 bytes here (an item
@@ -128,55 +127,16 @@ pub struct Unmeasurable(String);
 /// The size of `value` as one DynamoDB item, counted as DynamoDB documents
 /// it: attribute names plus values, strings as UTF-8 bytes, numbers one
 /// byte per two digits plus one, 3 bytes for a list or map and 1 more per
-/// element. Measured on the very attributes the store writes.
+/// element. Counted on the very `Serialize` calls that make the item the
+/// store writes, without building it (the AWS adapter crate holds this
+/// count to the item `serde_dynamo` builds with a property test).
 pub fn item_size<T: Serialize>(value: &T) -> Result<usize, Unmeasurable> {
-    // Counted without building the item; the same figure (a property test
-    // holds the count to the built item), at a tenth of the cost.
-    super::item_size::count_item(value).or_else(|_| built_item_size(value))
-}
-
-/// [`item_size`] measured on the item `serde_dynamo` builds: the reference.
-pub fn built_item_size<T: Serialize>(value: &T) -> Result<usize, Unmeasurable> {
-    let item: serde_dynamo::Item =
-        serde_dynamo::to_item(value).map_err(|err| Unmeasurable(err.to_string()))?;
-    Ok(item
-        .iter()
-        .map(|(name, value)| name.len() + attribute_size(value))
-        .sum())
+    super::item_size::count_item(value).map_err(|_| Unmeasurable("not a map of attributes".into()))
 }
 
 /// The size of `value` as one attribute value (without a name).
 pub fn value_size<T: Serialize>(value: &T) -> Result<usize, Unmeasurable> {
-    let value: AttributeValue =
-        serde_dynamo::to_attribute_value(value).map_err(|err| Unmeasurable(err.to_string()))?;
-    Ok(attribute_size(&value))
-}
-
-/// The size DynamoDB counts for one attribute value (without its name).
-pub fn attribute_size(value: &AttributeValue) -> usize {
-    match value {
-        AttributeValue::S(text) => text.len(),
-        AttributeValue::N(number) => number_size(number),
-        AttributeValue::B(bytes) => bytes.len(),
-        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
-        AttributeValue::L(items) => 3 + items.iter().map(|v| 1 + attribute_size(v)).sum::<usize>(),
-        AttributeValue::M(map) => {
-            3 + map
-                .iter()
-                .map(|(key, v)| 1 + key.len() + attribute_size(v))
-                .sum::<usize>()
-        }
-        // Sets: their elements (one byte more each, to stay on the safe side).
-        AttributeValue::Ss(texts) => texts.iter().map(|t| 1 + t.len()).sum(),
-        AttributeValue::Ns(numbers) => numbers.iter().map(|n| 1 + number_size(n)).sum(),
-        AttributeValue::Bs(blobs) => blobs.iter().map(|b| 1 + b.len()).sum(),
-    }
-}
-
-/// One byte per two digits, plus one; every character counted as a digit
-/// (DynamoDB trims leading and trailing zeros, so this is an upper bound).
-fn number_size(number: &str) -> usize {
-    number.len().div_ceil(2) + 1
+    super::item_size::count_value(value).map_err(|_| Unmeasurable("not an attribute value".into()))
 }
 
 #[cfg(test)]

@@ -1,0 +1,43 @@
+//! firsthour: answer every web lead inside the first hour.
+//!
+//! The domain, in plain Rust with no AWS SDK: small ports abstract storage,
+//! events, mail and the clock, and the `firsthour-aws` crate implements them
+//! (DynamoDB, EventBridge, SES, Secrets Manager). The Lambda crates in
+//! `functions/` wire the two together at cold start.
+//!
+//! A map of the modules, in the order a lead meets them:
+//!
+//! * [`intake`]: a webhook body to a [`lead::Lead`] (vendor shapes, encodings,
+//!   bounds), and the intake use case ([`intake::service`]); [`signature`]
+//!   verifies senders, [`spam`] catches bots.
+//! * [`sector`]: government or not (the get.gov registry, organisation-type
+//!   answers); [`routing`]: rules, teams, round robin, ladders; [`calendar`]:
+//!   business hours and holidays.
+//! * [`store`]: the lead table's item layout; [`ports`]: what the use cases
+//!   need from storage, events, mail and the clock; [`events`]: what goes on
+//!   the bus.
+//! * [`router`]: the first notification; [`escalation`]: the sweep up the
+//!   ladder; [`notify`] and [`html`]: the emails and pages; [`claim`]: signed
+//!   claim links; [`email`]: validated addresses.
+//! * [`config`]: environment and the rules file, read once at cold start;
+//!   [`metrics`] and [`telemetry`]: EMF metrics and JSON logs.
+
+pub mod calendar;
+pub mod claim;
+pub mod config;
+pub mod email;
+pub mod escalation;
+pub mod events;
+pub mod html;
+pub mod intake;
+pub mod lead;
+pub mod metrics;
+pub mod notify;
+pub mod ports;
+pub mod router;
+pub mod routing;
+pub mod sector;
+pub mod signature;
+pub mod spam;
+pub mod store;
+pub mod telemetry;
