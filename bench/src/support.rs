@@ -146,7 +146,6 @@ pub async fn lead_from(
             received_at: at,
         },
     )
-    .await
     .map_err(|e| e.to_string())?;
     let (sector, route) = classify(&normalised.lead, file);
     Ok((normalised.lead, sector, route))

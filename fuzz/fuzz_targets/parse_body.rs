@@ -30,5 +30,5 @@ fuzz_target!(|data: &[u8]| {
         received_at: time::OffsetDateTime::UNIX_EPOCH,
     };
     let content_type = (!content_type.is_empty()).then_some(content_type);
-    let _ = futures::executor::block_on(normalise(body, content_type, context));
+    let _ = normalise(body, content_type, context);
 });

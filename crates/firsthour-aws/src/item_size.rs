@@ -173,25 +173,15 @@ mod tests {
             max_body_bytes: usize::MAX,
             received_at: now,
         };
-        let lead = futures_lite_block_on(firsthour::intake::normalise(
+        let lead = firsthour::intake::normalise(
             body.as_bytes(),
             Some("application/x-www-form-urlencoded"),
             context,
-        ))
+        )
         .expect("a lead")
         .lead;
         let (sector, route) = firsthour::intake::service::classify(&lead, &file);
         LeadItem::new_received(&lead, &sector, &route, now, now, None)
-    }
-
-    /// `normalise` awaits nothing: poll it once.
-    fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
-        let mut future = std::pin::pin!(future);
-        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-        match future.as_mut().poll(&mut context) {
-            std::task::Poll::Ready(output) => output,
-            std::task::Poll::Pending => panic!("normalise awaited something"),
-        }
     }
 
     proptest! {

@@ -393,8 +393,7 @@ fn process(case: &Case, file: &FileConfig, now: OffsetDateTime) -> (Sector, Stri
     };
     let context = case.context(&meta, file, now);
     let normalised =
-        futures::executor::block_on(normalise(&case.body, Some(&case.content_type), context))
-            .expect("a valid lead");
+        normalise(&case.body, Some(&case.content_type), context).expect("a valid lead");
     let (sector, route) = classify(&normalised.lead, file);
     (sector.sector, route.rule, normalised.lead.fields.len())
 }
@@ -460,27 +459,17 @@ fn cpu_stages(c: &mut Criterion) {
         });
         group.bench_function(format!("{}/parse", case.name), |b| {
             b.iter(|| {
-                futures::executor::block_on(firsthour::intake::body::parse_body(
-                    black_box(&case.body),
-                    Some(&case.content_type),
-                ))
+                firsthour::intake::body::parse_body(black_box(&case.body), Some(&case.content_type))
             })
         });
         let meta = RequestMeta::default();
         let context = case.context(&meta, &file, now);
         group.bench_function(format!("{}/normalise", case.name), |b| {
-            b.iter(|| {
-                futures::executor::block_on(normalise(
-                    black_box(&case.body),
-                    Some(&case.content_type),
-                    context,
-                ))
-            })
+            b.iter(|| normalise(black_box(&case.body), Some(&case.content_type), context))
         });
-        let lead =
-            futures::executor::block_on(normalise(&case.body, Some(&case.content_type), context))
-                .expect("a valid lead")
-                .lead;
+        let lead = normalise(&case.body, Some(&case.content_type), context)
+            .expect("a valid lead")
+            .lead;
         group.bench_function(format!("{}/classify", case.name), |b| {
             b.iter(|| classify(black_box(&lead), &file))
         });
@@ -552,10 +541,10 @@ fn large_bodies(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_function(name, |b| {
             b.iter(|| {
-                futures::executor::block_on(firsthour::intake::body::parse_body(
+                firsthour::intake::body::parse_body(
                     black_box(body.as_bytes()),
                     Some("application/x-www-form-urlencoded"),
-                ))
+                )
                 .expect("parses")
             })
         });

@@ -175,11 +175,7 @@ fn route(args: &RouteArgs) -> Result<String, String> {
         max_body_bytes: limits::DEFAULT_MAX_BODY_BYTES,
         received_at: time::OffsetDateTime::now_utc(),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .map_err(|e| format!("cannot start: {e}"))?;
-    let normalised = runtime
-        .block_on(normalise(&body, content_type.as_deref(), context))
+    let normalised = normalise(&body, content_type.as_deref(), context)
         .map_err(|e| format!("the intake would refuse this payload: {e}"))?;
     let lead = &normalised.lead;
     let (sector, decision) = classify(lead, &config);

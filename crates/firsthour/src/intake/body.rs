@@ -109,10 +109,7 @@ enum BodyFormat {
 const MAX_JSON_DEPTH: usize = 32;
 
 /// Parses `body` as declared by `content_type` (the raw header value).
-pub async fn parse_body(
-    body: &[u8],
-    content_type: Option<&str>,
-) -> Result<Submission, IntakeError> {
+pub fn parse_body(body: &[u8], content_type: Option<&str>) -> Result<Submission, IntakeError> {
     let (format, charset) = match content_type.map(str::trim).filter(|ct| !ct.is_empty()) {
         Some(header) => media_type(header)?,
         None => (sniff(body)?, None),
@@ -802,7 +799,7 @@ mod tests {
     use super::*;
 
     fn parse(body: &str, content_type: Option<&str>) -> Result<Submission, IntakeError> {
-        futures::executor::block_on(parse_body(body.as_bytes(), content_type))
+        parse_body(body.as_bytes(), content_type)
     }
 
     fn value_of<'a>(submission: &'a Submission, name: &str) -> Option<&'a str> {
@@ -864,17 +861,14 @@ mod tests {
 
     #[test]
     fn urlencoded_declared_latin1_and_undeclared_cp1252() {
-        let latin1 = futures::executor::block_on(parse_body(
+        let latin1 = parse_body(
             b"name=Jos%E9",
             Some("application/x-www-form-urlencoded; charset=ISO-8859-1"),
-        ))
+        )
         .expect("parses");
         assert_eq!(value_of(&latin1, "name"), Some("José"));
-        let guessed = futures::executor::block_on(parse_body(
-            b"name=Jos%E9",
-            Some("application/x-www-form-urlencoded"),
-        ))
-        .expect("parses");
+        let guessed =
+            parse_body(b"name=Jos%E9", Some("application/x-www-form-urlencoded")).expect("parses");
         assert_eq!(value_of(&guessed, "name"), Some("José"));
     }
 
@@ -885,11 +879,7 @@ mod tests {
         for unit in text.encode_utf16() {
             bytes.extend_from_slice(&unit.to_le_bytes());
         }
-        let s = futures::executor::block_on(parse_body(
-            &bytes,
-            Some("application/json; charset=utf-16le"),
-        ))
-        .expect("parses");
+        let s = parse_body(&bytes, Some("application/json; charset=utf-16le")).expect("parses");
         assert_eq!(value_of(&s, "name"), Some("Zoë"));
     }
 
@@ -925,8 +915,7 @@ mod tests {
             parse(&deep, Some("application/json")),
             Err(IntakeError::Malformed(_))
         ));
-        let invalid_utf8 =
-            futures::executor::block_on(parse_body(b"{\"a\":\"\xff\"}", Some("application/json")));
+        let invalid_utf8 = parse_body(b"{\"a\":\"\xff\"}", Some("application/json"));
         assert!(matches!(invalid_utf8, Err(IntakeError::Malformed(_))));
     }
 
@@ -1004,11 +993,7 @@ mod tests {
             .position(|w| w == "é".as_bytes())
             .expect("é present");
         bytes.splice(pos..pos + 2, [0xe9]);
-        let s = futures::executor::block_on(parse_body(
-            &bytes,
-            Some("multipart/form-data; boundary=XyZ"),
-        ))
-        .expect("parses");
+        let s = parse_body(&bytes, Some("multipart/form-data; boundary=XyZ")).expect("parses");
         assert_eq!(value_of(&s, "email"), Some("jane@example.com"));
         assert_eq!(value_of(&s, "message"), Some("olé"));
         assert_eq!(s.ignored_files, vec!["cv.pdf".to_owned()]);
@@ -1021,7 +1006,7 @@ mod hostile {
     use super::*;
 
     fn parse_bytes(body: &[u8], content_type: &str) -> Result<Submission, IntakeError> {
-        futures::executor::block_on(parse_body(body, Some(content_type)))
+        parse_body(body, Some(content_type))
     }
 
     fn pairs(submission: &Submission) -> Vec<(&str, &str)> {
@@ -1338,7 +1323,7 @@ mod properties {
             let body: String = url::form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(fields.iter().map(|(n, v)| (n.as_str(), v.as_str())))
                 .finish();
-            let parsed = futures::executor::block_on(parse_body(body.as_bytes(), Some("application/x-www-form-urlencoded; charset=utf-8")))
+            let parsed = parse_body(body.as_bytes(), Some("application/x-www-form-urlencoded; charset=utf-8"))
                 .expect("a form we encoded parses");
             let got: Vec<(String, String)> = parsed.fields.into_iter().map(|f| (f.name, f.value)).collect();
             prop_assert_eq!(got, fields);
@@ -1347,7 +1332,7 @@ mod properties {
         #[test]
         fn json_objects_of_strings_round_trip(fields in proptest::collection::btree_map(names(), any::<String>(), 1..12)) {
             let body = serde_json::to_vec(&fields).expect("json");
-            let parsed = futures::executor::block_on(parse_body(&body, Some("application/json"))).expect("parses");
+            let parsed = parse_body(&body, Some("application/json")).expect("parses");
             let got: std::collections::BTreeMap<String, String> = parsed.fields.into_iter().map(|f| (f.name, f.value)).collect();
             prop_assert_eq!(got, fields);
         }
@@ -1367,7 +1352,7 @@ mod properties {
                 .map(|u| if upper { format!("\\u{u:04X}") } else { format!("\\u{u:04x}") })
                 .collect();
             let body = format!(r#"{{"email":"a@b.co","v":"{escaped}"}}"#);
-            let parsed = futures::executor::block_on(parse_body(body.as_bytes(), Some("application/json")))
+            let parsed = parse_body(body.as_bytes(), Some("application/json"))
                 .expect("parses");
             let value = parsed.fields.iter().find(|f| f.name == "v").map(|f| f.value.clone());
             prop_assert_eq!(value, Some(String::from_utf16_lossy(&units)));
@@ -1376,7 +1361,7 @@ mod properties {
         #[test]
         fn arbitrary_bytes_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512), kind in 0usize..5) {
             let content_type = ["application/json", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "text/plain", "application/json; charset=utf-16"][kind];
-            let _ = futures::executor::block_on(parse_body(&body, Some(content_type)));
+            let _ = parse_body(&body, Some(content_type));
         }
     }
 }

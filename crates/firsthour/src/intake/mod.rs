@@ -64,7 +64,7 @@ pub struct IntakeContext<'a> {
 }
 
 /// Parses, recognises and validates one submission.
-pub async fn normalise(
+pub fn normalise(
     body: &[u8],
     content_type: Option<&str>,
     context: IntakeContext<'_>,
@@ -75,7 +75,7 @@ pub async fn normalise(
             limit: context.max_body_bytes,
         });
     }
-    let submission = parse_body(body, content_type).await?;
+    let submission = parse_body(body, content_type)?;
     build_lead(submission, context)
 }
 

@@ -155,7 +155,7 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
             max_body_bytes: self.policy.max_body_bytes,
             received_at,
         };
-        let normalised = normalise(delivery.body, delivery.content_type, context).await?;
+        let normalised = normalise(delivery.body, delivery.content_type, context)?;
         let lead = &normalised.lead;
         let body_sha256 = sha256_hex(delivery.body);
         let fake_success = |reason| Accepted {

@@ -30,7 +30,7 @@ fn normalise_with(
         max_body_bytes: limits::DEFAULT_MAX_BODY_BYTES,
         received_at: datetime!(2026-11-22 14:24:11.123 UTC),
     };
-    futures::executor::block_on(normalise(body, Some(content_type), context))
+    normalise(body, Some(content_type), context)
 }
 
 fn lead_of(name: &str, content_type: &str) -> Normalised {
@@ -450,7 +450,7 @@ fn normalise_big(body: &[u8], content_type: &str) -> Result<Normalised, IntakeEr
         max_body_bytes: 6 * 1024 * 1024,
         received_at: datetime!(2026-11-22 14:24:11.123 UTC),
     };
-    futures::executor::block_on(normalise(body, Some(content_type), context))
+    normalise(body, Some(content_type), context)
 }
 
 #[test]
