@@ -429,7 +429,7 @@ impl RoutingStore for DynamoLeadStore {
         )
     }
 
-    async fn claim_notification(
+    async fn lease_notification(
         &self,
         id: &LeadId,
         now: OffsetDateTime,
@@ -587,7 +587,7 @@ impl EscalationStore for DynamoLeadStore {
         conditional(update.send().await)
     }
 
-    async fn claim_pending(
+    async fn lease_pending(
         &self,
         id: &LeadId,
         tier: u32,

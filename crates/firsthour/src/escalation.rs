@@ -203,7 +203,7 @@ where
     ) -> Result<Step, StoreError> {
         if !self
             .store()
-            .claim_pending(&lead.lead_id, tier, now, NOTIFY_LEASE)
+            .lease_pending(&lead.lead_id, tier, now, NOTIFY_LEASE)
             .await?
         {
             return Ok(Step::Skipped);

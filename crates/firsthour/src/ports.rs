@@ -172,7 +172,7 @@ pub trait RoutingStore: Send + Sync {
 
     /// Takes the right to send the first notification, unless it was sent or
     /// another sender holds a lease younger than `lease`.
-    fn claim_notification(
+    fn lease_notification(
         &self,
         id: &LeadId,
         now: OffsetDateTime,
@@ -259,7 +259,7 @@ pub trait EscalationStore: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Takes the right to send the owed tier's emails (lease as for the first notification).
-    fn claim_pending(
+    fn lease_pending(
         &self,
         id: &LeadId,
         tier: u32,

@@ -144,7 +144,7 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
         let now = self.clock.now();
         if !self
             .store
-            .claim_notification(lead_id, now, NOTIFY_LEASE)
+            .lease_notification(lead_id, now, NOTIFY_LEASE)
             .await?
         {
             let fresh = self.store.get_lead(lead_id).await?;
