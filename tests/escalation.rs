@@ -13,7 +13,7 @@ use firsthour::lead::LeadId;
 use firsthour::metrics::Metrics;
 use firsthour::notify::OutgoingEmail;
 use firsthour::ports::{MailError, Mailer, ManualClock};
-use firsthour::store::{LeadItem, RoutingState};
+use firsthour::table::{LeadItem, RoutingState};
 use firsthour_tests::*;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -459,7 +459,7 @@ fn due_item(
     let at = template.received();
     let mut item = template.clone();
     item.lead_id = LeadId::new_at(at);
-    item.pk = firsthour::store::lead_pk(&item.lead_id);
+    item.pk = firsthour::table::lead_pk(&item.lead_id);
     match due_at {
         Some(due) => item.due_at = Some(firsthour::lead::unix_millis(due)),
         None => {

@@ -3,23 +3,23 @@
 
 use firsthour::config::vars;
 use firsthour::events::{EVENT_SOURCE, LEAD_RECEIVED};
-use firsthour::store;
+use firsthour::table as layout;
 use firsthour_local::template::EnvValue;
 use firsthour_tests::{root, template, test_parameter_env};
 
 #[test]
 fn table_matches_the_store_layout() {
     let table = template().table;
-    assert_eq!(table.hash_key, store::PK);
-    assert_eq!(table.range_key.as_deref(), Some(store::SK));
-    assert_eq!(table.ttl_attribute.as_deref(), Some(store::EXPIRES_AT));
+    assert_eq!(table.hash_key, layout::PK);
+    assert_eq!(table.range_key.as_deref(), Some(layout::SK));
+    assert_eq!(table.ttl_attribute.as_deref(), Some(layout::EXPIRES_AT));
     let due = table
         .indexes
         .iter()
-        .find(|i| i.name == store::DUE_INDEX)
+        .find(|i| i.name == layout::DUE_INDEX)
         .expect("due index declared");
-    assert_eq!(due.hash_key, store::DUE_BUCKET);
-    assert_eq!(due.range_key.as_deref(), Some(store::DUE_AT));
+    assert_eq!(due.hash_key, layout::DUE_BUCKET);
+    assert_eq!(due.range_key.as_deref(), Some(layout::DUE_AT));
     let attribute_type = |name: &str| {
         table
             .attributes
@@ -28,10 +28,10 @@ fn table_matches_the_store_layout() {
             .map(|a| a.attribute_type.clone())
             .unwrap_or_else(|| panic!("{name} not declared"))
     };
-    assert_eq!(attribute_type(store::PK), "S");
-    assert_eq!(attribute_type(store::SK), "S");
-    assert_eq!(attribute_type(store::DUE_BUCKET), "S");
-    assert_eq!(attribute_type(store::DUE_AT), "N");
+    assert_eq!(attribute_type(layout::PK), "S");
+    assert_eq!(attribute_type(layout::SK), "S");
+    assert_eq!(attribute_type(layout::DUE_BUCKET), "S");
+    assert_eq!(attribute_type(layout::DUE_AT), "N");
 }
 
 #[test]

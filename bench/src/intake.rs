@@ -26,7 +26,7 @@ use firsthour::events::{EVENT_SOURCE, LeadReceived, OutboundEvent};
 use firsthour::intake::service::IntakePolicy;
 use firsthour::lead::Source;
 use firsthour::signature::sign;
-use firsthour::store::{
+use firsthour::table::{
     self, DedupItem, DedupKind, LeadItem, content_key, delivery_key, sha256_hex,
 };
 use firsthour_local::gateway::{self, GatewayState};
@@ -129,7 +129,7 @@ impl Direct {
             .condition_expression(condition);
         if let Some(now_s) = now_s {
             put = put
-                .expression_attribute_names("#expires", store::EXPIRES_AT)
+                .expression_attribute_names("#expires", table::EXPIRES_AT)
                 .expression_attribute_values(":now", AttributeValue::N(now_s.to_string()));
         }
         Ok(TransactWriteItem::builder()

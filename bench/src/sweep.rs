@@ -21,7 +21,7 @@ use firsthour::lead::{LeadId, Source, format_utc_millis, unix_millis};
 use firsthour::metrics::Metrics;
 use firsthour::notify::OutgoingEmail;
 use firsthour::ports::{EscalationStore, MailError, Mailer, ManualClock};
-use firsthour::store::{self, LeadItem, RoutingState};
+use firsthour::table::{self, LeadItem, RoutingState};
 use firsthour_aws::{DynamoLeadStore, EventBridgePublisher};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -59,7 +59,7 @@ fn item(template: &LeadItem, kind: Kind, t0: OffsetDateTime) -> Result<Item, Str
         lead.fields.clear();
     }
     lead.lead_id = LeadId::new_at(t0);
-    lead.pk = store::lead_pk(&lead.lead_id);
+    lead.pk = table::lead_pk(&lead.lead_id);
     match kind {
         Kind::Due => lead.due_at = Some(unix_millis(t0 + Duration::from_secs(5 * 60))),
         Kind::Later => lead.due_at = Some(unix_millis(t0 + Duration::from_secs(24 * 3600))),

@@ -15,7 +15,7 @@ use firsthour::ports::{
     ClaimOutcome, DueLeads, EscalationStore, InsertOutcome, LeadStore, RoutingStore, StoreError,
     TouchOutcome,
 };
-use firsthour::store::{self, DedupItem, LeadItem, RoutingState};
+use firsthour::table::{self, DedupItem, LeadItem, RoutingState};
 
 #[derive(Debug, Clone)]
 pub struct DynamoLeadStore {
@@ -59,7 +59,7 @@ impl DynamoLeadStore {
             .condition_expression(condition);
         if let Some(now_s) = now_s {
             put = put
-                .expression_attribute_names("#expires", store::EXPIRES_AT)
+                .expression_attribute_names("#expires", table::EXPIRES_AT)
                 .expression_attribute_values(":now", AttributeValue::N(now_s.to_string()));
         }
         // Built from a table name, an item and a condition, all always set.
@@ -156,8 +156,8 @@ impl DynamoLeadStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key(store::PK, AttributeValue::S(pk))
-            .key(store::SK, AttributeValue::S(sk.to_owned()))
+            .key(table::PK, AttributeValue::S(pk))
+            .key(table::SK, AttributeValue::S(sk.to_owned()))
             .consistent_read(true)
             .send()
             .await
@@ -227,15 +227,15 @@ impl LeadStore for DynamoLeadStore {
             .update_item()
             .table_name(&self.table)
             .key(
-                store::PK,
+                table::PK,
                 AttributeValue::S(format!(
                     "RATE#{}#{minute}",
-                    store::sha256_hex(client_ip.as_bytes())
+                    table::sha256_hex(client_ip.as_bytes())
                 )),
             )
-            .key(store::SK, AttributeValue::S("RATE".to_owned()))
+            .key(table::SK, AttributeValue::S("RATE".to_owned()))
             .update_expression("SET entity = :entity, #expires = :expires ADD hits :one")
-            .expression_attribute_names("#expires", store::EXPIRES_AT)
+            .expression_attribute_names("#expires", table::EXPIRES_AT)
             .expression_attribute_values(":entity", AttributeValue::S("rate".into()))
             .expression_attribute_values(
                 ":expires",
@@ -262,7 +262,7 @@ impl LeadStore for DynamoLeadStore {
         now: OffsetDateTime,
     ) -> Result<Option<DedupItem>, StoreError> {
         let marker: Option<DedupItem> = self
-            .read_item(store::dedup_pk(key), store::DEDUP_SK, "marker")
+            .read_item(table::dedup_pk(key), table::DEDUP_SK, "marker")
             .await?;
         // TTL deletes lazily: an expired marker no longer counts.
         Ok(marker.filter(|m| m.expires_at > now.unix_timestamp()))
@@ -279,11 +279,11 @@ impl LeadStore for DynamoLeadStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key(store::PK, AttributeValue::S(store::lead_pk(lead_id)))
-            .key(store::SK, AttributeValue::S(store::LEAD_SK.to_owned()))
+            .key(table::PK, AttributeValue::S(table::lead_pk(lead_id)))
+            .key(table::SK, AttributeValue::S(table::LEAD_SK.to_owned()))
             .update_expression("SET publish_failed_at = :at, #due_at = :due")
             .condition_expression("attribute_exists(pk) AND routing_state = :unrouted")
-            .expression_attribute_names("#due_at", store::DUE_AT)
+            .expression_attribute_names("#due_at", table::DUE_AT)
             .expression_attribute_values(":at", AttributeValue::S(format_utc_millis(at)))
             .expression_attribute_values(":due", AttributeValue::N(unix_millis(at).to_string()))
             .expression_attribute_values(":unrouted", unrouted)
@@ -312,8 +312,8 @@ impl DynamoLeadStore {
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
         builder
             .table_name(&self.table)
-            .key(store::PK, AttributeValue::S(store::lead_pk(id)))
-            .key(store::SK, AttributeValue::S(store::LEAD_SK.to_owned()))
+            .key(table::PK, AttributeValue::S(table::lead_pk(id)))
+            .key(table::SK, AttributeValue::S(table::LEAD_SK.to_owned()))
     }
 }
 
@@ -346,7 +346,7 @@ fn number(value: i64) -> AttributeValue {
 
 impl RoutingStore for DynamoLeadStore {
     async fn get_lead(&self, id: &LeadId) -> Result<Option<LeadItem>, StoreError> {
-        self.read_item(store::lead_pk(id), store::LEAD_SK, "lead")
+        self.read_item(table::lead_pk(id), table::LEAD_SK, "lead")
             .await
     }
 
@@ -356,10 +356,10 @@ impl RoutingStore for DynamoLeadStore {
             .update_item()
             .table_name(&self.table)
             .key(
-                store::PK,
+                table::PK,
                 AttributeValue::S(format!("COUNTER#round-robin#{team}")),
             )
-            .key(store::SK, AttributeValue::S("COUNTER".to_owned()))
+            .key(table::SK, AttributeValue::S("COUNTER".to_owned()))
             .update_expression("SET entity = :entity ADD turns :one")
             .expression_attribute_values(":entity", AttributeValue::S("counter".into()))
             .expression_attribute_values(":one", number(1))
@@ -418,12 +418,12 @@ impl RoutingStore for DynamoLeadStore {
             update
                 .update_expression(expression)
                 .condition_expression("routing_state = :unrouted")
-                .expression_attribute_names("#due_at", store::DUE_AT)
+                .expression_attribute_names("#due_at", table::DUE_AT)
                 .expression_attribute_values(":unrouted", unrouted)
                 .expression_attribute_values(":routed", routed)
                 .expression_attribute_values(":zero", number(0))
                 .expression_attribute_values(":now", AttributeValue::S(format_utc_millis(now)))
-                .expression_attribute_values(":elapsed", number(store::elapsed_ms(id, now)))
+                .expression_attribute_values(":elapsed", number(table::elapsed_ms(id, now)))
                 .send()
                 .await,
         )
@@ -473,7 +473,7 @@ impl RoutingStore for DynamoLeadStore {
                 .update_expression("SET notified_at = :at, ms_to_notify = :elapsed, notify_message_id = :id REMOVE notify_claimed_at, notify_failed_at, notify_error")
                 .condition_expression("attribute_exists(pk) AND attribute_not_exists(notified_at)")
                 .expression_attribute_values(":at", AttributeValue::S(format_utc_millis(at)))
-                .expression_attribute_values(":elapsed", number(store::elapsed_ms(id, at)))
+                .expression_attribute_values(":elapsed", number(table::elapsed_ms(id, at)))
                 .expression_attribute_values(":id", AttributeValue::S(message_id.to_owned()))
                 .send()
                 .await,
@@ -491,11 +491,11 @@ impl RoutingStore for DynamoLeadStore {
             self.lead_key(self.client.update_item(), id)
                 .update_expression("SET notify_failed_at = :at, notify_error = :error, #due_at = :due, due_bucket = :bucket REMOVE notify_claimed_at")
                 .condition_expression("attribute_exists(pk) AND attribute_not_exists(notified_at)")
-                .expression_attribute_names("#due_at", store::DUE_AT)
+                .expression_attribute_names("#due_at", table::DUE_AT)
                 .expression_attribute_values(":at", AttributeValue::S(format_utc_millis(at)))
                 .expression_attribute_values(":error", AttributeValue::S(error.chars().take(500).collect()))
                 .expression_attribute_values(":due", number(unix_millis(at)))
-                .expression_attribute_values(":bucket", AttributeValue::S(store::DUE_BUCKET_VALUE.to_owned()))
+                .expression_attribute_values(":bucket", AttributeValue::S(table::DUE_BUCKET_VALUE.to_owned()))
                 .send()
                 .await,
         )
@@ -515,13 +515,13 @@ impl EscalationStore for DynamoLeadStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(store::DUE_INDEX)
+                .index_name(table::DUE_INDEX)
                 .key_condition_expression("#bucket = :bucket AND #due_at <= :now")
-                .expression_attribute_names("#bucket", store::DUE_BUCKET)
-                .expression_attribute_names("#due_at", store::DUE_AT)
+                .expression_attribute_names("#bucket", table::DUE_BUCKET)
+                .expression_attribute_names("#due_at", table::DUE_AT)
                 .expression_attribute_values(
                     ":bucket",
-                    AttributeValue::S(store::DUE_BUCKET_VALUE.to_owned()),
+                    AttributeValue::S(table::DUE_BUCKET_VALUE.to_owned()),
                 )
                 .expression_attribute_values(":now", number(unix_millis(now)))
                 .limit(DUE_PAGE)
@@ -559,10 +559,10 @@ impl EscalationStore for DynamoLeadStore {
             "escalated_at = :now",
             "escalations = list_append(if_not_exists(escalations, :no_stamps), :stamp)",
         ];
-        let stamp = store::EscalationStamp {
+        let stamp = table::EscalationStamp {
             tier: from + 1,
             at: format_utc_millis(now),
-            ms: store::elapsed_ms(id, now),
+            ms: table::elapsed_ms(id, now),
             breach: breached,
         };
         let stamp = serde_dynamo::to_attribute_value(vec![stamp])
@@ -628,7 +628,7 @@ impl EscalationStore for DynamoLeadStore {
         conditional(
             update
                 .condition_expression("pending_tier = :tier")
-                .expression_attribute_names("#due_at", store::DUE_AT)
+                .expression_attribute_names("#due_at", table::DUE_AT)
                 .expression_attribute_values(":tier", number(i64::from(tier)))
                 .send()
                 .await,
@@ -643,7 +643,7 @@ impl EscalationStore for DynamoLeadStore {
                 .condition_expression(
                     "attribute_exists(pending_tier) AND attribute_exists(due_bucket)",
                 )
-                .expression_attribute_names("#due_at", store::DUE_AT)
+                .expression_attribute_names("#due_at", table::DUE_AT)
                 .expression_attribute_values(":retry", number(unix_millis(retry_at)))
                 .send()
                 .await,
@@ -656,7 +656,7 @@ impl EscalationStore for DynamoLeadStore {
             self.lead_key(self.client.update_item(), id)
                 .update_expression("REMOVE #due_at, due_bucket")
                 .condition_expression("attribute_exists(pk)")
-                .expression_attribute_names("#due_at", store::DUE_AT)
+                .expression_attribute_names("#due_at", table::DUE_AT)
                 .send()
                 .await,
         )
@@ -677,11 +677,11 @@ impl EscalationStore for DynamoLeadStore {
                      ms_to_first_touch = if_not_exists(ms_to_first_touch, :elapsed), last_touch_at = :at ADD touches :one REMOVE #due_at, due_bucket, pending_tier, pending_claimed_at",
                 )
                 .condition_expression("attribute_exists(pk) AND attribute_not_exists(claimed_at)")
-                .expression_attribute_names("#due_at", store::DUE_AT)
+                .expression_attribute_names("#due_at", table::DUE_AT)
                 .expression_attribute_values(":at", at)
                 .expression_attribute_values(":by", AttributeValue::S(by.to_owned()))
                 .expression_attribute_values(":one", number(1))
-                .expression_attribute_values(":elapsed", number(store::elapsed_ms(id, now)))
+                .expression_attribute_values(":elapsed", number(table::elapsed_ms(id, now)))
                 .send()
                 .await,
         )?;
@@ -712,12 +712,12 @@ impl EscalationStore for DynamoLeadStore {
             .put(
                 Put::builder()
                     .table_name(&self.table)
-                    .item(store::PK, AttributeValue::S(store::lead_pk(id)))
+                    .item(table::PK, AttributeValue::S(table::lead_pk(id)))
                     .item(
-                        store::SK,
+                        table::SK,
                         AttributeValue::S(format!(
                             "TOUCH#{}",
-                            firsthour::store::sha256_hex(touch_id.as_bytes())
+                            firsthour::table::sha256_hex(touch_id.as_bytes())
                         )),
                     )
                     .item("entity", AttributeValue::S("touch".into()))
@@ -733,8 +733,8 @@ impl EscalationStore for DynamoLeadStore {
             .update(
                 Update::builder()
                     .table_name(&self.table)
-                    .key(store::PK, AttributeValue::S(store::lead_pk(id)))
-                    .key(store::SK, AttributeValue::S(store::LEAD_SK.to_owned()))
+                    .key(table::PK, AttributeValue::S(table::lead_pk(id)))
+                    .key(table::SK, AttributeValue::S(table::LEAD_SK.to_owned()))
                     .update_expression(
                         "SET claimed_at = if_not_exists(claimed_at, :at), claimed_by = if_not_exists(claimed_by, :by), \
                          first_touch_at = if_not_exists(first_touch_at, :at), last_touch_at = :at, \
@@ -742,11 +742,11 @@ impl EscalationStore for DynamoLeadStore {
                          ADD touches :one REMOVE #due_at, due_bucket, pending_tier, pending_claimed_at",
                     )
                     .condition_expression("attribute_exists(pk)")
-                    .expression_attribute_names("#due_at", store::DUE_AT)
+                    .expression_attribute_names("#due_at", table::DUE_AT)
                     .expression_attribute_values(":at", at)
                     .expression_attribute_values(":by", AttributeValue::S(by.to_owned()))
                     .expression_attribute_values(":one", number(1))
-                    .expression_attribute_values(":elapsed", number(store::elapsed_ms(id, now)))
+                    .expression_attribute_values(":elapsed", number(table::elapsed_ms(id, now)))
                     .build()
                     .map_err(|err| StoreError::Rejected(err.to_string()))?,
             )

@@ -50,7 +50,7 @@ mod tests {
     use serde::Serialize;
 
     use firsthour::intake::limits::item_size;
-    use firsthour::store::LeadItem;
+    use firsthour::table::LeadItem;
 
     use super::*;
 

@@ -478,7 +478,7 @@ fn cpu_stages(c: &mut Criterion) {
         let (sector, route) = classify(&lead, &file);
         group.bench_function(format!("{}/item", case.name), |b| {
             b.iter(|| {
-                let item = firsthour::store::LeadItem::new_received(
+                let item = firsthour::table::LeadItem::new_received(
                     black_box(&lead),
                     &sector,
                     &route,
@@ -486,7 +486,7 @@ fn cpu_stages(c: &mut Criterion) {
                     now,
                     None,
                 );
-                (item, firsthour::store::content_key(&lead, &file.spam))
+                (item, firsthour::table::content_key(&lead, &file.spam))
             })
         });
     }

@@ -15,7 +15,7 @@ use crate::ports::{
 };
 use crate::router::{NOTIFY_LEASE, RouterOutcome, RouterService};
 use crate::routing::{Audience, Ladder, Routing};
-use crate::store::{LeadItem, RoutingState};
+use crate::table::{LeadItem, RoutingState};
 
 /// How long a throttled tier waits before its emails are tried again.
 pub const THROTTLE_RETRY: Duration = Duration::from_secs(60);

@@ -13,7 +13,7 @@
 //! * [`sector`]: government or not (the get.gov registry, organisation-type
 //!   answers); [`routing`]: rules, teams, round robin, ladders; [`calendar`]:
 //!   business hours and holidays.
-//! * [`store`]: the lead table's item layout; [`ports`]: what the use cases
+//! * [`table`]: the lead table's item layout; [`ports`]: what the use cases
 //!   need from storage, events, mail and the clock; [`events`]: what goes on
 //!   the bus.
 //! * [`router`]: the first notification; [`escalation`]: the sweep up the
@@ -39,5 +39,5 @@ pub mod routing;
 pub mod sector;
 pub mod signature;
 pub mod spam;
-pub mod store;
+pub mod table;
 pub mod telemetry;

@@ -1,6 +1,7 @@
-//! The first notification of a routed lead: who gets it, and the email
-//! itself (plain text and HTML, every submitted value escaped, no user text
-//! able to break a header).
+//! The emails about a lead: the first notification of a routed lead and
+//! each escalation tier's (who gets them, and the email itself: plain text
+//! and HTML, every submitted value escaped, no user text able to break a
+//! header, subjects encoded so nothing a lead typed is decoded).
 
 use std::borrow::Cow;
 
@@ -10,7 +11,7 @@ use time::OffsetDateTime;
 use crate::email::EmailAddress;
 use crate::html::escape_text;
 use crate::lead::format_utc_millis;
-use crate::store::LeadItem;
+use crate::table::LeadItem;
 
 /// An email ready for the mailer. Built only through [`render_first_notification`],
 /// so header values are already single-line.

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::events::OutboundEvent;
 use crate::lead::LeadId;
 use crate::notify::OutgoingEmail;
-use crate::store::{DedupItem, LeadItem};
+use crate::table::{DedupItem, LeadItem};
 
 /// The time, so tests can control it.
 pub trait Clock: Send + Sync {

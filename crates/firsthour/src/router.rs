@@ -13,7 +13,7 @@ use crate::notify::{
 };
 use crate::ports::{Clock, MailError, Mailer, RoutingStore, StoreError};
 use crate::routing::{Assignment, Routing};
-use crate::store::{LeadItem, RoutingState, elapsed_ms};
+use crate::table::{LeadItem, RoutingState, elapsed_ms};
 
 /// How long a sender's claim on the first notification holds before another
 /// delivery may take over (a crashed sender must not silence the lead).

@@ -12,8 +12,8 @@ use firsthour::ports::{
     ClaimOutcome, Clock, EscalationStore, EventPublisher, LeadStore, RoutingStore, StoreError,
     TouchOutcome,
 };
-use firsthour::store::LeadItem;
-use firsthour::store::elapsed_ms;
+use firsthour::table::LeadItem;
+use firsthour::table::elapsed_ms;
 use http::Response;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde::Deserialize;

@@ -20,7 +20,7 @@ use firsthour::email::EmailAddress;
 use firsthour::escalation::breach_due;
 use firsthour::intake::service::classify;
 use firsthour::lead::{Contact, Lead, LeadId, RawField, Source, format_utc_millis, unix_millis};
-use firsthour::store::{EscalationStamp, LeadItem, RoutingState};
+use firsthour::table::{EscalationStamp, LeadItem, RoutingState};
 
 use crate::report::LOCAL_TABLE;
 

@@ -5,7 +5,7 @@
 //! larger than the body (a windows-1252 byte 0x80 becomes the 3 bytes of
 //! `€`), so every bound here is on decoded UTF-8 bytes. The intake cuts each
 //! value to its bound as it builds the lead, and
-//! [`crate::store::LeadItem::new_received`] cuts again and measures the
+//! [`crate::table::LeadItem::new_received`] cuts again and measures the
 //! whole item with [`item_size`] before anything is written: a lead that
 //! names a way to reach the person is always stored, and what was cut is
 //! listed on it (`truncated`).
@@ -24,7 +24,7 @@ pub const MAX_ESCALATION_STAMPS: usize = 256;
 /// Room kept for what later writes add to a lead item: the router's stamps
 /// and owner, the notification stamps and a 500-character error, the
 /// claim and touch stamps, and one `escalations` entry per fired tier
-/// (64 bytes each at most). `store::tests` measures the worst case of all
+/// (64 bytes each at most). `table::tests` measures the worst case of all
 /// of them together against this.
 pub const LATER_WRITES_HEADROOM: usize = 24 * 1024;
 

@@ -13,7 +13,7 @@ use crate::ports::{Clock, EventPublisher, InsertOutcome, LeadStore, StoreError};
 use crate::routing::{LeadFacts, RouteDecision};
 use crate::sector::{SectorDecision, SectorInputs, decide};
 use crate::spam::SpamReason;
-use crate::store::{DedupItem, DedupKind, LeadItem, content_key, delivery_key, sha256_hex};
+use crate::table::{DedupItem, DedupKind, LeadItem, content_key, delivery_key, sha256_hex};
 
 /// The parts of [`IntakeSettings`] the use case needs.
 #[derive(Debug, Clone)]

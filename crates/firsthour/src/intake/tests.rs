@@ -3,7 +3,7 @@
 use time::macros::datetime;
 
 use super::*;
-use crate::store::LeadItem;
+use crate::table::LeadItem;
 
 const WEBHOOKS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/webhooks");
 
@@ -413,14 +413,14 @@ fn assert_fits(n: &Normalised) -> LeadItem {
     let file = crate::config::FileConfig::default();
     let (sector, route) = service::classify(&n.lead, &file);
     for key in [
-        crate::store::content_key(&n.lead, &file.spam),
-        crate::store::delivery_key(&n.lead.source, n.lead.delivery_id.as_deref().unwrap_or("d")),
+        crate::table::content_key(&n.lead, &file.spam),
+        crate::table::delivery_key(&n.lead.source, n.lead.delivery_id.as_deref().unwrap_or("d")),
     ] {
-        let marker = crate::store::DedupItem::new(
-            crate::store::DedupKind::Content,
+        let marker = crate::table::DedupItem::new(
+            crate::table::DedupKind::Content,
             &key,
             &n.lead,
-            &crate::store::sha256_hex(b"body"),
+            &crate::table::sha256_hex(b"body"),
             std::time::Duration::from_secs(600),
         );
         assert!(limits::item_size(&marker).expect("measurable") < 1024);
@@ -760,7 +760,7 @@ fn invisible_and_direction_changing_characters_never_reach_single_line_fields() 
 
 fn content_key_of(body: &str) -> String {
     let n = normalise_with(body.as_bytes(), FORM, None).expect("stored");
-    crate::store::content_key(&n.lead, &crate::spam::SpamConfig::default())
+    crate::table::content_key(&n.lead, &crate::spam::SpamConfig::default())
 }
 
 #[test]

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use firsthour::store::EscalationStamp;
+use firsthour::table::EscalationStamp;
 
 use super::model::LeadRecord;
 
