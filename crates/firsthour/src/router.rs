@@ -69,6 +69,19 @@ pub struct RouterPolicy {
     pub speedup: u32,
 }
 
+impl From<&crate::config::RouterSettings> for RouterPolicy {
+    fn from(settings: &crate::config::RouterSettings) -> Self {
+        Self {
+            routing: settings.file.routing.clone(),
+            sender: settings.sender.clone(),
+            public_base_url: settings.links.public_base_url.clone(),
+            link_key: settings.links.link_key.clone(),
+            link_ttl: settings.links.link_ttl,
+            speedup: settings.links.speedup,
+        }
+    }
+}
+
 pub struct RouterService<S, M, C> {
     store: S,
     mailer: M,

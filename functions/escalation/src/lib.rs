@@ -51,14 +51,7 @@ where
 {
     pub fn new(store: S, mailer: M, publisher: P, clock: C, settings: &EscalationSettings) -> Self {
         let router = &settings.router;
-        let policy = RouterPolicy {
-            routing: router.file.routing.clone(),
-            sender: router.sender.clone(),
-            public_base_url: router.links.public_base_url.clone(),
-            link_key: router.links.link_key.clone(),
-            link_ttl: router.links.link_ttl,
-            speedup: router.links.speedup,
-        };
+        let policy = RouterPolicy::from(router);
         let routing = policy.routing.clone();
         let router_service = RouterService::new(store, mailer, clock.clone(), policy)
             .with_metrics(Metrics::stdout(&router.metrics_namespace));

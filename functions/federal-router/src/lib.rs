@@ -36,16 +36,8 @@ impl AwsRouterApp {
 
 impl<S: RoutingStore, M: Mailer, C: Clock> RouterApp<S, M, C> {
     pub fn new(store: S, mailer: M, clock: C, settings: &RouterSettings) -> Self {
-        let policy = RouterPolicy {
-            routing: settings.file.routing.clone(),
-            sender: settings.sender.clone(),
-            public_base_url: settings.links.public_base_url.clone(),
-            link_key: settings.links.link_key.clone(),
-            link_ttl: settings.links.link_ttl,
-            speedup: settings.links.speedup,
-        };
         Self {
-            service: RouterService::new(store, mailer, clock, policy)
+            service: RouterService::new(store, mailer, clock, RouterPolicy::from(settings))
                 .with_metrics(Metrics::stdout(&settings.metrics_namespace)),
         }
     }
