@@ -12,109 +12,76 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use clap::Parser;
 use firsthour_local::run::{RunOptions, start};
 use firsthour_local::site::{self, Site};
 
-const USAGE: &str = "usage: firsthour-local [--port 3000] [--moto-port 5000] [--tick-seconds 60]
-                       [--moto-bin scripts/moto] [--bin-dir DIR]
-                       [--template infra/template.yaml] [--config infra/config/firsthour.toml]
-                       [--gov-domains current-full.csv] [--ladder-speedup 60]
-                       [--site-port 8080] [--site-dir examples/landing-page]
-                       [--param Name=Value]... [--quiet]
-  --site-dir \"\" serves no landing page.";
-
+/// Runs the whole firsthour system on this machine, on the moto emulator.
+#[derive(Debug, Parser)]
+#[command(name = "firsthour-local", version)]
 struct Args {
+    /// The intake and the sent-mail view.
+    #[arg(long, default_value_t = 3000)]
     port: u16,
+    /// moto server.
+    #[arg(long, default_value_t = 5000)]
     moto_port: u16,
+    /// How often the escalation schedule fires (at least 1).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     tick_seconds: u64,
+    #[arg(long, default_value = "scripts/moto")]
     moto_bin: PathBuf,
-    bin_dir: PathBuf,
+    /// Where the function binaries are (default: beside this runner, as
+    /// cargo built them, wherever CARGO_TARGET_DIR put them).
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+    #[arg(long, default_value = "infra/template.yaml")]
     template: PathBuf,
-    config: Option<PathBuf>,
-    gov_domains: Option<PathBuf>,
+    /// The rules file ("" for none).
+    #[arg(long, default_value = "infra/config/firsthour.toml")]
+    config: PathBuf,
+    /// The get.gov registry CSV ("" for none).
+    #[arg(long, default_value = "")]
+    gov_domains: PathBuf,
+    /// Ladders run this many times faster (1 to 3600).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=3600))]
     ladder_speedup: u64,
+    /// The landing-page example.
+    #[arg(long, default_value_t = 8080)]
     site_port: u16,
-    site_dir: Option<PathBuf>,
-    params: BTreeMap<String, String>,
+    /// The landing page's folder ("" serves none).
+    #[arg(long, default_value = "examples/landing-page")]
+    site_dir: PathBuf,
+    /// A template parameter value, `Name=Value` (repeatable).
+    #[arg(long = "param", value_parser = name_value)]
+    params: Vec<(String, String)>,
+    /// Keep the functions' logs out of this terminal.
+    #[arg(long)]
     quiet: bool,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        port: 3000,
-        moto_port: 5000,
-        tick_seconds: 60,
-        moto_bin: PathBuf::from("scripts/moto"),
-        // The functions are built beside the runner (same profile, same
-        // target directory, wherever CARGO_TARGET_DIR put them).
-        bin_dir: std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("target/local")),
-        template: PathBuf::from("infra/template.yaml"),
-        config: Some(PathBuf::from("infra/config/firsthour.toml")),
-        gov_domains: None,
-        ladder_speedup: 1,
-        site_port: 8080,
-        site_dir: Some(PathBuf::from("examples/landing-page")),
-        params: BTreeMap::new(),
-        quiet: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
-        };
-        let number = |v: String| {
-            v.parse::<u64>()
-                .map_err(|_| format!("{flag}: {v:?} is not a number"))
-        };
-        match flag.as_str() {
-            "--port" => {
-                args.port = number(value()?)?
-                    .try_into()
-                    .map_err(|_| "--port: too large")?
-            }
-            "--moto-port" => {
-                args.moto_port = number(value()?)?
-                    .try_into()
-                    .map_err(|_| "--moto-port: too large")?
-            }
-            "--tick-seconds" => args.tick_seconds = number(value()?)?.max(1),
-            "--moto-bin" => args.moto_bin = value()?.into(),
-            "--bin-dir" => args.bin_dir = value()?.into(),
-            "--template" => args.template = value()?.into(),
-            "--config" => {
-                args.config = Some(value()?.into()).filter(|p: &PathBuf| !p.as_os_str().is_empty())
-            }
-            "--gov-domains" => {
-                args.gov_domains =
-                    Some(value()?.into()).filter(|p: &PathBuf| !p.as_os_str().is_empty())
-            }
-            "--site-port" => {
-                args.site_port = number(value()?)?
-                    .try_into()
-                    .map_err(|_| "--site-port: too large")?
-            }
-            "--site-dir" => {
-                args.site_dir =
-                    Some(value()?.into()).filter(|p: &PathBuf| !p.as_os_str().is_empty())
-            }
-            "--ladder-speedup" => args.ladder_speedup = number(value()?)?.clamp(1, 3600),
-            "--param" => {
-                let pair = value()?;
-                let (name, val) = pair
-                    .split_once('=')
-                    .ok_or(format!("--param {pair}: expected Name=Value"))?;
-                args.params.insert(name.to_owned(), val.to_owned());
-            }
-            "--quiet" => args.quiet = true,
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
-        }
+fn name_value(pair: &str) -> Result<(String, String), String> {
+    pair.split_once('=')
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("{pair}: expected Name=Value"))
+}
+
+/// An empty path means "none".
+fn given(path: &std::path::Path) -> Option<&std::path::Path> {
+    (!path.as_os_str().is_empty()).then_some(path)
+}
+
+impl Args {
+    /// The functions are built beside the runner (same profile, same
+    /// target directory).
+    fn bin_dir(&self) -> PathBuf {
+        self.bin_dir.clone().unwrap_or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|exe| exe.parent().map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("target/local"))
+        })
     }
-    Ok(args)
 }
 
 /// Sets what the SDK and the functions need to talk to the emulator
@@ -151,13 +118,7 @@ async fn wait_for_emulator(url: &str) -> Result<(), String> {
 }
 
 fn main() -> std::process::ExitCode {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("{message}");
-            return std::process::ExitCode::from(2);
-        }
-    };
+    let args = Args::parse();
     let emulator_url = format!("http://127.0.0.1:{}", args.moto_port);
     emulator_environment(&emulator_url);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -181,7 +142,7 @@ async fn run(
     emulator_url: String,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // The landing page's port first: a busy port stops us before anything starts.
-    let landing_site = match &args.site_dir {
+    let landing_site = match given(&args.site_dir) {
         Some(dir) => Some((
             Site::new(dir, site::DEFAULT_INTAKE_URL)?,
             site::bind(SocketAddr::from(([127, 0, 0, 1], args.site_port))).await?,
@@ -216,7 +177,7 @@ async fn run(
             args.ladder_speedup.to_string(),
         ),
     ];
-    if let Some(registry) = &args.gov_domains {
+    if let Some(registry) = given(&args.gov_domains) {
         let absolute = std::fs::canonicalize(registry)
             .map_err(|err| format!("{}: {err}", registry.display()))?;
         extra_env.push((
@@ -224,7 +185,7 @@ async fn run(
             absolute.display().to_string(),
         ));
     }
-    if let Some(config) = &args.config {
+    if let Some(config) = given(&args.config) {
         let absolute =
             std::fs::canonicalize(config).map_err(|err| format!("{}: {err}", config.display()))?;
         extra_env.push((
@@ -245,10 +206,10 @@ async fn run(
         ("CorsOrigins".to_owned(), site_origins.clone()),
         ("RedirectOrigins".to_owned(), site_origins),
     ]);
-    parameters.extend(args.params.clone());
+    parameters.extend(args.params.iter().cloned());
     let options = RunOptions {
         template: args.template.clone(),
-        bin_dir: args.bin_dir.clone(),
+        bin_dir: args.bin_dir(),
         prefix: "firsthour-local".into(),
         http_addr: SocketAddr::from(([127, 0, 0, 1], args.port)),
         emulator_url: emulator_url.clone(),
@@ -299,7 +260,7 @@ async fn run(
          \n  ladders run {speedup}x faster than configured{speed_hint}\
          \n\nTo read the stack with the AWS CLI or the report, use:\n  export AWS_ENDPOINT_URL={emulator_url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1\
          \n  table {table}, bus {bus}         \n\nResponse-time report (with that environment):\n  {cli} demo-data        # a few hundred realistic leads over 5 days\n  {cli} report --chart report.png         \n\nCtrl-C stops everything.\n",
-        cli = cli_hint(&args.bin_dir),
+        cli = cli_hint(&args.bin_dir()),
         tick = args.tick_seconds,
         token = token,
         speedup = args.ladder_speedup,
