@@ -23,8 +23,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use firsthour::config::{EnvReader, IntakeSettings};
 use firsthour::events::{EVENT_SOURCE, LeadReceived, OutboundEvent};
-use firsthour::intake::service::IntakePolicy;
 use firsthour::lead::Source;
+use firsthour::service::intake::IntakePolicy;
 use firsthour::signature::sign;
 use firsthour::table::{
     self, DedupItem, DedupKind, LeadItem, content_key, delivery_key, sha256_hex,

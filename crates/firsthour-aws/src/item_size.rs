@@ -180,7 +180,7 @@ mod tests {
         )
         .expect("a lead")
         .lead;
-        let (sector, route) = firsthour::intake::service::classify(&lead, &file);
+        let (sector, route) = firsthour::service::intake::classify(&lead, &file);
         LeadItem::new_received(&lead, &sector, &route, now, now, None)
     }
 

@@ -17,10 +17,10 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use firsthour::config::FileConfig;
-use firsthour::intake::service::classify;
 use firsthour::intake::{IntakeContext, normalise};
 use firsthour::lead::{RequestMeta, Source};
 use firsthour::sector::{GovRegistry, Sector};
+use firsthour::service::intake::classify;
 use firsthour::signature::{Scheme, SignedRequest, Verifier, sign};
 use time::OffsetDateTime;
 

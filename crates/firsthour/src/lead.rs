@@ -209,6 +209,21 @@ pub fn unix_millis(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
+/// A submitted field's name as forms and rules are compared:
+/// `Your E-mail Address` → `youremailaddress`; also drops leading `_`,
+/// Webflow's spacing, HubSpot's `0-1/` object prefixes and cases.
+pub fn normalise_field_name(name: &str) -> String {
+    normalised_field_name_bytes(name).map(char::from).collect()
+}
+
+/// The bytes of [`normalise_field_name`], without building the string.
+pub(crate) fn normalised_field_name_bytes(name: &str) -> impl Iterator<Item = u8> + '_ {
+    let name = name.rsplit_once('/').map_or(name, |(_, tail)| tail);
+    name.bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .map(|b| b.to_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

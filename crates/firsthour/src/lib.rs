@@ -8,8 +8,9 @@
 //! A map of the modules, in the order a lead meets them:
 //!
 //! * [`intake`]: a webhook body to a [`lead::Lead`] (vendor shapes, encodings,
-//!   bounds), and the intake use case ([`intake::service`]); [`signature`]
-//!   verifies senders, [`spam`] catches bots.
+//!   bounds); [`service::intake`]: the intake use case (normalise, spam and
+//!   rate checks, store first, then publish); [`signature`] verifies
+//!   senders, [`spam`] catches bots.
 //! * [`sector`]: government or not (the get.gov registry, organisation-type
 //!   answers); [`routing`]: rules, teams, round robin, ladders; [`calendar`]:
 //!   business hours and holidays.
@@ -37,6 +38,7 @@ pub mod ports;
 pub mod router;
 pub mod routing;
 pub mod sector;
+pub mod service;
 pub mod signature;
 pub mod spam;
 pub mod table;

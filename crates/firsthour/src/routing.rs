@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 
 use crate::calendar::Calendar;
 use crate::email::EmailAddress;
-use crate::intake::fields::normalise_name;
 use crate::lead::RawField;
+use crate::lead::normalise_field_name as normalise_name;
 use crate::sector::Sector;
 
 /// How urgent a segment is.

@@ -10,13 +10,13 @@ use firsthour::claim::LinkKey;
 use firsthour::config::{ConfigError, EnvReader, IntakeSettings};
 use firsthour::html;
 use firsthour::intake::IntakeError;
-use firsthour::intake::service::{
-    AcceptError, AcceptStatus, Accepted, Delivery, IntakePolicy, IntakeService,
-};
 use firsthour::lead::{RequestMeta, Source};
 use firsthour::metrics::Metrics;
 use firsthour::ports::{
     Clock, EscalationStore, EventPublisher, LeadStore, RoutingStore, StoreError, SystemClock,
+};
+use firsthour::service::intake::{
+    AcceptError, AcceptStatus, Accepted, Delivery, IntakePolicy, IntakeService,
 };
 use firsthour_aws::{DynamoLeadStore, EventBridgePublisher};
 use http::Response;

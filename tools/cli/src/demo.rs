@@ -18,8 +18,8 @@ use time::{Duration, OffsetDateTime};
 use firsthour::config::FileConfig;
 use firsthour::email::EmailAddress;
 use firsthour::escalation::breach_due;
-use firsthour::intake::service::classify;
 use firsthour::lead::{Contact, Lead, LeadId, RawField, Source, format_utc_millis, unix_millis};
+use firsthour::service::intake::classify;
 use firsthour::table::{EscalationStamp, LeadItem, RoutingState};
 
 use crate::report::LOCAL_TABLE;

@@ -12,9 +12,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use firsthour::config::FileConfig;
-use firsthour::intake::service::classify;
 use firsthour::intake::{IntakeContext, limits, normalise};
 use firsthour::lead::{RequestMeta, Source};
+use firsthour::service::intake::classify;
 use serde_json::json;
 
 #[derive(Debug, Parser)]

@@ -6,6 +6,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
+use crate::lead::{
+    normalise_field_name as normalise_name, normalised_field_name_bytes as normalised_bytes,
+};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -312,20 +315,6 @@ const LABEL_HINTS: &[(LeadField, &[&str])] = &[
     ),
     (LeadField::JobTitle, &["jobtitle"]),
 ];
-
-/// `Your E-mail Address` → `youremailaddress`; also drops leading `_`,
-/// Webflow's spacing, HubSpot's `0-1/` object prefixes and cases.
-pub fn normalise_name(name: &str) -> String {
-    normalised_bytes(name).map(char::from).collect()
-}
-
-/// The bytes of [`normalise_name`], without building the string.
-fn normalised_bytes(name: &str) -> impl Iterator<Item = u8> + '_ {
-    let name = name.rsplit_once('/').map_or(name, |(_, tail)| tail);
-    name.bytes()
-        .filter(u8::is_ascii_alphanumeric)
-        .map(|b| b.to_ascii_lowercase())
-}
 
 /// The last segment of a flattened name: `contact.email` → `email`,
 /// `fields[3].value` → `value`.

@@ -5,7 +5,6 @@ pub mod fields;
 mod item_size;
 pub mod limits;
 pub mod multipart;
-pub mod service;
 
 use std::collections::HashMap;
 

@@ -389,7 +389,7 @@ fn an_extension_is_1_to_10_digits_after_the_marker_or_is_left_off() {
 
 fn item_of(n: &Normalised) -> LeadItem {
     let file = crate::config::FileConfig::default();
-    let (sector, route) = service::classify(&n.lead, &file);
+    let (sector, route) = crate::service::intake::classify(&n.lead, &file);
     LeadItem::new_received(
         &n.lead,
         &sector,
@@ -411,7 +411,7 @@ fn assert_fits(n: &Normalised) -> LeadItem {
         limits::LEAD_ITEM_BUDGET
     );
     let file = crate::config::FileConfig::default();
-    let (sector, route) = service::classify(&n.lead, &file);
+    let (sector, route) = crate::service::intake::classify(&n.lead, &file);
     for key in [
         crate::table::content_key(&n.lead, &file.spam),
         crate::table::delivery_key(&n.lead.source, n.lead.delivery_id.as_deref().unwrap_or("d")),

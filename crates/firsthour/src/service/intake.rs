@@ -4,9 +4,9 @@ use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
-use super::{FieldMapping, IntakeContext, IntakeError, normalise};
 use crate::config::{FileConfig, IntakeSettings};
 use crate::events::{LeadReceived, OutboundEvent};
+use crate::intake::{FieldMapping, IntakeContext, IntakeError, normalise};
 use crate::lead::{Lead, LeadId, RequestMeta, Source};
 use crate::metrics::{self, Metrics};
 use crate::ports::{Clock, EventPublisher, InsertOutcome, LeadStore, StoreError};
