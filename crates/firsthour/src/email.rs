@@ -49,7 +49,7 @@ impl EmailAddress {
         }
         // Invisible or direction-changing characters make an address read
         // as another one (`\u{202E}lim.yvan@x.co`).
-        if trimmed.chars().any(crate::notify::is_invisible) {
+        if trimmed.chars().any(crate::text::is_invisible) {
             return Err(InvalidEmail::Syntax(
                 "contains invisible or direction-changing characters".into(),
             ));

@@ -21,7 +21,8 @@
 //!   ladder; [`notify`] and [`html`]: the emails and pages; [`claim`]: signed
 //!   claim links; [`email`]: validated addresses.
 //! * [`config`]: environment and the rules file, read once at cold start;
-//!   [`metrics`] and [`telemetry`]: EMF metrics and JSON logs.
+//!   [`metrics`] and [`telemetry`]: EMF metrics and JSON logs; [`text`]:
+//!   single-line, visible, bounded text.
 
 pub mod calendar;
 pub mod claim;
@@ -43,3 +44,4 @@ pub mod signature;
 pub mod spam;
 pub mod table;
 pub mod telemetry;
+pub mod text;

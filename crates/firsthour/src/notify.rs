@@ -3,8 +3,6 @@
 //! and HTML, every submitted value escaped, no user text able to break a
 //! header, subjects encoded so nothing a lead typed is decoded).
 
-use std::borrow::Cow;
-
 use base64::Engine;
 use time::OffsetDateTime;
 
@@ -36,98 +34,19 @@ const MAX_SUBJECT_BYTES: usize = 400;
 /// is 72 characters, within RFC 2047's 75.
 const ENCODED_WORD_BYTES: usize = 45;
 
-/// Zero-width and direction-changing characters: they show nothing, or
-/// turn the text around them (`\u{202E}lim.yvan` reads "navy.mil").
-/// U+200B–U+200F, U+202A–U+202E, U+2066–U+2069 and U+FEFF, plus their
-/// relatives: the Arabic letter mark U+061C, the word joiner and invisible
-/// operators U+2060–U+2064.
-pub fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{FEFF}'
-            | '\u{061C}'
-    )
-}
-
-/// A character a zero-width joiner or non-joiner can join: neither ASCII
-/// nor space nor invisible (Persian and Indic letters, emoji).
-fn joinable(c: char) -> bool {
-    !c.is_ascii() && !c.is_whitespace() && !c.is_control() && !is_invisible(c)
-}
-
-/// The characters of `text` without the invisible ones. A zero-width
-/// non-joiner or joiner (U+200C, U+200D) stays between two joinable
-/// characters, where it is spelling (Persian words, emoji sequences);
-/// beside ASCII it only hides, and goes.
-fn visible_chars(text: &str) -> impl Iterator<Item = char> + '_ {
-    let mut chars = text.chars().peekable();
-    let mut previous: Option<char> = None;
-    std::iter::from_fn(move || {
-        loop {
-            let c = chars.next()?;
-            if is_invisible(c) {
-                let spelling = matches!(c, '\u{200C}' | '\u{200D}')
-                    && previous.is_some_and(joinable)
-                    && chars.peek().copied().is_some_and(joinable);
-                if !spelling {
-                    continue;
-                }
-            }
-            previous = Some(c);
-            return Some(c);
-        }
-    })
-}
-
-/// `text` without invisible or direction-changing characters; line breaks
-/// and everything else kept (for multi-line values shown to a person).
-pub fn strip_invisible(text: &str) -> Cow<'_, str> {
-    if text.chars().any(is_invisible) {
-        Cow::Owned(visible_chars(text).collect())
-    } else {
-        Cow::Borrowed(text)
-    }
-}
-
 /// One line, no control characters: what any header value built from user
 /// input goes through. CR/LF become spaces, so nothing can start a header.
 pub fn header_safe(text: &str) -> String {
-    header_safe_unbounded(text)
+    crate::text::single_line(text)
         .chars()
         .take(MAX_SUBJECT_CHARS)
         .collect()
 }
 
-/// [`header_safe`] without the length cap: control characters become
-/// spaces, runs of whitespace one space, invisible and direction-changing
-/// characters go (see [`strip_invisible`]). Every single-line value the
-/// intake stores and every one an email shows goes through this.
-pub fn header_safe_unbounded(text: &str) -> String {
-    // One pass, one allocation: the intake runs this on every short field.
-    let mut out = String::with_capacity(text.len());
-    let mut space = false;
-    for c in visible_chars(text) {
-        if c.is_whitespace() || c.is_control() {
-            space = !out.is_empty();
-            continue;
-        }
-        if space {
-            out.push(' ');
-            space = false;
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// A subject line: [`header_safe`], and at most [`MAX_SUBJECT_BYTES`].
 fn subject_line(text: &str) -> String {
     let mut line = header_safe(text);
-    crate::intake::limits::truncate_utf8(&mut line, MAX_SUBJECT_BYTES);
+    crate::text::truncate_utf8(&mut line, MAX_SUBJECT_BYTES);
     line
 }
 
@@ -380,8 +299,8 @@ struct Row {
 impl Row {
     fn text(label: &str, value: &str) -> Self {
         Self {
-            label: header_safe_unbounded(label),
-            value: header_safe_unbounded(value),
+            label: crate::text::single_line(label),
+            value: crate::text::single_line(value),
             link: Link::None,
         }
     }
@@ -453,8 +372,8 @@ fn other_fields(item: &LeadItem, summary: &[Row]) -> Vec<(String, String)> {
         })
         .map(|f| {
             let label =
-                header_safe_unbounded(&f.label.clone().unwrap_or_else(|| humanise(&f.name)));
-            (label, strip_invisible(&f.value).into_owned())
+                crate::text::single_line(&f.label.clone().unwrap_or_else(|| humanise(&f.name)));
+            (label, crate::text::strip_invisible(&f.value).into_owned())
         })
         .filter(|(_, value)| !value.trim().is_empty())
         .collect()
@@ -466,7 +385,7 @@ fn cut_note(item: &LeadItem) -> Option<String> {
         let names = item
             .truncated
             .iter()
-            .map(|name| header_safe_unbounded(&humanise(name)).to_lowercase())
+            .map(|name| crate::text::single_line(&humanise(name)).to_lowercase())
             .collect::<Vec<_>>()
             .join(", ");
         return Some(format!("Cut to fit the lead store: {names}."));

@@ -337,10 +337,10 @@ impl LeadItem {
     /// config's own strings (recipients, rule names) are huge, or when a
     /// lead was built elsewhere.
     fn fit_within(&mut self, budget: usize) {
+        use crate::text::truncate_utf8;
         use limits::{
             MAX_CLIENT_IP_BYTES, MAX_DELIVERY_ID_BYTES, MAX_FIELD_NAME_BYTES, MAX_FILE_NAME_BYTES,
             MAX_IGNORED_FILES, MAX_MESSAGE_BYTES, MAX_PHONE_BYTES, MAX_SHORT_TEXT_BYTES,
-            truncate_utf8,
         };
         let mut cut: Vec<&'static str> = Vec::new();
         for (attribute, value, max) in [
@@ -445,7 +445,7 @@ impl LeadItem {
                 break;
             }
             let before = field.value.len();
-            if limits::truncate_utf8(&mut field.value, before.saturating_sub(excess)) {
+            if crate::text::truncate_utf8(&mut field.value, before.saturating_sub(excess)) {
                 cut = true;
                 excess = excess.saturating_sub(before - field.value.len());
             }
@@ -490,7 +490,7 @@ fn shorten(value: &mut Option<String>, by: usize) -> bool {
     let Some(text) = value.as_mut() else {
         return false;
     };
-    let cut = limits::truncate_utf8(text, text.len().saturating_sub(by));
+    let cut = crate::text::truncate_utf8(text, text.len().saturating_sub(by));
     if text.is_empty() {
         *value = None;
     }

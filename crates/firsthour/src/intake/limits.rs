@@ -105,20 +105,6 @@ pub const MAX_BOUNDED_INPUT_BYTES: usize = {
 
 const _: () = assert!(MAX_BOUNDED_INPUT_BYTES + 64 * 1024 <= LEAD_ITEM_BUDGET);
 
-/// Cuts `text` to at most `max` bytes on a character boundary.
-/// Returns whether anything was cut.
-pub fn truncate_utf8(text: &mut String, max: usize) -> bool {
-    if text.len() <= max {
-        return false;
-    }
-    let mut cut = max;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    text.truncate(cut);
-    true
-}
-
 /// Why a value could not be measured as an item.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not storable as a DynamoDB item: {0}")]
@@ -142,15 +128,6 @@ pub fn value_size<T: Serialize>(value: &T) -> Result<usize, Unmeasurable> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn truncates_on_char_boundary() {
-        let mut text = "aé".repeat(3); // 'é' is two bytes
-        assert!(truncate_utf8(&mut text, 4));
-        assert_eq!(text, "aéa");
-        let mut short = String::from("ok");
-        assert!(!truncate_utf8(&mut short, 10));
-    }
 
     #[test]
     fn sizes_follow_dynamodbs_documented_rules() {

@@ -12,13 +12,13 @@ use time::OffsetDateTime;
 
 use crate::email::{EmailAddress, looks_like_email};
 use crate::lead::{Contact, Lead, LeadId, RawField, RequestMeta, Source, note_truncated};
-use crate::notify::header_safe_unbounded;
+use crate::text::truncate_utf8;
 use body::{Submission, SubmittedField, parse_body};
 use fields::{LeadField, recognise, recognise_loosely};
 use limits::{
     MAX_FIELD_NAME_BYTES, MAX_FIELD_VALUE_BYTES, MAX_FIELDS, MAX_FILE_NAME_BYTES,
     MAX_IGNORED_FILES, MAX_MESSAGE_BYTES, MAX_PHONE_EXTENSION_DIGITS, MAX_PHONE_NUMBER_BYTES,
-    MAX_RAW_TOTAL_BYTES, MAX_SHORT_TEXT_BYTES, truncate_utf8,
+    MAX_RAW_TOTAL_BYTES, MAX_SHORT_TEXT_BYTES,
 };
 
 /// Why a submission was not accepted. Every variant is the sender's fault and
@@ -127,7 +127,7 @@ impl Bounds {
 
     /// One line, no invisible or direction-changing characters, bounded.
     fn single_line(&mut self, text: &str, max: usize, attribute: &str) -> String {
-        let mut text = header_safe_unbounded(text);
+        let mut text = crate::text::single_line(text);
         self.cut(&mut text, max, attribute);
         text
     }
@@ -361,7 +361,7 @@ const EXTENSION_MARKERS: [&str; 4] = ["extension", "ext.", "ext", "x"];
 /// Invisible characters (a number copied from a contact card carries
 /// direction marks) are removed first.
 pub fn clean_phone(raw: &str) -> Result<CleanPhone, InvalidPhone> {
-    let visible = crate::notify::strip_invisible(raw);
+    let visible = crate::text::strip_invisible(raw);
     let trimmed = visible.trim();
     let trimmed = trimmed
         .get(..4)
@@ -422,7 +422,7 @@ fn bounded_file_names(names: Vec<String>, bounds: &mut Bounds) -> Vec<String> {
         .into_iter()
         .take(MAX_IGNORED_FILES)
         .map(|name| {
-            let mut name = header_safe_unbounded(&name);
+            let mut name = crate::text::single_line(&name);
             cut |= truncate_utf8(&mut name, MAX_FILE_NAME_BYTES);
             name
         })

@@ -7,6 +7,7 @@ use crate::email::EmailAddress;
 use crate::lead::{Contact, Lead, LeadId, RawField, Source};
 use crate::routing::{LeadFacts, Routing};
 use crate::sector::{Evidence, Sector, SectorDecision};
+use crate::text::{is_invisible, strip_invisible};
 
 fn hostile_item() -> LeadItem {
     let at = datetime!(2026-11-22 14:24:11.123 UTC);
@@ -169,7 +170,7 @@ fn other_fields_skip_what_the_summary_shows_and_the_forms_own_fields() {
 }
 
 #[test]
-fn header_safe_unbounded_joins_words_with_single_spaces() {
+fn single_line_joins_words_with_single_spaces() {
     // The former implementation, kept as the reference.
     fn reference(text: &str) -> String {
         let single: String = text
@@ -188,7 +189,7 @@ fn header_safe_unbounded_joins_words_with_single_spaces() {
         "José\u{1b}[31m Núñez",
         "\n\n",
     ] {
-        assert_eq!(header_safe_unbounded(text), reference(text), "{text:?}");
+        assert_eq!(crate::text::single_line(text), reference(text), "{text:?}");
     }
 }
 
@@ -201,18 +202,21 @@ fn invisible_and_direction_changing_characters_never_reach_a_single_line() {
     ] {
         assert!(is_invisible(c), "{:04X}", c as u32);
         assert_eq!(
-            header_safe_unbounded(&format!("na{c}vy {c} mil{c}")),
+            crate::text::single_line(&format!("na{c}vy {c} mil{c}")),
             "navy mil"
         );
     }
     assert_eq!(
-        header_safe_unbounded("\u{202E}lim.yvan\u{202C}"),
+        crate::text::single_line("\u{202E}lim.yvan\u{202C}"),
         "lim.yvan"
     );
     // Joiners that spell: a Persian word, an emoji sequence.
-    assert_eq!(header_safe_unbounded("می\u{200C}خواهم"), "می\u{200C}خواهم");
-    assert_eq!(header_safe_unbounded("👩\u{200D}💻"), "👩\u{200D}💻");
-    assert_eq!(header_safe_unbounded("navy\u{200D}.mil"), "navy.mil");
+    assert_eq!(
+        crate::text::single_line("می\u{200C}خواهم"),
+        "می\u{200C}خواهم"
+    );
+    assert_eq!(crate::text::single_line("👩\u{200D}💻"), "👩\u{200D}💻");
+    assert_eq!(crate::text::single_line("navy\u{200D}.mil"), "navy.mil");
     assert_eq!(strip_invisible("a\u{202E}b\nc"), "ab\nc");
     assert!(matches!(strip_invisible("plain\ntext"), Cow::Borrowed(_)));
 }
