@@ -18,6 +18,7 @@ use firsthour::ports::{
 use firsthour::service::intake::{
     AcceptError, AcceptStatus, Accepted, Delivery, IntakePolicy, IntakeService,
 };
+use firsthour::service::touch::TouchService;
 use firsthour_aws::{DynamoLeadStore, EventBridgePublisher};
 use http::Response;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -29,6 +30,8 @@ const MAX_DELIVERY_ID_LEN: usize = 256;
 /// Everything built once at cold start.
 pub struct IntakeApp<S, P, C> {
     service: IntakeService<S, P, C>,
+    /// Claims (the claim link's button) and reported touches.
+    touches: TouchService<S, P, C>,
     cors_origins: Vec<String>,
     redirect_origins: Vec<String>,
     thank_you_url: Option<String>,
@@ -177,10 +180,18 @@ impl From<AcceptError> for Problem {
 impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
     IntakeApp<S, P, C>
 {
-    pub fn new(store: S, publisher: P, clock: C, settings: &IntakeSettings) -> Self {
+    pub fn new(store: S, publisher: P, clock: C, settings: &IntakeSettings) -> Self
+    where
+        S: Clone,
+        P: Clone,
+        C: Clone,
+    {
+        let metrics = Metrics::stdout(&settings.metrics_namespace);
         Self {
+            touches: TouchService::new(store.clone(), publisher.clone(), clock.clone())
+                .with_metrics(metrics.clone()),
             service: IntakeService::new(store, publisher, clock, IntakePolicy::from(settings))
-                .with_metrics(Metrics::stdout(&settings.metrics_namespace)),
+                .with_metrics(metrics),
             cors_origins: settings.cors_origins.clone(),
             redirect_origins: settings.redirect_origins.clone(),
             thank_you_url: settings.thank_you_url.clone(),
@@ -192,6 +203,7 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
 
     /// Where metric events go (the configured namespace; a recorder in tests).
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.touches = self.touches.with_metrics(metrics.clone());
         self.service = self.service.with_metrics(metrics);
         self
     }

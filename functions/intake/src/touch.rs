@@ -4,16 +4,14 @@
 use aws_lambda_events::encodings::Body;
 use firsthour::claim::ClaimLinkError;
 use firsthour::email::EmailAddress;
-use firsthour::events::{LeadTouched, OutboundEvent};
 use firsthour::html::{self, escape_text};
 use firsthour::lead::{LeadId, format_utc_millis};
-use firsthour::metrics;
 use firsthour::ports::{
     ClaimOutcome, Clock, EscalationStore, EventPublisher, LeadStore, RoutingStore, StoreError,
     TouchOutcome,
 };
+use firsthour::service::touch::Channel;
 use firsthour::table::LeadItem;
-use firsthour::table::elapsed_ms;
 use http::Response;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde::Deserialize;
@@ -21,9 +19,6 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::{IntakeApp, Problem, Request, html_response, json_response, problem_response};
-
-/// Channels the touch API accepts.
-const CHANNELS: &[&str] = &["call", "email", "meeting", "sms", "chat", "other"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -210,7 +205,7 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
 
     /// What the link is about, and the button that claims it.
     async fn claim_view(&self, id: &LeadId, recipient: &str) -> Response<Body> {
-        let lead = match self.service.store().get_lead(id).await {
+        let lead = match self.touches.lead(id).await {
             Ok(Some(lead)) => lead,
             Ok(None) => return no_such_lead(),
             Err(err) => {
@@ -238,21 +233,15 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
 
     /// The button's POST: the same conditional write as ever; one claim wins.
     async fn record_claim(&self, id: &LeadId, recipient: &str) -> Response<Body> {
-        let now = self.service.clock().now();
-        match self.service.store().claim(id, recipient, now).await {
-            Ok(ClaimOutcome::Claimed { segment }) => {
-                self.publish_touch(id, "claim", 1).await;
-                self.first_touch_metric(id, segment.as_deref(), now);
-                tracing::info!(lead_id = %id, seconds_to_first_touch = seconds_since(id, now), "lead claimed");
-                claim_page(
-                    StatusCode::OK,
-                    "The lead is yours",
-                    &format!(
-                        "<p>You claimed this lead at {}. Its escalation has stopped.</p><p>Reply to the notification email to answer the person now.</p>",
-                        escape_text(&format_utc_millis(now))
-                    ),
-                )
-            }
+        match self.touches.claim(id, recipient).await {
+            Ok(ClaimOutcome::Claimed { .. }) => claim_page(
+                StatusCode::OK,
+                "The lead is yours",
+                &format!(
+                    "<p>You claimed this lead at {}. Its escalation has stopped.</p><p>Reply to the notification email to answer the person now.</p>",
+                    escape_text(&format_utc_millis(self.touches.clock().now()))
+                ),
+            ),
             Ok(ClaimOutcome::AlreadyClaimed { by, at }) => already_claimed(
                 StatusCode::CONFLICT,
                 by.as_deref(),
@@ -326,18 +315,20 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
                 return problem_response(&problem, false);
             }
         };
-        let channel = body.channel.to_ascii_lowercase();
-        if !CHANNELS.contains(&channel.as_str()) {
-            let problem = Problem {
-                field: Some("channel"),
-                ..Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "unprocessable",
-                    format!("channel must be one of {}", CHANNELS.join(", ")),
-                )
-            };
-            return problem_response(&problem, false);
-        }
+        let channel: Channel = match body.channel.parse() {
+            Ok(channel) => channel,
+            Err(err) => {
+                let problem = Problem {
+                    field: Some("channel"),
+                    ..Problem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "unprocessable",
+                        err.to_string(),
+                    )
+                };
+                return problem_response(&problem, false);
+            }
+        };
         let header_key = request.header("idempotency-key").map(str::to_owned);
         let Some(touch_id) = body
             .touch_id
@@ -354,26 +345,11 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
             };
             return problem_response(&problem, false);
         };
-        let now = self.service.clock().now();
-        match self
-            .service
-            .store()
-            .touch(&id, &touch_id, by.as_str(), &channel, now)
-            .await
-        {
-            Ok(TouchOutcome::Recorded { touches, segment }) => {
-                self.publish_touch(&id, &channel, touches).await;
-                if touches == 1 {
-                    self.first_touch_metric(&id, segment.as_deref(), now);
-                    tracing::info!(lead_id = %id, seconds_to_first_touch = seconds_since(&id, now), channel = %channel, "lead touched");
-                } else {
-                    tracing::info!(lead_id = %id, touches, channel = %channel, "lead touched");
-                }
-                json_response(
-                    StatusCode::OK,
-                    &json!({"lead_id": id, "status": "recorded", "touches": touches}),
-                )
-            }
+        match self.touches.touch(&id, &touch_id, &by, channel).await {
+            Ok(TouchOutcome::Recorded { touches, .. }) => json_response(
+                StatusCode::OK,
+                &json!({"lead_id": id, "status": "recorded", "touches": touches}),
+            ),
             Ok(TouchOutcome::Duplicate) => json_response(
                 StatusCode::OK,
                 &json!({"lead_id": id, "status": "duplicate"}),
@@ -403,35 +379,6 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
             }
         }
     }
-
-    fn first_touch_metric(&self, id: &LeadId, segment: Option<&str>, now: time::OffsetDateTime) {
-        self.service.metrics().emit(
-            now,
-            metrics::first_touch(id, segment.unwrap_or("unknown"), elapsed_ms(id, now)),
-        );
-    }
-
-    async fn publish_touch(&self, id: &LeadId, channel: &str, touches: u32) {
-        let event = LeadTouched {
-            lead_id: id.clone(),
-            channel: channel.to_owned(),
-            touches,
-            at: format_utc_millis(self.service.clock().now()),
-        };
-        if let Err(err) = self
-            .service
-            .publisher()
-            .publish(&OutboundEvent::from(&event))
-            .await
-        {
-            tracing::warn!(lead_id = %id, error = %err, "LeadTouched not published");
-        }
-    }
-}
-
-/// Seconds from the lead's arrival (its id's time) to `now`: the dashboard's time to first touch.
-fn seconds_since(id: &LeadId, now: time::OffsetDateTime) -> i64 {
-    elapsed_ms(id, now) / 1000
 }
 
 /// `Authorization: Bearer <token>`, compared in constant time.

@@ -133,14 +133,6 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
         &self.policy
     }
 
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
-    pub fn publisher(&self) -> &P {
-        &self.publisher
-    }
-
     pub fn clock(&self) -> &C {
         &self.clock
     }

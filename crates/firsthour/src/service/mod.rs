@@ -1,5 +1,7 @@
-//! The use cases, each over the ports: accepting a delivery as a lead.
+//! The use cases, each over the ports: accepting a delivery as a lead
+//! ([`intake`]), and a rep's claim or a reported touch ([`touch`]).
 //! (Routing and the escalation sweep are [`crate::router`] and
 //! [`crate::escalation`].)
 
 pub mod intake;
+pub mod touch;
