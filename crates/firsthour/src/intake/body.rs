@@ -3,14 +3,14 @@
 //! shapes of the form vendors (Typeform, Webflow, HubSpot, Unbounce, Elementor).
 
 use std::borrow::Cow;
-use std::hash::BuildHasher;
 
 use serde_json_borrow::{ObjectAsVec as Map, Value};
 
 use super::IntakeError;
+use super::vendors::{hubspot, typeform, unwrap_form_vendors, webflow};
 
 /// A member of a JSON object, or of a value that may be one.
-trait Member<'ctx> {
+pub(super) trait Member<'ctx> {
     fn member(&self, key: &str) -> Option<&Value<'ctx>>;
 }
 
@@ -70,14 +70,14 @@ impl SubmittedField {
         }
     }
 
-    fn labelled(mut self, label: Option<&str>) -> Self {
+    pub(super) fn labelled(mut self, label: Option<&str>) -> Self {
         if let Some(label) = label.filter(|l| !l.is_empty() && *l != self.name) {
             self.labels.push(label.to_owned());
         }
         self
     }
 
-    fn kind(mut self, kind: Option<FieldKind>) -> Self {
+    pub(super) fn kind(mut self, kind: Option<FieldKind>) -> Self {
         self.kind = kind;
         self
     }
@@ -349,146 +349,15 @@ fn parse_multipart(
     Ok(submission)
 }
 
-/// Form-encoded vendor shapes: Unbounce wraps the fields as JSON in a
-/// `data.json` field; Elementor's advanced data uses `fields[id][value]`.
-fn unwrap_form_vendors(fields: Vec<SubmittedField>) -> Submission {
-    let unbounce = fields.iter().find(|f| f.name == "data.json").and_then(|f| {
-        read_json(&f.value, |value| {
-            let data = value.as_object()?;
-            Some(
-                data.iter()
-                    .filter_map(|(name, value)| {
-                        Some(SubmittedField::new(name, scalar_text(value)?))
-                    })
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .ok()
-        .flatten()
-    });
-    if let Some(data) = unbounce {
-        let mut out: Vec<SubmittedField> = fields
-            .into_iter()
-            .filter(|f| f.name != "data.json" && f.name != "data.xml")
-            .collect();
-        out.extend(data);
-        return Submission {
-            fields: out,
-            ..Submission::default()
-        };
-    }
-    if fields.iter().any(|f| f.name.starts_with("fields[")) {
-        return Submission {
-            fields: unwrap_elementor(fields),
-            ..Submission::default()
-        };
-    }
-    Submission {
-        fields,
-        ..Submission::default()
-    }
-}
-
-/// Elementor Pro's webhook with "Advanced Data": `fields[email][value]`,
-/// `fields[email][title]`, `fields[email][type]`, `meta[page_url][value]`…
-fn unwrap_elementor(fields: Vec<SubmittedField>) -> Vec<SubmittedField> {
-    struct Entry {
-        id: String,
-        value: Option<String>,
-        title: Option<String>,
-        kind: Option<FieldKind>,
-    }
-    let mut entries: Vec<Entry> = Vec::new();
-    let mut by_id: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
-    let hasher = std::hash::RandomState::new();
-    let mut plain = Vec::new();
-    for field in fields {
-        let Some((group, id, attribute)) = bracket_path(&field.name) else {
-            match field
-                .name
-                .split_once('[')
-                .and_then(|(g, rest)| Some((g, rest.strip_suffix(']')?)))
-            {
-                // `form[name]` → `form_name`
-                Some((group, key)) => {
-                    plain.push(SubmittedField::new(format!("{group}_{key}"), field.value))
-                }
-                None => plain.push(field),
-            }
-            continue;
-        };
-        if group != "fields" && group != "meta" {
-            plain.push(SubmittedField::new(format!("{group}_{id}"), field.value));
-            continue;
-        }
-        // Entries by id through a hash index: a search of the list per field
-        // made 12,000 ids take seconds. Keyed hashing: the ids are the sender's.
-        let id_of = |index: &usize| entries.get(*index).map_or("", |e: &Entry| e.id.as_str());
-        let index = match by_id.entry(
-            hasher.hash_one(id),
-            |other| id_of(other) == id,
-            |other| hasher.hash_one(id_of(other)),
-        ) {
-            hashbrown::hash_table::Entry::Occupied(found) => *found.get(),
-            hashbrown::hash_table::Entry::Vacant(slot) => {
-                slot.insert(entries.len());
-                entries.push(Entry {
-                    id: id.to_owned(),
-                    value: None,
-                    title: None,
-                    kind: None,
-                });
-                entries.len() - 1
-            }
-        };
-        let Some(entry) = entries.get_mut(index) else {
-            continue;
-        };
-        match attribute {
-            "value" => entry.value = Some(field.value),
-            "title" => entry.title = Some(field.value),
-            "type" => entry.kind = kind_from_type(&field.value),
-            _ => {}
-        }
-    }
-    let mut out: Vec<SubmittedField> = entries
-        .into_iter()
-        .filter_map(|e| {
-            let value = e.value?;
-            Some(
-                SubmittedField::new(e.id, value)
-                    .labelled(e.title.as_deref())
-                    .kind(e.kind),
-            )
-        })
-        .collect();
-    out.extend(plain);
-    out
-}
-
-/// `group[id][attribute]` → its three parts.
-fn bracket_path(name: &str) -> Option<(&str, &str, &str)> {
-    let (group, rest) = name.split_once('[')?;
-    let (id, rest) = rest.split_once("][")?;
-    let attribute = rest.strip_suffix(']')?;
-    Some((group, id, attribute))
-}
-
-fn kind_from_type(vendor_type: &str) -> Option<FieldKind> {
-    match vendor_type.to_ascii_lowercase().as_str() {
-        "email" => Some(FieldKind::Email),
-        "tel" | "phone" | "phone_number" => Some(FieldKind::Phone),
-        "url" | "website" => Some(FieldKind::Url),
-        _ => None,
-    }
-}
-
 /// Reads JSON text into a borrowed DOM and hands it to `read`.
 ///
 /// A lone UTF-16 surrogate escape (`"\ud83d"`: what `JSON.stringify` leaves
 /// of text cut mid-emoji) is an error to serde_json; such text is read again
 /// with U+FFFD in its place. Only on an error: valid JSON is read once.
-fn read_json<T>(text: &str, read: impl FnOnce(Value<'_>) -> T) -> Result<T, serde_json::Error> {
+pub(super) fn read_json<T>(
+    text: &str,
+    read: impl FnOnce(Value<'_>) -> T,
+) -> Result<T, serde_json::Error> {
     match serde_json::from_str::<Value>(text) {
         Ok(value) => Ok(read(value)),
         Err(err) => match replace_lone_surrogates(text) {
@@ -603,7 +472,7 @@ fn depth(value: &Value, level: usize) -> usize {
 }
 
 /// The text of a scalar (or of an array of scalars, comma-joined); `None` for null.
-fn scalar_text(value: &Value) -> Option<String> {
+pub(super) fn scalar_text(value: &Value) -> Option<String> {
     match value {
         Value::Null => None,
         Value::Str(s) => Some(s.as_ref().to_owned()),
@@ -621,7 +490,7 @@ fn scalar_text(value: &Value) -> Option<String> {
 }
 
 /// Flattens nested JSON into `parent.child` and `list[0].child` names.
-fn flatten(prefix: &str, map: &Map<'_>, out: &mut Vec<SubmittedField>) {
+pub(super) fn flatten(prefix: &str, map: &Map<'_>, out: &mut Vec<SubmittedField>) {
     for (key, value) in map.iter() {
         let name = if prefix.is_empty() {
             key.to_owned()
@@ -646,152 +515,6 @@ fn flatten_value(name: String, value: &Value, out: &mut Vec<SubmittedField>) {
             }
         }
     }
-}
-
-/// Typeform's `form_response` webhook: one answer per question, typed, with
-/// question titles in `definition.fields` and hidden fields (often UTMs).
-fn typeform(root: &Map<'_>, response: &Map<'_>) -> Submission {
-    let titles: Vec<(&str, &str)> = response
-        .member("definition")
-        .and_then(|d| d.member("fields"))
-        .and_then(Value::as_array)
-        .map(|defs| {
-            defs.iter()
-                .filter_map(|d| Some((d.member("id")?.as_str()?, d.member("title")?.as_str()?)))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut fields = Vec::new();
-    for answer in response
-        .member("answers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let Some(answer_type) = answer.member("type").and_then(Value::as_str) else {
-            continue;
-        };
-        let field = answer.member("field");
-        let id = field
-            .and_then(|f| f.member("id"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let reference = field.and_then(|f| f.member("ref")).and_then(Value::as_str);
-        let field_type = field.and_then(|f| f.member("type")).and_then(Value::as_str);
-        let title = titles
-            .iter()
-            .find(|(def_id, _)| *def_id == id)
-            .map(|(_, t)| *t);
-        let value = match answer_type {
-            "choice" => answer
-                .member("choice")
-                .and_then(|c| c.member("label").or_else(|| c.member("other")))
-                .and_then(scalar_text),
-            "choices" => answer
-                .member("choices")
-                .and_then(|c| c.member("labels"))
-                .and_then(scalar_text),
-            other => answer.member(other).and_then(scalar_text),
-        };
-        let Some(value) = value else { continue };
-        let name = reference.filter(|r| !r.is_empty()).unwrap_or(id);
-        let kind = kind_from_type(answer_type).or_else(|| field_type.and_then(kind_from_type));
-        let mut submitted = SubmittedField::new(name, value).labelled(title).kind(kind);
-        if let Some(field_type) = field_type {
-            // Contact-info sub-questions carry their meaning in the type: `first_name`, `company`…
-            submitted = submitted.labelled(Some(field_type));
-        }
-        fields.push(submitted);
-    }
-    if let Some(hidden) = response.member("hidden").and_then(Value::as_object) {
-        flatten("", hidden, &mut fields);
-    }
-    Submission {
-        fields,
-        ignored_files: Vec::new(),
-        delivery_id: root
-            .member("event_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-    }
-}
-
-/// Webflow form submissions: v2 (`triggerType` + `payload.data`) and the
-/// legacy v1 shape (`name`, `site`, `data`, `_id` at the top).
-fn webflow(root: &Map<'_>) -> Option<Submission> {
-    let (envelope, id_key) = match root.member("payload").and_then(Value::as_object) {
-        Some(payload)
-            if root.member("triggerType").and_then(Value::as_str) == Some("form_submission") =>
-        {
-            (payload, "id")
-        }
-        _ if root.contains_key("site") && root.contains_key("_id") => (root, "_id"),
-        _ => return None,
-    };
-    let data = envelope.member("data")?.as_object()?;
-    let mut fields = Vec::new();
-    flatten("", data, &mut fields);
-    if let Some(form_name) = envelope.member("name").and_then(Value::as_str) {
-        fields.push(SubmittedField::new("form_name", form_name));
-    }
-    Some(Submission {
-        fields,
-        ignored_files: Vec::new(),
-        delivery_id: envelope
-            .member(id_key)
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-    })
-}
-
-/// HubSpot shapes: the Forms submission API (`fields: [{name, value}]` with a
-/// `context`) and contact payloads (`properties: {email: {value}}`).
-fn hubspot(root: &Map<'_>) -> Option<Submission> {
-    let mut fields = Vec::new();
-    if let Some(list) = root.member("fields").and_then(Value::as_array)
-        && list
-            .iter()
-            .all(|f| f.member("name").is_some() && f.member("value").is_some())
-    {
-        for item in list {
-            let name = item
-                .member("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if let Some(value) = item.member("value").and_then(scalar_text) {
-                fields.push(SubmittedField::new(name, value));
-            }
-        }
-        if let Some(context) = root.member("context").and_then(Value::as_object) {
-            let rename = |key: &str| match key {
-                "pageUri" => "page_url".to_owned(),
-                other => format!("context.{other}"),
-            };
-            for (key, value) in context.iter() {
-                if let Some(text) = scalar_text(value) {
-                    fields.push(SubmittedField::new(rename(key), text));
-                }
-            }
-        }
-        return Some(Submission {
-            fields,
-            ..Submission::default()
-        });
-    }
-    let properties = root.member("properties")?.as_object()?;
-    if !properties.values().any(|v| v.member("value").is_some()) {
-        return None;
-    }
-    for (name, property) in properties.iter() {
-        let value = property.member("value").unwrap_or(property);
-        if let Some(text) = scalar_text(value) {
-            fields.push(SubmittedField::new(name, text));
-        }
-    }
-    Some(Submission {
-        fields,
-        ..Submission::default()
-    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod fields;
 mod item_size;
 pub mod limits;
 pub mod multipart;
+mod vendors;
 
 use std::collections::HashMap;
 
