@@ -1,0 +1,337 @@
+//! The get.gov registry of .gov domains, loaded once at cold start: one text
+//! arena, interned domain types, and a pre-sized hash table of row indices
+//! (the zero-copy splitter is [`super::csv_split`]).
+
+use std::hash::BuildHasher;
+
+use super::{Sector, csv_split, registered_gov_domain};
+
+/// Far above get.gov's full file (1.5 MB), and below where spans overflow.
+pub const MAX_REGISTRY_BYTES: usize = 256 << 20;
+
+/// One row of the .gov registry, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GovDomain<'a> {
+    pub domain_type: &'a str,
+    pub organization: &'a str,
+    sector: Sector,
+}
+
+impl GovDomain<'_> {
+    pub fn sector(&self) -> Sector {
+        self.sector
+    }
+}
+
+/// The official .gov registry (get.gov `current-full.csv`).
+///
+/// It loads at every intake cold start (16,500 rows, 1.4 MB), so loading
+/// copies almost nothing: the file stays as one string, each row is a pair of
+/// spans into it (or into `changed`, for the few fields reading had to
+/// change), the dozen distinct domain types are kept once each, and a hash
+/// table of row indices is keyed by domain.
+#[derive(Debug, Clone, Default)]
+pub struct GovRegistry {
+    text: String,
+    /// Fields that are not a slice of `text`: unescaped or lower-cased.
+    changed: String,
+    entries: Vec<RegistryEntry>,
+    /// Row indices by domain; one per domain (the last row wins).
+    index: hashbrown::HashTable<u32>,
+    /// The distinct domain types and the sector each implies.
+    types: Vec<(String, Sector)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RegistryEntry {
+    domain: Span,
+    organization: Span,
+    domain_type: u32,
+}
+
+/// A byte range of [`GovRegistry::text`], or of `changed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+    changed: bool,
+}
+
+/// Why a registry file cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    #[error("the .gov registry has no {0:?} column (expected the get.gov current-full.csv format)")]
+    MissingColumn(&'static str),
+    #[error("the .gov registry lists no domains")]
+    Empty,
+    #[error("the .gov registry is larger than 256 MiB (get.gov's full file is about 1.5 MB)")]
+    TooLarge,
+}
+
+impl GovRegistry {
+    /// Reads the get.gov CSV. Columns are found by header name, so both the
+    /// current layout (`Domain name,Domain type,Organization name,…`) and the
+    /// older one (`Domain Name,Domain Type,Agency,Organization,…`) work.
+    /// Bytes that are not UTF-8 are replaced, not an error.
+    pub fn from_csv(bytes: impl Into<Vec<u8>>) -> Result<Self, RegistryError> {
+        let bytes = bytes.into();
+        if bytes.len() > MAX_REGISTRY_BYTES {
+            return Err(RegistryError::TooLarge);
+        }
+        // One UTF-8 check for the whole file: fields split at ASCII bytes,
+        // so every field of valid text is valid text.
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|err| String::from_utf8_lossy(err.as_bytes()).into_owned());
+        let input = text.as_bytes();
+        let mut rows = csv_split::Splitter::new(input);
+        let mut fields = Vec::with_capacity(8);
+        rows.next_record(usize::MAX, &mut fields);
+        let headers: Vec<&[u8]> = fields.iter().map(|f| f.bytes(input)).collect();
+        let column = |names: &[&str]| {
+            headers.iter().position(|h| {
+                let h = utf8_lossy(h);
+                names.iter().any(|n| h.trim().eq_ignore_ascii_case(n))
+            })
+        };
+        let domain_col = column(&["domain name", "domain"])
+            .ok_or(RegistryError::MissingColumn("Domain name"))?;
+        let type_col =
+            column(&["domain type", "type"]).ok_or(RegistryError::MissingColumn("Domain type"))?;
+        let org_col = column(&["organization name", "organization", "organisation name"]);
+        let agency_col = column(&["agency"]);
+        let keep = [Some(domain_col), Some(type_col), org_col, agency_col]
+            .into_iter()
+            .flatten()
+            .max()
+            .map_or(0, |last| last + 1);
+
+        // get.gov rows average 85 bytes: a slight overestimate, so nothing
+        // grows (and the table never rehashes) while loading.
+        let estimate = input.len() / 64;
+        let mut entries = Vec::with_capacity(estimate);
+        let mut changed = String::new();
+        let mut types: Vec<(String, Sector)> = Vec::new();
+        while rows.next_record(keep, &mut fields) {
+            let cell = |col: Option<usize>| fields.get(col?).map(Cell::read);
+            let Some(domain) = cell(Some(domain_col)) else {
+                continue;
+            };
+            let domain = domain.trimmed(&text, true);
+            if !domain
+                .text(&text)
+                .get(domain.text(&text).len().saturating_sub(4)..)
+                .is_some_and(|tld| tld.eq_ignore_ascii_case(".gov"))
+            {
+                continue;
+            }
+            let domain = domain.lowercased(&text).into_span(&mut changed)?;
+            let named = |col: Option<usize>| {
+                cell(col).map(|c| c.trimmed(&text, false)).filter(|c| {
+                    let t = c.text(&text);
+                    !t.is_empty() && !t.eq_ignore_ascii_case("non-federal agency") && t != "(blank)"
+                })
+            };
+            let organization = match named(org_col).or_else(|| named(agency_col)) {
+                Some(name) => name.into_span(&mut changed)?,
+                None => domain,
+            };
+            let domain_type = cell(Some(type_col)).map(|c| c.trimmed(&text, false));
+            let domain_type = intern_type(
+                &mut types,
+                domain_type.as_ref().map_or("", |c| c.text(&text)),
+            )?;
+            entries.push(RegistryEntry {
+                domain,
+                organization,
+                domain_type,
+            });
+        }
+        if entries.is_empty() {
+            return Err(RegistryError::Empty);
+        }
+        if u32::try_from(entries.len()).is_err() {
+            return Err(RegistryError::TooLarge);
+        }
+        let mut registry = Self {
+            text,
+            changed,
+            entries,
+            index: hashbrown::HashTable::new(),
+            types,
+        };
+        registry.build_index();
+        Ok(registry)
+    }
+
+    /// Indexes every row by domain; a later row replaces an earlier one.
+    fn build_index(&mut self) {
+        let registry = &*self;
+        let domain_of = |row: u32| {
+            registry
+                .entries
+                .get(row as usize)
+                .map_or("", |e| registry.span_text(e.domain))
+        };
+        let mut index = hashbrown::HashTable::with_capacity(self.entries.len());
+        for row in 0..self.entries.len() as u32 {
+            let domain = domain_of(row);
+            let hash = domain_hash(domain);
+            match index.entry(
+                hash,
+                |other: &u32| domain_of(*other) == domain,
+                |other: &u32| domain_hash(domain_of(*other)),
+            ) {
+                hashbrown::hash_table::Entry::Occupied(mut earlier) => *earlier.get_mut() = row,
+                hashbrown::hash_table::Entry::Vacant(slot) => {
+                    slot.insert(row);
+                }
+            }
+        }
+        self.index = index;
+    }
+
+    fn span_text(&self, span: Span) -> &str {
+        let source = if span.changed {
+            &self.changed
+        } else {
+            &self.text
+        };
+        source
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or_default()
+    }
+
+    /// Distinct domains.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// The registered domain (`nasa.gov`) for any address domain under it.
+    pub fn lookup(&self, domain: &str) -> Option<(&str, GovDomain<'_>)> {
+        let registered = registered_gov_domain(domain)?;
+        let row = self.index.find(domain_hash(registered), |row| {
+            self.entries
+                .get(*row as usize)
+                .is_some_and(|e| self.span_text(e.domain) == registered)
+        })?;
+        let entry = self.entries.get(*row as usize)?;
+        let (domain_type, sector) = self.types.get(entry.domain_type as usize)?;
+        Some((
+            self.span_text(entry.domain),
+            GovDomain {
+                domain_type,
+                organization: self.span_text(entry.organization),
+                sector: *sector,
+            },
+        ))
+    }
+}
+
+/// Unkeyed and fast: the keys come from the admin's file, never from senders.
+fn domain_hash(domain: &str) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(domain)
+}
+
+/// One registry field while reading: a range of the file, or changed text.
+enum Cell {
+    At(std::ops::Range<usize>),
+    Changed(String),
+}
+
+impl Cell {
+    fn read(field: &csv_split::Field) -> Self {
+        match field {
+            csv_split::Field::At(range) => Cell::At(range.clone()),
+            csv_split::Field::Unescaped(bytes) => Cell::Changed(utf8_lossy(bytes).into_owned()),
+        }
+    }
+
+    fn text<'a>(&'a self, text: &'a str) -> &'a str {
+        match self {
+            Cell::At(range) => text.get(range.clone()).unwrap_or_default(),
+            Cell::Changed(changed) => changed,
+        }
+    }
+
+    /// Without surrounding white space (and trailing dots, for a domain):
+    /// a narrower range of the file, no copy.
+    fn trimmed(self, text: &str, trailing_dots: bool) -> Self {
+        let whole = self.text(text);
+        let skipped = whole.len() - whole.trim_start().len();
+        let mut kept = whole.trim();
+        if trailing_dots {
+            kept = kept.trim_end_matches('.');
+        }
+        let kept_len = kept.len();
+        match self {
+            Cell::At(range) => Cell::At(range.start + skipped..range.start + skipped + kept_len),
+            Cell::Changed(changed) => Cell::Changed(
+                changed
+                    .get(skipped..skipped + kept_len)
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+        }
+    }
+
+    /// Lower case; a copy only when there is upper case to change.
+    fn lowercased(self, text: &str) -> Self {
+        let current = self.text(text);
+        if current.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cell::Changed(current.to_ascii_lowercase())
+        } else {
+            self
+        }
+    }
+
+    fn into_span(self, changed: &mut String) -> Result<Span, RegistryError> {
+        let offset = |at: usize| u32::try_from(at).map_err(|_| RegistryError::TooLarge);
+        Ok(match self {
+            Cell::At(range) => Span {
+                start: offset(range.start)?,
+                end: offset(range.end)?,
+                changed: false,
+            },
+            Cell::Changed(text) => {
+                let start = changed.len();
+                changed.push_str(&text);
+                Span {
+                    start: offset(start)?,
+                    end: offset(changed.len())?,
+                    changed: true,
+                }
+            }
+        })
+    }
+}
+
+fn intern_type(types: &mut Vec<(String, Sector)>, domain_type: &str) -> Result<u32, RegistryError> {
+    let index = match types.iter().position(|(t, _)| t == domain_type) {
+        Some(index) => index,
+        None => {
+            let sector = if domain_type
+                .get(..7)
+                .is_some_and(|p| p.eq_ignore_ascii_case("federal"))
+            {
+                Sector::Federal
+            } else {
+                Sector::StateLocal
+            };
+            types.push((domain_type.to_owned(), sector));
+            types.len() - 1
+        }
+    };
+    u32::try_from(index).map_err(|_| RegistryError::TooLarge)
+}
+
+/// Text of a CSV field; the usual all-valid case takes `from_utf8`'s fast path.
+fn utf8_lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
