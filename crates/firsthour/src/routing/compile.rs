@@ -1,0 +1,307 @@
+//! Compiling the rules file's routing sections into [`Routing`]: calendars,
+//! teams, ladders, then the rules that name them. Every problem names the
+//! section and the line it is on.
+
+use std::collections::{HashMap, HashSet};
+
+use toml::Spanned;
+
+use super::*;
+use crate::calendar::Calendar;
+
+impl Routing {
+    /// Validates the file's routing sections. `rules_span` is where
+    /// `[[rules]]` starts, for "fallback missing" errors.
+    pub fn compile(
+        rules: &[Spanned<RuleConfig>],
+        fallback: Option<&Spanned<RuleConfig>>,
+        teams: &HashMap<String, TeamConfig>,
+        ladders: &HashMap<String, LadderConfig>,
+        calendars: &HashMap<String, Spanned<CalendarConfig>>,
+        customers: &CustomersConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, Problem> {
+        let calendars = compile_calendars(calendars)?;
+        let teams = compile_teams(teams)?;
+        let ladders = compile_ladders(ladders, &calendars)?;
+        let compile_rule = |rule: &Spanned<RuleConfig>, is_fallback: bool| {
+            compile_rule(rule, is_fallback, &teams, &ladders, env)
+        };
+        let mut names = HashSet::new();
+        let mut compiled_rules = Vec::new();
+        for rule in rules {
+            if !names.insert(rule.get_ref().name.clone()) || rule.get_ref().name == FALLBACK {
+                return Err(problem(
+                    rule,
+                    format!(
+                        "rule name {:?} is used twice (or is reserved)",
+                        rule.get_ref().name
+                    ),
+                ));
+            }
+            compiled_rules.push(compile_rule(rule, false)?);
+        }
+        let fallback = match fallback {
+            Some(fallback) => {
+                if fallback.get_ref().when != WhenConfig::default() {
+                    return Err(problem(
+                        fallback,
+                        "[fallback] matches everything: it takes no `when`",
+                    ));
+                }
+                compile_rule(fallback, true)?
+            }
+            None if compiled_rules.is_empty() => Routing::default().fallback,
+            None => {
+                return Err(Problem {
+                    offset: rules.first().map_or(0, |r| r.span().start),
+                    message: "[[rules]] need a [fallback] rule with its own recipients, for the leads no rule matches".into(),
+                });
+            }
+        };
+        Ok(Self {
+            rules: compiled_rules,
+            fallback,
+            teams,
+            ladders,
+            customer_domains: customers
+                .domains
+                .iter()
+                .map(|d| crate::sector::normalise_domain(d))
+                .collect(),
+        })
+    }
+}
+
+fn compile_calendars(
+    calendars: &HashMap<String, Spanned<CalendarConfig>>,
+) -> Result<HashMap<String, Calendar>, Problem> {
+    let mut compiled_calendars = HashMap::new();
+    for (name, calendar) in calendars {
+        let c = calendar.get_ref();
+        let us_federal = match c.holidays.as_deref() {
+            Some("us-federal") => true,
+            None | Some("none") => false,
+            Some(other) => {
+                return Err(problem(
+                    calendar,
+                    format!(
+                        "[calendars.{name}] holidays {other:?}: use \"us-federal\" or \"none\""
+                    ),
+                ));
+            }
+        };
+        let compiled = Calendar::new(
+            name,
+            &c.time_zone,
+            &c.days,
+            &c.hours,
+            us_federal,
+            &c.extra_holidays,
+        )
+        .map_err(|err| problem(calendar, format!("[calendars.{name}] {err}")))?;
+        compiled_calendars.insert(name.clone(), compiled);
+    }
+    Ok(compiled_calendars)
+}
+
+fn compile_teams(teams: &HashMap<String, TeamConfig>) -> Result<HashMap<String, Team>, Problem> {
+    let mut compiled_teams = HashMap::new();
+    for (name, team) in teams {
+        let mut reps = Vec::new();
+        let mut seen = HashSet::new();
+        for rep in &team.reps {
+            let address = email(&rep.email, &format!("[teams.{name}] rep"))?;
+            if !seen.insert(address.clone()) {
+                return Err(problem(
+                    &rep.email,
+                    format!("[teams.{name}] lists {address} twice"),
+                ));
+            }
+            if rep.weight == 0 || rep.weight > 100 {
+                return Err(problem(
+                    &rep.email,
+                    format!("[teams.{name}] {address}: weight must be 1 to 100"),
+                ));
+            }
+            if rep.active {
+                reps.push(Rep {
+                    email: address,
+                    weight: rep.weight,
+                });
+            }
+        }
+        let manager = team
+            .manager
+            .as_ref()
+            .map(|m| email(m, &format!("[teams.{name}] manager")))
+            .transpose()?;
+        compiled_teams.insert(
+            name.clone(),
+            Team {
+                name: name.clone(),
+                rotation: rotation(&reps),
+                manager,
+            },
+        );
+    }
+    Ok(compiled_teams)
+}
+
+fn compile_ladders(
+    ladders: &HashMap<String, LadderConfig>,
+    compiled_calendars: &HashMap<String, Calendar>,
+) -> Result<HashMap<String, Ladder>, Problem> {
+    let mut compiled_ladders = HashMap::new();
+    for (name, ladder) in ladders {
+        let mut tiers = Vec::new();
+        let mut previous = None;
+        for tier in &ladder.tiers {
+            let after = parse_duration(tier.after.get_ref())
+                .map_err(|m| problem(&tier.after, format!("[ladders.{name}] after: {m}")))?;
+            if previous.is_some_and(|p| after <= p) {
+                return Err(problem(
+                    &tier.after,
+                    format!("[ladders.{name}]: tiers must come later and later"),
+                ));
+            }
+            previous = Some(after);
+            let notify = tier
+                .notify
+                .iter()
+                .map(|target| match target.get_ref().as_str() {
+                    "owner" => Ok(Audience::Owner),
+                    "manager" => Ok(Audience::Manager),
+                    "team" => Ok(Audience::Team),
+                    "fallback" => Ok(Audience::Fallback),
+                    _ => email(target, &format!("[ladders.{name}] notify")).map(Audience::Address),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            tiers.push(Tier { after, notify });
+        }
+        let calendar = match (ladder.clock, &ladder.calendar) {
+            (ClockKind::Wall, None) => None,
+            (ClockKind::Wall, Some(calendar)) => {
+                return Err(problem(
+                    calendar,
+                    format!("[ladders.{name}] a calendar needs clock = \"business\""),
+                ));
+            }
+            (ClockKind::Business, None) => {
+                return Err(Problem {
+                    offset: ladder.tiers.first().map_or(0, |t| t.after.span().start),
+                    message: format!("[ladders.{name}] clock = \"business\" needs a calendar"),
+                });
+            }
+            (ClockKind::Business, Some(calendar)) => Some(
+                compiled_calendars
+                    .get(calendar.get_ref())
+                    .cloned()
+                    .ok_or_else(|| {
+                        problem(
+                            calendar,
+                            format!(
+                                "[ladders.{name}] calendar {:?} is not defined under [calendars]",
+                                calendar.get_ref()
+                            ),
+                        )
+                    })?,
+            ),
+        };
+        compiled_ladders.insert(
+            name.clone(),
+            Ladder {
+                name: name.clone(),
+                tiers,
+                calendar,
+            },
+        );
+    }
+    Ok(compiled_ladders)
+}
+
+/// One rule (or the fallback), checked against the teams and ladders it names.
+fn compile_rule(
+    rule: &Spanned<RuleConfig>,
+    is_fallback: bool,
+    compiled_teams: &HashMap<String, Team>,
+    compiled_ladders: &HashMap<String, Ladder>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Rule, Problem> {
+    let r = rule.get_ref();
+    let label = if is_fallback {
+        "[fallback]".to_owned()
+    } else {
+        format!("rule {:?}", r.name)
+    };
+    if r.name.trim().is_empty() || r.segment.trim().is_empty() {
+        return Err(problem(
+            rule,
+            format!("{label}: name and segment must not be empty"),
+        ));
+    }
+    if let Some(team) = &r.team
+        && !compiled_teams.contains_key(team.get_ref())
+    {
+        return Err(problem(
+            team,
+            format!(
+                "{label}: team {:?} is not defined under [teams]",
+                team.get_ref()
+            ),
+        ));
+    }
+    if r.assignment != Assignment::None {
+        let team = r
+            .team
+            .as_ref()
+            .ok_or_else(|| problem(rule, format!("{label}: assignment needs a team")))?;
+        if compiled_teams
+            .get(team.get_ref())
+            .is_none_or(|t| t.rotation.is_empty())
+        {
+            return Err(problem(
+                team,
+                format!(
+                    "{label}: team {:?} has no active rep to assign",
+                    team.get_ref()
+                ),
+            ));
+        }
+    }
+    if let Some(ladder) = &r.ladder
+        && !compiled_ladders.contains_key(ladder.get_ref())
+    {
+        return Err(problem(
+            ladder,
+            format!(
+                "{label}: ladder {:?} is not defined under [ladders]",
+                ladder.get_ref()
+            ),
+        ));
+    }
+    let mut recipients = Vec::new();
+    for address in &r.recipients {
+        recipients.extend(expand_recipients(address, &label, env)?);
+    }
+    if recipients.is_empty() && r.assignment == Assignment::None {
+        return Err(problem(
+            rule,
+            format!("{label}: give recipients, or an assignment to a team"),
+        ));
+    }
+    Ok(Rule {
+        name: if is_fallback {
+            FALLBACK.into()
+        } else {
+            r.name.clone()
+        },
+        segment: r.segment.clone(),
+        team: r.team.as_ref().map(|t| t.get_ref().clone()),
+        recipients,
+        assignment: r.assignment,
+        ladder: r.ladder.as_ref().map(|l| l.get_ref().clone()),
+        priority: r.priority,
+        when: r.when.clone(),
+    })
+}
