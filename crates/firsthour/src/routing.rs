@@ -510,12 +510,10 @@ fn matches(
         reasons.push(format!("source {}", facts.source));
     }
     if !when.email_domains.is_empty() {
-        let listed: Vec<String> = when
-            .email_domains
-            .iter()
-            .map(|d| crate::sector::normalise_domain(d))
-            .collect();
-        let domain = facts.email_domain.filter(|d| domain_in(d, &listed))?;
+        // Normalised once, when the rules were compiled.
+        let domain = facts
+            .email_domain
+            .filter(|d| domain_in(d, &when.email_domains))?;
         reasons.push(format!("email domain {domain}"));
     }
     if let Some(wanted) = when.existing_customer {

@@ -302,6 +302,15 @@ fn compile_rule(
         assignment: r.assignment,
         ladder: r.ladder.as_ref().map(|l| l.get_ref().clone()),
         priority: r.priority,
-        when: r.when.clone(),
+        when: WhenConfig {
+            // Compared with every lead's domain: normalised once, here.
+            email_domains: r
+                .when
+                .email_domains
+                .iter()
+                .map(|d| crate::sector::normalise_domain(d))
+                .collect(),
+            ..r.when.clone()
+        },
     })
 }

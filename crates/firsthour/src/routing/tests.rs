@@ -266,3 +266,35 @@ fn ladders_compile_with_their_audiences() {
         vec![Audience::Address("federal-director@example.com".into())]
     );
 }
+
+#[test]
+fn rule_domains_are_normalised_once_when_compiled() {
+    let text = r#"
+[[rules]]
+name = "partner"
+segment = "partner"
+recipients = ["partners@example.com"]
+when = { email_domains = [" Partner.Example.COM. "] }
+
+[fallback]
+name = "fallback"
+segment = "other"
+recipients = ["sales@example.com"]
+"#;
+    let routing = FileConfig::parse(text, Path::new("firsthour.toml"))
+        .expect("valid")
+        .routing;
+    let rule = routing.rule("partner").expect("rule");
+    assert_eq!(rule.when.email_domains, vec!["partner.example.com"]);
+    for domain in ["partner.example.com", "EU.Partner.Example.com"] {
+        let decision = routing.route(&facts(Sector::Commercial, "web", Some(domain), &[]));
+        assert_eq!(decision.rule, "partner", "{domain}");
+    }
+    let other = routing.route(&facts(
+        Sector::Commercial,
+        "web",
+        Some("notpartner.example.com"),
+        &[],
+    ));
+    assert_eq!(other.rule, "fallback");
+}
