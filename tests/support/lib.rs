@@ -273,7 +273,7 @@ impl TestStack {
     }
 
     /// The escalation function with a chosen mailer and a controlled clock.
-    pub fn escalation<M: Mailer>(
+    pub fn escalation<M: Mailer + Clone>(
         &self,
         extra: &[(&str, &str)],
         mailer: M,

@@ -13,8 +13,8 @@ use crate::notify::{NotificationContext, render_escalation};
 use crate::ports::{
     Clock, EscalationStore, EventPublisher, MailError, Mailer, RoutingStore, StoreError,
 };
-use crate::router::{NOTIFY_LEASE, RouterOutcome, RouterService};
-use crate::routing::{Audience, Ladder, Routing};
+use crate::router::{NOTIFY_LEASE, RouterOutcome, RouterPolicy, RouterService};
+use crate::routing::{Audience, Ladder};
 use crate::table::{LeadItem, RoutingState};
 
 /// How long a throttled tier waits before its emails are tried again.
@@ -49,9 +49,16 @@ enum Step {
 }
 
 pub struct EscalationService<S, M, P, C> {
-    router: RouterService<S, M, C>,
+    store: S,
+    mailer: M,
     publisher: P,
-    routing: Routing,
+    clock: C,
+    /// The rules, ladders and links the escalation emails follow (the same
+    /// policy the router notifies with).
+    policy: RouterPolicy,
+    metrics: metrics::Metrics,
+    /// Re-drives a lead whose first notification never happened.
+    router: RouterService<S, M, C>,
     concurrency: usize,
 }
 
@@ -87,33 +94,52 @@ where
     P: EventPublisher,
     C: Clock,
 {
+    /// The sweep, and the router it re-drives lost first notifications
+    /// through (built from the same store, mailer, clock and policy).
     pub fn new(
-        router: RouterService<S, M, C>,
+        store: S,
+        mailer: M,
         publisher: P,
-        routing: Routing,
+        clock: C,
+        policy: RouterPolicy,
         concurrency: usize,
-    ) -> Self {
+    ) -> Self
+    where
+        S: Clone,
+        M: Clone,
+        C: Clone,
+    {
         Self {
-            router,
+            router: RouterService::new(
+                store.clone(),
+                mailer.clone(),
+                clock.clone(),
+                policy.clone(),
+            ),
+            store,
+            mailer,
             publisher,
-            routing,
+            clock,
+            policy,
+            metrics: metrics::Metrics::default(),
             concurrency: concurrency.max(1),
         }
     }
 
     /// Where metric events go (the configured namespace; a recorder in tests).
     pub fn with_metrics(mut self, metrics: metrics::Metrics) -> Self {
-        self.router = self.router.with_metrics(metrics);
+        self.router = self.router.with_metrics(metrics.clone());
+        self.metrics = metrics;
         self
     }
 
-    fn store(&self) -> &S {
-        self.router.store()
+    pub fn clock(&self) -> &C {
+        &self.clock
     }
 
     /// One sweep at `now`.
     pub async fn sweep(&self, now: OffsetDateTime) -> Result<SweepReport, StoreError> {
-        let due = self.store().due_leads(now, MAX_PER_SWEEP).await?;
+        let due = self.store.due_leads(now, MAX_PER_SWEEP).await?;
         let mut report = SweepReport {
             due: due.leads.len(),
             scanned: due.scanned,
@@ -148,7 +174,7 @@ where
 
     async fn process_inner(&self, lead: LeadItem, now: OffsetDateTime) -> Result<Step, StoreError> {
         if lead.claimed_at.is_some() || lead.breached_at.is_some() && lead.pending_tier.is_none() {
-            self.store().drop_from_index(&lead.lead_id).await?;
+            self.store.drop_from_index(&lead.lead_id).await?;
             return Ok(Step::Skipped);
         }
         if let Some(tier) = lead.pending_tier {
@@ -171,23 +197,24 @@ where
             };
         }
         let Some(ladder) = self
+            .policy
             .routing
             .rule(&lead.rule)
-            .and_then(|r| self.routing.ladder_for(r))
+            .and_then(|r| self.policy.routing.ladder_for(r))
         else {
-            self.store().drop_from_index(&lead.lead_id).await?;
+            self.store.drop_from_index(&lead.lead_id).await?;
             return Ok(Step::Skipped);
         };
         let tier = lead.tier.unwrap_or(0);
         let breaching = tier as usize >= ladder.tiers.len();
         if !self
-            .store()
+            .store
             .advance_tier(&lead.lead_id, tier, tier + 1, breaching, now)
             .await?
         {
             return Ok(Step::Skipped);
         }
-        self.router.metrics().emit(
+        self.metrics.emit(
             now,
             metrics::lead_escalated(&lead.lead_id, &lead.segment, tier + 1, breaching),
         );
@@ -202,26 +229,27 @@ where
         now: OffsetDateTime,
     ) -> Result<Step, StoreError> {
         if !self
-            .store()
+            .store
             .lease_pending(&lead.lead_id, tier, now, NOTIFY_LEASE)
             .await?
         {
             return Ok(Step::Skipped);
         }
         let rule = self
+            .policy
             .routing
             .rule(&lead.rule)
-            .unwrap_or(&self.routing.fallback);
-        let ladder = self.routing.ladder_for(rule);
+            .unwrap_or(&self.policy.routing.fallback);
+        let ladder = self.policy.routing.ladder_for(rule);
         let tiers = ladder.map_or(0, |l| l.tiers.len());
         let breached = tier as usize >= tiers;
         let recipients = self.recipients(lead, ladder, tier);
-        let speedup = self.router.policy().speedup;
+        let speedup = self.policy.speedup;
         let received = lead.received();
         let waited = describe_wait((now - received).try_into().unwrap_or_default());
-        let policy = self.router.policy();
+        let policy = &self.policy;
         for recipient in &recipients {
-            let link = self.router.claim_link(lead, recipient);
+            let link = policy.claim_link(lead, recipient, now);
             let email = render_escalation(
                 lead,
                 tier,
@@ -234,14 +262,14 @@ where
                     claim_url: link.as_deref(),
                 },
             );
-            match self.router.mailer().send(&email).await {
+            match self.mailer.send(&email).await {
                 Ok(_) => {}
                 Err(MailError::Rejected(reason)) => {
                     tracing::error!(lead_id = %lead.lead_id, tier, reason = %reason, "escalation email rejected for one recipient");
                 }
                 Err(err @ (MailError::Throttled(_) | MailError::Unavailable(_))) => {
                     tracing::warn!(lead_id = %lead.lead_id, tier, error = %err, "escalation email deferred");
-                    self.store()
+                    self.store
                         .defer_pending(&lead.lead_id, now + THROTTLE_RETRY)
                         .await?;
                     return Ok(Step::Deferred);
@@ -254,7 +282,7 @@ where
                 .or_else(|| breach_due(l, received, speedup)),
             _ => None,
         };
-        self.store()
+        self.store
             .finish_pending(&lead.lead_id, tier, next_due)
             .await?;
         let event = LeadEscalated {
@@ -279,7 +307,10 @@ where
     /// Who tier `tier` notifies; the fallback's recipients for the breach,
     /// and whenever a tier would otherwise reach nobody.
     fn recipients(&self, lead: &LeadItem, ladder: Option<&Ladder>, tier: u32) -> Vec<String> {
-        let team = lead.team.as_ref().and_then(|t| self.routing.teams.get(t));
+        let team = lead
+            .team
+            .as_ref()
+            .and_then(|t| self.policy.routing.teams.get(t));
         let audiences = match ladder.and_then(|l| l.tiers.get(tier as usize)) {
             Some(t) => t.notify.clone(),
             None => vec![Audience::Fallback],
@@ -308,6 +339,7 @@ where
                         .for_each(|r| push_unique(&mut out, r));
                 }
                 Audience::Fallback => self
+                    .policy
                     .routing
                     .fallback
                     .recipients
@@ -317,7 +349,8 @@ where
             }
         }
         if out.is_empty() {
-            self.routing
+            self.policy
+                .routing
                 .fallback
                 .recipients
                 .iter()

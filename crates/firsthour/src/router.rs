@@ -69,6 +69,27 @@ pub struct RouterPolicy {
     pub speedup: u32,
 }
 
+impl RouterPolicy {
+    /// A signed claim link for one recipient, valid from `now`, when links
+    /// are configured.
+    pub fn claim_link(
+        &self,
+        item: &LeadItem,
+        recipient: &str,
+        now: OffsetDateTime,
+    ) -> Option<String> {
+        let base = self.public_base_url.as_ref()?;
+        let key = self.link_key.as_ref()?;
+        Some(claim_url(
+            base,
+            key,
+            &item.lead_id,
+            recipient,
+            now + self.link_ttl,
+        ))
+    }
+}
+
 impl From<&crate::config::RouterSettings> for RouterPolicy {
     fn from(settings: &crate::config::RouterSettings) -> Self {
         Self {
@@ -109,18 +130,6 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
-    }
-
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
-    pub fn mailer(&self) -> &M {
-        &self.mailer
-    }
-
-    pub fn policy(&self) -> &RouterPolicy {
-        &self.policy
     }
 
     /// Routes and notifies one lead. Safe to call any number of times.
@@ -235,10 +244,7 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
 
     /// A signed claim link for one recipient, when links are configured.
     pub fn claim_link(&self, item: &LeadItem, recipient: &str) -> Option<String> {
-        let base = self.policy.public_base_url.as_ref()?;
-        let key = self.policy.link_key.as_ref()?;
-        let expires = self.clock.now() + self.policy.link_ttl;
-        Some(claim_url(base, key, &item.lead_id, recipient, expires))
+        self.policy.claim_link(item, recipient, self.clock.now())
     }
 
     /// When the first tier of the lead's ladder fires, if it has one.

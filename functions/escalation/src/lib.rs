@@ -8,12 +8,11 @@ use firsthour::metrics::Metrics;
 use firsthour::ports::{
     Clock, EscalationStore, EventPublisher, Mailer, RoutingStore, StoreError, SystemClock,
 };
-use firsthour::router::{RouterPolicy, RouterService};
+use firsthour::router::RouterPolicy;
 use firsthour_aws::{DynamoLeadStore, EventBridgePublisher, SesMailer};
 
 pub struct EscalationApp<S, M, P, C> {
     service: EscalationService<S, M, P, C>,
-    clock: C,
 }
 
 pub type AwsEscalationApp =
@@ -44,25 +43,23 @@ impl AwsEscalationApp {
 
 impl<S, M, P, C> EscalationApp<S, M, P, C>
 where
-    S: RoutingStore + EscalationStore,
-    M: Mailer,
+    S: RoutingStore + EscalationStore + Clone,
+    M: Mailer + Clone,
     P: EventPublisher,
     C: Clock + Clone,
 {
     pub fn new(store: S, mailer: M, publisher: P, clock: C, settings: &EscalationSettings) -> Self {
         let router = &settings.router;
-        let policy = RouterPolicy::from(router);
-        let routing = policy.routing.clone();
-        let router_service = RouterService::new(store, mailer, clock.clone(), policy)
-            .with_metrics(Metrics::stdout(&router.metrics_namespace));
         Self {
             service: EscalationService::new(
-                router_service,
+                store,
+                mailer,
                 publisher,
-                routing,
+                clock.clone(),
+                RouterPolicy::from(router),
                 settings.concurrency,
-            ),
-            clock,
+            )
+            .with_metrics(Metrics::stdout(&router.metrics_namespace)),
         }
     }
 
@@ -75,7 +72,8 @@ where
     /// One sweep, now. `Err` (store unreachable) fails the invocation; the
     /// next minute's sweep picks up where this one could not.
     pub async fn sweep(&self) -> Result<SweepReport, StoreError> {
-        let report = self.service.sweep(self.clock.now()).await?;
+        // The same injected clock the router and the emails read.
+        let report = self.service.sweep(self.service.clock().now()).await?;
         tracing::info!(
             due = report.due,
             scanned = report.scanned,
