@@ -1,0 +1,293 @@
+//! The sweep's port: the due index, tier advances, pending tiers, claims and touches.
+
+use super::*;
+
+/// Most items asked for per due-index page.
+const DUE_PAGE: i32 = 100;
+
+impl EscalationStore for DynamoLeadStore {
+    async fn due_leads(&self, now: OffsetDateTime, max: usize) -> Result<DueLeads, StoreError> {
+        let mut due = DueLeads::default();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(table::DUE_INDEX)
+                .key_condition_expression("#bucket = :bucket AND #due_at <= :now")
+                .expression_attribute_names("#bucket", table::DUE_BUCKET)
+                .expression_attribute_names("#due_at", table::DUE_AT)
+                .expression_attribute_values(
+                    ":bucket",
+                    AttributeValue::S(table::DUE_BUCKET_VALUE.to_owned()),
+                )
+                .expression_attribute_values(":now", number(unix_millis(now)))
+                .limit(DUE_PAGE)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|err| store_error(&err))?;
+            due.scanned += u64::try_from(page.scanned_count).unwrap_or(0);
+            for item in page.items.unwrap_or_default() {
+                match serde_dynamo::from_item::<_, LeadItem>(item) {
+                    Ok(lead) => due.leads.push(lead),
+                    Err(err) => {
+                        tracing::error!(error = %err, "unreadable item in the due index: skipped")
+                    }
+                }
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() || due.leads.len() >= max {
+                return Ok(due);
+            }
+        }
+    }
+
+    async fn advance_tier(
+        &self,
+        id: &LeadId,
+        from: u32,
+        to: u32,
+        breached: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut sets = vec![
+            "tier = :to",
+            "pending_tier = :from",
+            "escalated_at = :now",
+            "escalations = list_append(if_not_exists(escalations, :no_stamps), :stamp)",
+        ];
+        let stamp = table::EscalationStamp {
+            tier: from + 1,
+            at: format_utc_millis(now),
+            ms: table::elapsed_ms(id, now),
+            breach: breached,
+        };
+        let stamp = serde_dynamo::to_attribute_value(vec![stamp])
+            .map_err(|e| StoreError::Rejected(e.to_string()))?;
+        let mut update = self.lead_key(self.client.update_item(), id);
+        if breached {
+            sets.push("breached_at = :now");
+        }
+        // The due time stays until the owed emails are out; finish_pending sets the next one.
+        update = update
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(claimed_at) AND attribute_not_exists(pending_tier) \
+                 AND (tier = :from OR (attribute_not_exists(tier) AND :from = :zero))",
+            )
+            .expression_attribute_values(":to", number(i64::from(to)))
+            .expression_attribute_values(":from", number(i64::from(from)))
+            .expression_attribute_values(":zero", number(0))
+            .expression_attribute_values(":now", AttributeValue::S(format_utc_millis(now)))
+            .expression_attribute_values(":stamp", stamp)
+            .expression_attribute_values(":no_stamps", AttributeValue::L(Vec::new()));
+        conditional(update.send().await)
+    }
+
+    async fn lease_pending(
+        &self,
+        id: &LeadId,
+        tier: u32,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        let now_ms = unix_millis(now);
+        let stale = now_ms - i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        conditional(
+            self.lead_key(self.client.update_item(), id)
+                .update_expression("SET pending_claimed_at = :now")
+                .condition_expression(
+                    "pending_tier = :tier AND attribute_not_exists(claimed_at) AND \
+                     (attribute_not_exists(pending_claimed_at) OR pending_claimed_at < :stale)",
+                )
+                .expression_attribute_values(":tier", number(i64::from(tier)))
+                .expression_attribute_values(":now", number(now_ms))
+                .expression_attribute_values(":stale", number(stale))
+                .send()
+                .await,
+        )
+    }
+
+    async fn finish_pending(
+        &self,
+        id: &LeadId,
+        tier: u32,
+        next_due: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        let update = self.lead_key(self.client.update_item(), id);
+        let update = match next_due {
+            Some(due) => update
+                .update_expression("SET #due_at = :due REMOVE pending_tier, pending_claimed_at")
+                .expression_attribute_values(":due", number(unix_millis(due))),
+            None => update
+                .update_expression("REMOVE pending_tier, pending_claimed_at, #due_at, due_bucket"),
+        };
+        conditional(
+            update
+                .condition_expression("pending_tier = :tier")
+                .expression_attribute_names("#due_at", table::DUE_AT)
+                .expression_attribute_values(":tier", number(i64::from(tier)))
+                .send()
+                .await,
+        )
+        .map(|_| ())
+    }
+
+    async fn defer_pending(&self, id: &LeadId, retry_at: OffsetDateTime) -> Result<(), StoreError> {
+        conditional(
+            self.lead_key(self.client.update_item(), id)
+                .update_expression("SET #due_at = :retry REMOVE pending_claimed_at")
+                .condition_expression(
+                    "attribute_exists(pending_tier) AND attribute_exists(due_bucket)",
+                )
+                .expression_attribute_names("#due_at", table::DUE_AT)
+                .expression_attribute_values(":retry", number(unix_millis(retry_at)))
+                .send()
+                .await,
+        )
+        .map(|_| ())
+    }
+
+    async fn drop_from_index(&self, id: &LeadId) -> Result<(), StoreError> {
+        conditional(
+            self.lead_key(self.client.update_item(), id)
+                .update_expression("REMOVE #due_at, due_bucket")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#due_at", table::DUE_AT)
+                .send()
+                .await,
+        )
+        .map(|_| ())
+    }
+
+    async fn claim(
+        &self,
+        id: &LeadId,
+        by: &str,
+        now: OffsetDateTime,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let at = AttributeValue::S(format_utc_millis(now));
+        let claimed = conditional(
+            self.lead_key(self.client.update_item(), id)
+                .update_expression(
+                    "SET claimed_at = :at, claimed_by = :by, first_touch_at = if_not_exists(first_touch_at, :at), \
+                     ms_to_first_touch = if_not_exists(ms_to_first_touch, :elapsed), last_touch_at = :at ADD touches :one REMOVE #due_at, due_bucket, pending_tier, pending_claimed_at",
+                )
+                .condition_expression("attribute_exists(pk) AND attribute_not_exists(claimed_at)")
+                .expression_attribute_names("#due_at", table::DUE_AT)
+                .expression_attribute_values(":at", at)
+                .expression_attribute_values(":by", AttributeValue::S(by.to_owned()))
+                .expression_attribute_values(":one", number(1))
+                .expression_attribute_values(":elapsed", number(table::elapsed_ms(id, now)))
+                .send()
+                .await,
+        )?;
+        if claimed {
+            let segment = self.get_lead(id).await?.map(|l| l.segment);
+            return Ok(ClaimOutcome::Claimed { segment });
+        }
+        Ok(match self.get_lead(id).await? {
+            None => ClaimOutcome::NotFound,
+            Some(lead) => ClaimOutcome::AlreadyClaimed {
+                by: lead.claimed_by,
+                at: lead.claimed_at,
+            },
+        })
+    }
+
+    async fn touch(
+        &self,
+        id: &LeadId,
+        touch_id: &str,
+        by: &str,
+        channel: &str,
+        now: OffsetDateTime,
+    ) -> Result<TouchOutcome, StoreError> {
+        use aws_sdk_dynamodb::types::Update;
+        let at = AttributeValue::S(format_utc_millis(now));
+        let marker = TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .item(table::PK, AttributeValue::S(table::lead_pk(id)))
+                    .item(
+                        table::SK,
+                        AttributeValue::S(format!(
+                            "TOUCH#{}",
+                            firsthour::table::sha256_hex(touch_id.as_bytes())
+                        )),
+                    )
+                    .item("entity", AttributeValue::S("touch".into()))
+                    .item("by", AttributeValue::S(by.to_owned()))
+                    .item("channel", AttributeValue::S(channel.to_owned()))
+                    .item("at", at.clone())
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .map_err(|err| StoreError::Rejected(err.to_string()))?,
+            )
+            .build();
+        let lead = TransactWriteItem::builder()
+            .update(
+                Update::builder()
+                    .table_name(&self.table)
+                    .key(table::PK, AttributeValue::S(table::lead_pk(id)))
+                    .key(table::SK, AttributeValue::S(table::LEAD_SK.to_owned()))
+                    .update_expression(
+                        "SET claimed_at = if_not_exists(claimed_at, :at), claimed_by = if_not_exists(claimed_by, :by), \
+                         first_touch_at = if_not_exists(first_touch_at, :at), last_touch_at = :at, \
+                         ms_to_first_touch = if_not_exists(ms_to_first_touch, :elapsed) \
+                         ADD touches :one REMOVE #due_at, due_bucket, pending_tier, pending_claimed_at",
+                    )
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_names("#due_at", table::DUE_AT)
+                    .expression_attribute_values(":at", at)
+                    .expression_attribute_values(":by", AttributeValue::S(by.to_owned()))
+                    .expression_attribute_values(":one", number(1))
+                    .expression_attribute_values(":elapsed", number(table::elapsed_ms(id, now)))
+                    .build()
+                    .map_err(|err| StoreError::Rejected(err.to_string()))?,
+            )
+            .build();
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(marker)
+            .transact_items(lead)
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                let lead = self.get_lead(id).await?;
+                Ok(TouchOutcome::Recorded {
+                    touches: lead.as_ref().map_or(1, |l| l.touches),
+                    segment: lead.map(|l| l.segment),
+                })
+            }
+            Err(err) => {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+                    err.as_service_error()
+                {
+                    let codes: Vec<&str> = cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .map(|r| r.code().unwrap_or("None"))
+                        .collect();
+                    if codes.get(1) == Some(&"ConditionalCheckFailed") {
+                        return Ok(TouchOutcome::NotFound);
+                    }
+                    if codes.first() == Some(&"ConditionalCheckFailed") {
+                        return Ok(TouchOutcome::Duplicate);
+                    }
+                    if codes.contains(&"TransactionConflict") {
+                        return Err(StoreError::Unavailable(
+                            "touch conflicted with another write; retry".into(),
+                        ));
+                    }
+                }
+                Err(store_error(&err))
+            }
+        }
+    }
+}
