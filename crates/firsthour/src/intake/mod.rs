@@ -142,14 +142,14 @@ impl Bounds {
     }
 }
 
-fn build_lead(
-    submission: Submission,
-    context: IntakeContext<'_>,
-) -> Result<Normalised, IntakeError> {
+/// Which submitted field is which lead field: the source's mapping, then
+/// the known names, then question labels for what is still missing, and
+/// last any value that looks like an email address.
+fn recognise_fields(fields: &[SubmittedField], mapping: Option<&FieldMapping>) -> Recognised {
     let mut recognised = Recognised::default();
     let mut unmatched: Vec<&SubmittedField> = Vec::new();
-    for field in &submission.fields {
-        let mapped = context.mapping.and_then(|mapping| {
+    for field in fields {
+        let mapped = mapping.and_then(|mapping| {
             mapping.get(&field.name).copied().or_else(|| {
                 mapping
                     .iter()
@@ -178,9 +178,16 @@ fn build_lead(
     {
         recognised.offer(LeadField::Email, &field.value);
     }
+    recognised
+}
 
-    let mut warnings = Vec::new();
-    let mut bounds = Bounds::default();
+/// The validated email and phone: a lead needs one of them. A broken one
+/// beside a good one is dropped with a warning.
+fn way_to_reach(
+    recognised: &mut Recognised,
+    warnings: &mut Vec<String>,
+    bounds: &mut Bounds,
+) -> Result<(Option<EmailAddress>, Option<String>), IntakeError> {
     let raw_email = recognised.take(LeadField::Email);
     let raw_phone = recognised.take(LeadField::Phone);
     let email = raw_email.as_deref().map(EmailAddress::parse);
@@ -228,6 +235,17 @@ fn build_lead(
         }
         phone.number
     });
+    Ok((email, phone))
+}
+
+fn build_lead(
+    submission: Submission,
+    context: IntakeContext<'_>,
+) -> Result<Normalised, IntakeError> {
+    let mut recognised = recognise_fields(&submission.fields, context.mapping);
+    let mut warnings = Vec::new();
+    let mut bounds = Bounds::default();
+    let (email, phone) = way_to_reach(&mut recognised, &mut warnings, &mut bounds)?;
 
     let message = recognised.take(LeadField::Message).map(|mut text| {
         // Cut first: dropping characters never makes the text longer.
