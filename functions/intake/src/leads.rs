@@ -29,58 +29,11 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
     ) -> Response<Body> {
         let headers = &request.headers;
         let wants_html = prefers_html(headers);
-        let source = match source.map(Source::parse).transpose() {
-            Ok(source) => source.unwrap_or_else(Source::default_web),
-            Err(err) => {
-                return problem_response(
-                    &Problem::new(StatusCode::BAD_REQUEST, "invalid_source", err.to_string()),
-                    wants_html,
-                );
-            }
-        };
-        let mut meta = match request_meta(request) {
-            Ok(meta) => meta,
-            Err(problem) => return problem_response(&problem, wants_html),
-        };
-        // Authenticate over the exact bytes received, before any parsing.
-        if let Some(verifier) = self.verifiers.get(source.as_str()) {
-            match self.authenticate(verifier, request) {
-                Ok(verified) => {
-                    if verified.delivery_id.is_some() {
-                        meta.delivery_id = verified.delivery_id;
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!(source = %source, scheme = verifier.scheme().as_str(), reason = %err, "unauthenticated delivery refused");
-                    let mut response = problem_response(
-                        &Problem::new(
-                            StatusCode::UNAUTHORIZED,
-                            "unauthenticated",
-                            format!("{err} ({} signature required)", verifier.scheme().as_str()),
-                        ),
-                        false,
-                    );
-                    response.headers_mut().insert(
-                        header::WWW_AUTHENTICATE,
-                        HeaderValue::from_static("Signature"),
-                    );
-                    return response;
-                }
-            }
-        }
-        let content_type = match headers
-            .get(header::CONTENT_TYPE)
-            .map(HeaderValue::to_str)
-            .transpose()
-        {
-            Ok(ct) => ct,
-            Err(_) => {
-                let problem = Problem::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "unreadable Content-Type",
-                );
-                return problem_response(&problem, wants_html);
+        let (source, meta, content_type) = match self.checked_delivery(request, source) {
+            Ok(checked) => checked,
+            // A sender refused for its signature is a program: JSON.
+            Err(problem) => {
+                return problem_response(&problem, wants_html && problem.challenge.is_none());
             }
         };
         let delivery = Delivery {
@@ -126,6 +79,53 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
                 problem_response(&problem, wants_html)
             }
         }
+    }
+
+    /// What the edge checks before the use case sees the delivery: the
+    /// source's name, the request's headers, the sender's signature (over the
+    /// exact bytes, before any parsing) and a readable Content-Type.
+    fn checked_delivery<'r>(
+        &self,
+        request: &'r Request,
+        source: Option<&str>,
+    ) -> Result<(Source, RequestMeta, Option<&'r str>), Problem> {
+        let source = source
+            .map(Source::parse)
+            .transpose()
+            .map_err(|err| {
+                Problem::new(StatusCode::BAD_REQUEST, "invalid_source", err.to_string())
+            })?
+            .unwrap_or_else(Source::default_web);
+        let mut meta = request_meta(request)?;
+        if let Some(verifier) = self.verifiers.get(source.as_str()) {
+            let verified = self.authenticate(verifier, request).map_err(|err| {
+                tracing::warn!(source = %source, scheme = verifier.scheme().as_str(), reason = %err, "unauthenticated delivery refused");
+                Problem {
+                    challenge: Some("Signature"),
+                    ..Problem::new(
+                        StatusCode::UNAUTHORIZED,
+                        "unauthenticated",
+                        format!("{err} ({} signature required)", verifier.scheme().as_str()),
+                    )
+                }
+            })?;
+            if verified.delivery_id.is_some() {
+                meta.delivery_id = verified.delivery_id;
+            }
+        }
+        let content_type = request
+            .headers
+            .get(header::CONTENT_TYPE)
+            .map(HeaderValue::to_str)
+            .transpose()
+            .map_err(|_| {
+                Problem::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "unreadable Content-Type",
+                )
+            })?;
+        Ok((source, meta, content_type))
     }
 
     fn accepted_response(

@@ -18,6 +18,8 @@ pub(crate) struct Problem {
     pub(crate) lead_id: Option<String>,
     /// Seconds for `Retry-After`.
     pub(crate) retry_after: Option<u64>,
+    /// The `WWW-Authenticate` scheme of a 401.
+    pub(crate) challenge: Option<&'static str>,
 }
 
 impl Problem {
@@ -29,6 +31,7 @@ impl Problem {
             field: None,
             lead_id: None,
             retry_after: (status == StatusCode::SERVICE_UNAVAILABLE).then_some(5),
+            challenge: None,
         }
     }
 }
@@ -147,6 +150,11 @@ pub(crate) fn problem_response(problem: &Problem, wants_html: bool) -> Response<
         }
         json_response(problem.status, &body)
     };
+    if let Some(scheme) = problem.challenge {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(scheme));
+    }
     if let Some(seconds) = problem.retry_after {
         response
             .headers_mut()

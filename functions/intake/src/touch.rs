@@ -269,18 +269,15 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
             );
         };
         if !bearer_matches(&request.headers, expected) {
-            let mut response = problem_response(
-                &Problem::new(
+            let problem = Problem {
+                challenge: Some("Bearer"),
+                ..Problem::new(
                     StatusCode::UNAUTHORIZED,
                     "unauthorized",
                     "send Authorization: Bearer <touch API token>",
-                ),
-                false,
-            );
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return response;
+                )
+            };
+            return problem_response(&problem, false);
         }
         let Some(id) = LeadId::parse(raw_id) else {
             return problem_response(
