@@ -15,7 +15,7 @@ TICK_SECONDS ?= 60
 LADDER_SPEEDUP ?= 1
 CARGO ?= cargo
 # The get.gov registry for `make run` (optional; see README "Government detection").
-GOV_DOMAINS_FILE ?= $(wildcard ../shared/data/dotgov/current-full.csv)
+GOV_DOMAINS_FILE ?= crates/firsthour/data/dotgov.csv
 
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam

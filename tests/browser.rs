@@ -183,7 +183,7 @@ async fn the_landing_pages_post_leads_from_headless_chromium() {
             ),
             (
                 "FIRSTHOUR_GOV_DOMAINS_FILE".into(),
-                shared_registry().display().to_string(),
+                registry_snapshot().display().to_string(),
             ),
             ("FIRSTHOUR_PUBLIC_BASE_URL".into(), intake.clone()),
             ("AWS_ENDPOINT_URL".into(), moto.url.clone()),

@@ -30,7 +30,7 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
             ),
             (
                 "FIRSTHOUR_GOV_DOMAINS_FILE".into(),
-                shared_registry().display().to_string(),
+                registry_snapshot().display().to_string(),
             ),
             ("AWS_ENDPOINT_URL".into(), moto.url.clone()),
         ],

@@ -31,12 +31,12 @@ pub fn shipped_config() -> PathBuf {
 }
 
 /// The get.gov registry, when there is one to read: `FIRSTHOUR_GOV_DOMAINS_FILE`
-/// or `../shared/data/dotgov/current-full.csv`.
+/// or the snapshot the project carries, `crates/firsthour/data/dotgov.csv`.
 pub fn registry() -> Option<PathBuf> {
     std::env::var_os("FIRSTHOUR_GOV_DOMAINS_FILE")
         .map(PathBuf::from)
         .filter(|p| !p.as_os_str().is_empty())
-        .or_else(|| Some(root().join("../shared/data/dotgov/current-full.csv")))
+        .or_else(|| Some(root().join("crates/firsthour/data/dotgov.csv")))
         .filter(|p| p.exists())
         .and_then(|p| std::fs::canonicalize(p).ok())
 }

@@ -121,9 +121,9 @@ pub fn shipped_config() -> PathBuf {
     root().join("infra/config/firsthour.toml")
 }
 
-/// The .gov registry tests may read from `../shared`.
-pub fn shared_registry() -> PathBuf {
-    root().join("../shared/data/dotgov/current-full.csv")
+/// The get.gov registry snapshot the project carries.
+pub fn registry_snapshot() -> PathBuf {
+    root().join("crates/firsthour/data/dotgov.csv")
 }
 
 /// An endpoint where nothing listens.
@@ -187,7 +187,7 @@ impl TestStack {
     }
 
     /// A function's environment from the template, with the shipped config
-    /// and the shared .gov registry, plus `extra`.
+    /// and the .gov registry snapshot, plus `extra`.
     pub fn function_env(
         &self,
         logical_id: &str,
@@ -212,7 +212,7 @@ impl TestStack {
         if env.contains_key("FIRSTHOUR_GOV_DOMAINS_FILE") {
             env.insert(
                 "FIRSTHOUR_GOV_DOMAINS_FILE".into(),
-                shared_registry().display().to_string(),
+                registry_snapshot().display().to_string(),
             );
         }
         env.extend(

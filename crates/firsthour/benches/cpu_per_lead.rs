@@ -1,7 +1,7 @@
 //! CPU per lead: verify the signature, parse, normalise, classify (sector)
 //! and route (rule) one realistic ~2 KB webhook of each content type, with
 //! the shipped config (`infra/config/firsthour.toml`) and, when it is there,
-//! the get.gov registry (`../shared/data/dotgov/current-full.csv`, or
+//! the get.gov registry (`crates/firsthour/data/dotgov.csv`, or
 //! `FIRSTHOUR_GOV_DOMAINS_FILE`). Target: at most 20 µs median per lead.
 //!
 //! `cargo bench -p firsthour --bench cpu_per_lead -- cpu_per_lead/`; medians land in
@@ -41,7 +41,7 @@ fn read(relative: &str) -> String {
 fn registry_path() -> Option<PathBuf> {
     let registry = std::env::var_os("FIRSTHOUR_GOV_DOMAINS_FILE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/data/dotgov/current-full.csv"));
+        .unwrap_or_else(|| root().join("crates/firsthour/data/dotgov.csv"));
     registry.exists().then_some(registry)
 }
 

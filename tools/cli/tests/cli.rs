@@ -24,7 +24,7 @@ fn firsthour(args: &[&str]) -> (i32, serde_json::Value, String) {
 }
 
 const RULES: &str = "infra/config/firsthour.toml";
-const REGISTRY: &str = "../shared/data/dotgov/current-full.csv";
+const REGISTRY: &str = "crates/firsthour/data/dotgov.csv";
 
 #[test]
 fn routes_every_vendor_sample() {
