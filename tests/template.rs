@@ -151,9 +151,11 @@ fn every_binary_named_by_the_template_is_a_workspace_crate() {
 #[test]
 fn the_shipped_config_file_is_valid() {
     let path = root().join("infra/config/firsthour.toml");
-    firsthour::config::FileConfig::load(&path, Some(&firsthour_tests::registry_snapshot()), &|name| {
-        test_parameter_env(name)
-    })
+    firsthour::config::FileConfig::load(
+        &path,
+        Some(&firsthour_tests::registry_snapshot()),
+        &|name| test_parameter_env(name),
+    )
     .expect("infra/config/firsthour.toml is valid");
 }
 
