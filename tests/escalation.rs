@@ -13,7 +13,8 @@ use firsthour::lead::LeadId;
 use firsthour::metrics::Metrics;
 use firsthour::notify::OutgoingEmail;
 use firsthour::ports::{MailError, Mailer, ManualClock};
-use firsthour::table::{LeadItem, RoutingState};
+use firsthour::record::RoutingState;
+use firsthour_aws::table::LeadItem;
 use firsthour_tests::*;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -456,10 +457,13 @@ fn due_item(
     template: &LeadItem,
     due_at: Option<OffsetDateTime>,
 ) -> HashMap<String, AttributeValue> {
-    let at = template.received();
+    let at = template
+        .lead_id
+        .created_at()
+        .expect("an id carries its time");
     let mut item = template.clone();
     item.lead_id = LeadId::new_at(at);
-    item.pk = firsthour::table::lead_pk(&item.lead_id);
+    item.pk = firsthour_aws::table::lead_pk(&item.lead_id);
     match due_at {
         Some(due) => item.due_at = Some(firsthour::lead::unix_millis(due)),
         None => {

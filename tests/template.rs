@@ -3,7 +3,7 @@
 
 use firsthour::config::vars;
 use firsthour::events::{EVENT_SOURCE, LEAD_RECEIVED};
-use firsthour::table as layout;
+use firsthour_aws::table as layout;
 use firsthour_local::template::EnvValue;
 use firsthour_tests::{root, template, test_parameter_env};
 

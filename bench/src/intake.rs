@@ -22,13 +22,13 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use firsthour::config::{EnvReader, IntakeSettings};
+use firsthour::dedup::{DedupKind, DedupMarker, content_key, delivery_key, sha256_hex};
 use firsthour::events::{EVENT_SOURCE, LeadReceived, OutboundEvent};
 use firsthour::lead::Source;
+use firsthour::record::LeadRecord;
 use firsthour::service::intake::IntakePolicy;
 use firsthour::signature::sign;
-use firsthour::table::{
-    self, DedupItem, DedupKind, LeadItem, content_key, delivery_key, sha256_hex,
-};
+use firsthour_aws::table::{self, DedupItem, LeadItem};
 use firsthour_local::gateway::{self, GatewayState};
 use firsthour_local::runtime_api::{FunctionHost, FunctionSpec};
 use serde_json::json;
@@ -150,14 +150,14 @@ impl Direct {
         .await?;
         let sha = sha256_hex(&delivery.body);
         let markers = [
-            DedupItem::new(
+            DedupMarker::new(
                 DedupKind::Delivery,
                 &delivery_key(source, &delivery.id),
                 &lead,
                 &sha,
                 self.policy.delivery_id_ttl,
             ),
-            DedupItem::new(
+            DedupMarker::new(
                 DedupKind::Content,
                 &content_key(&lead, &self.policy.file.spam),
                 &lead,
@@ -165,19 +165,20 @@ impl Direct {
                 self.policy.dedup_window,
             ),
         ];
-        let item = LeadItem::new_received(
+        let item = LeadItem::stored(&LeadRecord::new_received(
             &lead,
             &sector,
             &route,
             now,
             now + self.policy.redrive_after,
             self.policy.lead_retention.map(|keep| now + keep),
-        );
+        ));
         let lead_item: Item = serde_dynamo::to_item(&item).map_err(|e| e.to_string())?;
         let mut transaction =
             vec![self.put(lead_item.clone(), "attribute_not_exists(pk)", None)?];
         for marker in &markers {
-            let marker: Item = serde_dynamo::to_item(marker).map_err(|e| e.to_string())?;
+            let marker: Item =
+                serde_dynamo::to_item(DedupItem::from(marker)).map_err(|e| e.to_string())?;
             transaction.push(self.put(
                 marker,
                 "attribute_not_exists(pk) OR #expires < :now",

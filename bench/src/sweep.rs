@@ -21,7 +21,8 @@ use firsthour::lead::{LeadId, Source, format_utc_millis, unix_millis};
 use firsthour::metrics::Metrics;
 use firsthour::notify::OutgoingEmail;
 use firsthour::ports::{EscalationStore, MailError, Mailer, ManualClock};
-use firsthour::table::{self, LeadItem, RoutingState};
+use firsthour::record::{LeadRecord, RoutingState};
+use firsthour_aws::table::{self, LeadItem};
 use firsthour_aws::{DynamoLeadStore, EventBridgePublisher};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -136,7 +137,9 @@ pub async fn run(options: &Options) -> Result<(), String> {
     .to_string();
     let (lead, sector, route) =
         support::lead_from(body.as_bytes(), &source, None, &file, t0).await?;
-    let mut template = LeadItem::new_received(&lead, &sector, &route, t0, t0, None);
+    let mut template = LeadItem::stored(&LeadRecord::new_received(
+        &lead, &sector, &route, t0, t0, None,
+    ));
     template.routing_state = RoutingState::Routed;
     template.owner = Some("fed-rep-1@example.com".into());
     template.routed_at = Some(format_utc_millis(t0));

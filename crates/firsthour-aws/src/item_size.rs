@@ -1,7 +1,7 @@
 //! The reference for the domain's item-size count: the size of the item
 //! `serde_dynamo` builds, attribute by attribute, as DynamoDB documents it.
 //! The store writes exactly that item, so the domain's allocation-free count
-//! (`firsthour::intake::limits::item_size`) is held to it here.
+//! (`crate::table::size::item_size`) is held to it here.
 
 use serde::Serialize;
 use serde_dynamo::AttributeValue;
@@ -49,8 +49,9 @@ mod tests {
     use proptest::prelude::*;
     use serde::Serialize;
 
-    use firsthour::intake::limits::item_size;
-    use firsthour::table::LeadItem;
+    use crate::table::LeadItem;
+    use crate::table::size::item_size;
+    use firsthour::record::LeadRecord;
 
     use super::*;
 
@@ -181,7 +182,9 @@ mod tests {
         .expect("a lead")
         .lead;
         let (sector, route) = firsthour::service::intake::classify(&lead, &file);
-        LeadItem::new_received(&lead, &sector, &route, now, now, None)
+        LeadItem::stored(&LeadRecord::new_received(
+            &lead, &sector, &route, now, now, None,
+        ))
     }
 
     proptest! {

@@ -7,6 +7,7 @@ pub mod eventbridge;
 pub mod item_size;
 pub mod secrets;
 pub mod ses;
+pub mod table;
 
 use std::time::Duration;
 

@@ -13,9 +13,9 @@ use crate::notify::{NotificationContext, render_escalation};
 use crate::ports::{
     Clock, EscalationStore, EventPublisher, MailError, Mailer, RoutingStore, StoreError,
 };
+use crate::record::{LeadRecord, RoutingState};
 use crate::router::{NOTIFY_LEASE, RouterOutcome, RouterPolicy, RouterService};
 use crate::routing::{Audience, Ladder};
-use crate::table::{LeadItem, RoutingState};
 
 /// How long a throttled tier waits before its emails are tried again.
 pub const THROTTLE_RETRY: Duration = Duration::from_secs(60);
@@ -163,8 +163,8 @@ where
         Ok(report)
     }
 
-    async fn process(&self, lead: LeadItem, now: OffsetDateTime) -> Step {
-        let id = lead.lead_id.clone();
+    async fn process(&self, lead: LeadRecord, now: OffsetDateTime) -> Step {
+        let id = lead.id.clone();
         let result = self.process_inner(lead, now).await;
         result.unwrap_or_else(|err| {
             tracing::error!(lead_id = %id, error = %err, "escalation step failed; retried next sweep");
@@ -172,26 +172,32 @@ where
         })
     }
 
-    async fn process_inner(&self, lead: LeadItem, now: OffsetDateTime) -> Result<Step, StoreError> {
-        if lead.claimed_at.is_some() || lead.breached_at.is_some() && lead.pending_tier.is_none() {
-            self.store.drop_from_index(&lead.lead_id).await?;
+    async fn process_inner(
+        &self,
+        lead: LeadRecord,
+        now: OffsetDateTime,
+    ) -> Result<Step, StoreError> {
+        if lead.sla.claimed_at.is_some()
+            || lead.sla.breached_at.is_some() && lead.sla.pending_tier.is_none()
+        {
+            self.store.drop_from_index(&lead.id).await?;
             return Ok(Step::Skipped);
         }
-        if let Some(tier) = lead.pending_tier {
+        if let Some(tier) = lead.sla.pending_tier {
             return self.send_tier(&lead, tier, now).await;
         }
         // The first notification never happened (event lost, router failed): re-drive it.
-        if lead.routing_state == RoutingState::Unrouted
-            || (lead.notified_at.is_none() && lead.notify_failed_at.is_none())
+        if lead.sla.routing_state == RoutingState::Unrouted
+            || (lead.sla.notified_at.is_none() && lead.sla.notify_failed_at.is_none())
         {
-            tracing::warn!(lead_id = %lead.lead_id, "re-driving a lead that was never notified");
-            return match self.router.handle(&lead.lead_id).await {
+            tracing::warn!(lead_id = %lead.id, "re-driving a lead that was never notified");
+            return match self.router.handle(&lead.id).await {
                 Ok(RouterOutcome::Notified { .. } | RouterOutcome::AlreadyNotified) => {
                     Ok(Step::Redriven)
                 }
                 Ok(_) => Ok(Step::Skipped),
                 Err(err) => {
-                    tracing::error!(lead_id = %lead.lead_id, error = %err, "re-drive failed; retried next sweep");
+                    tracing::error!(lead_id = %lead.id, error = %err, "re-drive failed; retried next sweep");
                     Ok(Step::Failed)
                 }
             };
@@ -199,24 +205,24 @@ where
         let Some(ladder) = self
             .policy
             .routing
-            .rule(&lead.rule)
+            .rule(&lead.route.rule)
             .and_then(|r| self.policy.routing.ladder_for(r))
         else {
-            self.store.drop_from_index(&lead.lead_id).await?;
+            self.store.drop_from_index(&lead.id).await?;
             return Ok(Step::Skipped);
         };
-        let tier = lead.tier.unwrap_or(0);
+        let tier = lead.sla.tier.unwrap_or(0);
         let breaching = tier as usize >= ladder.tiers.len();
         if !self
             .store
-            .advance_tier(&lead.lead_id, tier, tier + 1, breaching, now)
+            .advance_tier(&lead.id, tier, tier + 1, breaching, now)
             .await?
         {
             return Ok(Step::Skipped);
         }
         self.metrics.emit(
             now,
-            metrics::lead_escalated(&lead.lead_id, &lead.segment, tier + 1, breaching),
+            metrics::lead_escalated(&lead.id, &lead.route.segment, tier + 1, breaching),
         );
         self.send_tier(&lead, tier, now).await
     }
@@ -224,13 +230,13 @@ where
     /// Sends tier `tier`'s emails (owed since the tier advanced), then sets the next due time.
     async fn send_tier(
         &self,
-        lead: &LeadItem,
+        lead: &LeadRecord,
         tier: u32,
         now: OffsetDateTime,
     ) -> Result<Step, StoreError> {
         if !self
             .store
-            .lease_pending(&lead.lead_id, tier, now, NOTIFY_LEASE)
+            .lease_pending(&lead.id, tier, now, NOTIFY_LEASE)
             .await?
         {
             return Ok(Step::Skipped);
@@ -238,14 +244,14 @@ where
         let rule = self
             .policy
             .routing
-            .rule(&lead.rule)
+            .rule(&lead.route.rule)
             .unwrap_or(&self.policy.routing.fallback);
         let ladder = self.policy.routing.ladder_for(rule);
         let tiers = ladder.map_or(0, |l| l.tiers.len());
         let breached = tier as usize >= tiers;
         let recipients = self.recipients(lead, ladder, tier);
         let speedup = self.policy.speedup;
-        let received = lead.received();
+        let received = lead.received_at;
         let waited = describe_wait((now - received).try_into().unwrap_or_default());
         let policy = &self.policy;
         for recipient in &recipients {
@@ -265,12 +271,12 @@ where
             match self.mailer.send(&email).await {
                 Ok(_) => {}
                 Err(MailError::Rejected(reason)) => {
-                    tracing::error!(lead_id = %lead.lead_id, tier, reason = %reason, "escalation email rejected for one recipient");
+                    tracing::error!(lead_id = %lead.id, tier, reason = %reason, "escalation email rejected for one recipient");
                 }
                 Err(err @ (MailError::Throttled(_) | MailError::Unavailable(_))) => {
-                    tracing::warn!(lead_id = %lead.lead_id, tier, error = %err, "escalation email deferred");
+                    tracing::warn!(lead_id = %lead.id, tier, error = %err, "escalation email deferred");
                     self.store
-                        .defer_pending(&lead.lead_id, now + THROTTLE_RETRY)
+                        .defer_pending(&lead.id, now + THROTTLE_RETRY)
                         .await?;
                     return Ok(Step::Deferred);
                 }
@@ -282,21 +288,19 @@ where
                 .or_else(|| breach_due(l, received, speedup)),
             _ => None,
         };
-        self.store
-            .finish_pending(&lead.lead_id, tier, next_due)
-            .await?;
+        self.store.finish_pending(&lead.id, tier, next_due).await?;
         let event = LeadEscalated {
-            lead_id: lead.lead_id.clone(),
-            segment: lead.segment.clone(),
+            lead_id: lead.id.clone(),
+            segment: lead.route.segment.clone(),
             tier,
             breached,
             recipients: recipients.len(),
             at: format_utc_millis(now),
         };
         if let Err(err) = self.publisher.publish(&OutboundEvent::from(&event)).await {
-            tracing::warn!(lead_id = %lead.lead_id, error = %err, "LeadEscalated not published");
+            tracing::warn!(lead_id = %lead.id, error = %err, "LeadEscalated not published");
         }
-        tracing::info!(lead_id = %lead.lead_id, tier, breached, recipients = recipients.len(), "escalated");
+        tracing::info!(lead_id = %lead.id, tier, breached, recipients = recipients.len(), "escalated");
         Ok(if breached {
             Step::Breached
         } else {
@@ -306,8 +310,9 @@ where
 
     /// Who tier `tier` notifies; the fallback's recipients for the breach,
     /// and whenever a tier would otherwise reach nobody.
-    fn recipients(&self, lead: &LeadItem, ladder: Option<&Ladder>, tier: u32) -> Vec<String> {
+    fn recipients(&self, lead: &LeadRecord, ladder: Option<&Ladder>, tier: u32) -> Vec<String> {
         let team = lead
+            .route
             .team
             .as_ref()
             .and_then(|t| self.policy.routing.teams.get(t));
@@ -318,9 +323,10 @@ where
         let mut out: Vec<String> = Vec::new();
         for audience in &audiences {
             match audience {
-                Audience::Owner => match &lead.owner {
+                Audience::Owner => match &lead.sla.owner {
                     Some(owner) => push_unique(&mut out, owner),
                     None => lead
+                        .route
                         .recipients
                         .iter()
                         .for_each(|r| push_unique(&mut out, r)),
@@ -334,7 +340,8 @@ where
                     team.into_iter()
                         .flat_map(|t| t.rotation.iter())
                         .for_each(|r| push_unique(&mut out, &r.email));
-                    lead.recipients
+                    lead.route
+                        .recipients
                         .iter()
                         .for_each(|r| push_unique(&mut out, r));
                 }

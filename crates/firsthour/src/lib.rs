@@ -14,9 +14,11 @@
 //! * [`sector`]: government or not (the get.gov registry, organisation-type
 //!   answers); [`routing`]: rules, teams, round robin, ladders; [`calendar`]:
 //!   business hours and holidays.
-//! * [`table`]: the lead table's item layout; [`ports`]: what the use cases
-//!   need from storage, events, mail and the clock; [`events`]: what goes on
-//!   the bus.
+//! * [`record`]: a stored lead as the use cases read it (contact,
+//!   submission, sector and route decisions, SLA state); [`dedup`]: the
+//!   delivery and content keys that make a resubmission a duplicate;
+//!   [`ports`]: what the use cases need from storage, events, mail and the
+//!   clock; [`events`]: what goes on the bus.
 //! * [`router`]: the first notification; [`escalation`]: the sweep up the
 //!   ladder; [`notify`] and [`html`]: the emails and pages; [`claim`]: signed
 //!   claim links; [`email`]: validated addresses.
@@ -27,6 +29,7 @@
 pub mod calendar;
 pub mod claim;
 pub mod config;
+pub mod dedup;
 pub mod email;
 pub mod escalation;
 pub mod events;
@@ -36,12 +39,12 @@ pub mod lead;
 pub mod metrics;
 pub mod notify;
 pub mod ports;
+pub mod record;
 pub mod router;
 pub mod routing;
 pub mod sector;
 pub mod service;
 pub mod signature;
 pub mod spam;
-pub mod table;
 pub mod telemetry;
 pub mod text;

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::email::EmailAddress;
 use crate::html::escape_text;
 use crate::lead::format_utc_millis;
-use crate::table::LeadItem;
+use crate::record::LeadRecord;
 
 /// An email ready for the mailer. Built only through [`render_first_notification`],
 /// so header values are already single-line.
@@ -150,9 +150,9 @@ fn encoded_word(text: &str) -> Option<(String, usize)> {
 
 /// The recipients of the first notification: the rule's recipients and the
 /// owner, each once, in that order.
-pub fn first_recipients(item: &LeadItem) -> Vec<String> {
+pub fn first_recipients(item: &LeadRecord) -> Vec<String> {
     let mut to: Vec<String> = Vec::new();
-    for address in item.recipients.iter().chain(item.owner.iter()) {
+    for address in item.route.recipients.iter().chain(item.sla.owner.iter()) {
         if !to.iter().any(|t| t.eq_ignore_ascii_case(address)) {
             to.push(address.clone());
         }
@@ -170,17 +170,18 @@ pub struct NotificationContext<'a> {
     pub claim_url: Option<&'a str>,
 }
 
-fn display_name(item: &LeadItem) -> String {
-    item.full_name
+fn display_name(item: &LeadRecord) -> String {
+    item.contact
+        .full_name
         .clone()
-        .or_else(|| item.email.clone())
-        .or_else(|| item.phone.clone())
+        .or_else(|| item.contact.email.clone())
+        .or_else(|| item.contact.phone.clone())
         .unwrap_or_else(|| "Unknown".into())
 }
 
 /// The subject: the sector's fast lane first, then who is asking.
-pub fn subject(item: &LeadItem) -> String {
-    let who = match (&item.agency, &item.company) {
+pub fn subject(item: &LeadRecord) -> String {
+    let who = match (&item.sector.agency, &item.contact.company) {
         (Some(agency), Some(company)) if !agency.eq_ignore_ascii_case(company) => {
             format!("{agency} — {company}")
         }
@@ -188,7 +189,7 @@ pub fn subject(item: &LeadItem) -> String {
         (None, Some(company)) => company.clone(),
         (None, None) => display_name(item),
     };
-    let prefix = match item.segment.as_str() {
+    let prefix = match item.route.segment.as_str() {
         "federal" => "Federal lead".to_owned(),
         segment => format!("New {} lead", segment.replace('_', " ")),
     };
@@ -198,7 +199,7 @@ pub fn subject(item: &LeadItem) -> String {
 /// An escalation email: the same lead details under a subject that says
 /// how long it has waited and which tier this is.
 pub fn render_escalation(
-    item: &LeadItem,
+    item: &LeadRecord,
     tier: u32,
     tiers: usize,
     waited: &str,
@@ -354,15 +355,16 @@ fn phone_row(phone: &str) -> Row {
 /// and not a value the summary shows. Every field stays stored on the lead.
 /// Names and labels are shown on one line without invisible characters;
 /// values keep their line breaks.
-fn other_fields(item: &LeadItem, summary: &[Row]) -> Vec<(String, String)> {
+fn other_fields(item: &LeadRecord, summary: &[Row]) -> Vec<(String, String)> {
     let shown: Vec<&str> = summary
         .iter()
         .map(|row| row.value.trim())
-        .chain(item.message.as_deref().map(str::trim))
-        .chain(item.first_name.as_deref().map(str::trim))
-        .chain(item.last_name.as_deref().map(str::trim))
+        .chain(item.contact.message.as_deref().map(str::trim))
+        .chain(item.contact.first_name.as_deref().map(str::trim))
+        .chain(item.contact.last_name.as_deref().map(str::trim))
         .collect();
-    item.fields
+    item.submission
+        .fields
         .iter()
         .filter(|f| {
             let value = f.value.trim();
@@ -380,9 +382,10 @@ fn other_fields(item: &LeadItem, summary: &[Row]) -> Vec<(String, String)> {
 }
 
 /// What was cut to fit the item, for the rep: `None` when nothing was.
-fn cut_note(item: &LeadItem) -> Option<String> {
-    if !item.truncated.is_empty() {
+fn cut_note(item: &LeadRecord) -> Option<String> {
+    if !item.submission.truncated.is_empty() {
         let names = item
+            .submission
             .truncated
             .iter()
             .map(|name| crate::text::single_line(&humanise(name)).to_lowercase())
@@ -390,15 +393,16 @@ fn cut_note(item: &LeadItem) -> Option<String> {
             .join(", ");
         return Some(format!("Cut to fit the lead store: {names}."));
     }
-    item.fields_truncated
+    item.submission
+        .cut_unnamed
         .then(|| "Some values were cut to fit the lead store.".to_owned())
 }
 
 pub fn render_first_notification(
-    item: &LeadItem,
+    item: &LeadRecord,
     context: NotificationContext<'_>,
 ) -> OutgoingEmail {
-    let received = item.received();
+    let received = item.received_at;
     let deadline = context.deadline.map(|d| {
         format!(
             "{}, {} after arrival (first escalation if nobody claims it)",
@@ -407,11 +411,11 @@ pub fn render_first_notification(
         )
     });
     let utm = [
-        ("source", &item.utm_source),
-        ("medium", &item.utm_medium),
-        ("campaign", &item.utm_campaign),
-        ("term", &item.utm_term),
-        ("content", &item.utm_content),
+        ("source", &item.contact.utm.source),
+        ("medium", &item.contact.utm.medium),
+        ("campaign", &item.contact.utm.campaign),
+        ("term", &item.contact.utm.term),
+        ("content", &item.contact.utm.content),
     ]
     .iter()
     .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
@@ -420,21 +424,21 @@ pub fn render_first_notification(
     let text_row = |label: &str, value: Option<String>| value.map(|v| Row::text(label, &v));
     let summary: Vec<Row> = [
         text_row("Name", Some(display_name(item))),
-        item.email.as_deref().map(email_row),
-        item.phone.as_deref().map(phone_row),
-        text_row("Company", item.company.clone()),
-        text_row("Job title", item.job_title.clone()),
-        text_row("Agency", item.agency.clone()),
-        text_row("Sector", Some(item.sector.to_string())),
-        text_row("Segment", Some(item.segment.clone())),
-        text_row("Owner", item.owner.clone()),
+        item.contact.email.as_deref().map(email_row),
+        item.contact.phone.as_deref().map(phone_row),
+        text_row("Company", item.contact.company.clone()),
+        text_row("Job title", item.contact.job_title.clone()),
+        text_row("Agency", item.sector.agency.clone()),
+        text_row("Sector", Some(item.sector.sector.to_string())),
+        text_row("Segment", Some(item.route.segment.clone())),
+        text_row("Owner", item.sla.owner.clone()),
         text_row("Source", Some(item.source.to_string())),
         text_row("Received", Some(readable_time(received))),
         text_row("SLA deadline", deadline),
-        text_row("Page", item.page_url.clone()),
+        text_row("Page", item.contact.page_url.clone()),
         text_row("Campaign", (!utm.is_empty()).then_some(utm)),
-        text_row("Routed by", Some(item.route_reason.clone())),
-        text_row("Lead id", Some(item.lead_id.to_string())),
+        text_row("Routed by", Some(item.route.reason.clone())),
+        text_row("Lead id", Some(item.id.to_string())),
     ]
     .into_iter()
     .flatten()
@@ -447,7 +451,7 @@ pub fn render_first_notification(
     for row in &summary {
         text.push_str(&format!("{}: {}\n", row.label, row.value));
     }
-    if let Some(message) = &item.message {
+    if let Some(message) = &item.contact.message {
         text.push_str(&format!("\nMessage:\n{message}\n"));
     }
     match context.claim_url {
@@ -483,7 +487,7 @@ pub fn render_first_notification(
         html.push_str(&row.html());
     }
     html.push_str("</table>");
-    if let Some(message) = &item.message {
+    if let Some(message) = &item.contact.message {
         html.push_str(&format!(
             "<h2 style=\"font-size:16px;margin:16px 0 4px\">Message</h2><p style=\"white-space:pre-wrap;background:#f5f7fa;padding:12px;border-radius:6px\">{}</p>",
             escape_text(message)
@@ -513,7 +517,7 @@ pub fn render_first_notification(
     OutgoingEmail {
         from: header_safe(context.sender),
         to: first_recipients(item),
-        reply_to: item.email.as_deref().map(header_safe),
+        reply_to: item.contact.email.as_deref().map(header_safe),
         subject,
         text,
         html,

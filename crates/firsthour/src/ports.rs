@@ -5,10 +5,11 @@ use std::future::Future;
 
 use time::OffsetDateTime;
 
+use crate::dedup::DedupMarker;
 use crate::events::OutboundEvent;
 use crate::lead::LeadId;
 use crate::notify::OutgoingEmail;
-use crate::table::{DedupItem, LeadItem};
+use crate::record::LeadRecord;
 
 /// The time, so tests can control it.
 pub trait Clock: Send + Sync {
@@ -79,7 +80,10 @@ pub enum InsertOutcome {
     /// The lead is stored.
     Created,
     /// A marker said this was seen before: nothing was written.
-    Duplicate { original: LeadId, marker: DedupItem },
+    Duplicate {
+        original: LeadId,
+        marker: DedupMarker,
+    },
 }
 
 pub trait LeadStore: Send + Sync {
@@ -87,8 +91,8 @@ pub trait LeadStore: Send + Sync {
     /// with conditional writes (no read-then-write race).
     fn insert_lead(
         &self,
-        lead: &LeadItem,
-        markers: &[DedupItem],
+        lead: &LeadRecord,
+        markers: &[DedupMarker],
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send;
 
@@ -106,7 +110,7 @@ pub trait LeadStore: Send + Sync {
         &self,
         key: &str,
         now: OffsetDateTime,
-    ) -> impl Future<Output = Result<Option<DedupItem>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<DedupMarker>, StoreError>> + Send;
 
     /// Records that publishing `LeadReceived` failed and makes the lead due at
     /// once, so the sweep re-drives it.
@@ -155,7 +159,7 @@ pub trait RoutingStore: Send + Sync {
     fn get_lead(
         &self,
         id: &LeadId,
-    ) -> impl Future<Output = Result<Option<LeadItem>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<LeadRecord>, StoreError>> + Send;
 
     /// The next turn of a team's round robin: an atomic counter (1, 2, 3…).
     fn next_turn(&self, team: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
@@ -230,7 +234,7 @@ pub enum TouchOutcome {
 /// One page-through of the due index.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DueLeads {
-    pub leads: Vec<LeadItem>,
+    pub leads: Vec<LeadRecord>,
     /// Items DynamoDB read to answer (the query's ScannedCount, summed).
     pub scanned: u64,
 }

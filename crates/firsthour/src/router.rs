@@ -12,8 +12,8 @@ use crate::notify::{
     NotificationContext, OutgoingEmail, first_recipients, render_first_notification,
 };
 use crate::ports::{Clock, MailError, Mailer, RoutingStore, StoreError};
+use crate::record::{LeadRecord, RoutingState, elapsed_ms};
 use crate::routing::{Assignment, Routing};
-use crate::table::{LeadItem, RoutingState, elapsed_ms};
 
 /// How long a sender's claim on the first notification holds before another
 /// delivery may take over (a crashed sender must not silence the lead).
@@ -74,7 +74,7 @@ impl RouterPolicy {
     /// are configured.
     pub fn claim_link(
         &self,
-        item: &LeadItem,
+        item: &LeadRecord,
         recipient: &str,
         now: OffsetDateTime,
     ) -> Option<String> {
@@ -83,7 +83,7 @@ impl RouterPolicy {
         Some(claim_url(
             base,
             key,
-            &item.lead_id,
+            &item.id,
             recipient,
             now + self.link_ttl,
         ))
@@ -138,12 +138,12 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
             self.store.get_lead(lead_id).await?.ok_or_else(|| {
                 RouterError::Permanent(format!("lead {lead_id} is not in the table"))
             })?;
-        if item.notified_at.is_some() {
+        if item.sla.notified_at.is_some() {
             return Ok(RouterOutcome::AlreadyNotified);
         }
-        let received = item.received();
+        let received = item.received_at;
         let deadline = self.first_deadline(&item, received);
-        if item.routing_state == RoutingState::Unrouted {
+        if item.sla.routing_state == RoutingState::Unrouted {
             let owner = self.pick_owner(&item).await?;
             let now = self.clock.now();
             if self
@@ -151,10 +151,10 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
                 .mark_routed(lead_id, owner.as_deref(), deadline, now)
                 .await?
             {
-                item.owner = owner;
-                item.routing_state = RoutingState::Routed;
+                item.sla.owner = owner;
+                item.sla.routing_state = RoutingState::Routed;
                 self.metrics
-                    .emit(now, metrics::lead_routed(lead_id, &item.segment));
+                    .emit(now, metrics::lead_routed(lead_id, &item.route.segment));
             } else {
                 // Routed by a concurrent delivery: use what it stored.
                 item =
@@ -170,7 +170,7 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
             .await?
         {
             let fresh = self.store.get_lead(lead_id).await?;
-            return Ok(if fresh.is_some_and(|i| i.notified_at.is_some()) {
+            return Ok(if fresh.is_some_and(|i| i.sla.notified_at.is_some()) {
                 RouterOutcome::AlreadyNotified
             } else {
                 RouterOutcome::InFlight
@@ -178,7 +178,7 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
         }
         let recipients = first_recipients(&item);
         if recipients.is_empty() {
-            let problem = format!("rule {:?} has no recipients and no owner", item.rule);
+            let problem = format!("rule {:?} has no recipients and no owner", item.route.rule);
             self.store
                 .record_notify_failed(lead_id, now, &problem)
                 .await?;
@@ -219,10 +219,10 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
                 self.store.record_notified(lead_id, at, &message_id).await?;
                 self.metrics.emit(
                     at,
-                    metrics::lead_notified(lead_id, &item.segment, elapsed_ms(lead_id, at)),
+                    metrics::lead_notified(lead_id, &item.route.segment, elapsed_ms(lead_id, at)),
                 );
                 Ok(RouterOutcome::Notified {
-                    owner: item.owner.clone(),
+                    owner: item.sla.owner.clone(),
                     recipients: recipients.len(),
                 })
             }
@@ -243,27 +243,31 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
     }
 
     /// A signed claim link for one recipient, when links are configured.
-    pub fn claim_link(&self, item: &LeadItem, recipient: &str) -> Option<String> {
+    pub fn claim_link(&self, item: &LeadRecord, recipient: &str) -> Option<String> {
         self.policy.claim_link(item, recipient, self.clock.now())
     }
 
     /// When the first tier of the lead's ladder fires, if it has one.
-    fn first_deadline(&self, item: &LeadItem, received: OffsetDateTime) -> Option<OffsetDateTime> {
-        let rule = self.policy.routing.rule(&item.rule)?;
+    fn first_deadline(
+        &self,
+        item: &LeadRecord,
+        received: OffsetDateTime,
+    ) -> Option<OffsetDateTime> {
+        let rule = self.policy.routing.rule(&item.route.rule)?;
         self.policy
             .routing
             .ladder_for(rule)?
             .due_at(0, received, self.policy.speedup)
     }
 
-    async fn pick_owner(&self, item: &LeadItem) -> Result<Option<String>, RouterError> {
-        if item.owner.is_some() {
-            return Ok(item.owner.clone());
+    async fn pick_owner(&self, item: &LeadRecord) -> Result<Option<String>, RouterError> {
+        if item.sla.owner.is_some() {
+            return Ok(item.sla.owner.clone());
         }
         let rule = self
             .policy
             .routing
-            .rule(&item.rule)
+            .rule(&item.route.rule)
             .unwrap_or(&self.policy.routing.fallback);
         if rule.assignment == Assignment::None {
             return Ok(None);

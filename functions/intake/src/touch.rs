@@ -10,8 +10,8 @@ use firsthour::ports::{
     ClaimOutcome, Clock, EscalationStore, EventPublisher, LeadStore, RoutingStore, StoreError,
     TouchOutcome,
 };
+use firsthour::record::LeadRecord;
 use firsthour::service::touch::Channel;
-use firsthour::table::LeadItem;
 use http::Response;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde::Deserialize;
@@ -84,7 +84,7 @@ fn try_again(what: &str) -> Response<Body> {
 
 /// Who and what the lead is, as the notification email already told the
 /// link's recipient: nothing more.
-fn lead_summary(lead: &LeadItem) -> String {
+fn lead_summary(lead: &LeadRecord) -> String {
     let mut rows = String::new();
     let mut row = |label: &str, value: Option<&str>| {
         if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
@@ -95,12 +95,13 @@ fn lead_summary(lead: &LeadItem) -> String {
             ));
         }
     };
-    row("Name", lead.full_name.as_deref());
-    row("Agency", lead.agency.as_deref());
-    row("Company", lead.company.as_deref());
-    row("Segment", Some(&lead.segment.replace('_', " ")));
-    row("Received", Some(&lead.received_at));
-    let asked = lead.message.as_deref().map(|m| {
+    row("Name", lead.contact.full_name.as_deref());
+    row("Agency", lead.sector.agency.as_deref());
+    row("Company", lead.contact.company.as_deref());
+    row("Segment", Some(&lead.route.segment.replace('_', " ")));
+    let received = firsthour::lead::format_utc_millis(lead.received_at);
+    row("Received", Some(&received));
+    let asked = lead.contact.message.as_deref().map(|m| {
         let mut short: String = m.chars().take(280).collect();
         if short.len() < m.len() {
             short.push('…');
@@ -214,9 +215,9 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
             }
         };
         let summary = lead_summary(&lead);
-        if let Some(by) = &lead.claimed_by {
+        if let Some(by) = &lead.sla.claimed_by {
             // Only looking: not a conflict, whoever has it.
-            let at = lead.claimed_at.as_deref().unwrap_or_default();
+            let at = lead.sla.claimed_at.as_deref().unwrap_or_default();
             return already_claimed(StatusCode::OK, Some(by), at, recipient, &summary);
         }
         // No action attribute: the form posts to this same signed URL.

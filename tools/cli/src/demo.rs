@@ -19,8 +19,9 @@ use firsthour::config::FileConfig;
 use firsthour::email::EmailAddress;
 use firsthour::escalation::breach_due;
 use firsthour::lead::{Contact, Lead, LeadId, RawField, Source, format_utc_millis, unix_millis};
+use firsthour::record::{EscalationStamp, LeadRecord, RoutingState};
 use firsthour::service::intake::classify;
-use firsthour::table::{EscalationStamp, LeadItem, RoutingState};
+use firsthour_aws::table::LeadItem;
 
 use crate::report::LOCAL_TABLE;
 
@@ -286,11 +287,11 @@ fn live(
     lead: &Lead,
     turn: u64,
     now: OffsetDateTime,
-) -> LeadItem {
+) -> LeadRecord {
     let received = lead.received_at;
     let (sector, route) = classify(lead, config);
     let stored = received + Duration::milliseconds(rng.i64(8..45));
-    let mut item = LeadItem::new_received(lead, &sector, &route, stored, received, None);
+    let mut item = LeadRecord::new_received(lead, &sector, &route, stored, received, None);
     let ms = |at: OffsetDateTime| unix_millis(at) - unix_millis(received);
     let routed = stored + Duration::milliseconds(rng.i64(300..2500));
     let notified = routed + Duration::milliseconds(rng.i64(150..900));
@@ -298,21 +299,20 @@ fn live(
         .routing
         .rule(&route.rule)
         .unwrap_or(&config.routing.fallback);
-    item.owner = rule
+    item.sla.owner = rule
         .team
         .as_ref()
         .and_then(|t| config.routing.teams.get(t))
         .and_then(|team| team.rep_for_turn(turn))
         .map(|rep| rep.email.clone());
-    item.routing_state = RoutingState::Routed;
-    item.routed_at = Some(format_utc_millis(routed));
-    item.ms_to_route = Some(ms(routed));
-    item.notified_at = Some(format_utc_millis(notified));
-    item.ms_to_notify = Some(ms(notified));
-    item.notify_message_id = Some(format!("demo-{}", lead.id));
+    item.sla.routing_state = RoutingState::Routed;
+    item.sla.routed_at = Some(format_utc_millis(routed));
+    item.sla.ms_to_route = Some(ms(routed));
+    item.sla.notified_at = Some(format_utc_millis(notified));
+    item.sla.ms_to_notify = Some(ms(notified));
+    item.sla.notify_message_id = Some(format!("demo-{}", lead.id));
     // Never in the due index: a running stack must not email demo leads.
-    item.due_bucket = None;
-    item.due_at = None;
+    item.sla.due_at = None;
 
     let touched = (rng.f64() >= persona.never).then(|| {
         let minutes = log_normal(rng, persona.median_minutes, persona.sigma).max(0.3);
@@ -330,43 +330,44 @@ fn live(
                 break;
             }
             tier = i + 1;
-            item.escalations.push(EscalationStamp {
+            item.sla.escalations.push(EscalationStamp {
                 tier: u32::try_from(tier).unwrap_or(u32::MAX),
                 at: format_utc_millis(due),
                 ms: ms(due),
                 breach: false,
             });
-            item.escalated_at = Some(format_utc_millis(due));
+            item.sla.escalated_at = Some(format_utc_millis(due));
         }
         if tier == ladder.tiers.len()
             && let Some(breach) = breach_due(ladder, received, 1)
             && breach <= now
             && touched.is_none_or(|t| t > breach)
         {
-            item.escalations.push(EscalationStamp {
+            item.sla.escalations.push(EscalationStamp {
                 tier: u32::try_from(tier + 1).unwrap_or(u32::MAX),
                 at: format_utc_millis(breach),
                 ms: ms(breach),
                 breach: true,
             });
-            item.escalated_at = Some(format_utc_millis(breach));
-            item.breached_at = Some(format_utc_millis(breach));
+            item.sla.escalated_at = Some(format_utc_millis(breach));
+            item.sla.breached_at = Some(format_utc_millis(breach));
             tier += 1;
         }
-        item.tier = Some(u32::try_from(tier).unwrap_or(u32::MAX));
+        item.sla.tier = Some(u32::try_from(tier).unwrap_or(u32::MAX));
     }
     if let Some(at) = touched {
         let by = item
+            .sla
             .owner
             .clone()
-            .or_else(|| item.recipients.first().cloned())
+            .or_else(|| item.route.recipients.first().cloned())
             .unwrap_or_else(|| "sales@example.com".into());
-        item.claimed_at = Some(format_utc_millis(at));
-        item.claimed_by = Some(by);
-        item.first_touch_at = Some(format_utc_millis(at));
-        item.last_touch_at = Some(format_utc_millis(at));
-        item.ms_to_first_touch = Some(ms(at));
-        item.touches = rng.u32(1..4);
+        item.sla.claimed_at = Some(format_utc_millis(at));
+        item.sla.claimed_by = Some(by);
+        item.sla.first_touch_at = Some(format_utc_millis(at));
+        item.sla.last_touch_at = Some(format_utc_millis(at));
+        item.sla.ms_to_first_touch = Some(ms(at));
+        item.sla.touches = rng.u32(1..4);
     }
     item
 }
@@ -415,7 +416,7 @@ pub async fn run(args: DemoArgs, config: FileConfig) -> Result<String, DemoError
 async fn write_all(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
-    items: &[LeadItem],
+    items: &[LeadRecord],
 ) -> Result<(), DemoError> {
     let write_error = |message: String| DemoError::Write {
         table: table.to_owned(),
@@ -424,7 +425,8 @@ async fn write_all(
     for chunk in items.chunks(25) {
         let mut requests = Vec::with_capacity(chunk.len());
         for item in chunk {
-            let attributes = serde_dynamo::to_item(item).map_err(|e| write_error(e.to_string()))?;
+            let attributes = serde_dynamo::to_item(LeadItem::stored(item))
+                .map_err(|e| write_error(e.to_string()))?;
             let put = PutRequest::builder()
                 .set_item(Some(attributes))
                 .build()
@@ -484,21 +486,21 @@ mod tests {
             let at = arrival(&mut rng, now, 5);
             let lead = build_lead(&mut rng, persona, i, at).expect("lead");
             let item = live(&mut rng, &config, persona, &lead, u64::from(i), now);
-            segments.insert(item.segment.clone());
-            assert!(item.due_bucket.is_none());
-            assert!(item.ms_to_notify.is_some_and(|ms| ms > 0));
-            if let Some(touch) = item.ms_to_first_touch {
+            segments.insert(item.route.segment.clone());
+            assert!(item.sla.due_at.is_none());
+            assert!(item.sla.ms_to_notify.is_some_and(|ms| ms > 0));
+            if let Some(touch) = item.sla.ms_to_first_touch {
                 assert!(
-                    item.escalations.iter().all(|e| e.ms < touch),
+                    item.sla.escalations.iter().all(|e| e.ms < touch),
                     "no tier fires after the lead was touched"
                 );
             }
-            let tiers: Vec<u32> = item.escalations.iter().map(|e| e.tier).collect();
+            let tiers: Vec<u32> = item.sla.escalations.iter().map(|e| e.tier).collect();
             let expected: Vec<u32> = (1..=tiers.len() as u32).collect();
             assert_eq!(tiers, expected, "tiers fire in order");
             assert_eq!(
-                item.breached_at.is_some(),
-                item.escalations.iter().any(|e| e.breach)
+                item.sla.breached_at.is_some(),
+                item.sla.escalations.iter().any(|e| e.breach)
             );
         }
         for segment in [

@@ -31,7 +31,7 @@ impl EscalationStore for DynamoLeadStore {
             due.scanned += u64::try_from(page.scanned_count).unwrap_or(0);
             for item in page.items.unwrap_or_default() {
                 match serde_dynamo::from_item::<_, LeadItem>(item) {
-                    Ok(lead) => due.leads.push(lead),
+                    Ok(lead) => due.leads.push(LeadRecord::from(lead)),
                     Err(err) => {
                         tracing::error!(error = %err, "unreadable item in the due index: skipped")
                     }
@@ -58,10 +58,10 @@ impl EscalationStore for DynamoLeadStore {
             "escalated_at = :now",
             "escalations = list_append(if_not_exists(escalations, :no_stamps), :stamp)",
         ];
-        let stamp = table::EscalationStamp {
+        let stamp = firsthour::record::EscalationStamp {
             tier: from + 1,
             at: format_utc_millis(now),
-            ms: table::elapsed_ms(id, now),
+            ms: firsthour::record::elapsed_ms(id, now),
             breach: breached,
         };
         let stamp = serde_dynamo::to_attribute_value(vec![stamp])
@@ -180,19 +180,19 @@ impl EscalationStore for DynamoLeadStore {
                 .expression_attribute_values(":at", at)
                 .expression_attribute_values(":by", AttributeValue::S(by.to_owned()))
                 .expression_attribute_values(":one", number(1))
-                .expression_attribute_values(":elapsed", number(table::elapsed_ms(id, now)))
+                .expression_attribute_values(":elapsed", number(firsthour::record::elapsed_ms(id, now)))
                 .send()
                 .await,
         )?;
         if claimed {
-            let segment = self.get_lead(id).await?.map(|l| l.segment);
+            let segment = self.get_lead(id).await?.map(|l| l.route.segment);
             return Ok(ClaimOutcome::Claimed { segment });
         }
         Ok(match self.get_lead(id).await? {
             None => ClaimOutcome::NotFound,
             Some(lead) => ClaimOutcome::AlreadyClaimed {
-                by: lead.claimed_by,
-                at: lead.claimed_at,
+                by: lead.sla.claimed_by,
+                at: lead.sla.claimed_at,
             },
         })
     }
@@ -216,7 +216,7 @@ impl EscalationStore for DynamoLeadStore {
                         table::SK,
                         AttributeValue::S(format!(
                             "TOUCH#{}",
-                            firsthour::table::sha256_hex(touch_id.as_bytes())
+                            firsthour::dedup::sha256_hex(touch_id.as_bytes())
                         )),
                     )
                     .item("entity", AttributeValue::S("touch".into()))
@@ -245,7 +245,7 @@ impl EscalationStore for DynamoLeadStore {
                     .expression_attribute_values(":at", at)
                     .expression_attribute_values(":by", AttributeValue::S(by.to_owned()))
                     .expression_attribute_values(":one", number(1))
-                    .expression_attribute_values(":elapsed", number(table::elapsed_ms(id, now)))
+                    .expression_attribute_values(":elapsed", number(firsthour::record::elapsed_ms(id, now)))
                     .build()
                     .map_err(|err| StoreError::Rejected(err.to_string()))?,
             )
@@ -261,8 +261,8 @@ impl EscalationStore for DynamoLeadStore {
             Ok(_) => {
                 let lead = self.get_lead(id).await?;
                 Ok(TouchOutcome::Recorded {
-                    touches: lead.as_ref().map_or(1, |l| l.touches),
-                    segment: lead.map(|l| l.segment),
+                    touches: lead.as_ref().map_or(1, |l| l.sla.touches),
+                    segment: lead.map(|l| l.route.segment),
                 })
             }
             Err(err) => {

@@ -5,10 +5,13 @@ use super::*;
 impl LeadStore for DynamoLeadStore {
     async fn insert_lead(
         &self,
-        lead: &LeadItem,
-        markers: &[DedupItem],
+        lead: &LeadRecord,
+        markers: &[DedupMarker],
         now: OffsetDateTime,
     ) -> Result<InsertOutcome, StoreError> {
+        // Laid out and fitted once, whatever the retries.
+        let lead = &LeadItem::stored(lead);
+        let markers: &[DedupItem] = &markers.iter().map(DedupItem::from).collect::<Vec<_>>();
         let outcome = (|| async {
             match self.attempt(lead, markers, now).await {
                 Attempt::Done(outcome) => Ok(outcome),
@@ -44,7 +47,7 @@ impl LeadStore for DynamoLeadStore {
                 table::PK,
                 AttributeValue::S(format!(
                     "RATE#{}#{minute}",
-                    table::sha256_hex(client_ip.as_bytes())
+                    firsthour::dedup::sha256_hex(client_ip.as_bytes())
                 )),
             )
             .key(table::SK, AttributeValue::S("RATE".to_owned()))
@@ -74,12 +77,14 @@ impl LeadStore for DynamoLeadStore {
         &self,
         key: &str,
         now: OffsetDateTime,
-    ) -> Result<Option<DedupItem>, StoreError> {
+    ) -> Result<Option<DedupMarker>, StoreError> {
         let marker: Option<DedupItem> = self
             .read_item(table::dedup_pk(key), table::DEDUP_SK, "marker")
             .await?;
         // TTL deletes lazily: an expired marker no longer counts.
-        Ok(marker.filter(|m| m.expires_at > now.unix_timestamp()))
+        Ok(marker
+            .filter(|m| m.expires_at > now.unix_timestamp())
+            .map(DedupMarker::from))
     }
 
     async fn mark_publish_failed(

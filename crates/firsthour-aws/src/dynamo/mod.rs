@@ -9,13 +9,15 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use backon::{ExponentialBuilder, Retryable};
 use time::OffsetDateTime;
 
+use crate::table::{self, DedupItem, LeadItem};
 use crate::{describe, is_transient};
+use firsthour::dedup::DedupMarker;
 use firsthour::lead::{LeadId, format_utc_millis, unix_millis};
 use firsthour::ports::{
     ClaimOutcome, DueLeads, EscalationStore, InsertOutcome, LeadStore, RoutingStore, StoreError,
     TouchOutcome,
 };
-use firsthour::table::{self, DedupItem, LeadItem, RoutingState};
+use firsthour::record::{LeadRecord, RoutingState};
 
 // One file per port the store implements.
 mod escalation_store;
@@ -132,7 +134,7 @@ impl DynamoLeadStore {
                     Ok(Some(existing)) => {
                         return Attempt::Done(InsertOutcome::Duplicate {
                             original: existing.lead_id.clone(),
-                            marker: existing,
+                            marker: DedupMarker::from(existing),
                         });
                     }
                     Ok(None) => {}

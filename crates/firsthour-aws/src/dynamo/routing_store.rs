@@ -3,9 +3,11 @@
 use super::*;
 
 impl RoutingStore for DynamoLeadStore {
-    async fn get_lead(&self, id: &LeadId) -> Result<Option<LeadItem>, StoreError> {
-        self.read_item(table::lead_pk(id), table::LEAD_SK, "lead")
-            .await
+    async fn get_lead(&self, id: &LeadId) -> Result<Option<LeadRecord>, StoreError> {
+        let item: Option<LeadItem> = self
+            .read_item(table::lead_pk(id), table::LEAD_SK, "lead")
+            .await?;
+        Ok(item.map(LeadRecord::from))
     }
 
     async fn next_turn(&self, team: &str) -> Result<u64, StoreError> {
@@ -81,7 +83,10 @@ impl RoutingStore for DynamoLeadStore {
                 .expression_attribute_values(":routed", routed)
                 .expression_attribute_values(":zero", number(0))
                 .expression_attribute_values(":now", AttributeValue::S(format_utc_millis(now)))
-                .expression_attribute_values(":elapsed", number(table::elapsed_ms(id, now)))
+                .expression_attribute_values(
+                    ":elapsed",
+                    number(firsthour::record::elapsed_ms(id, now)),
+                )
                 .send()
                 .await,
         )
@@ -131,7 +136,7 @@ impl RoutingStore for DynamoLeadStore {
                 .update_expression("SET notified_at = :at, ms_to_notify = :elapsed, notify_message_id = :id REMOVE notify_claimed_at, notify_failed_at, notify_error")
                 .condition_expression("attribute_exists(pk) AND attribute_not_exists(notified_at)")
                 .expression_attribute_values(":at", AttributeValue::S(format_utc_millis(at)))
-                .expression_attribute_values(":elapsed", number(table::elapsed_ms(id, at)))
+                .expression_attribute_values(":elapsed", number(firsthour::record::elapsed_ms(id, at)))
                 .expression_attribute_values(":id", AttributeValue::S(message_id.to_owned()))
                 .send()
                 .await,

@@ -4,16 +4,14 @@
 //! The request body is capped first (413 above it). Decoding can make text
 //! larger than the body (a windows-1252 byte 0x80 becomes the 3 bytes of
 //! `€`), so every bound here is on decoded UTF-8 bytes. The intake cuts each
-//! value to its bound as it builds the lead, and
-//! [`crate::table::LeadItem::new_received`] cuts again and measures the
-//! whole item with [`item_size`] before anything is written: a lead that
-//! names a way to reach the person is always stored, and what was cut is
-//! listed on it (`truncated`).
-
-use serde::Serialize;
+//! value to its bound as it builds the lead, and the store adapter
+//! (`firsthour-aws`'s `table` module) cuts again and measures the whole
+//! item as DynamoDB counts it before anything is written: a lead that names
+//! a way to reach the person is always stored, and what was cut is listed
+//! on it (`truncated`).
 
 /// DynamoDB's item limit: 400 KB, counted as UTF-8 bytes of attribute names
-/// plus values (see [`item_size`]). AWS's KB is 1,024 bytes here (an item
+/// plus values. AWS's KB is 1,024 bytes here (an item
 /// of 409,600 bytes is accepted); the headroom below dwarfs the difference.
 pub const DYNAMODB_ITEM_LIMIT: usize = 400 * 1024;
 
@@ -104,54 +102,3 @@ pub const MAX_BOUNDED_INPUT_BYTES: usize = {
 };
 
 const _: () = assert!(MAX_BOUNDED_INPUT_BYTES + 64 * 1024 <= LEAD_ITEM_BUDGET);
-
-/// Why a value could not be measured as an item.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not storable as a DynamoDB item: {0}")]
-pub struct Unmeasurable(String);
-
-/// The size of `value` as one DynamoDB item, counted as DynamoDB documents
-/// it: attribute names plus values, strings as UTF-8 bytes, numbers one
-/// byte per two digits plus one, 3 bytes for a list or map and 1 more per
-/// element. Counted on the very `Serialize` calls that make the item the
-/// store writes, without building it (the AWS adapter crate holds this
-/// count to the item `serde_dynamo` builds with a property test).
-pub fn item_size<T: Serialize>(value: &T) -> Result<usize, Unmeasurable> {
-    super::item_size::count_item(value).map_err(|_| Unmeasurable("not a map of attributes".into()))
-}
-
-/// The size of `value` as one attribute value (without a name).
-pub fn value_size<T: Serialize>(value: &T) -> Result<usize, Unmeasurable> {
-    super::item_size::count_value(value).map_err(|_| Unmeasurable("not an attribute value".into()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_follow_dynamodbs_documented_rules() {
-        #[derive(Serialize)]
-        struct Example {
-            name: String,
-            count: u32,
-            flag: bool,
-            tags: Vec<String>,
-            nested: std::collections::BTreeMap<String, String>,
-        }
-        let example = Example {
-            name: "€uro".into(),
-            count: 12345,
-            flag: true,
-            tags: vec!["a".into(), "bc".into()],
-            nested: [("k".to_owned(), "v".to_owned())].into_iter().collect(),
-        };
-        let expected = ("name".len() + "€uro".len())
-            + ("count".len() + 3 + 1)
-            + ("flag".len() + 1)
-            + ("tags".len() + 3 + (1 + 1) + (1 + 2))
-            + ("nested".len() + 3 + (1 + 1 + 1));
-        assert_eq!(item_size(&example), Ok(expected));
-        assert!(item_size(&"not a map").is_err());
-    }
-}

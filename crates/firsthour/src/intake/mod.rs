@@ -2,7 +2,6 @@
 
 pub mod body;
 pub mod fields;
-mod item_size;
 pub mod limits;
 pub mod multipart;
 mod vendors;
@@ -238,7 +237,9 @@ fn way_to_reach(
     Ok((email, phone))
 }
 
-fn build_lead(
+/// A lead from fields already read off the body: recognise the fields,
+/// find a way to reach the person, then bound and assemble.
+pub fn build_lead(
     submission: Submission,
     context: IntakeContext<'_>,
 ) -> Result<Normalised, IntakeError> {

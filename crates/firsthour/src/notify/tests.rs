@@ -9,7 +9,7 @@ use crate::routing::{LeadFacts, Routing};
 use crate::sector::{Evidence, Sector, SectorDecision};
 use crate::text::{is_invisible, strip_invisible};
 
-fn hostile_item() -> LeadItem {
+fn hostile_item() -> LeadRecord {
     let at = datetime!(2026-11-22 14:24:11.123 UTC);
     let lead = Lead {
         id: LeadId::new_at(at),
@@ -45,8 +45,8 @@ fn hostile_item() -> LeadItem {
     });
     route.segment = "federal".into();
     route.recipients = vec!["federal-sales@example.com".into()];
-    let mut item = LeadItem::new_received(&lead, &sector, &route, at, at, None);
-    item.owner = Some("fed-rep-1@example.com".into());
+    let mut item = LeadRecord::new_received(&lead, &sector, &route, at, at, None);
+    item.sla.owner = Some("fed-rep-1@example.com".into());
     item
 }
 
@@ -129,8 +129,8 @@ fn html_shows_markup_as_text() {
 #[test]
 fn other_fields_skip_what_the_summary_shows_and_the_forms_own_fields() {
     let mut item = hostile_item();
-    item.phone = Some("+1 (703) 555-0100".into());
-    item.fields = vec![
+    item.contact.phone = Some("+1 (703) 555-0100".into());
+    item.submission.fields = vec![
         RawField::new("email", "grace@navy.mil"),
         RawField::new("message", "Need <b>40</b> seats & support\nASAP"),
         RawField::new("hp_website", ""),
@@ -224,10 +224,10 @@ fn invisible_and_direction_changing_characters_never_reach_a_single_line() {
 #[test]
 fn a_reversed_company_cannot_spoof_the_subject() {
     let mut item = hostile_item();
-    item.agency = None;
-    item.company = Some("\u{202E}lim.yvan\u{202C} \u{2067}Contracting\u{2069}".into());
-    item.full_name = Some("Grace\u{200B} Hopper\u{FEFF}".into());
-    item.fields = vec![RawField::new("\u{202E}etisbew", "\u{202E}lim.yvan")];
+    item.sector.agency = None;
+    item.contact.company = Some("\u{202E}lim.yvan\u{202C} \u{2067}Contracting\u{2069}".into());
+    item.contact.full_name = Some("Grace\u{200B} Hopper\u{FEFF}".into());
+    item.submission.fields = vec![RawField::new("\u{202E}etisbew", "\u{202E}lim.yvan")];
     let email = render_first_notification(
         &item,
         NotificationContext {
@@ -315,8 +315,8 @@ fn subjects_are_sent_as_ascii_encoded_words_when_they_need_to_be() {
 #[test]
 fn only_the_validated_email_and_phone_are_links() {
     let mut item = hostile_item();
-    item.phone = Some("+1 (703) 555-0100 ext. 12".into());
-    item.fields = vec![
+    item.contact.phone = Some("+1 (703) 555-0100 ext. 12".into());
+    item.submission.fields = vec![
         RawField::new("Email ", "ceo@evil.example"),
         RawField::new("phone", "+1 900 555 0199"),
         RawField::new("website", "https://evil.example/"),
@@ -343,8 +343,8 @@ fn only_the_validated_email_and_phone_are_links() {
 
     // A stored email or phone that is not valid (an item written before
     // the checks) is shown as text.
-    item.email = Some("\u{202E}lim.yvan@example.com".into());
-    item.phone = Some("call me".into());
+    item.contact.email = Some("\u{202E}lim.yvan@example.com".into());
+    item.contact.phone = Some("call me".into());
     let email = render_first_notification(
         &item,
         NotificationContext {
@@ -360,8 +360,7 @@ fn only_the_validated_email_and_phone_are_links() {
 #[test]
 fn what_was_cut_is_named_in_the_email() {
     let mut item = hostile_item();
-    item.truncated = vec!["phone".into(), "fields".into()];
-    item.fields_truncated = true;
+    item.submission.truncated = vec!["phone".into(), "fields".into()];
     let email = render_first_notification(
         &item,
         NotificationContext {
@@ -377,7 +376,9 @@ fn what_was_cut_is_named_in_the_email() {
         "{}",
         email.text
     );
-    item.truncated.clear();
+    // A lead stored before `truncated` named what was cut.
+    item.submission.truncated.clear();
+    item.submission.cut_unnamed = true;
     let email = render_first_notification(
         &item,
         NotificationContext {

@@ -5,15 +5,16 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use crate::config::{FileConfig, IntakeSettings};
+use crate::dedup::{DedupKind, DedupMarker, content_key, delivery_key, sha256_hex};
 use crate::events::{LeadReceived, OutboundEvent};
 use crate::intake::{FieldMapping, IntakeContext, IntakeError, normalise};
 use crate::lead::{Lead, LeadId, RequestMeta, Source};
 use crate::metrics::{self, Metrics};
 use crate::ports::{Clock, EventPublisher, InsertOutcome, LeadStore, StoreError};
+use crate::record::LeadRecord;
 use crate::routing::{LeadFacts, RouteDecision};
 use crate::sector::{SectorDecision, SectorInputs, decide};
 use crate::spam::SpamReason;
-use crate::table::{DedupItem, DedupKind, LeadItem, content_key, delivery_key, sha256_hex};
 
 /// The parts of [`IntakeSettings`] the use case needs.
 #[derive(Debug, Clone)]
@@ -200,7 +201,7 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
         let mut markers = Vec::with_capacity(2);
         if let Some(delivery_id) = &lead.delivery_id {
             let key = delivery_key(&lead.source, delivery_id);
-            markers.push(DedupItem::new(
+            markers.push(DedupMarker::new(
                 DedupKind::Delivery,
                 &key,
                 lead,
@@ -210,7 +211,7 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
         }
         if !self.policy.dedup_window.is_zero() {
             let key = content_key(lead, &self.policy.file.spam);
-            markers.push(DedupItem::new(
+            markers.push(DedupMarker::new(
                 DedupKind::Content,
                 &key,
                 lead,
@@ -218,7 +219,7 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
                 self.policy.dedup_window,
             ));
         }
-        let item = LeadItem::new_received(
+        let record = LeadRecord::new_received(
             lead,
             &sector,
             &route,
@@ -228,7 +229,10 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
         );
 
         let store_started = Instant::now();
-        let outcome = self.store.insert_lead(&item, &markers, received_at).await?;
+        let outcome = self
+            .store
+            .insert_lead(&record, &markers, received_at)
+            .await?;
         tracing::debug!(lead_id = %lead.id, store_ms = store_started.elapsed().as_millis() as u64, "stored");
         match outcome {
             InsertOutcome::Duplicate { original, marker } => {
@@ -299,7 +303,7 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
         source: &Source,
         delivery_id: &str,
         now: OffsetDateTime,
-    ) -> Result<Option<DedupItem>, StoreError> {
+    ) -> Result<Option<DedupMarker>, StoreError> {
         let key = delivery_key(source, delivery_id);
         if let Some(marker) = self.store.find_marker(&key, now).await? {
             return Ok(Some(marker));

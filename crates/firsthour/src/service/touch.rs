@@ -13,7 +13,7 @@ use crate::metrics::{self, Metrics};
 use crate::ports::{
     ClaimOutcome, Clock, EscalationStore, EventPublisher, RoutingStore, StoreError, TouchOutcome,
 };
-use crate::table::{LeadItem, elapsed_ms};
+use crate::record::{LeadRecord, elapsed_ms};
 
 /// How someone reached (or took) the lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +103,7 @@ impl<S: EscalationStore + RoutingStore, P: EventPublisher, C: Clock> TouchServic
     }
 
     /// The lead, for a claim page to say what it is about (reads only).
-    pub async fn lead(&self, id: &LeadId) -> Result<Option<LeadItem>, StoreError> {
+    pub async fn lead(&self, id: &LeadId) -> Result<Option<LeadRecord>, StoreError> {
         self.store.get_lead(id).await
     }
 

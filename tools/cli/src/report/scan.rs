@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use firsthour::table::EscalationStamp;
+use firsthour::record::EscalationStamp;
 
 use super::model::LeadRecord;
 

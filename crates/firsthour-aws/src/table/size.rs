@@ -13,6 +13,26 @@ use std::fmt::{self, Write as _};
 
 use serde::ser::{self, Serialize};
 
+/// Why a value could not be measured as an item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not storable as a DynamoDB item: {0}")]
+pub struct Unmeasurable(String);
+
+/// The size of `value` as one DynamoDB item, counted as DynamoDB documents
+/// it: attribute names plus values, strings as UTF-8 bytes, numbers one
+/// byte per two digits plus one, 3 bytes for a list or map and 1 more per
+/// element. Counted on the very `Serialize` calls that make the item the
+/// store writes, without building it (held to the item `serde_dynamo` builds by a property test in
+/// `crate::item_size`).
+pub fn item_size<T: Serialize>(value: &T) -> Result<usize, Unmeasurable> {
+    count_item(value).map_err(|_| Unmeasurable("not a map of attributes".into()))
+}
+
+/// The size of `value` as one attribute value (without a name).
+pub fn value_size<T: Serialize>(value: &T) -> Result<usize, Unmeasurable> {
+    count_value(value).map_err(|_| Unmeasurable("not an attribute value".into()))
+}
+
 /// Why the fast count gave up (the reference measurement is used then).
 #[derive(Debug)]
 pub struct NotCounted;
@@ -524,5 +544,37 @@ mod tests {
         // name 4 + 3; n 1 + (2 + 1); list 4 + (3 + 2 × (1 + 1)).
         assert_eq!(count_item(&item).ok(), Some(7 + 4 + 11));
         assert_eq!(count_value(&1234u32).ok(), Some(3));
+    }
+}
+
+#[cfg(test)]
+mod documented_rules {
+    use super::*;
+    use serde::Serialize;
+
+    #[test]
+    fn sizes_follow_dynamodbs_documented_rules() {
+        #[derive(Serialize)]
+        struct Example {
+            name: String,
+            count: u32,
+            flag: bool,
+            tags: Vec<String>,
+            nested: std::collections::BTreeMap<String, String>,
+        }
+        let example = Example {
+            name: "€uro".into(),
+            count: 12345,
+            flag: true,
+            tags: vec!["a".into(), "bc".into()],
+            nested: [("k".to_owned(), "v".to_owned())].into_iter().collect(),
+        };
+        let expected = ("name".len() + "€uro".len())
+            + ("count".len() + 3 + 1)
+            + ("flag".len() + 1)
+            + ("tags".len() + 3 + (1 + 1) + (1 + 2))
+            + ("nested".len() + 3 + (1 + 1 + 1));
+        assert_eq!(item_size(&example), Ok(expected));
+        assert!(item_size(&"not a map").is_err());
     }
 }

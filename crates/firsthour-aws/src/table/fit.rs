@@ -6,8 +6,8 @@ use super::*;
 
 impl LeadItem {
     /// The item's size as DynamoDB counts it.
-    pub fn size(&self) -> Result<usize, limits::Unmeasurable> {
-        limits::item_size(self)
+    pub fn size(&self) -> Result<usize, size::Unmeasurable> {
+        size::item_size(self)
     }
 
     /// Bounds every value a sender gave, then measures the item as DynamoDB
@@ -17,8 +17,8 @@ impl LeadItem {
     /// each value to its bound, so the measuring pass only cuts when the
     /// config's own strings (recipients, rule names) are huge, or when a
     /// lead was built elsewhere.
-    pub(super) fn fit_within(&mut self, budget: usize) {
-        use crate::text::truncate_utf8;
+    pub fn fit_within(&mut self, budget: usize) {
+        use firsthour::text::truncate_utf8;
         use limits::{
             MAX_CLIENT_IP_BYTES, MAX_DELIVERY_ID_BYTES, MAX_FIELD_NAME_BYTES, MAX_FILE_NAME_BYTES,
             MAX_IGNORED_FILES, MAX_MESSAGE_BYTES, MAX_PHONE_BYTES, MAX_SHORT_TEXT_BYTES,
@@ -126,7 +126,7 @@ impl LeadItem {
                 break;
             }
             let before = field.value.len();
-            if crate::text::truncate_utf8(&mut field.value, before.saturating_sub(excess)) {
+            if firsthour::text::truncate_utf8(&mut field.value, before.saturating_sub(excess)) {
                 cut = true;
                 excess = excess.saturating_sub(before - field.value.len());
             }
@@ -137,7 +137,7 @@ impl LeadItem {
             };
             cut = true;
             // Its size in the list: the value and one byte of overhead.
-            let size = limits::value_size(&field).map_or(0, |size| size + 1);
+            let size = size::value_size(&field).map_or(0, |size| size + 1);
             excess = excess.saturating_sub(size);
         }
         cut
@@ -171,7 +171,7 @@ fn shorten(value: &mut Option<String>, by: usize) -> bool {
     let Some(text) = value.as_mut() else {
         return false;
     };
-    let cut = crate::text::truncate_utf8(text, text.len().saturating_sub(by));
+    let cut = firsthour::text::truncate_utf8(text, text.len().saturating_sub(by));
     if text.is_empty() {
         *value = None;
     }

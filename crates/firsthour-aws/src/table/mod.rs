@@ -1,16 +1,23 @@
 //! The lead table's layout: one DynamoDB table, items told apart by key
-//! prefix. Documented in `docs/table.md`; `infra/template.yaml` declares the
-//! same keys and index (checked by `tests/template.rs`).
+//! prefix, and how the domain's records sit in its items. Documented in
+//! `docs/table.md`; `infra/template.yaml` declares the same keys and index
+//! (checked by `tests/template.rs`). Attribute names are the table's
+//! contract with deployed data: renaming a record's field never renames
+//! its attribute (the leases keep their `*_claimed_at` names).
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::intake::limits;
-use crate::lead::{Lead, LeadId, RawField, Source, format_utc_millis, note_truncated, unix_millis};
-use crate::routing::{Assignment, Priority, RouteDecision};
-use crate::sector::{Evidence, Sector, SectorDecision};
-use crate::spam::SpamConfig;
+use firsthour::dedup::{DedupKind, DedupMarker};
+use firsthour::intake::limits;
+use firsthour::lead::{
+    LeadId, RawField, RequestMeta, Source, Utm, format_utc_millis, note_truncated, unix_millis,
+};
+use firsthour::record::{
+    EscalationStamp, LeadRecord, RoutingState, SlaState, StoredContact, Submission,
+};
+use firsthour::routing::{Assignment, Priority, RouteDecision};
+use firsthour::sector::{Evidence, Sector, SectorDecision};
 
 /// Partition key attribute (string).
 pub const PK: &str = "pk";
@@ -38,18 +45,11 @@ pub fn lead_pk(id: &LeadId) -> String {
     format!("LEAD#{id}")
 }
 
+const DEDUP_PREFIX: &str = "DEDUP#";
+
 /// Partition key of the deduplication marker for `key`.
 pub fn dedup_pk(key: &str) -> String {
-    format!("DEDUP#{key}")
-}
-
-/// Where a lead is in its life. Stored as `routing_state`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RoutingState {
-    /// Stored, not yet routed: the sweep re-drives it once due.
-    Unrouted,
-    Routed,
+    format!("{DEDUP_PREFIX}{key}")
 }
 
 /// A lead as one DynamoDB item.
@@ -200,18 +200,6 @@ pub struct LeadItem {
     pub publish_failed_at: Option<String>,
 }
 
-/// One fired escalation tier: `tier` is 1 for the ladder's first tier; the
-/// breach (fallback) is the tier after the last.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EscalationStamp {
-    pub tier: u32,
-    pub at: String,
-    /// Milliseconds from `received_at`.
-    pub ms: i64,
-    #[serde(default)]
-    pub breach: bool,
-}
-
 /// Attribute names of the per-stage stamps (written by the store adapters).
 pub mod stamps {
     pub const STORED_AT: &str = "stored_at";
@@ -222,43 +210,41 @@ pub mod stamps {
     pub const MS_TO_FIRST_TOUCH: &str = "ms_to_first_touch";
 }
 
-/// Milliseconds from a lead's arrival (its id carries the arrival time) to
-/// `now`; never negative, so a clock step back reads as 0.
-pub fn elapsed_ms(id: &LeadId, now: OffsetDateTime) -> i64 {
-    id.created_at().map_or(0, |received| {
-        (unix_millis(now) - unix_millis(received)).max(0)
-    })
+impl LeadItem {
+    /// The item a new lead is written as: laid out, then fitted within the
+    /// intake's share of DynamoDB's item limit ([`limits::LEAD_ITEM_BUDGET`]).
+    pub fn stored(record: &LeadRecord) -> Self {
+        let mut item = Self::from(record);
+        item.fit_within(limits::LEAD_ITEM_BUDGET);
+        item
+    }
 }
 
-impl LeadItem {
-    /// When the lead arrived.
-    pub fn received(&self) -> OffsetDateTime {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.received_at_ms) * 1_000_000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-    }
-
-    /// A freshly received lead: unrouted, and due for re-drive at `redrive_at`
-    /// in case nothing routes it before then.
-    pub fn new_received(
-        lead: &Lead,
-        sector: &SectorDecision,
-        route: &RouteDecision,
-        stored_at: OffsetDateTime,
-        redrive_at: OffsetDateTime,
-        expires_at: Option<OffsetDateTime>,
-    ) -> Self {
-        let c = &lead.contact;
-        let mut item = Self {
-            pk: lead_pk(&lead.id),
+impl From<&LeadRecord> for LeadItem {
+    fn from(record: &LeadRecord) -> Self {
+        let LeadRecord {
+            id,
+            source,
+            received_at,
+            stored_at,
+            contact: c,
+            submission: sub,
+            sector,
+            route,
+            sla,
+            expires_at,
+        } = record;
+        Self {
+            pk: lead_pk(id),
             sk: LEAD_SK.to_owned(),
             entity: "lead".to_owned(),
-            lead_id: lead.id.clone(),
-            source: lead.source.clone(),
-            received_at: format_utc_millis(lead.received_at),
-            received_at_ms: unix_millis(lead.received_at),
-            stored_at: Some(format_utc_millis(stored_at)),
-            email: c.email.as_ref().map(|e| e.as_str().to_owned()),
-            email_domain: c.email.as_ref().map(|e| e.domain().to_owned()),
+            lead_id: id.clone(),
+            source: source.clone(),
+            received_at: format_utc_millis(*received_at),
+            received_at_ms: unix_millis(*received_at),
+            stored_at: stored_at.clone(),
+            email: c.email.clone(),
+            email_domain: c.email_domain.clone(),
             first_name: c.first_name.clone(),
             last_name: c.last_name.clone(),
             full_name: c.full_name.clone(),
@@ -273,13 +259,13 @@ impl LeadItem {
             utm_campaign: c.utm.campaign.clone(),
             utm_term: c.utm.term.clone(),
             utm_content: c.utm.content.clone(),
-            client_ip: lead.client_ip.clone(),
-            user_agent: lead.user_agent.clone(),
-            delivery_id: lead.delivery_id.clone(),
-            fields: lead.fields.clone(),
-            fields_truncated: !lead.truncated.is_empty(),
-            truncated: lead.truncated.clone(),
-            ignored_files: lead.ignored_files.clone(),
+            client_ip: sub.origin.client_ip.clone(),
+            user_agent: sub.origin.user_agent.clone(),
+            delivery_id: sub.origin.delivery_id.clone(),
+            fields: sub.fields.clone(),
+            fields_truncated: !sub.truncated.is_empty() || sub.cut_unnamed,
+            truncated: sub.truncated.clone(),
+            ignored_files: sub.ignored_files.clone(),
             sector: sector.sector,
             sector_evidence: sector.evidence.clone(),
             agency: sector.agency.clone(),
@@ -292,52 +278,187 @@ impl LeadItem {
             recipients: route.recipients.clone(),
             route_reason: route.reason.clone(),
             fallback: route.fallback,
-            owner: None,
-            routed_at: None,
-            notified_at: None,
-            notify_message_id: None,
-            notify_claimed_at: None,
-            notify_failed_at: None,
-            notify_error: None,
-            tier: None,
-            pending_tier: None,
-            pending_claimed_at: None,
-            escalated_at: None,
-            breached_at: None,
-            claimed_at: None,
-            claimed_by: None,
-            first_touch_at: None,
-            last_touch_at: None,
-            touches: 0,
-            escalations: Vec::new(),
-            ms_to_store: Some((unix_millis(stored_at) - unix_millis(lead.received_at)).max(0)),
-            ms_to_route: None,
-            ms_to_notify: None,
-            ms_to_first_touch: None,
-            routing_state: RoutingState::Unrouted,
-            due_bucket: Some(DUE_BUCKET_VALUE.to_owned()),
-            due_at: Some(unix_millis(redrive_at)),
-            expires_at: expires_at.map(OffsetDateTime::unix_timestamp),
-            publish_failed_at: None,
-        };
-        item.fit_within(limits::LEAD_ITEM_BUDGET);
-        item
+            owner: sla.owner.clone(),
+            routed_at: sla.routed_at.clone(),
+            notified_at: sla.notified_at.clone(),
+            notify_message_id: sla.notify_message_id.clone(),
+            notify_claimed_at: sla.notification_leased_at,
+            notify_failed_at: sla.notify_failed_at.clone(),
+            notify_error: sla.notify_error.clone(),
+            tier: sla.tier,
+            pending_tier: sla.pending_tier,
+            pending_claimed_at: sla.pending_leased_at,
+            escalated_at: sla.escalated_at.clone(),
+            breached_at: sla.breached_at.clone(),
+            claimed_at: sla.claimed_at.clone(),
+            claimed_by: sla.claimed_by.clone(),
+            first_touch_at: sla.first_touch_at.clone(),
+            last_touch_at: sla.last_touch_at.clone(),
+            touches: sla.touches,
+            escalations: sla.escalations.clone(),
+            ms_to_store: sla.ms_to_store,
+            ms_to_route: sla.ms_to_route,
+            ms_to_notify: sla.ms_to_notify,
+            ms_to_first_touch: sla.ms_to_first_touch,
+            routing_state: sla.routing_state,
+            // In the due index exactly while something is owed.
+            due_bucket: sla.due_at.map(|_| DUE_BUCKET_VALUE.to_owned()),
+            due_at: sla.due_at,
+            expires_at: *expires_at,
+            publish_failed_at: sla.publish_failed_at.clone(),
+        }
     }
 }
 
-mod dedup;
-mod fit;
+impl From<LeadItem> for LeadRecord {
+    fn from(item: LeadItem) -> Self {
+        // `received_at_ms` is the exact instant; the text is for people.
+        let received_at =
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(item.received_at_ms) * 1_000_000)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        Self {
+            id: item.lead_id,
+            source: item.source,
+            received_at,
+            stored_at: item.stored_at,
+            contact: StoredContact {
+                email: item.email,
+                email_domain: item.email_domain,
+                first_name: item.first_name,
+                last_name: item.last_name,
+                full_name: item.full_name,
+                company: item.company,
+                phone: item.phone,
+                job_title: item.job_title,
+                message: item.message,
+                page_url: item.page_url,
+                referrer: item.referrer,
+                utm: Utm {
+                    source: item.utm_source,
+                    medium: item.utm_medium,
+                    campaign: item.utm_campaign,
+                    term: item.utm_term,
+                    content: item.utm_content,
+                },
+            },
+            submission: Submission {
+                fields: item.fields,
+                cut_unnamed: item.fields_truncated && item.truncated.is_empty(),
+                truncated: item.truncated,
+                ignored_files: item.ignored_files,
+                origin: RequestMeta {
+                    client_ip: item.client_ip,
+                    user_agent: item.user_agent,
+                    delivery_id: item.delivery_id,
+                },
+            },
+            sector: SectorDecision {
+                sector: item.sector,
+                evidence: item.sector_evidence,
+                agency: item.agency,
+            },
+            route: RouteDecision {
+                rule: item.rule,
+                segment: item.segment,
+                team: item.team,
+                priority: item.priority,
+                assignment: item.assignment,
+                ladder: item.ladder,
+                recipients: item.recipients,
+                fallback: item.fallback,
+                reason: item.route_reason,
+            },
+            sla: SlaState {
+                routing_state: item.routing_state,
+                owner: item.owner,
+                routed_at: item.routed_at,
+                notified_at: item.notified_at,
+                notify_message_id: item.notify_message_id,
+                notification_leased_at: item.notify_claimed_at,
+                notify_failed_at: item.notify_failed_at,
+                notify_error: item.notify_error,
+                tier: item.tier,
+                pending_tier: item.pending_tier,
+                pending_leased_at: item.pending_claimed_at,
+                escalated_at: item.escalated_at,
+                breached_at: item.breached_at,
+                claimed_at: item.claimed_at,
+                claimed_by: item.claimed_by,
+                first_touch_at: item.first_touch_at,
+                last_touch_at: item.last_touch_at,
+                touches: item.touches,
+                escalations: item.escalations,
+                ms_to_store: item.ms_to_store,
+                ms_to_route: item.ms_to_route,
+                ms_to_notify: item.ms_to_notify,
+                ms_to_first_touch: item.ms_to_first_touch,
+                due_at: item.due_at.filter(|_| item.due_bucket.is_some()),
+                publish_failed_at: item.publish_failed_at,
+            },
+            expires_at: item.expires_at,
+        }
+    }
+}
 
-pub use dedup::{
-    DedupItem, DedupKind, VOLATILE_FIELDS, content_key, delivery_key, is_volatile, sha256_hex,
-};
+/// A deduplication marker as one item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DedupItem {
+    pub pk: String,
+    pub sk: String,
+    pub entity: String,
+    pub kind: DedupKind,
+    pub lead_id: LeadId,
+    pub body_sha256: String,
+    pub created_at: String,
+    /// Epoch seconds; TTL deletes the marker after this.
+    pub expires_at: i64,
+}
+
+impl From<&DedupMarker> for DedupItem {
+    fn from(marker: &DedupMarker) -> Self {
+        Self {
+            pk: dedup_pk(&marker.key),
+            sk: DEDUP_SK.to_owned(),
+            entity: "dedup".to_owned(),
+            kind: marker.kind,
+            lead_id: marker.lead_id.clone(),
+            body_sha256: marker.body_sha256.clone(),
+            created_at: marker.created_at.clone(),
+            expires_at: marker.expires_at,
+        }
+    }
+}
+
+impl From<DedupItem> for DedupMarker {
+    fn from(item: DedupItem) -> Self {
+        let key = item
+            .pk
+            .strip_prefix(DEDUP_PREFIX)
+            .map_or_else(|| item.pk.clone(), str::to_owned);
+        Self {
+            kind: item.kind,
+            key,
+            lead_id: item.lead_id,
+            body_sha256: item.body_sha256,
+            created_at: item.created_at,
+            expires_at: item.expires_at,
+        }
+    }
+}
+
+mod fit;
+#[cfg(test)]
+mod intake_fit;
+pub mod size;
+
 pub use fit::CUT_ORDER;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::email::EmailAddress;
-    use crate::lead::Contact;
+    use firsthour::dedup::delivery_key;
+    use firsthour::email::EmailAddress;
+    use firsthour::lead::{Contact, Lead};
     use time::macros::datetime;
 
     fn lead(email: &str, message: &str) -> Lead {
@@ -361,126 +482,23 @@ mod tests {
     }
 
     #[test]
-    fn elapsed_is_measured_from_the_id_and_never_negative() {
-        let at = datetime!(2026-11-22 14:00 UTC);
-        let id = LeadId::new_at(at);
-        assert_eq!(elapsed_ms(&id, at + time::Duration::seconds(90)), 90_000);
-        assert_eq!(elapsed_ms(&id, at - time::Duration::seconds(1)), 0);
-    }
-
-    fn with_fields(pairs: &[(&str, &str)]) -> Lead {
-        let mut l = lead("jane@example.com", "hi");
-        l.fields = pairs.iter().map(|(n, v)| RawField::new(*n, *v)).collect();
-        l
-    }
-
-    #[test]
-    fn content_key_covers_every_answer_but_not_volatile_control_fields() {
-        let spam = SpamConfig::default();
-        let key = |pairs: &[(&str, &str)]| content_key(&with_fields(pairs), &spam);
-        let first = key(&[
-            ("email", "jane@example.com"),
-            ("organization_type", "Federal agency"),
-            ("_rendered_at", "1795379755226"),
-            ("g-recaptcha-response", "03AFcWeA-one"),
-            ("csrfmiddlewaretoken", "abc"),
-        ]);
-        // Another answer: a new lead.
-        assert_ne!(
-            first,
-            key(&[
-                ("email", "jane@example.com"),
-                ("organization_type", "State government"),
-                ("_rendered_at", "1795379755226"),
-                ("g-recaptcha-response", "03AFcWeA-one"),
-                ("csrfmiddlewaretoken", "abc"),
-            ])
-        );
-        // The same answers with fresh control fields, in another order: the same submission.
-        assert_eq!(
-            first,
-            key(&[
-                ("CSRFMiddlewareToken", "xyz"),
-                ("_rendered_at", "1795379799999"),
-                ("organization_type", "Federal agency"),
-                ("g-recaptcha-response", "03AFcWeA-two"),
-                ("email", "jane@example.com"),
-            ])
-        );
-        // An answer added or removed is new.
-        assert_ne!(
-            first,
-            key(&[
-                ("email", "jane@example.com"),
-                ("organization_type", "Federal agency"),
-                ("product", "Analytics"),
-            ])
-        );
-        // Repeated names (multi-select) count each value.
-        assert_ne!(
-            key(&[("product", "A"), ("product", "B")]),
-            key(&[("product", "A"), ("product", "A")])
-        );
-        assert_eq!(
-            key(&[("product", "A"), ("product", "B")]),
-            key(&[("product", "B"), ("product", "A")])
-        );
-        // No two splits of the same text hash alike.
-        assert_ne!(key(&[("ab", "c")]), key(&[("a", "bc")]));
-    }
-
-    #[test]
-    fn content_key_follows_the_configured_render_time_field() {
-        let spam = SpamConfig {
-            rendered_at_field: "form_loaded".into(),
-            ..SpamConfig::default()
-        };
-        let a = with_fields(&[("email", "jane@example.com"), ("form_loaded", "1")]);
-        let b = with_fields(&[("email", "jane@example.com"), ("form_loaded", "2")]);
-        assert_eq!(content_key(&a, &spam), content_key(&b, &spam));
-        assert_ne!(
-            content_key(&a, &SpamConfig::default()),
-            content_key(&b, &SpamConfig::default())
-        );
-        // The contact still counts, email case aside.
-        let upper = lead("Jane@Example.com", "hi");
-        let lower = lead("jane@example.com", "hi");
-        assert_eq!(content_key(&upper, &spam), content_key(&lower, &spam));
-        assert_ne!(
-            content_key(&lower, &spam),
-            content_key(&lead("jane@example.com", "hello"), &spam)
-        );
-    }
-
-    #[test]
-    fn delivery_keys_are_scoped_by_source_and_fixed_size() {
-        let web = Source::parse("web").expect("valid");
-        let other = Source::parse("typeform").expect("valid");
-        assert_ne!(delivery_key(&web, "abc"), delivery_key(&other, "abc"));
-        assert_eq!(
-            delivery_key(&web, &"x".repeat(5000)).len(),
-            delivery_key(&web, "y").len()
-        );
-    }
-
-    #[test]
     fn new_leads_wait_in_the_due_index_unrouted() {
         let l = lead("a@b.co", "hi");
-        let sector = crate::sector::decide(Default::default(), None);
-        let route = crate::routing::Routing::default().route(&crate::routing::LeadFacts {
+        let sector = firsthour::sector::decide(Default::default(), None);
+        let route = firsthour::routing::Routing::default().route(&firsthour::routing::LeadFacts {
             sector: sector.sector,
             source: "web",
             email_domain: None,
             fields: &[],
         });
-        let item = LeadItem::new_received(
+        let item = LeadItem::stored(&LeadRecord::new_received(
             &l,
             &sector,
             &route,
             l.received_at + time::Duration::milliseconds(12),
             l.received_at + time::Duration::minutes(2),
             None,
-        );
+        ));
         assert_eq!(item.ms_to_store, Some(12));
         assert!(item.stored_at.is_some());
         assert_eq!(item.routing_state, RoutingState::Unrouted);
@@ -490,21 +508,21 @@ mod tests {
         assert_eq!(item.expires_at, None);
     }
     fn item_of(lead: &Lead) -> LeadItem {
-        let sector = crate::sector::decide(Default::default(), None);
-        let route = crate::routing::Routing::default().route(&crate::routing::LeadFacts {
+        let sector = firsthour::sector::decide(Default::default(), None);
+        let route = firsthour::routing::Routing::default().route(&firsthour::routing::LeadFacts {
             sector: sector.sector,
             source: "web",
             email_domain: None,
             fields: &[],
         });
-        LeadItem::new_received(
+        LeadItem::stored(&LeadRecord::new_received(
             lead,
             &sector,
             &route,
             lead.received_at,
             lead.received_at,
             None,
-        )
+        ))
     }
 
     #[test]
@@ -612,5 +630,135 @@ mod tests {
             delivery_key(&l.source, l.delivery_id.as_deref().unwrap_or_default()),
             delivery_key(&l.source, cut.unwrap_or_default())
         );
+    }
+
+    /// A record with every part filled in, as a lead is late in its life.
+    fn full_record() -> LeadRecord {
+        let mut l = lead("jane.doe@va.gov", "We need a quote for 40 seats");
+        l.contact.first_name = Some("Jane".into());
+        l.contact.company = Some("Department of Veterans Affairs".into());
+        l.contact.phone = Some("+1 202 555 0143".into());
+        l.contact.utm.campaign = Some("fed-q4".into());
+        l.client_ip = Some("198.51.100.7".into());
+        l.delivery_id = Some("msg_2Yx".into());
+        l.truncated = vec!["message".into()];
+        l.ignored_files = vec!["brief.pdf".into()];
+        let sector = firsthour::sector::decide(Default::default(), None);
+        let route = firsthour::routing::Routing::default().route(&firsthour::routing::LeadFacts {
+            sector: sector.sector,
+            source: "web",
+            email_domain: Some("va.gov"),
+            fields: &[],
+        });
+        let at = l.received_at;
+        let mut record = LeadRecord::new_received(
+            &l,
+            &sector,
+            &route,
+            at + time::Duration::milliseconds(40),
+            at + time::Duration::minutes(2),
+            Some(at + time::Duration::days(400)),
+        );
+        let stamp = format_utc_millis(at + time::Duration::minutes(7));
+        let sla = &mut record.sla;
+        sla.routing_state = RoutingState::Routed;
+        sla.owner = Some("rep@example.com".into());
+        sla.routed_at = Some(stamp.clone());
+        sla.notified_at = Some(stamp.clone());
+        sla.notify_message_id = Some("0100018c-ses".into());
+        sla.notification_leased_at = Some(1);
+        sla.tier = Some(2);
+        sla.pending_tier = Some(1);
+        sla.pending_leased_at = Some(2);
+        sla.escalated_at = Some(stamp.clone());
+        sla.claimed_at = Some(stamp.clone());
+        sla.claimed_by = Some("rep@example.com".into());
+        sla.touches = 3;
+        sla.escalations = vec![EscalationStamp {
+            tier: 1,
+            at: stamp,
+            ms: 420_000,
+            breach: false,
+        }];
+        sla.ms_to_route = Some(90);
+        sla.due_at = Some(unix_millis(at) + 3_600_000);
+        record
+    }
+
+    #[test]
+    fn a_record_survives_the_row_and_dynamodb_unchanged() {
+        let record = full_record();
+        let item = LeadItem::from(&record);
+        let stored: serde_dynamo::Item = serde_dynamo::to_item(&item).expect("an item");
+        let read: LeadItem = serde_dynamo::from_item(stored).expect("readable");
+        assert_eq!(read, item);
+        assert_eq!(LeadRecord::from(read), record);
+
+        // A fresh lead too (nothing routed, nothing stamped).
+        let fresh = LeadRecord::new_received(
+            &lead("a@b.co", "hi"),
+            &record.sector,
+            &record.route,
+            record.received_at,
+            record.received_at,
+            None,
+        );
+        assert_eq!(LeadRecord::from(LeadItem::from(&fresh)), fresh);
+    }
+
+    #[test]
+    fn the_row_keeps_its_attribute_names() {
+        let item = LeadItem::from(&full_record());
+        let stored: serde_dynamo::Item = serde_dynamo::to_item(&item).expect("an item");
+        for name in [
+            "pk",
+            "sk",
+            "lead_id",
+            "received_at",
+            "received_at_ms",
+            "email",
+            "email_domain",
+            "utm_campaign",
+            "client_ip",
+            "delivery_id",
+            "sector",
+            "sector_evidence",
+            "segment",
+            "rule",
+            "route_reason",
+            "owner",
+            "notify_claimed_at",
+            "pending_claimed_at",
+            "tier",
+            "pending_tier",
+            "due_bucket",
+            "due_at",
+            "expires_at",
+            "escalations",
+            "touches",
+        ] {
+            assert!(stored.contains_key(name), "{name}");
+        }
+        let row = LeadItem::from(&full_record());
+        let mut done = full_record();
+        done.sla.due_at = None;
+        let done = LeadItem::from(&done);
+        assert_eq!(row.due_bucket.as_deref(), Some(DUE_BUCKET_VALUE));
+        assert_eq!((done.due_bucket, done.due_at), (None, None));
+    }
+
+    #[test]
+    fn a_marker_survives_its_item() {
+        let l = lead("a@b.co", "hi");
+        let marker = DedupMarker::new(
+            DedupKind::Delivery,
+            "delivery#ab12",
+            &l,
+            "00ff",
+            std::time::Duration::from_secs(60),
+        );
+        let item = DedupItem::from(&marker);
+        assert_eq!(item.pk, "DEDUP#delivery#ab12");
+        assert_eq!(DedupMarker::from(item), marker);
     }
 }
