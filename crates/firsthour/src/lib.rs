@@ -15,8 +15,9 @@
 //!   answers); [`routing`]: rules, teams, round robin, ladders; [`calendar`]:
 //!   business hours and holidays.
 //! * [`table`]: the lead table's item layout; [`ports`]: what the use cases
-//!   need from storage, events, mail and the clock; [`events`]: what goes on
-//!   the bus.
+//!   need from storage, events, mail and the clock; [`memory`]: those
+//!   storage ports in memory, with the DynamoDB adapter's semantics (for
+//!   tests); [`events`]: what goes on the bus.
 //! * [`router`]: the first notification; [`escalation`]: the sweep up the
 //!   ladder; [`notify`] and [`html`]: the emails and pages; [`claim`]: signed
 //!   claim links; [`email`]: validated addresses.
@@ -33,6 +34,7 @@ pub mod events;
 pub mod html;
 pub mod intake;
 pub mod lead;
+pub mod memory;
 pub mod metrics;
 pub mod notify;
 pub mod ports;
