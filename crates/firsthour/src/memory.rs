@@ -5,7 +5,7 @@
 //! mutex. For unit tests of the use cases; `firsthour-aws/tests/contract.rs`
 //! runs the same checks against it and the adapter so the two cannot drift.
 //!
-//! What each write does to a lead is in [`rules`] below, one function per
+//! What each write does to a lead is in `rules` below, one function per
 //! write, each mirroring the adapter's condition and update expressions; the
 //! rest only finds the lead and holds the lock.
 
