@@ -18,7 +18,8 @@
 //!   submission, sector and route decisions, SLA state); [`dedup`]: the
 //!   delivery and content keys that make a resubmission a duplicate;
 //!   [`ports`]: what the use cases need from storage, events, mail and the
-//!   clock; [`events`]: what goes on the bus.
+//!   clock; [`memory`]: those storage ports in memory, with the DynamoDB
+//!   adapter's semantics (for tests); [`events`]: what goes on the bus.
 //! * [`router`]: the first notification; [`escalation`]: the sweep up the
 //!   ladder; [`notify`] and [`html`]: the emails and pages; [`claim`]: signed
 //!   claim links; [`email`]: validated addresses.
@@ -36,6 +37,7 @@ pub mod events;
 pub mod html;
 pub mod intake;
 pub mod lead;
+pub mod memory;
 pub mod metrics;
 pub mod notify;
 pub mod ports;

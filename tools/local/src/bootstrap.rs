@@ -288,7 +288,9 @@ fn keys(hash: &str, range: Option<&str>) -> Result<Vec<KeySchemaElement>, BootEr
     Ok(out)
 }
 
-async fn create_table(
+/// The template's table (keys, due index, TTL) as `name`, unless it exists;
+/// also how `firsthour-aws`'s contract tests get a table on moto.
+pub async fn create_table(
     client: &aws_sdk_dynamodb::Client,
     def: &TableDef,
     name: &str,

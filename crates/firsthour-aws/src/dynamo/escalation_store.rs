@@ -10,6 +10,12 @@ impl EscalationStore for DynamoLeadStore {
         let mut due = DueLeads::default();
         let mut start = None;
         loop {
+            // Never more than `max` in all: a page asks only for what is left.
+            let left = max.saturating_sub(due.leads.len());
+            if left == 0 {
+                break;
+            }
+            let limit = i32::try_from(left).map_or(DUE_PAGE, |left| left.min(DUE_PAGE));
             let page = self
                 .client
                 .query()
@@ -23,7 +29,7 @@ impl EscalationStore for DynamoLeadStore {
                     AttributeValue::S(table::DUE_BUCKET_VALUE.to_owned()),
                 )
                 .expression_attribute_values(":now", number(unix_millis(now)))
-                .limit(DUE_PAGE)
+                .limit(limit)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -38,10 +44,11 @@ impl EscalationStore for DynamoLeadStore {
                 }
             }
             start = page.last_evaluated_key;
-            if start.is_none() || due.leads.len() >= max {
-                return Ok(due);
+            if start.is_none() {
+                break;
             }
         }
+        Ok(due)
     }
 
     async fn advance_tier(

@@ -1,0 +1,1075 @@
+//! One contract for the lead store, run against both implementations: the
+//! DynamoDB adapter on moto and the domain's in-memory store. The checks are
+//! written once, generic over the ports; `memory::…` and `dynamo::…` run
+//! each of them, so the in-memory store the unit tests trust cannot drift
+//! from what the table does.
+//!
+//! The dynamo half needs the moto server `scripts/with-moto.sh` starts
+//! (`FIRSTHOUR_TEST_EMULATOR`); each test gets a table of its own, created
+//! from `infra/template.yaml`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use firsthour::dedup::{DedupKind, DedupMarker, sha256_hex};
+use firsthour::lead::{Contact, Lead, LeadId, RawField, Source, unix_millis};
+use firsthour::ports::{
+    ClaimOutcome, EscalationStore, InsertOutcome, LeadStore, RoutingStore, TouchOutcome,
+};
+use firsthour::record::{LeadRecord, RoutingState};
+use firsthour::routing::{Assignment, Priority, RouteDecision};
+use firsthour_aws::DynamoLeadStore;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+/// Every store port at once: what the use cases are built on.
+trait Store: LeadStore + RoutingStore + EscalationStore {}
+impl<S: LeadStore + RoutingStore + EscalationStore> Store for S {}
+
+/// Each check, run on both stores.
+macro_rules! contract {
+    ($($check:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    super::$check(firsthour::memory::MemoryStore::new()).await;
+                }
+            )*
+        }
+
+        mod dynamo {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    super::$check(super::dynamo_store().await).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    a_lead_is_stored_with_its_markers,
+    a_taken_marker_makes_a_duplicate_and_writes_nothing,
+    an_expired_marker_neither_counts_nor_blocks,
+    a_marker_blocks_an_insert_until_the_second_after_it_expires,
+    an_existing_lead_id_is_not_overwritten,
+    submissions_are_counted_per_address_per_minute,
+    turns_count_one_two_three_per_team,
+    a_lead_is_routed_only_once,
+    a_lead_routed_without_a_ladder_leaves_the_due_index,
+    a_notification_lease_blocks_until_it_lapses_or_is_released,
+    a_sent_notification_is_recorded_once_and_blocks_every_lease,
+    a_failed_notification_makes_the_lead_due_at_once,
+    due_leads_are_the_due_ones_in_due_order,
+    due_leads_honour_max,
+    a_lead_dropped_from_the_index_is_no_longer_due,
+    a_failed_publish_makes_an_unrouted_lead_due_at_once,
+    a_tier_advances_only_from_where_it_is,
+    an_owing_or_claimed_lead_does_not_advance,
+    the_last_tier_marks_the_breach,
+    a_pending_tier_is_leased_like_the_first_notification,
+    a_deferred_tier_is_due_again_and_free_to_lease,
+    a_finished_tier_is_due_at_the_next_or_leaves_the_index,
+    a_lead_is_claimed_once,
+    touches_count_once_per_touch_id_and_the_first_claims,
+    stores_know_nothing_of_missing_leads,
+);
+
+/// A fresh table on the moto server the test run started.
+async fn dynamo_store() -> DynamoLeadStore {
+    let endpoint = std::env::var("FIRSTHOUR_TEST_EMULATOR")
+        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+        .expect(
+            "no moto endpoint: run ./scripts/with-moto.sh scripts/moto cargo test -p firsthour-aws --test contract",
+        );
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "contract",
+        ))
+        .load()
+        .await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
+    let model = firsthour_local::template::TemplateModel::load(&template).expect("template loads");
+    let name = format!("contract-{}", ulid::Ulid::new().to_string().to_lowercase());
+    firsthour_local::bootstrap::create_table(&client, &model.table, &name)
+        .await
+        .expect("table created on moto");
+    DynamoLeadStore::new(client, name)
+}
+
+// ---------------------------------------------------------------------------
+// Fixtures: the only code here that builds a lead or a marker.
+
+const T0: OffsetDateTime = datetime!(2026-11-23 15:00 UTC);
+const SEGMENT: &str = "federal";
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// A lead received at `received`, unrouted, due for re-drive at `due`.
+fn lead_at(received: OffsetDateTime, due: OffsetDateTime) -> LeadRecord {
+    let lead = Lead {
+        id: LeadId::new_at(received),
+        received_at: received,
+        source: Source::default_web(),
+        contact: Contact {
+            email: firsthour::email::EmailAddress::parse("major.payne@army.mil").ok(),
+            full_name: Some("Major Payne".into()),
+            ..Contact::default()
+        },
+        client_ip: Some("192.0.2.7".into()),
+        user_agent: None,
+        delivery_id: None,
+        fields: vec![RawField::new("email", "major.payne@army.mil")],
+        truncated: vec![],
+        ignored_files: vec![],
+    };
+    let sector = firsthour::sector::decide(Default::default(), None);
+    let route = RouteDecision {
+        rule: "federal".into(),
+        segment: SEGMENT.into(),
+        team: Some("federal".into()),
+        priority: Priority::Urgent,
+        assignment: Assignment::RoundRobin,
+        ladder: Some("federal".into()),
+        recipients: vec!["federal-sales@example.com".into()],
+        fallback: false,
+        reason: "contract test".into(),
+    };
+    LeadRecord::new_received(&lead, &sector, &route, received, due, None)
+}
+
+/// A lead received at T0, due for re-drive two minutes later.
+fn lead() -> LeadRecord {
+    lead_at(T0, T0 + secs(120))
+}
+
+fn id(lead: &LeadRecord) -> LeadId {
+    lead.id.clone()
+}
+
+/// A delivery marker for `lead` under `key`, counting until `expires` (epoch s).
+fn marker(lead: &LeadRecord, key: &str, expires: OffsetDateTime) -> DedupMarker {
+    DedupMarker {
+        kind: DedupKind::Delivery,
+        key: key.to_owned(),
+        lead_id: id(lead),
+        body_sha256: sha256_hex(key.as_bytes()),
+        created_at: firsthour::lead::format_utc_millis(lead.received_at),
+        expires_at: expires.unix_timestamp(),
+    }
+}
+
+async fn stored<S: Store>(store: &S, id: &LeadId) -> LeadRecord {
+    store
+        .get_lead(id)
+        .await
+        .expect("readable")
+        .expect("the lead is stored")
+}
+
+async fn insert<S: Store>(store: &S, lead: &LeadRecord) {
+    let outcome = store.insert_lead(lead, &[], T0).await.expect("stored");
+    assert_eq!(outcome, InsertOutcome::Created);
+}
+
+/// A stored lead, routed to `owner` with its first tier due at `due`.
+async fn routed<S: Store>(store: &S, due: OffsetDateTime) -> LeadId {
+    let lead = lead();
+    insert(store, &lead).await;
+    let id = id(&lead);
+    assert!(
+        store
+            .mark_routed(&id, Some("fed-rep-1@example.com"), Some(due), T0)
+            .await
+            .expect("routed")
+    );
+    id
+}
+
+async fn due_ids<S: Store>(store: &S, now: OffsetDateTime, max: usize) -> Vec<LeadId> {
+    let due = store.due_leads(now, max).await.expect("due leads");
+    assert!(due.scanned >= due.leads.len() as u64, "{due:?}");
+    due.leads.iter().map(id).collect()
+}
+
+// ---------------------------------------------------------------------------
+// Intake: the lead and its markers, the per-address counter.
+
+async fn a_lead_is_stored_with_its_markers<S: Store>(store: S) {
+    let lead = lead();
+    let markers = [
+        marker(&lead, "delivery#a", T0 + secs(600)),
+        marker(&lead, "content#a", T0 + secs(600)),
+    ];
+    let outcome = store
+        .insert_lead(&lead, &markers, T0)
+        .await
+        .expect("stored");
+    assert_eq!(outcome, InsertOutcome::Created);
+    assert_eq!(
+        stored(&store, &id(&lead)).await,
+        lead,
+        "read back as written"
+    );
+    for (key, written) in [("delivery#a", &markers[0]), ("content#a", &markers[1])] {
+        let found = store.find_marker(key, T0).await.expect("readable");
+        assert_eq!(found.as_ref(), Some(written), "{key}");
+    }
+    assert_eq!(
+        store.find_marker("delivery#b", T0).await.expect("readable"),
+        None
+    );
+}
+
+async fn a_taken_marker_makes_a_duplicate_and_writes_nothing<S: Store>(store: S) {
+    let first = lead();
+    let taken = marker(&first, "delivery#a", T0 + secs(600));
+    store
+        .insert_lead(&first, std::slice::from_ref(&taken), T0)
+        .await
+        .expect("stored");
+    let second = lead_at(T0 + secs(5), T0 + secs(125));
+    let markers = [
+        marker(&second, "content#new", T0 + secs(605)),
+        marker(&second, "delivery#a", T0 + secs(605)),
+    ];
+    let outcome = store
+        .insert_lead(&second, &markers, T0 + secs(5))
+        .await
+        .expect("answered");
+    assert_eq!(
+        outcome,
+        InsertOutcome::Duplicate {
+            original: id(&first),
+            marker: taken.clone(),
+        }
+    );
+    // All or nothing: neither the lead nor its other marker was written.
+    assert_eq!(store.get_lead(&id(&second)).await.expect("readable"), None);
+    let fresh = store.find_marker("content#new", T0 + secs(5)).await;
+    assert_eq!(fresh.expect("readable"), None);
+    let kept = store.find_marker("delivery#a", T0 + secs(5)).await;
+    assert_eq!(kept.expect("readable"), Some(taken));
+}
+
+async fn an_expired_marker_neither_counts_nor_blocks<S: Store>(store: S) {
+    let first = lead();
+    let expires = T0 + secs(60);
+    store
+        .insert_lead(&first, &[marker(&first, "delivery#a", expires)], T0)
+        .await
+        .expect("stored");
+    let before = store.find_marker("delivery#a", expires - secs(1)).await;
+    assert!(
+        before.expect("readable").is_some(),
+        "counts until it expires"
+    );
+    // Expired but not yet deleted by TTL: it no longer counts.
+    let at_expiry = store.find_marker("delivery#a", expires).await;
+    assert_eq!(at_expiry.expect("readable"), None);
+    let later = expires + secs(1);
+    let second = lead_at(later, later + secs(120));
+    let replacing = marker(&second, "delivery#a", later + secs(60));
+    let outcome = store
+        .insert_lead(&second, std::slice::from_ref(&replacing), later)
+        .await
+        .expect("stored");
+    assert_eq!(outcome, InsertOutcome::Created);
+    let found = store.find_marker("delivery#a", later).await;
+    assert_eq!(
+        found.expect("readable"),
+        Some(replacing),
+        "the new lead's marker"
+    );
+}
+
+/// The adapter's insert condition is `expires_at < now` while `find_marker`
+/// counts a marker while `expires_at > now`: in the very second a marker
+/// expires it is not found, yet still blocks (and is returned as the original).
+async fn a_marker_blocks_an_insert_until_the_second_after_it_expires<S: Store>(store: S) {
+    let first = lead();
+    let expires = T0 + secs(60);
+    let taken = marker(&first, "delivery#a", expires);
+    store
+        .insert_lead(&first, std::slice::from_ref(&taken), T0)
+        .await
+        .expect("stored");
+    let second = lead_at(expires, expires + secs(120));
+    let outcome = store
+        .insert_lead(
+            &second,
+            &[marker(&second, "delivery#a", expires + secs(60))],
+            expires,
+        )
+        .await
+        .expect("answered");
+    assert_eq!(
+        outcome,
+        InsertOutcome::Duplicate {
+            original: id(&first),
+            marker: taken,
+        }
+    );
+}
+
+async fn an_existing_lead_id_is_not_overwritten<S: Store>(store: S) {
+    let lead = lead();
+    insert(&store, &lead).await;
+    let mut again = lead.clone();
+    again.contact.full_name = Some("Someone Else".into());
+    // Only the lead's own condition failed: the adapter reads that as a
+    // conflict, retries, and gives up as retryable.
+    let err = store
+        .insert_lead(&again, &[], T0)
+        .await
+        .expect_err("the id is taken");
+    assert!(err.is_retryable(), "{err}");
+    assert_eq!(stored(&store, &id(&lead)).await, lead);
+}
+
+async fn submissions_are_counted_per_address_per_minute<S: Store>(store: S) {
+    let a = "192.0.2.7";
+    let b = "2001:db8::1";
+    for expected in 1..=3 {
+        let count = store.count_submission(a, T0 + secs(expected)).await;
+        assert_eq!(count.expect("counted"), expected);
+    }
+    assert_eq!(store.count_submission(b, T0).await.expect("counted"), 1);
+    // Still the minute of T0 (15:00:59), then a new minute.
+    assert_eq!(
+        store
+            .count_submission(a, T0 + secs(59))
+            .await
+            .expect("counted"),
+        4
+    );
+    assert_eq!(
+        store
+            .count_submission(a, T0 + secs(60))
+            .await
+            .expect("counted"),
+        1
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The router: turns, routing, the first notification.
+
+async fn turns_count_one_two_three_per_team<S: Store>(store: S) {
+    for expected in 1..=3 {
+        assert_eq!(store.next_turn("federal").await.expect("turn"), expected);
+    }
+    assert_eq!(store.next_turn("commercial").await.expect("turn"), 1);
+    assert_eq!(store.next_turn("federal").await.expect("turn"), 4);
+}
+
+async fn a_lead_is_routed_only_once<S: Store>(store: S) {
+    let lead = lead();
+    insert(&store, &lead).await;
+    let id = id(&lead);
+    let due = T0 + secs(300);
+    let now = T0 + secs(2);
+    let first = store
+        .mark_routed(&id, Some("fed-rep-1@example.com"), Some(due), now)
+        .await;
+    assert!(first.expect("routed"));
+    let item = stored(&store, &id).await;
+    assert_eq!(item.sla.routing_state, RoutingState::Routed);
+    assert_eq!(item.sla.owner.as_deref(), Some("fed-rep-1@example.com"));
+    assert_eq!(item.sla.tier, Some(0));
+    assert_eq!(item.sla.ms_to_route, Some(2000));
+    assert_eq!(
+        item.sla.routed_at.as_deref(),
+        Some("2026-11-23T15:00:02.000Z")
+    );
+    assert_eq!(item.sla.due_at, Some(unix_millis(due)));
+    let second = store
+        .mark_routed(&id, Some("fed-rep-2@example.com"), None, now)
+        .await;
+    assert!(!second.expect("answered"), "someone routed it first");
+    assert_eq!(stored(&store, &id).await, item, "nothing changed");
+}
+
+async fn a_lead_routed_without_a_ladder_leaves_the_due_index<S: Store>(store: S) {
+    let lead = lead();
+    insert(&store, &lead).await;
+    let id = id(&lead);
+    assert_eq!(due_ids(&store, T0 + secs(600), 10).await, vec![id.clone()]);
+    assert!(
+        store
+            .mark_routed(&id, None, None, T0)
+            .await
+            .expect("routed")
+    );
+    let item = stored(&store, &id).await;
+    assert_eq!(item.sla.due_at, None);
+    assert_eq!(item.sla.owner, None);
+    assert!(due_ids(&store, T0 + secs(600), 10).await.is_empty());
+}
+
+async fn a_notification_lease_blocks_until_it_lapses_or_is_released<S: Store>(store: S) {
+    let id = routed(&store, T0 + secs(300)).await;
+    let lease = secs(120);
+    assert!(
+        store
+            .lease_notification(&id, T0, lease)
+            .await
+            .expect("leased")
+    );
+    let held = stored(&store, &id).await.sla.notification_leased_at;
+    assert_eq!(held, Some(unix_millis(T0)));
+    // Younger than the lease (its very end included): another sender waits.
+    for later in [secs(1), secs(60), lease] {
+        let again = store.lease_notification(&id, T0 + later, lease).await;
+        assert!(!again.expect("answered"), "{later:?} after");
+    }
+    // Older: the first sender is presumed dead.
+    let taken_over = T0 + lease + Duration::from_millis(1);
+    assert!(
+        store
+            .lease_notification(&id, taken_over, lease)
+            .await
+            .expect("leased")
+    );
+    // Released: free at once.
+    store.release_notification(&id).await.expect("released");
+    assert_eq!(stored(&store, &id).await.sla.notification_leased_at, None);
+    assert!(
+        store
+            .lease_notification(&id, taken_over, lease)
+            .await
+            .expect("leased")
+    );
+}
+
+async fn a_sent_notification_is_recorded_once_and_blocks_every_lease<S: Store>(store: S) {
+    let id = routed(&store, T0 + secs(300)).await;
+    let lease = secs(120);
+    assert!(
+        store
+            .lease_notification(&id, T0, lease)
+            .await
+            .expect("leased")
+    );
+    store
+        .record_notify_failed(&id, T0 + secs(1), "throttled")
+        .await
+        .expect("recorded");
+    assert!(
+        store
+            .lease_notification(&id, T0 + secs(2), lease)
+            .await
+            .expect("leased")
+    );
+    let at = T0 + secs(3);
+    store
+        .record_notified(&id, at, "m-1,m-2")
+        .await
+        .expect("recorded");
+    let item = stored(&store, &id).await;
+    assert_eq!(
+        item.sla.notified_at.as_deref(),
+        Some("2026-11-23T15:00:03.000Z")
+    );
+    assert_eq!(item.sla.ms_to_notify, Some(3000));
+    assert_eq!(item.sla.notify_message_id.as_deref(), Some("m-1,m-2"));
+    assert_eq!(item.sla.notification_leased_at, None);
+    assert_eq!(
+        (
+            item.sla.notify_failed_at.as_deref(),
+            item.sla.notify_error.as_deref()
+        ),
+        (None, None)
+    );
+    // Sent is forever: no lease, however late; no second record; no failure.
+    let day_later = T0 + secs(86_400);
+    assert!(
+        !store
+            .lease_notification(&id, day_later, lease)
+            .await
+            .expect("answered")
+    );
+    store
+        .record_notified(&id, day_later, "m-3")
+        .await
+        .expect("answered");
+    store
+        .record_notify_failed(&id, day_later, "rejected")
+        .await
+        .expect("answered");
+    assert_eq!(stored(&store, &id).await, item, "nothing changed");
+}
+
+async fn a_failed_notification_makes_the_lead_due_at_once<S: Store>(store: S) {
+    let lead = lead();
+    insert(&store, &lead).await;
+    let id = id(&lead);
+    // Routed with no ladder: out of the index, until the notification fails.
+    assert!(
+        store
+            .mark_routed(&id, None, None, T0)
+            .await
+            .expect("routed")
+    );
+    assert!(
+        store
+            .lease_notification(&id, T0, secs(120))
+            .await
+            .expect("leased")
+    );
+    let failed_at = T0 + secs(10);
+    let long = "é".repeat(600);
+    store
+        .record_notify_failed(&id, failed_at, &long)
+        .await
+        .expect("recorded");
+    let item = stored(&store, &id).await;
+    assert_eq!(
+        item.sla.notify_failed_at.as_deref(),
+        Some("2026-11-23T15:00:10.000Z")
+    );
+    assert_eq!(
+        item.sla.notify_error.as_deref().map(|e| e.chars().count()),
+        Some(500)
+    );
+    assert_eq!(
+        item.sla.notification_leased_at, None,
+        "the lease is given back"
+    );
+    assert_eq!(item.sla.due_at, Some(unix_millis(failed_at)));
+    assert_eq!(due_ids(&store, failed_at, 10).await, vec![id]);
+}
+
+// ---------------------------------------------------------------------------
+// The due index.
+
+async fn due_leads_are_the_due_ones_in_due_order<S: Store>(store: S) {
+    let mut by_due = Vec::new();
+    for minute in [3, 1, 10, 2] {
+        let lead = lead_at(T0, T0 + secs(minute * 60));
+        insert(&store, &lead).await;
+        by_due.push((minute, id(&lead)));
+    }
+    by_due.sort();
+    let expected: Vec<LeadId> = by_due
+        .iter()
+        .filter(|(minute, _)| *minute <= 5)
+        .map(|(_, id)| id.clone())
+        .collect();
+    assert_eq!(due_ids(&store, T0 + secs(300), 100).await, expected);
+    // Due at exactly now counts.
+    assert_eq!(due_ids(&store, T0 + secs(60), 100).await, expected[..1]);
+    assert!(due_ids(&store, T0 + secs(59), 100).await.is_empty());
+}
+
+async fn due_leads_honour_max<S: Store>(store: S) {
+    let mut ids = Vec::new();
+    for second in 1..=5 {
+        let lead = lead_at(T0, T0 + secs(second));
+        insert(&store, &lead).await;
+        ids.push(id(&lead));
+    }
+    let now = T0 + secs(60);
+    assert_eq!(due_ids(&store, now, 2).await, ids[..2]);
+    assert_eq!(due_ids(&store, now, 5).await, ids);
+    assert!(due_ids(&store, now, 0).await.is_empty());
+    let due = store.due_leads(now, 3).await.expect("due");
+    assert_eq!(due.leads.len(), 3);
+    assert_eq!(due.scanned, 3, "reads only what it returns");
+}
+
+async fn a_lead_dropped_from_the_index_is_no_longer_due<S: Store>(store: S) {
+    let kept = lead_at(T0, T0 + secs(10));
+    let dropped = lead_at(T0, T0 + secs(20));
+    insert(&store, &kept).await;
+    insert(&store, &dropped).await;
+    store.drop_from_index(&id(&dropped)).await.expect("dropped");
+    assert_eq!(due_ids(&store, T0 + secs(60), 10).await, vec![id(&kept)]);
+    let item = stored(&store, &id(&dropped)).await;
+    assert_eq!(item.sla.due_at, None);
+}
+
+async fn a_failed_publish_makes_an_unrouted_lead_due_at_once<S: Store>(store: S) {
+    let unrouted = lead();
+    insert(&store, &unrouted).await;
+    let at = T0 + secs(1);
+    assert!(
+        due_ids(&store, at, 10).await.is_empty(),
+        "due for re-drive at 2 min"
+    );
+    store
+        .mark_publish_failed(&id(&unrouted), at)
+        .await
+        .expect("recorded");
+    let item = stored(&store, &id(&unrouted)).await;
+    assert_eq!(
+        item.sla.publish_failed_at.as_deref(),
+        Some("2026-11-23T15:00:01.000Z")
+    );
+    assert_eq!(due_ids(&store, at, 10).await, vec![id(&unrouted)]);
+    // Routed meanwhile: nothing to re-drive, nothing changes.
+    let routed = routed(&store, T0 + secs(300)).await;
+    let before = stored(&store, &routed).await;
+    store
+        .mark_publish_failed(&routed, at)
+        .await
+        .expect("answered");
+    assert_eq!(stored(&store, &routed).await, before);
+}
+
+// ---------------------------------------------------------------------------
+// Escalation: tiers, owed emails, claims and touches.
+
+async fn a_tier_advances_only_from_where_it_is<S: Store>(store: S) {
+    let id = routed(&store, T0 + secs(300)).await;
+    let now = T0 + secs(300);
+    assert!(
+        !store
+            .advance_tier(&id, 1, 2, false, now)
+            .await
+            .expect("answered")
+    );
+    assert!(
+        store
+            .advance_tier(&id, 0, 1, false, now)
+            .await
+            .expect("advanced")
+    );
+    let item = stored(&store, &id).await;
+    assert_eq!((item.sla.tier, item.sla.pending_tier), (Some(1), Some(0)));
+    assert_eq!(
+        item.sla.escalated_at.as_deref(),
+        Some("2026-11-23T15:05:00.000Z")
+    );
+    assert_eq!(item.sla.breached_at, None);
+    let stamps: Vec<(u32, i64, bool)> = item
+        .sla
+        .escalations
+        .iter()
+        .map(|s| (s.tier, s.ms, s.breach))
+        .collect();
+    assert_eq!(stamps, vec![(1, 300_000, false)]);
+    // The due time stays until the owed emails are out.
+    assert_eq!(item.sla.due_at, Some(unix_millis(now)));
+    // An unrouted lead (no tier yet) counts as at tier 0.
+    let unrouted = lead();
+    insert(&store, &unrouted).await;
+    let unrouted = unrouted.id;
+    assert!(
+        !store
+            .advance_tier(&unrouted, 1, 2, false, now)
+            .await
+            .expect("answered")
+    );
+    assert!(
+        store
+            .advance_tier(&unrouted, 0, 1, false, now)
+            .await
+            .expect("advanced")
+    );
+}
+
+async fn an_owing_or_claimed_lead_does_not_advance<S: Store>(store: S) {
+    let id = routed(&store, T0 + secs(300)).await;
+    let now = T0 + secs(300);
+    assert!(
+        store
+            .advance_tier(&id, 0, 1, false, now)
+            .await
+            .expect("advanced")
+    );
+    // Owes tier 0's emails: no second advance, from anywhere.
+    for from in [0, 1] {
+        let again = store.advance_tier(&id, from, from + 1, false, now).await;
+        assert!(!again.expect("answered"), "from {from}");
+    }
+    store
+        .finish_pending(&id, 0, Some(T0 + secs(900)))
+        .await
+        .expect("finished");
+    let claimed = routed(&store, T0 + secs(300)).await;
+    store
+        .claim(&claimed, "fed-rep-1@example.com", now)
+        .await
+        .expect("claimed");
+    assert!(
+        !store
+            .advance_tier(&claimed, 0, 1, false, now)
+            .await
+            .expect("answered")
+    );
+    // Touched, not claimed by link: the clock stops all the same.
+    let touched = routed(&store, T0 + secs(300)).await;
+    store
+        .touch(&touched, "call-1", "crm", "call", now)
+        .await
+        .expect("touched");
+    assert!(
+        !store
+            .advance_tier(&touched, 0, 1, false, now)
+            .await
+            .expect("answered")
+    );
+    // The first lead, no longer owing, advances from where it is.
+    assert!(
+        store
+            .advance_tier(&id, 1, 2, false, now)
+            .await
+            .expect("advanced")
+    );
+}
+
+async fn the_last_tier_marks_the_breach<S: Store>(store: S) {
+    let id = routed(&store, T0 + secs(300)).await;
+    let now = T0 + secs(6300);
+    assert!(
+        store
+            .advance_tier(&id, 0, 4, true, now)
+            .await
+            .expect("advanced")
+    );
+    let item = stored(&store, &id).await;
+    assert_eq!(
+        item.sla.breached_at.as_deref(),
+        Some("2026-11-23T16:45:00.000Z")
+    );
+    assert_eq!(
+        item.sla.escalations.last().map(|s| (s.tier, s.breach)),
+        Some((1, true))
+    );
+    assert_eq!(item.sla.tier, Some(4));
+}
+
+async fn a_pending_tier_is_leased_like_the_first_notification<S: Store>(store: S) {
+    let id = routed(&store, T0 + secs(300)).await;
+    let now = T0 + secs(300);
+    let lease = secs(120);
+    assert!(
+        !store
+            .lease_pending(&id, 0, now, lease)
+            .await
+            .expect("answered"),
+        "owes nothing"
+    );
+    assert!(
+        store
+            .advance_tier(&id, 0, 1, false, now)
+            .await
+            .expect("advanced")
+    );
+    assert!(
+        !store
+            .lease_pending(&id, 1, now, lease)
+            .await
+            .expect("answered"),
+        "another tier"
+    );
+    assert!(
+        store
+            .lease_pending(&id, 0, now, lease)
+            .await
+            .expect("leased")
+    );
+    assert_eq!(
+        stored(&store, &id).await.sla.pending_leased_at,
+        Some(unix_millis(now))
+    );
+    for later in [secs(1), lease] {
+        let again = store.lease_pending(&id, 0, now + later, lease).await;
+        assert!(!again.expect("answered"), "{later:?} after");
+    }
+    let lapsed = now + lease + Duration::from_millis(1);
+    assert!(
+        store
+            .lease_pending(&id, 0, lapsed, lease)
+            .await
+            .expect("leased")
+    );
+    // A claim forgets the debt: nothing left to lease.
+    store
+        .claim(&id, "fed-rep-1@example.com", lapsed)
+        .await
+        .expect("claimed");
+    let day_later = now + secs(86_400);
+    assert!(
+        !store
+            .lease_pending(&id, 0, day_later, lease)
+            .await
+            .expect("answered")
+    );
+}
+
+async fn a_deferred_tier_is_due_again_and_free_to_lease<S: Store>(store: S) {
+    let id = routed(&store, T0 + secs(300)).await;
+    let now = T0 + secs(300);
+    let lease = secs(120);
+    assert!(
+        store
+            .advance_tier(&id, 0, 1, false, now)
+            .await
+            .expect("advanced")
+    );
+    assert!(
+        store
+            .lease_pending(&id, 0, now, lease)
+            .await
+            .expect("leased")
+    );
+    let retry = now + secs(60);
+    store.defer_pending(&id, retry).await.expect("deferred");
+    let item = stored(&store, &id).await;
+    assert_eq!(
+        (item.sla.pending_tier, item.sla.pending_leased_at),
+        (Some(0), None)
+    );
+    assert_eq!(item.sla.due_at, Some(unix_millis(retry)));
+    assert!(due_ids(&store, retry - secs(1), 10).await.is_empty());
+    assert_eq!(due_ids(&store, retry, 10).await, vec![id.clone()]);
+    assert!(
+        store
+            .lease_pending(&id, 0, retry, lease)
+            .await
+            .expect("leased")
+    );
+    // Nothing owed: deferring changes nothing.
+    store
+        .finish_pending(&id, 0, Some(now + secs(600)))
+        .await
+        .expect("finished");
+    let before = stored(&store, &id).await;
+    store
+        .defer_pending(&id, retry + secs(60))
+        .await
+        .expect("answered");
+    assert_eq!(stored(&store, &id).await, before);
+}
+
+async fn a_finished_tier_is_due_at_the_next_or_leaves_the_index<S: Store>(store: S) {
+    let id = routed(&store, T0 + secs(300)).await;
+    let now = T0 + secs(300);
+    assert!(
+        store
+            .advance_tier(&id, 0, 1, false, now)
+            .await
+            .expect("advanced")
+    );
+    assert!(
+        store
+            .lease_pending(&id, 0, now, secs(120))
+            .await
+            .expect("leased")
+    );
+    // The wrong tier: nothing changes.
+    store.finish_pending(&id, 1, None).await.expect("answered");
+    assert_eq!(stored(&store, &id).await.sla.pending_tier, Some(0));
+    let next = T0 + secs(900);
+    store
+        .finish_pending(&id, 0, Some(next))
+        .await
+        .expect("finished");
+    let item = stored(&store, &id).await;
+    assert_eq!(
+        (item.sla.pending_tier, item.sla.pending_leased_at),
+        (None, None)
+    );
+    assert_eq!(item.sla.due_at, Some(unix_millis(next)));
+    assert_eq!(due_ids(&store, next, 10).await, vec![id.clone()]);
+    // The last one: out of the index.
+    assert!(
+        store
+            .advance_tier(&id, 1, 2, true, next)
+            .await
+            .expect("advanced")
+    );
+    store.finish_pending(&id, 1, None).await.expect("finished");
+    let item = stored(&store, &id).await;
+    assert_eq!((item.sla.due_at, item.sla.pending_tier), (None, None));
+    assert!(due_ids(&store, next + secs(86_400), 10).await.is_empty());
+}
+
+async fn a_lead_is_claimed_once<S: Store>(store: S) {
+    let id = routed(&store, T0 + secs(300)).await;
+    let now = T0 + secs(90);
+    assert!(
+        store
+            .advance_tier(&id, 0, 1, false, now)
+            .await
+            .expect("advanced")
+    );
+    let claimed = store.claim(&id, "fed-rep-1@example.com", now).await;
+    assert_eq!(
+        claimed.expect("claimed"),
+        ClaimOutcome::Claimed {
+            segment: Some(SEGMENT.into())
+        }
+    );
+    let item = stored(&store, &id).await;
+    let at = "2026-11-23T15:01:30.000Z";
+    assert_eq!(item.sla.claimed_at.as_deref(), Some(at));
+    assert_eq!(
+        item.sla.claimed_by.as_deref(),
+        Some("fed-rep-1@example.com")
+    );
+    assert_eq!(item.sla.first_touch_at.as_deref(), Some(at));
+    assert_eq!(item.sla.last_touch_at.as_deref(), Some(at));
+    assert_eq!(item.sla.ms_to_first_touch, Some(90_000));
+    assert_eq!(item.sla.touches, 1);
+    assert_eq!(item.sla.due_at, None, "the clock stopped");
+    assert_eq!(
+        (item.sla.pending_tier, item.sla.pending_leased_at),
+        (None, None)
+    );
+    let again = store
+        .claim(&id, "fed-rep-2@example.com", now + secs(60))
+        .await;
+    assert_eq!(
+        again.expect("answered"),
+        ClaimOutcome::AlreadyClaimed {
+            by: Some("fed-rep-1@example.com".into()),
+            at: Some(at.into()),
+        }
+    );
+    assert_eq!(stored(&store, &id).await, item, "nothing changed");
+}
+
+async fn touches_count_once_per_touch_id_and_the_first_claims<S: Store>(store: S) {
+    let id = routed(&store, T0 + secs(300)).await;
+    let first = T0 + secs(60);
+    let touched = store.touch(&id, "call-1", "crm:ae-1", "call", first).await;
+    assert_eq!(
+        touched.expect("touched"),
+        TouchOutcome::Recorded {
+            touches: 1,
+            segment: Some(SEGMENT.into())
+        }
+    );
+    let item = stored(&store, &id).await;
+    assert_eq!(
+        item.sla.claimed_by.as_deref(),
+        Some("crm:ae-1"),
+        "the first touch claims"
+    );
+    assert_eq!(item.sla.ms_to_first_touch, Some(60_000));
+    assert_eq!(item.sla.due_at, None);
+    let again = store
+        .touch(&id, "call-1", "crm:ae-1", "call", first + secs(5))
+        .await;
+    assert_eq!(again.expect("answered"), TouchOutcome::Duplicate);
+    assert_eq!(
+        stored(&store, &id).await,
+        item,
+        "a repeated touch counts once"
+    );
+    let second = first + secs(120);
+    let touched = store
+        .touch(&id, "email-1", "crm:ae-2", "email", second)
+        .await;
+    assert_eq!(
+        touched.expect("touched"),
+        TouchOutcome::Recorded {
+            touches: 2,
+            segment: Some(SEGMENT.into())
+        }
+    );
+    let item = stored(&store, &id).await;
+    assert_eq!(
+        item.sla.claimed_by.as_deref(),
+        Some("crm:ae-1"),
+        "still the first"
+    );
+    assert_eq!(
+        item.sla.first_touch_at.as_deref(),
+        Some("2026-11-23T15:01:00.000Z")
+    );
+    assert_eq!(
+        item.sla.last_touch_at.as_deref(),
+        Some("2026-11-23T15:03:00.000Z")
+    );
+    assert_eq!(item.sla.ms_to_first_touch, Some(60_000));
+    // A touch id is per lead: another lead may use it.
+    let other = routed(&store, T0 + secs(300)).await;
+    let reused = store
+        .touch(&other, "call-1", "crm:ae-1", "call", second)
+        .await;
+    assert!(matches!(
+        reused.expect("touched"),
+        TouchOutcome::Recorded { touches: 1, .. }
+    ));
+    let claimed = store.claim(&id, "fed-rep-1@example.com", second).await;
+    assert!(matches!(
+        claimed.expect("answered"),
+        ClaimOutcome::AlreadyClaimed { by: Some(by), .. } if by == "crm:ae-1"
+    ));
+}
+
+async fn stores_know_nothing_of_missing_leads<S: Store>(store: S) {
+    let missing = LeadId::new_at(T0);
+    let now = T0 + secs(60);
+    let lease = secs(120);
+    assert_eq!(store.get_lead(&missing).await.expect("readable"), None);
+    assert!(
+        !store
+            .mark_routed(&missing, None, None, now)
+            .await
+            .expect("answered")
+    );
+    assert!(
+        !store
+            .lease_notification(&missing, now, lease)
+            .await
+            .expect("answered")
+    );
+    assert!(
+        !store
+            .advance_tier(&missing, 0, 1, false, now)
+            .await
+            .expect("answered")
+    );
+    assert!(
+        !store
+            .lease_pending(&missing, 0, now, lease)
+            .await
+            .expect("answered")
+    );
+    assert_eq!(
+        store
+            .claim(&missing, "a@example.com", now)
+            .await
+            .expect("answered"),
+        ClaimOutcome::NotFound
+    );
+    let touch = store.touch(&missing, "t-1", "crm", "call", now).await;
+    assert_eq!(touch.expect("answered"), TouchOutcome::NotFound);
+    // Writes that answer nothing create nothing either.
+    store
+        .release_notification(&missing)
+        .await
+        .expect("answered");
+    store
+        .record_notified(&missing, now, "m-1")
+        .await
+        .expect("answered");
+    store
+        .record_notify_failed(&missing, now, "x")
+        .await
+        .expect("answered");
+    store
+        .mark_publish_failed(&missing, now)
+        .await
+        .expect("answered");
+    store
+        .finish_pending(&missing, 0, Some(now))
+        .await
+        .expect("answered");
+    store.defer_pending(&missing, now).await.expect("answered");
+    store.drop_from_index(&missing).await.expect("answered");
+    assert_eq!(store.get_lead(&missing).await.expect("readable"), None);
+    assert!(due_ids(&store, now + secs(86_400), 10).await.is_empty());
+}

@@ -1,0 +1,686 @@
+//! An in-memory lead store: [`LeadStore`], [`RoutingStore`] and
+//! [`EscalationStore`] with the DynamoDB adapter's semantics (conditional
+//! writes, leases that lapse, the sparse due index, atomic counters, markers
+//! that stop counting when they expire, idempotent touches), behind one
+//! mutex. For unit tests of the use cases; `firsthour-aws/tests/contract.rs`
+//! runs the same checks against it and the adapter so the two cannot drift.
+//!
+//! What each write does to a lead is in `rules` below, one function per
+//! write, each mirroring the adapter's condition and update expressions; the
+//! rest only finds the lead and holds the lock.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::dedup::DedupMarker;
+use crate::lead::LeadId;
+use crate::ports::{
+    ClaimOutcome, DueLeads, EscalationStore, InsertOutcome, LeadStore, RoutingStore, StoreError,
+    TouchOutcome,
+};
+use crate::record::LeadRecord;
+
+/// Items the adapter asks the due index for per page (its `DUE_PAGE`).
+pub const DUE_PAGE: usize = 100;
+
+/// The store. Clones share the same data, as two Lambdas share one table.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    leads: HashMap<LeadId, LeadRecord>,
+    /// Deduplication markers by key, expired ones kept until overwritten,
+    /// as TTL deletes lazily.
+    markers: HashMap<String, DedupMarker>,
+    /// Touch ids recorded per lead: a touch counts once.
+    touches: HashSet<(LeadId, String)>,
+    /// Submissions per (client address, minute).
+    submissions: HashMap<(String, i64), u64>,
+    /// Round-robin turns taken per team.
+    turns: HashMap<String, u64>,
+    /// Injected failures: the next `remaining` calls fail with `error`.
+    faults: Option<Fault>,
+}
+
+#[derive(Debug)]
+struct Fault {
+    remaining: usize,
+    error: StoreError,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes the next `calls` port calls (of any kind) fail with `error`,
+    /// writing nothing, as an unreachable or throttling table would.
+    pub fn fail_next(&self, calls: usize, error: StoreError) {
+        self.lock().faults = (calls > 0).then_some(Fault {
+            remaining: calls,
+            error,
+        });
+    }
+
+    /// The lead as stored (what `get_lead` returns), for assertions.
+    pub fn lead(&self, id: &LeadId) -> Option<LeadRecord> {
+        self.lock().leads.get(id).cloned()
+    }
+
+    /// Every lead stored, in id (arrival) order.
+    pub fn leads(&self) -> Vec<LeadRecord> {
+        let state = self.lock();
+        let mut leads: Vec<LeadRecord> = state.leads.values().cloned().collect();
+        leads.sort_by(|a, b| rules::id(a).cmp(rules::id(b)));
+        leads
+    }
+
+    /// Stores `lead` as it is, replacing any lead with its id (a test's
+    /// fixture, like writing an item to the table directly).
+    pub fn put_lead(&self, lead: LeadRecord) {
+        self.lock().leads.insert(rules::id(&lead).clone(), lead);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A test that panicked mid-call leaves nothing half-written: every
+        // write below checks, then changes, under this one lock.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// One port call: a suspension point (as a network call would be, so
+    /// concurrent use cases interleave), then the injected fault if any,
+    /// then `op` under the lock.
+    async fn call<T>(
+        &self,
+        op: impl FnOnce(&mut State) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        YieldOnce(false).await;
+        let mut state = self.lock();
+        if let Some(fault) = state.faults.as_mut() {
+            let error = fault.error.clone();
+            fault.remaining -= 1;
+            if fault.remaining == 0 {
+                state.faults = None;
+            }
+            return Err(error);
+        }
+        op(&mut state)
+    }
+
+    /// A conditional update of one lead: `Ok(false)` when the lead is missing
+    /// or `write` finds its condition false.
+    async fn update(
+        &self,
+        id: &LeadId,
+        write: impl FnOnce(&mut LeadRecord) -> bool,
+    ) -> Result<bool, StoreError> {
+        self.call(|state| Ok(state.leads.get_mut(id).is_some_and(write)))
+            .await
+    }
+}
+
+/// Returns `Pending` once, so every store call lets other tasks run.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl LeadStore for MemoryStore {
+    async fn insert_lead(
+        &self,
+        lead: &LeadRecord,
+        markers: &[DedupMarker],
+        now: OffsetDateTime,
+    ) -> Result<InsertOutcome, StoreError> {
+        self.call(|state| {
+            let now_s = now.unix_timestamp();
+            // Each marker is taken unless one that still counts holds its key.
+            let taken: Vec<&DedupMarker> = markers
+                .iter()
+                .filter_map(|m| state.markers.get(&m.key))
+                .filter(|existing| existing.expires_at >= now_s)
+                .collect();
+            if let Some(existing) = taken.first() {
+                // As the adapter reads the marker back: the original lead wins.
+                return Ok(InsertOutcome::Duplicate {
+                    original: existing.lead_id.clone(),
+                    marker: (*existing).clone(),
+                });
+            }
+            let id = rules::id(lead);
+            if state.leads.contains_key(id) {
+                // The adapter retries a transaction whose only failure is the
+                // lead's own condition (it reads as a conflict) and gives up.
+                return Err(StoreError::Unavailable(
+                    "transaction kept conflicting".into(),
+                ));
+            }
+            state.leads.insert(id.clone(), lead.clone());
+            for marker in markers {
+                state.markers.insert(marker.key.clone(), marker.clone());
+            }
+            Ok(InsertOutcome::Created)
+        })
+        .await
+    }
+
+    async fn count_submission(
+        &self,
+        client_ip: &str,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        self.call(|state| {
+            let minute = now.unix_timestamp() / 60;
+            let count = state
+                .submissions
+                .entry((client_ip.to_owned(), minute))
+                .or_insert(0);
+            *count += 1;
+            Ok(*count)
+        })
+        .await
+    }
+
+    async fn find_marker(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<DedupMarker>, StoreError> {
+        self.call(|state| {
+            Ok(state
+                .markers
+                .get(key)
+                .filter(|m| m.expires_at > now.unix_timestamp())
+                .cloned())
+        })
+        .await
+    }
+
+    async fn mark_publish_failed(
+        &self,
+        lead_id: &LeadId,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.update(lead_id, |lead| rules::mark_publish_failed(lead, at))
+            .await
+            .map(|_| ())
+    }
+}
+
+impl RoutingStore for MemoryStore {
+    async fn get_lead(&self, id: &LeadId) -> Result<Option<LeadRecord>, StoreError> {
+        self.call(|state| Ok(state.leads.get(id).cloned())).await
+    }
+
+    async fn next_turn(&self, team: &str) -> Result<u64, StoreError> {
+        self.call(|state| {
+            let turns = state.turns.entry(team.to_owned()).or_insert(0);
+            *turns += 1;
+            Ok(*turns)
+        })
+        .await
+    }
+
+    async fn mark_routed(
+        &self,
+        id: &LeadId,
+        owner: Option<&str>,
+        due_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.update(id, |lead| rules::mark_routed(lead, owner, due_at, now))
+            .await
+    }
+
+    async fn lease_notification(
+        &self,
+        id: &LeadId,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        self.update(id, |lead| rules::lease_notification(lead, now, lease))
+            .await
+    }
+
+    async fn release_notification(&self, id: &LeadId) -> Result<(), StoreError> {
+        self.update(id, rules::release_notification)
+            .await
+            .map(|_| ())
+    }
+
+    async fn record_notified(
+        &self,
+        id: &LeadId,
+        at: OffsetDateTime,
+        message_id: &str,
+    ) -> Result<(), StoreError> {
+        self.update(id, |lead| rules::record_notified(lead, at, message_id))
+            .await
+            .map(|_| ())
+    }
+
+    async fn record_notify_failed(
+        &self,
+        id: &LeadId,
+        at: OffsetDateTime,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        self.update(id, |lead| rules::record_notify_failed(lead, at, error))
+            .await
+            .map(|_| ())
+    }
+}
+
+impl EscalationStore for MemoryStore {
+    async fn due_leads(&self, now: OffsetDateTime, max: usize) -> Result<DueLeads, StoreError> {
+        self.call(|state| {
+            let now_ms = crate::lead::unix_millis(now);
+            // The index holds only leads with both index keys, sorted by due time.
+            let mut due: Vec<(i64, &LeadRecord)> = state
+                .leads
+                .values()
+                .filter_map(|lead| rules::due_at(lead).map(|at| (at, lead)))
+                .filter(|(at, _)| *at <= now_ms)
+                .collect();
+            due.sort_by(|(a, x), (b, y)| a.cmp(b).then_with(|| rules::id(x).cmp(rules::id(y))));
+            let leads: Vec<LeadRecord> = due
+                .into_iter()
+                .take(max)
+                .map(|(_, lead)| lead.clone())
+                .collect();
+            Ok(DueLeads {
+                scanned: leads.len() as u64,
+                leads,
+            })
+        })
+        .await
+    }
+
+    async fn advance_tier(
+        &self,
+        id: &LeadId,
+        from: u32,
+        to: u32,
+        breached: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.update(id, |lead| {
+            rules::advance_tier(lead, id, from, to, breached, now)
+        })
+        .await
+    }
+
+    async fn lease_pending(
+        &self,
+        id: &LeadId,
+        tier: u32,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> Result<bool, StoreError> {
+        self.update(id, |lead| rules::lease_pending(lead, tier, now, lease))
+            .await
+    }
+
+    async fn finish_pending(
+        &self,
+        id: &LeadId,
+        tier: u32,
+        next_due: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        self.update(id, |lead| rules::finish_pending(lead, tier, next_due))
+            .await
+            .map(|_| ())
+    }
+
+    async fn defer_pending(&self, id: &LeadId, retry_at: OffsetDateTime) -> Result<(), StoreError> {
+        self.update(id, |lead| rules::defer_pending(lead, retry_at))
+            .await
+            .map(|_| ())
+    }
+
+    async fn drop_from_index(&self, id: &LeadId) -> Result<(), StoreError> {
+        self.update(id, rules::drop_from_index).await.map(|_| ())
+    }
+
+    async fn claim(
+        &self,
+        id: &LeadId,
+        by: &str,
+        now: OffsetDateTime,
+    ) -> Result<ClaimOutcome, StoreError> {
+        self.call(|state| {
+            Ok(match state.leads.get_mut(id) {
+                None => ClaimOutcome::NotFound,
+                Some(lead) => rules::claim(lead, id, by, now),
+            })
+        })
+        .await
+    }
+
+    async fn touch(
+        &self,
+        id: &LeadId,
+        touch_id: &str,
+        by: &str,
+        _channel: &str,
+        now: OffsetDateTime,
+    ) -> Result<TouchOutcome, StoreError> {
+        self.call(|state| {
+            // The adapter's transaction reports a missing lead before a repeated touch.
+            let Some(lead) = state.leads.get_mut(id) else {
+                return Ok(TouchOutcome::NotFound);
+            };
+            if !state.touches.insert((id.clone(), touch_id.to_owned())) {
+                return Ok(TouchOutcome::Duplicate);
+            }
+            Ok(rules::touch(lead, id, by, now))
+        })
+        .await
+    }
+}
+
+/// What each write does to a lead: the adapter's condition (`false`: nothing
+/// changes) and update expression, one function each. The only code here
+/// that reads or writes a lead's fields.
+mod rules {
+    use std::time::Duration;
+
+    use time::OffsetDateTime;
+
+    use crate::lead::{LeadId, format_utc_millis, unix_millis};
+    use crate::ports::{ClaimOutcome, TouchOutcome};
+    use crate::record::{EscalationStamp, LeadRecord, RoutingState, SlaState, elapsed_ms};
+
+    pub(super) fn id(lead: &LeadRecord) -> &LeadId {
+        &lead.id
+    }
+
+    /// The lead's place in the sparse due index: a lead with a due time is in it.
+    pub(super) fn due_at(lead: &LeadRecord) -> Option<i64> {
+        lead.sla.due_at
+    }
+
+    /// A new due time for a lead still in the index. The adapter sets only
+    /// `due_at` here, not the index's bucket: a lead already out of the
+    /// index stays out.
+    fn move_due(sla: &mut SlaState, at: OffsetDateTime) {
+        if sla.due_at.is_some() {
+            sla.due_at = Some(unix_millis(at));
+        }
+    }
+
+    /// Epoch ms before which a lease taken at that time has lapsed.
+    fn stale_before(now: OffsetDateTime, lease: Duration) -> i64 {
+        unix_millis(now).saturating_sub(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    fn leave_due_index(lead: &mut LeadRecord) {
+        lead.sla.due_at = None;
+    }
+
+    pub(super) fn mark_publish_failed(lead: &mut LeadRecord, at: OffsetDateTime) -> bool {
+        if lead.sla.routing_state != RoutingState::Unrouted {
+            return false;
+        }
+        lead.sla.publish_failed_at = Some(format_utc_millis(at));
+        move_due(&mut lead.sla, at);
+        true
+    }
+
+    pub(super) fn mark_routed(
+        lead: &mut LeadRecord,
+        owner: Option<&str>,
+        due_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> bool {
+        if lead.sla.routing_state != RoutingState::Unrouted {
+            return false;
+        }
+        lead.sla.routing_state = RoutingState::Routed;
+        lead.sla.routed_at = Some(format_utc_millis(now));
+        lead.sla.ms_to_route = Some(elapsed_ms(&lead.id, now));
+        lead.sla.tier = Some(lead.sla.tier.unwrap_or(0));
+        if let Some(owner) = owner {
+            lead.sla.owner = Some(owner.to_owned());
+        }
+        match due_at {
+            Some(due) => move_due(&mut lead.sla, due),
+            None => leave_due_index(lead),
+        }
+        true
+    }
+
+    pub(super) fn lease_notification(
+        lead: &mut LeadRecord,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> bool {
+        let stale = stale_before(now, lease);
+        if lead.sla.notified_at.is_some()
+            || lead
+                .sla
+                .notification_leased_at
+                .is_some_and(|at| at >= stale)
+        {
+            return false;
+        }
+        lead.sla.notification_leased_at = Some(unix_millis(now));
+        true
+    }
+
+    pub(super) fn release_notification(lead: &mut LeadRecord) -> bool {
+        lead.sla.notification_leased_at = None;
+        true
+    }
+
+    pub(super) fn record_notified(
+        lead: &mut LeadRecord,
+        at: OffsetDateTime,
+        message_id: &str,
+    ) -> bool {
+        if lead.sla.notified_at.is_some() {
+            return false;
+        }
+        lead.sla.notified_at = Some(format_utc_millis(at));
+        lead.sla.ms_to_notify = Some(elapsed_ms(&lead.id, at));
+        lead.sla.notify_message_id = Some(message_id.to_owned());
+        lead.sla.notification_leased_at = None;
+        lead.sla.notify_failed_at = None;
+        lead.sla.notify_error = None;
+        true
+    }
+
+    pub(super) fn record_notify_failed(
+        lead: &mut LeadRecord,
+        at: OffsetDateTime,
+        error: &str,
+    ) -> bool {
+        if lead.sla.notified_at.is_some() {
+            return false;
+        }
+        lead.sla.notify_failed_at = Some(format_utc_millis(at));
+        lead.sla.notify_error = Some(error.chars().take(500).collect());
+        // Back in the index, bucket and all.
+        lead.sla.due_at = Some(unix_millis(at));
+        lead.sla.notification_leased_at = None;
+        true
+    }
+
+    pub(super) fn advance_tier(
+        lead: &mut LeadRecord,
+        id: &LeadId,
+        from: u32,
+        to: u32,
+        breached: bool,
+        now: OffsetDateTime,
+    ) -> bool {
+        let at_from = lead.sla.tier.map_or(from == 0, |tier| tier == from);
+        if lead.sla.claimed_at.is_some() || lead.sla.pending_tier.is_some() || !at_from {
+            return false;
+        }
+        let at = format_utc_millis(now);
+        lead.sla.tier = Some(to);
+        lead.sla.pending_tier = Some(from);
+        lead.sla.escalated_at = Some(at.clone());
+        lead.sla.escalations.push(EscalationStamp {
+            tier: from + 1,
+            at: at.clone(),
+            ms: elapsed_ms(id, now),
+            breach: breached,
+        });
+        if breached {
+            lead.sla.breached_at = Some(at);
+        }
+        // The due time stays until the owed emails are out.
+        true
+    }
+
+    pub(super) fn lease_pending(
+        lead: &mut LeadRecord,
+        tier: u32,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> bool {
+        let stale = stale_before(now, lease);
+        if lead.sla.pending_tier != Some(tier)
+            || lead.sla.claimed_at.is_some()
+            || lead.sla.pending_leased_at.is_some_and(|at| at >= stale)
+        {
+            return false;
+        }
+        lead.sla.pending_leased_at = Some(unix_millis(now));
+        true
+    }
+
+    pub(super) fn finish_pending(
+        lead: &mut LeadRecord,
+        tier: u32,
+        next_due: Option<OffsetDateTime>,
+    ) -> bool {
+        if lead.sla.pending_tier != Some(tier) {
+            return false;
+        }
+        lead.sla.pending_tier = None;
+        lead.sla.pending_leased_at = None;
+        match next_due {
+            Some(due) => move_due(&mut lead.sla, due),
+            None => leave_due_index(lead),
+        }
+        true
+    }
+
+    pub(super) fn defer_pending(lead: &mut LeadRecord, retry_at: OffsetDateTime) -> bool {
+        if lead.sla.pending_tier.is_none() || lead.sla.due_at.is_none() {
+            return false;
+        }
+        lead.sla.due_at = Some(unix_millis(retry_at));
+        lead.sla.pending_leased_at = None;
+        true
+    }
+
+    pub(super) fn drop_from_index(lead: &mut LeadRecord) -> bool {
+        leave_due_index(lead);
+        true
+    }
+
+    /// Stops the clock: the first claim or touch takes the lead out of the
+    /// due index and forgets any owed tier.
+    fn stop_clock(lead: &mut LeadRecord, id: &LeadId, by: &str, now: OffsetDateTime) {
+        let at = format_utc_millis(now);
+        lead.sla.claimed_at.get_or_insert_with(|| at.clone());
+        lead.sla.claimed_by.get_or_insert_with(|| by.to_owned());
+        lead.sla.first_touch_at.get_or_insert_with(|| at.clone());
+        lead.sla
+            .ms_to_first_touch
+            .get_or_insert_with(|| elapsed_ms(id, now));
+        lead.sla.last_touch_at = Some(at);
+        lead.sla.touches = lead.sla.touches.saturating_add(1);
+        leave_due_index(lead);
+        lead.sla.pending_tier = None;
+        lead.sla.pending_leased_at = None;
+    }
+
+    pub(super) fn claim(
+        lead: &mut LeadRecord,
+        id: &LeadId,
+        by: &str,
+        now: OffsetDateTime,
+    ) -> ClaimOutcome {
+        if lead.sla.claimed_at.is_some() {
+            return ClaimOutcome::AlreadyClaimed {
+                by: lead.sla.claimed_by.clone(),
+                at: lead.sla.claimed_at.clone(),
+            };
+        }
+        // A claim names its claimant outright; a touch only fills them in.
+        lead.sla.claimed_at = Some(format_utc_millis(now));
+        lead.sla.claimed_by = Some(by.to_owned());
+        stop_clock(lead, id, by, now);
+        ClaimOutcome::Claimed {
+            segment: Some(lead.route.segment.clone()),
+        }
+    }
+
+    pub(super) fn touch(
+        lead: &mut LeadRecord,
+        id: &LeadId,
+        by: &str,
+        now: OffsetDateTime,
+    ) -> TouchOutcome {
+        stop_clock(lead, id, by, now);
+        TouchOutcome::Recorded {
+            touches: lead.sla.touches,
+            segment: Some(lead.route.segment.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2026-11-23 15:00 UTC);
+
+    #[tokio::test]
+    async fn injected_failures_fail_the_next_calls_and_write_nothing() {
+        let store = MemoryStore::new();
+        store.fail_next(2, StoreError::Unavailable("throttled".into()));
+        for _ in 0..2 {
+            let turn = store.next_turn("federal").await;
+            assert_eq!(turn, Err(StoreError::Unavailable("throttled".into())));
+        }
+        assert_eq!(store.next_turn("federal").await, Ok(1), "nothing counted");
+        store.fail_next(1, StoreError::Rejected("validation".into()));
+        let err = store.count_submission("192.0.2.7", T0).await;
+        assert!(err.is_err_and(|e| !e.is_retryable()));
+        assert_eq!(store.count_submission("192.0.2.7", T0).await, Ok(1));
+    }
+
+    #[tokio::test]
+    async fn clones_share_one_table() {
+        let store = MemoryStore::new();
+        let other = store.clone();
+        assert_eq!(store.next_turn("federal").await, Ok(1));
+        assert_eq!(other.next_turn("federal").await, Ok(2));
+    }
+}

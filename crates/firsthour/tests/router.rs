@@ -1,0 +1,183 @@
+//! The router on the in-memory store with the shipped rules: who the first
+//! notification goes to, exactly once, whatever the mailer or the store does.
+
+mod support;
+
+use firsthour::ports::{Clock, EscalationStore, RoutingStore};
+use firsthour::record::RoutingState;
+use firsthour::router::{NOTIFY_LEASE, RouterError, RouterOutcome};
+use support::*;
+
+#[tokio::test]
+async fn federal_leads_go_to_the_team_and_each_rep_in_turn() {
+    let world = World::new();
+    // The federal team's rotation skips the rep who is away.
+    let turns = [
+        ("Ann Lee", "fed-rep-1"),
+        ("Bo Diaz", "fed-rep-2"),
+        ("Cy Ng", "fed-rep-3"),
+        ("Di Roy", "fed-rep-1"),
+    ];
+    for (name, rep) in turns {
+        let id = world.post_federal(name).await;
+        let owner = format!("{rep}@example.com");
+        assert_eq!(
+            world.route(&id).await,
+            Ok(RouterOutcome::Notified {
+                owner: Some(owner.clone()),
+                recipients: 2
+            })
+        );
+        let mut expected = vec![FEDERAL_TEAM.to_owned(), owner.clone()];
+        expected.sort();
+        assert_eq!(world.mailer.take_to(), expected);
+        let lead = world.lead(&id);
+        assert_eq!(lead.sla.owner, Some(owner));
+        assert_eq!(lead.sla.routing_state, RoutingState::Routed);
+        assert!(lead.sla.notified_at.is_some());
+        // The federal ladder's first tier: 5 minutes after arrival.
+        assert_eq!(
+            lead.sla.due_at,
+            Some(firsthour::lead::unix_millis(minute(5)))
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_email_is_for_one_recipient_with_a_claim_link() {
+    let world = World::new();
+    let id = world.post_federal("Major Payne").await;
+    world.route(&id).await.expect("routed");
+    let sent = world.mailer.take();
+    assert_eq!(sent.len(), 2);
+    for email in &sent {
+        assert_eq!(email.to.len(), 1, "{:?}", email.to);
+        assert!(email.subject.contains("Major Payne"), "{}", email.subject);
+        assert!(
+            email.html.contains("https://leads.example.com/"),
+            "a claim link"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_lead_without_a_team_goes_to_its_rule_recipients() {
+    let world = World::new();
+    // A .gov address without the registry: unverified government, the state-and-local rule.
+    let id = world.post(r#"{"email":"clerk@springfield.gov"}"#).await;
+    assert_eq!(
+        world.route(&id).await,
+        Ok(RouterOutcome::Notified {
+            owner: None,
+            recipients: 1
+        })
+    );
+    assert_eq!(world.mailer.take_to(), vec!["slg-sales@example.com"]);
+}
+
+#[tokio::test]
+async fn a_redelivered_event_notifies_once() {
+    let world = World::new();
+    let id = world.post_federal("Major Payne").await;
+    world.route(&id).await.expect("routed");
+    assert_eq!(world.mailer.take().len(), 2);
+    assert_eq!(world.route(&id).await, Ok(RouterOutcome::AlreadyNotified));
+    assert!(world.mailer.take().is_empty());
+}
+
+#[tokio::test]
+async fn a_throttled_first_notification_is_retried_and_sent_once() {
+    let world = World::new();
+    let id = world.post_federal("Major Payne").await;
+    world.mailer.answer(Answer::Throttle);
+    assert!(matches!(
+        world.route(&id).await,
+        Err(RouterError::Retryable(_))
+    ));
+    let lead = world.lead(&id);
+    assert_eq!(lead.sla.notified_at, None);
+    assert_eq!(
+        lead.sla.notification_leased_at, None,
+        "the lease is given back"
+    );
+    assert_eq!(lead.sla.routing_state, RoutingState::Routed, "routed once");
+    // The retried delivery sends at once, to the owner picked the first time.
+    world.mailer.answer(Answer::Deliver);
+    assert_eq!(
+        world.route(&id).await,
+        Ok(RouterOutcome::Notified {
+            owner: Some("fed-rep-1@example.com".into()),
+            recipients: 2
+        })
+    );
+    assert_eq!(
+        world.mailer.take_to(),
+        vec!["fed-rep-1@example.com", FEDERAL_TEAM]
+    );
+    assert_eq!(world.route(&id).await, Ok(RouterOutcome::AlreadyNotified));
+}
+
+#[tokio::test]
+async fn a_delivery_in_flight_is_left_to_finish() {
+    let world = World::new();
+    let id = world.post_federal("Major Payne").await;
+    // Another delivery holds the lease (and has not crashed: its lease is fresh).
+    let leased = world
+        .store
+        .lease_notification(&id, world.clock.now(), NOTIFY_LEASE)
+        .await;
+    assert!(leased.expect("leased"));
+    assert_eq!(world.route(&id).await, Ok(RouterOutcome::InFlight));
+    assert!(world.mailer.take().is_empty());
+    // Its lease lapsed: this delivery takes over.
+    world
+        .clock
+        .advance(NOTIFY_LEASE + std::time::Duration::from_secs(1));
+    assert!(matches!(
+        world.route(&id).await,
+        Ok(RouterOutcome::Notified { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_rejected_first_notification_hands_the_lead_to_escalation() {
+    let world = World::new();
+    let id = world.post_federal("Major Payne").await;
+    world.mailer.answer(Answer::Reject);
+    assert!(matches!(
+        world.route(&id).await,
+        Ok(RouterOutcome::NotificationRejected(_))
+    ));
+    let lead = world.lead(&id);
+    assert!(lead.sla.notify_failed_at.is_some());
+    assert_eq!(
+        lead.sla.due_at,
+        Some(firsthour::lead::unix_millis(T0)),
+        "due at once"
+    );
+    // A minute later, long before the 5-minute tier, the sweep fires tier 1.
+    world.mailer.answer(Answer::Deliver);
+    let report = world.sweep_at(&world.sweeper(), minute(1)).await;
+    assert_eq!(report.escalated, 1, "{report:?}");
+    assert_eq!(world.mailer.take_to(), vec!["fed-rep-1@example.com"]);
+}
+
+#[tokio::test]
+async fn a_store_outage_is_retried_by_the_next_delivery() {
+    let world = World::new();
+    let id = world.post_federal("Major Payne").await;
+    world.store_down_for(1);
+    assert!(matches!(
+        world.route(&id).await,
+        Err(RouterError::Retryable(_))
+    ));
+    assert!(world.mailer.take().is_empty());
+    assert!(matches!(
+        world.route(&id).await,
+        Ok(RouterOutcome::Notified { .. })
+    ));
+    assert_eq!(world.mailer.take().len(), 2);
+    // The outage cost nothing: the lead is still due for its first tier.
+    let due = world.store.due_leads(minute(5), 10).await.expect("due");
+    assert_eq!(due.leads.len(), 1);
+}
