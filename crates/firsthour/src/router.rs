@@ -134,34 +134,13 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
 
     /// Routes and notifies one lead. Safe to call any number of times.
     pub async fn handle(&self, lead_id: &LeadId) -> Result<RouterOutcome, RouterError> {
-        let mut item =
-            self.store.get_lead(lead_id).await?.ok_or_else(|| {
-                RouterError::Permanent(format!("lead {lead_id} is not in the table"))
-            })?;
-        if item.sla.notified_at.is_some() {
+        let mut lead = self.load(lead_id, "is not in the table").await?;
+        if lead.sla.notified_at.is_some() {
             return Ok(RouterOutcome::AlreadyNotified);
         }
-        let received = item.received_at;
-        let deadline = self.first_deadline(&item, received);
-        if item.sla.routing_state == RoutingState::Unrouted {
-            let owner = self.pick_owner(&item).await?;
-            let now = self.clock.now();
-            if self
-                .store
-                .mark_routed(lead_id, owner.as_deref(), deadline, now)
-                .await?
-            {
-                item.sla.owner = owner;
-                item.sla.routing_state = RoutingState::Routed;
-                self.metrics
-                    .emit(now, metrics::lead_routed(lead_id, &item.route.segment));
-            } else {
-                // Routed by a concurrent delivery: use what it stored.
-                item =
-                    self.store.get_lead(lead_id).await?.ok_or_else(|| {
-                        RouterError::Permanent(format!("lead {lead_id} vanished"))
-                    })?;
-            }
+        let deadline = self.first_deadline(&lead, lead.received_at);
+        if lead.sla.routing_state == RoutingState::Unrouted {
+            lead = self.route(lead, deadline).await?;
         }
         let now = self.clock.now();
         if !self
@@ -169,28 +148,74 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
             .lease_notification(lead_id, now, NOTIFY_LEASE)
             .await?
         {
-            let fresh = self.store.get_lead(lead_id).await?;
-            return Ok(if fresh.is_some_and(|i| i.sla.notified_at.is_some()) {
-                RouterOutcome::AlreadyNotified
-            } else {
-                RouterOutcome::InFlight
-            });
+            return self.notified_elsewhere(lead_id).await;
         }
-        let recipients = first_recipients(&item);
+        let recipients = first_recipients(&lead);
         if recipients.is_empty() {
-            let problem = format!("rule {:?} has no recipients and no owner", item.route.rule);
+            let problem = format!("rule {:?} has no recipients and no owner", lead.route.rule);
             self.store
                 .record_notify_failed(lead_id, now, &problem)
                 .await?;
             return Ok(RouterOutcome::NotificationRejected(problem));
         }
+        let sent = self.send_first(&lead, &recipients, deadline).await;
+        self.record_sent(&lead, recipients.len(), sent).await
+    }
+
+    async fn load(&self, lead_id: &LeadId, missing: &str) -> Result<LeadRecord, RouterError> {
+        self.store
+            .get_lead(lead_id)
+            .await?
+            .ok_or_else(|| RouterError::Permanent(format!("lead {lead_id} {missing}")))
+    }
+
+    /// Picks the owner and marks the lead routed with its first due time,
+    /// once: a concurrent delivery that routed it first wins, and its
+    /// owner is the one notified.
+    async fn route(
+        &self,
+        mut lead: LeadRecord,
+        deadline: Option<OffsetDateTime>,
+    ) -> Result<LeadRecord, RouterError> {
+        let owner = self.pick_owner(&lead).await?;
+        let now = self.clock.now();
+        if !self
+            .store
+            .mark_routed(&lead.id, owner.as_deref(), deadline, now)
+            .await?
+        {
+            return self.load(&lead.id, "vanished").await;
+        }
+        lead.sla.owner = owner;
+        lead.sla.routing_state = RoutingState::Routed;
+        self.metrics
+            .emit(now, metrics::lead_routed(&lead.id, &lead.route.segment));
+        Ok(lead)
+    }
+
+    /// Another delivery holds the lease: it sent the notification, or is sending it.
+    async fn notified_elsewhere(&self, lead_id: &LeadId) -> Result<RouterOutcome, RouterError> {
+        let fresh = self.store.get_lead(lead_id).await?;
+        Ok(if fresh.is_some_and(|l| l.sla.notified_at.is_some()) {
+            RouterOutcome::AlreadyNotified
+        } else {
+            RouterOutcome::InFlight
+        })
+    }
+
+    /// One email per recipient, each with a claim link naming who was
+    /// asked; stops at the first failure. The message ids, comma-separated.
+    async fn send_first(
+        &self,
+        lead: &LeadRecord,
+        recipients: &[String],
+        deadline: Option<OffsetDateTime>,
+    ) -> Result<String, MailError> {
         let mut sent = Vec::with_capacity(recipients.len());
-        let mut failure = None;
-        // One email per recipient: each claim link names who was asked.
-        for recipient in &recipients {
-            let link = self.claim_link(&item, recipient);
+        for recipient in recipients {
+            let link = self.claim_link(lead, recipient);
             let email = render_first_notification(
-                &item,
+                lead,
                 NotificationContext {
                     sender: &self.policy.sender,
                     deadline,
@@ -201,29 +226,31 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
                 to: vec![recipient.clone()],
                 ..email
             };
-            match self.mailer.send(&email).await {
-                Ok(message_id) => sent.push(message_id),
-                Err(err) => {
-                    failure = Some(err);
-                    break;
-                }
-            }
+            sent.push(self.mailer.send(&email).await?);
         }
-        let result = match failure {
-            None => Ok(sent.join(",")),
-            Some(err) => Err(err),
-        };
-        match result {
+        Ok(sent.join(","))
+    }
+
+    /// Records how sending went: notified; rejected (escalation takes
+    /// over); or throttled, the lease given back for the retried delivery.
+    async fn record_sent(
+        &self,
+        lead: &LeadRecord,
+        recipients: usize,
+        sent: Result<String, MailError>,
+    ) -> Result<RouterOutcome, RouterError> {
+        let lead_id = &lead.id;
+        match sent {
             Ok(message_id) => {
                 let at = self.clock.now();
                 self.store.record_notified(lead_id, at, &message_id).await?;
                 self.metrics.emit(
                     at,
-                    metrics::lead_notified(lead_id, &item.route.segment, elapsed_ms(lead_id, at)),
+                    metrics::lead_notified(lead_id, &lead.route.segment, elapsed_ms(lead_id, at)),
                 );
                 Ok(RouterOutcome::Notified {
-                    owner: item.sla.owner.clone(),
-                    recipients: recipients.len(),
+                    owner: lead.sla.owner.clone(),
+                    recipients,
                 })
             }
             Err(MailError::Rejected(reason)) => {
@@ -233,9 +260,8 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
                 Ok(RouterOutcome::NotificationRejected(reason))
             }
             Err(err @ (MailError::Throttled(_) | MailError::Unavailable(_))) => {
-                // Give the claim back so the retried delivery can send at once.
                 if let Err(release) = self.store.release_notification(lead_id).await {
-                    tracing::warn!(lead_id = %lead_id, error = %release, "could not release the notification claim; it lapses by itself");
+                    tracing::warn!(lead_id = %lead_id, error = %release, "could not release the notification lease; it lapses by itself");
                 }
                 Err(RouterError::Retryable(err.to_string()))
             }
