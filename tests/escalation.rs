@@ -675,7 +675,7 @@ async fn a_throttled_tier_is_sent_later_exactly_once() {
     let report = escalation.sweep().await.expect("sweep");
     assert_eq!(report.deferred, 1, "{report:?}");
     assert!(
-        item(&t, &id).await.contains_key("pending_tier"),
+        item(&t, &id).await.contains_key("owed_tier"),
         "the tier's email is owed"
     );
     // Still throttled 30 s later: not due yet (retry after a minute).
@@ -688,7 +688,7 @@ async fn a_throttled_tier_is_sent_later_exactly_once() {
     let report = escalation.sweep().await.expect("sweep");
     assert_eq!(report.escalated, 1, "{report:?}");
     assert_eq!(mailer.outbox.take().len(), 1, "sent once, not lost");
-    assert!(!item(&t, &id).await.contains_key("pending_tier"));
+    assert!(!item(&t, &id).await.contains_key("owed_tier"));
     // And the next tier still comes at 15 minutes.
     clock.set(t0 + Duration::from_secs(15 * 60));
     escalation.sweep().await.expect("sweep");

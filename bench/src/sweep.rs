@@ -144,7 +144,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
     template.owner = Some("fed-rep-1@example.com".into());
     template.routed_at = Some(format_utc_millis(t0));
     template.notified_at = Some(format_utc_millis(t0));
-    template.tier = Some(0);
+    template.next_tier = Some(1);
     template.ms_to_route = Some(40);
     template.ms_to_notify = Some(180);
 

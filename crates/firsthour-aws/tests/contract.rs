@@ -79,6 +79,12 @@ contract!(
 
 /// A fresh table on the moto server the test run started.
 async fn dynamo_store() -> DynamoLeadStore {
+    let (client, name) = dynamo_table().await;
+    DynamoLeadStore::new(client, name)
+}
+
+/// A fresh table on moto, and a client to it.
+async fn dynamo_table() -> (aws_sdk_dynamodb::Client, String) {
     let endpoint = std::env::var("FIRSTHOUR_TEST_EMULATOR")
         .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
         .expect(
@@ -99,7 +105,88 @@ async fn dynamo_store() -> DynamoLeadStore {
     firsthour_local::bootstrap::create_table(&client, &model.table, &name)
         .await
         .expect("table created on moto");
-    DynamoLeadStore::new(client, name)
+    (client, name)
+}
+
+/// A lead an older version left mid-ladder, its tiers counted from 0
+/// (`tier`, `pending_tier`), reads and goes on as the same tiers counted
+/// from 1. DynamoDB only: the in-memory store never had the old layout.
+#[tokio::test]
+async fn a_lead_stored_with_tiers_from_zero_goes_on_from_the_same_tier() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let (client, name) = dynamo_table().await;
+    let store = DynamoLeadStore::new(client.clone(), name.clone());
+    let id = routed(&store, T0 + secs(300)).await;
+    let key =
+        |update: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder| {
+            update
+                .table_name(&name)
+                .key("pk", AttributeValue::S(firsthour_aws::table::lead_pk(&id)))
+                .key(
+                    "sk",
+                    AttributeValue::S(firsthour_aws::table::LEAD_SK.into()),
+                )
+        };
+    // Tier 1 fired and its emails are owed; tier 2 is next.
+    key(client.update_item())
+        .update_expression("SET tier = :one, pending_tier = :zero REMOVE next_tier")
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+        .send()
+        .await
+        .expect("an old layout written");
+    let lead = stored(&store, &id).await;
+    assert_eq!((lead.sla.next_tier, lead.sla.owed_tier), (Some(2), Some(1)));
+    let now = T0 + secs(300);
+    assert!(
+        !store
+            .advance_tier(&id, 2, 3, false, now)
+            .await
+            .expect("answered"),
+        "owes tier 1"
+    );
+    assert!(
+        store
+            .lease_pending(&id, 1, now, secs(120))
+            .await
+            .expect("leased")
+    );
+    store
+        .finish_pending(&id, 1, Some(T0 + secs(900)))
+        .await
+        .expect("finished");
+    assert!(
+        !store
+            .advance_tier(&id, 1, 2, false, now)
+            .await
+            .expect("answered"),
+        "tier 1 fired"
+    );
+    assert!(
+        store
+            .advance_tier(&id, 2, 3, false, now)
+            .await
+            .expect("advanced")
+    );
+    let lead = stored(&store, &id).await;
+    assert_eq!((lead.sla.next_tier, lead.sla.owed_tier), (Some(3), Some(2)));
+    let item = client
+        .get_item()
+        .table_name(&name)
+        .key("pk", AttributeValue::S(firsthour_aws::table::lead_pk(&id)))
+        .key(
+            "sk",
+            AttributeValue::S(firsthour_aws::table::LEAD_SK.into()),
+        )
+        .send()
+        .await
+        .expect("read")
+        .item
+        .unwrap_or_default();
+    assert!(
+        !item.contains_key("tier") && !item.contains_key("pending_tier"),
+        "{item:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -383,7 +470,7 @@ async fn a_lead_is_routed_only_once<S: Store>(store: S) {
     let item = stored(&store, &id).await;
     assert_eq!(item.sla.routing_state, RoutingState::Routed);
     assert_eq!(item.sla.owner.as_deref(), Some("fed-rep-1@example.com"));
-    assert_eq!(item.sla.tier, Some(0));
+    assert_eq!(item.sla.next_tier, Some(1));
     assert_eq!(item.sla.ms_to_route, Some(2000));
     assert_eq!(
         item.sla.routed_at.as_deref(),
@@ -632,18 +719,18 @@ async fn a_tier_advances_only_from_where_it_is<S: Store>(store: S) {
     let now = T0 + secs(300);
     assert!(
         !store
-            .advance_tier(&id, 1, 2, false, now)
+            .advance_tier(&id, 2, 3, false, now)
             .await
             .expect("answered")
     );
     assert!(
         store
-            .advance_tier(&id, 0, 1, false, now)
+            .advance_tier(&id, 1, 2, false, now)
             .await
             .expect("advanced")
     );
     let item = stored(&store, &id).await;
-    assert_eq!((item.sla.tier, item.sla.pending_tier), (Some(1), Some(0)));
+    assert_eq!((item.sla.next_tier, item.sla.owed_tier), (Some(2), Some(1)));
     assert_eq!(
         item.sla.escalated_at.as_deref(),
         Some("2026-11-23T15:05:00.000Z")
@@ -658,19 +745,19 @@ async fn a_tier_advances_only_from_where_it_is<S: Store>(store: S) {
     assert_eq!(stamps, vec![(1, 300_000, false)]);
     // The due time stays until the owed emails are out.
     assert_eq!(item.sla.due_at, Some(unix_millis(now)));
-    // An unrouted lead (no tier yet) counts as at tier 0.
+    // An unrouted lead (no tier yet) counts as at tier 1.
     let unrouted = lead();
     insert(&store, &unrouted).await;
     let unrouted = unrouted.id;
     assert!(
         !store
-            .advance_tier(&unrouted, 1, 2, false, now)
+            .advance_tier(&unrouted, 2, 3, false, now)
             .await
             .expect("answered")
     );
     assert!(
         store
-            .advance_tier(&unrouted, 0, 1, false, now)
+            .advance_tier(&unrouted, 1, 2, false, now)
             .await
             .expect("advanced")
     );
@@ -681,17 +768,17 @@ async fn an_owing_or_claimed_lead_does_not_advance<S: Store>(store: S) {
     let now = T0 + secs(300);
     assert!(
         store
-            .advance_tier(&id, 0, 1, false, now)
+            .advance_tier(&id, 1, 2, false, now)
             .await
             .expect("advanced")
     );
-    // Owes tier 0's emails: no second advance, from anywhere.
-    for from in [0, 1] {
+    // Owes tier 1's emails: no second advance, from anywhere.
+    for from in [1, 2] {
         let again = store.advance_tier(&id, from, from + 1, false, now).await;
         assert!(!again.expect("answered"), "from {from}");
     }
     store
-        .finish_pending(&id, 0, Some(T0 + secs(900)))
+        .finish_pending(&id, 1, Some(T0 + secs(900)))
         .await
         .expect("finished");
     let claimed = routed(&store, T0 + secs(300)).await;
@@ -701,7 +788,7 @@ async fn an_owing_or_claimed_lead_does_not_advance<S: Store>(store: S) {
         .expect("claimed");
     assert!(
         !store
-            .advance_tier(&claimed, 0, 1, false, now)
+            .advance_tier(&claimed, 1, 2, false, now)
             .await
             .expect("answered")
     );
@@ -713,14 +800,14 @@ async fn an_owing_or_claimed_lead_does_not_advance<S: Store>(store: S) {
         .expect("touched");
     assert!(
         !store
-            .advance_tier(&touched, 0, 1, false, now)
+            .advance_tier(&touched, 1, 2, false, now)
             .await
             .expect("answered")
     );
     // The first lead, no longer owing, advances from where it is.
     assert!(
         store
-            .advance_tier(&id, 1, 2, false, now)
+            .advance_tier(&id, 2, 3, false, now)
             .await
             .expect("advanced")
     );
@@ -731,7 +818,7 @@ async fn the_last_tier_marks_the_breach<S: Store>(store: S) {
     let now = T0 + secs(6300);
     assert!(
         store
-            .advance_tier(&id, 0, 4, true, now)
+            .advance_tier(&id, 1, 5, true, now)
             .await
             .expect("advanced")
     );
@@ -744,7 +831,7 @@ async fn the_last_tier_marks_the_breach<S: Store>(store: S) {
         item.sla.escalations.last().map(|s| (s.tier, s.breach)),
         Some((1, true))
     );
-    assert_eq!(item.sla.tier, Some(4));
+    assert_eq!(item.sla.next_tier, Some(5));
 }
 
 async fn a_pending_tier_is_leased_like_the_first_notification<S: Store>(store: S) {
@@ -753,42 +840,42 @@ async fn a_pending_tier_is_leased_like_the_first_notification<S: Store>(store: S
     let lease = secs(120);
     assert!(
         !store
-            .lease_pending(&id, 0, now, lease)
+            .lease_pending(&id, 1, now, lease)
             .await
             .expect("answered"),
         "owes nothing"
     );
     assert!(
         store
-            .advance_tier(&id, 0, 1, false, now)
+            .advance_tier(&id, 1, 2, false, now)
             .await
             .expect("advanced")
     );
     assert!(
         !store
-            .lease_pending(&id, 1, now, lease)
+            .lease_pending(&id, 2, now, lease)
             .await
             .expect("answered"),
         "another tier"
     );
     assert!(
         store
-            .lease_pending(&id, 0, now, lease)
+            .lease_pending(&id, 1, now, lease)
             .await
             .expect("leased")
     );
     assert_eq!(
-        stored(&store, &id).await.sla.pending_leased_at,
+        stored(&store, &id).await.sla.owed_tier_leased_at,
         Some(unix_millis(now))
     );
     for later in [secs(1), lease] {
-        let again = store.lease_pending(&id, 0, now + later, lease).await;
+        let again = store.lease_pending(&id, 1, now + later, lease).await;
         assert!(!again.expect("answered"), "{later:?} after");
     }
     let lapsed = now + lease + Duration::from_millis(1);
     assert!(
         store
-            .lease_pending(&id, 0, lapsed, lease)
+            .lease_pending(&id, 1, lapsed, lease)
             .await
             .expect("leased")
     );
@@ -800,7 +887,7 @@ async fn a_pending_tier_is_leased_like_the_first_notification<S: Store>(store: S
     let day_later = now + secs(86_400);
     assert!(
         !store
-            .lease_pending(&id, 0, day_later, lease)
+            .lease_pending(&id, 1, day_later, lease)
             .await
             .expect("answered")
     );
@@ -812,13 +899,13 @@ async fn a_deferred_tier_is_due_again_and_free_to_lease<S: Store>(store: S) {
     let lease = secs(120);
     assert!(
         store
-            .advance_tier(&id, 0, 1, false, now)
+            .advance_tier(&id, 1, 2, false, now)
             .await
             .expect("advanced")
     );
     assert!(
         store
-            .lease_pending(&id, 0, now, lease)
+            .lease_pending(&id, 1, now, lease)
             .await
             .expect("leased")
     );
@@ -826,21 +913,21 @@ async fn a_deferred_tier_is_due_again_and_free_to_lease<S: Store>(store: S) {
     store.defer_pending(&id, retry).await.expect("deferred");
     let item = stored(&store, &id).await;
     assert_eq!(
-        (item.sla.pending_tier, item.sla.pending_leased_at),
-        (Some(0), None)
+        (item.sla.owed_tier, item.sla.owed_tier_leased_at),
+        (Some(1), None)
     );
     assert_eq!(item.sla.due_at, Some(unix_millis(retry)));
     assert!(due_ids(&store, retry - secs(1), 10).await.is_empty());
     assert_eq!(due_ids(&store, retry, 10).await, vec![id.clone()]);
     assert!(
         store
-            .lease_pending(&id, 0, retry, lease)
+            .lease_pending(&id, 1, retry, lease)
             .await
             .expect("leased")
     );
     // Nothing owed: deferring changes nothing.
     store
-        .finish_pending(&id, 0, Some(now + secs(600)))
+        .finish_pending(&id, 1, Some(now + secs(600)))
         .await
         .expect("finished");
     let before = stored(&store, &id).await;
@@ -856,27 +943,27 @@ async fn a_finished_tier_is_due_at_the_next_or_leaves_the_index<S: Store>(store:
     let now = T0 + secs(300);
     assert!(
         store
-            .advance_tier(&id, 0, 1, false, now)
+            .advance_tier(&id, 1, 2, false, now)
             .await
             .expect("advanced")
     );
     assert!(
         store
-            .lease_pending(&id, 0, now, secs(120))
+            .lease_pending(&id, 1, now, secs(120))
             .await
             .expect("leased")
     );
     // The wrong tier: nothing changes.
-    store.finish_pending(&id, 1, None).await.expect("answered");
-    assert_eq!(stored(&store, &id).await.sla.pending_tier, Some(0));
+    store.finish_pending(&id, 2, None).await.expect("answered");
+    assert_eq!(stored(&store, &id).await.sla.owed_tier, Some(1));
     let next = T0 + secs(900);
     store
-        .finish_pending(&id, 0, Some(next))
+        .finish_pending(&id, 1, Some(next))
         .await
         .expect("finished");
     let item = stored(&store, &id).await;
     assert_eq!(
-        (item.sla.pending_tier, item.sla.pending_leased_at),
+        (item.sla.owed_tier, item.sla.owed_tier_leased_at),
         (None, None)
     );
     assert_eq!(item.sla.due_at, Some(unix_millis(next)));
@@ -884,13 +971,13 @@ async fn a_finished_tier_is_due_at_the_next_or_leaves_the_index<S: Store>(store:
     // The last one: out of the index.
     assert!(
         store
-            .advance_tier(&id, 1, 2, true, next)
+            .advance_tier(&id, 2, 3, true, next)
             .await
             .expect("advanced")
     );
-    store.finish_pending(&id, 1, None).await.expect("finished");
+    store.finish_pending(&id, 2, None).await.expect("finished");
     let item = stored(&store, &id).await;
-    assert_eq!((item.sla.due_at, item.sla.pending_tier), (None, None));
+    assert_eq!((item.sla.due_at, item.sla.owed_tier), (None, None));
     assert!(due_ids(&store, next + secs(86_400), 10).await.is_empty());
 }
 
@@ -899,7 +986,7 @@ async fn a_lead_is_claimed_once<S: Store>(store: S) {
     let now = T0 + secs(90);
     assert!(
         store
-            .advance_tier(&id, 0, 1, false, now)
+            .advance_tier(&id, 1, 2, false, now)
             .await
             .expect("advanced")
     );
@@ -923,7 +1010,7 @@ async fn a_lead_is_claimed_once<S: Store>(store: S) {
     assert_eq!(item.sla.touches, 1);
     assert_eq!(item.sla.due_at, None, "the clock stopped");
     assert_eq!(
-        (item.sla.pending_tier, item.sla.pending_leased_at),
+        (item.sla.owed_tier, item.sla.owed_tier_leased_at),
         (None, None)
     );
     let again = store
@@ -1028,13 +1115,13 @@ async fn stores_know_nothing_of_missing_leads<S: Store>(store: S) {
     );
     assert!(
         !store
-            .advance_tier(&missing, 0, 1, false, now)
+            .advance_tier(&missing, 1, 2, false, now)
             .await
             .expect("answered")
     );
     assert!(
         !store
-            .lease_pending(&missing, 0, now, lease)
+            .lease_pending(&missing, 1, now, lease)
             .await
             .expect("answered")
     );
@@ -1065,7 +1152,7 @@ async fn stores_know_nothing_of_missing_leads<S: Store>(store: S) {
         .await
         .expect("answered");
     store
-        .finish_pending(&missing, 0, Some(now))
+        .finish_pending(&missing, 1, Some(now))
         .await
         .expect("answered");
     store.defer_pending(&missing, now).await.expect("answered");

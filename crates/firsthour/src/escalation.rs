@@ -178,12 +178,12 @@ where
         now: OffsetDateTime,
     ) -> Result<Step, StoreError> {
         if lead.sla.claimed_at.is_some()
-            || lead.sla.breached_at.is_some() && lead.sla.pending_tier.is_none()
+            || lead.sla.breached_at.is_some() && lead.sla.owed_tier.is_none()
         {
             self.store.drop_from_index(&lead.id).await?;
             return Ok(Step::Skipped);
         }
-        if let Some(tier) = lead.sla.pending_tier {
+        if let Some(tier) = lead.sla.owed_tier {
             return self.send_tier(&lead, tier, now).await;
         }
         // The first notification never happened (event lost, router failed): re-drive it.
@@ -211,23 +211,25 @@ where
             self.store.drop_from_index(&lead.id).await?;
             return Ok(Step::Skipped);
         };
-        let tier = lead.sla.tier.unwrap_or(0);
-        let breaching = tier as usize >= ladder.tiers.len();
+        // Tiers count from 1; one past the ladder's last is the breach.
+        let tier = lead.sla.next_tier.unwrap_or(1).max(1);
+        let breaching = tier as usize > ladder.tiers.len();
         if !self
             .store
-            .advance_tier(&lead.id, tier, tier + 1, breaching, now)
+            .advance_tier(&lead.id, tier, tier.saturating_add(1), breaching, now)
             .await?
         {
             return Ok(Step::Skipped);
         }
         self.metrics.emit(
             now,
-            metrics::lead_escalated(&lead.id, &lead.route.segment, tier + 1, breaching),
+            metrics::lead_escalated(&lead.id, &lead.route.segment, tier, breaching),
         );
         self.send_tier(&lead, tier, now).await
     }
 
-    /// Sends tier `tier`'s emails (owed since the tier advanced), then sets the next due time.
+    /// Sends tier `tier`'s emails (owed since the tier advanced; 1 = the
+    /// ladder's first), then sets the next due time.
     async fn send_tier(
         &self,
         lead: &LeadRecord,
@@ -248,7 +250,7 @@ where
             .unwrap_or(&self.policy.routing.fallback);
         let ladder = self.policy.routing.ladder_for(rule);
         let tiers = ladder.map_or(0, |l| l.tiers.len());
-        let breached = tier as usize >= tiers;
+        let breached = tier as usize > tiers;
         let recipients = self.recipients(lead, ladder, tier);
         let speedup = self.policy.speedup;
         let received = lead.received_at;
@@ -264,7 +266,8 @@ where
                 recipient,
                 NotificationContext {
                     sender: &policy.sender,
-                    deadline: ladder.and_then(|l| l.due_at(tier as usize + 1, received, speedup)),
+                    // The next tier's time: tier N+1 is the ladder's index N.
+                    deadline: ladder.and_then(|l| l.due_at(tier as usize, received, speedup)),
                     claim_url: link.as_deref(),
                 },
             );
@@ -284,7 +287,7 @@ where
         }
         let next_due = match ladder {
             Some(l) if !breached => l
-                .due_at(tier as usize + 1, received, speedup)
+                .due_at(tier as usize, received, speedup)
                 .or_else(|| breach_due(l, received, speedup)),
             _ => None,
         };
@@ -316,7 +319,8 @@ where
             .team
             .as_ref()
             .and_then(|t| self.policy.routing.teams.get(t));
-        let audiences = match ladder.and_then(|l| l.tiers.get(tier as usize)) {
+        let index = (tier as usize).checked_sub(1);
+        let audiences = match ladder.zip(index).and_then(|(l, i)| l.tiers.get(i)) {
             Some(t) => t.notify.clone(),
             None => vec![Audience::Fallback],
         };

@@ -77,7 +77,8 @@ pub const LEAD_TOUCHED: &str = "LeadTouched";
 pub struct LeadEscalated {
     pub lead_id: LeadId,
     pub segment: String,
-    /// The tier that fired (0 = first); equal to the ladder's length for the breach.
+    /// The tier that fired (1 = the ladder's first); one past the ladder's
+    /// last for the breach, as in the lead's `escalations` stamps and metrics.
     pub tier: u32,
     pub breached: bool,
     pub recipients: usize,

@@ -458,7 +458,7 @@ mod rules {
         lead.sla.routing_state = RoutingState::Routed;
         lead.sla.routed_at = Some(format_utc_millis(now));
         lead.sla.ms_to_route = Some(elapsed_ms(&lead.id, now));
-        lead.sla.tier = Some(lead.sla.tier.unwrap_or(0));
+        lead.sla.next_tier = Some(lead.sla.next_tier.unwrap_or(1));
         if let Some(owner) = owner {
             lead.sla.owner = Some(owner.to_owned());
         }
@@ -533,16 +533,16 @@ mod rules {
         breached: bool,
         now: OffsetDateTime,
     ) -> bool {
-        let at_from = lead.sla.tier.map_or(from == 0, |tier| tier == from);
-        if lead.sla.claimed_at.is_some() || lead.sla.pending_tier.is_some() || !at_from {
+        let at_from = lead.sla.next_tier.map_or(from == 1, |tier| tier == from);
+        if lead.sla.claimed_at.is_some() || lead.sla.owed_tier.is_some() || !at_from {
             return false;
         }
         let at = format_utc_millis(now);
-        lead.sla.tier = Some(to);
-        lead.sla.pending_tier = Some(from);
+        lead.sla.next_tier = Some(to);
+        lead.sla.owed_tier = Some(from);
         lead.sla.escalated_at = Some(at.clone());
         lead.sla.escalations.push(EscalationStamp {
-            tier: from + 1,
+            tier: from,
             at: at.clone(),
             ms: elapsed_ms(id, now),
             breach: breached,
@@ -561,13 +561,13 @@ mod rules {
         lease: Duration,
     ) -> bool {
         let stale = stale_before(now, lease);
-        if lead.sla.pending_tier != Some(tier)
+        if lead.sla.owed_tier != Some(tier)
             || lead.sla.claimed_at.is_some()
-            || lead.sla.pending_leased_at.is_some_and(|at| at >= stale)
+            || lead.sla.owed_tier_leased_at.is_some_and(|at| at >= stale)
         {
             return false;
         }
-        lead.sla.pending_leased_at = Some(unix_millis(now));
+        lead.sla.owed_tier_leased_at = Some(unix_millis(now));
         true
     }
 
@@ -576,11 +576,11 @@ mod rules {
         tier: u32,
         next_due: Option<OffsetDateTime>,
     ) -> bool {
-        if lead.sla.pending_tier != Some(tier) {
+        if lead.sla.owed_tier != Some(tier) {
             return false;
         }
-        lead.sla.pending_tier = None;
-        lead.sla.pending_leased_at = None;
+        lead.sla.owed_tier = None;
+        lead.sla.owed_tier_leased_at = None;
         match next_due {
             Some(due) => move_due(&mut lead.sla, due),
             None => leave_due_index(lead),
@@ -589,11 +589,11 @@ mod rules {
     }
 
     pub(super) fn defer_pending(lead: &mut LeadRecord, retry_at: OffsetDateTime) -> bool {
-        if lead.sla.pending_tier.is_none() || lead.sla.due_at.is_none() {
+        if lead.sla.owed_tier.is_none() || lead.sla.due_at.is_none() {
             return false;
         }
         lead.sla.due_at = Some(unix_millis(retry_at));
-        lead.sla.pending_leased_at = None;
+        lead.sla.owed_tier_leased_at = None;
         true
     }
 
@@ -615,8 +615,8 @@ mod rules {
         lead.sla.last_touch_at = Some(at);
         lead.sla.touches = lead.sla.touches.saturating_add(1);
         leave_due_index(lead);
-        lead.sla.pending_tier = None;
-        lead.sla.pending_leased_at = None;
+        lead.sla.owed_tier = None;
+        lead.sla.owed_tier_leased_at = None;
     }
 
     pub(super) fn claim(

@@ -207,13 +207,11 @@ pub fn render_escalation(
     context: NotificationContext<'_>,
 ) -> OutgoingEmail {
     let first = render_first_notification(item, context);
-    let label = if tier as usize >= tiers {
+    // Tier 1 is the ladder's first; one past its last is the breach.
+    let label = if tier as usize > tiers {
         format!("Unanswered lead, SLA breached after {waited}")
     } else {
-        format!(
-            "Escalation {} of {tiers}: still unclaimed after {waited}",
-            tier + 1
-        )
+        format!("Escalation {tier} of {tiers}: still unclaimed after {waited}")
     };
     let subject = subject_line(&format!("{label} — {}", first.subject));
     let banner = format!(

@@ -250,7 +250,8 @@ pub trait EscalationStore: Send + Sync {
         max: usize,
     ) -> impl Future<Output = Result<DueLeads, StoreError>> + Send;
 
-    /// Moves the lead from tier `from` to `to` and owes tier `from`'s emails,
+    /// Moves the lead from tier `from` to `to` (tiers count from 1, as a
+    /// person reads them) and owes tier `from`'s emails,
     /// only if it is untouched, owes nothing, and is still at `from`.
     /// `breached` marks the ladder exhausted.
     fn advance_tier(

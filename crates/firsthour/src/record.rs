@@ -82,12 +82,14 @@ pub struct SlaState {
     pub notification_leased_at: Option<i64>,
     pub notify_failed_at: Option<String>,
     pub notify_error: Option<String>,
-    /// The next SLA tier to fire (0 = the first), once routed.
-    pub tier: Option<u32>,
-    /// A tier whose emails are owed (sending was throttled): re-sent first.
-    pub pending_tier: Option<u32>,
-    /// A sweep holds the lease on `pending_tier` since then (epoch ms).
-    pub pending_leased_at: Option<i64>,
+    /// The next SLA tier to fire, once routed: 1 is the ladder's first,
+    /// and one past its last is the breach (the hand-over to the fallback).
+    pub next_tier: Option<u32>,
+    /// A tier that fired and whose emails are owed (sending was
+    /// throttled), numbered as `next_tier`: re-sent first.
+    pub owed_tier: Option<u32>,
+    /// A sweep holds the lease on sending `owed_tier` since then (epoch ms).
+    pub owed_tier_leased_at: Option<i64>,
     pub escalated_at: Option<String>,
     /// Every tier fired and nobody took it: the fallback queue has it.
     pub breached_at: Option<String>,
@@ -123,9 +125,9 @@ impl SlaState {
             notification_leased_at: None,
             notify_failed_at: None,
             notify_error: None,
-            tier: None,
-            pending_tier: None,
-            pending_leased_at: None,
+            next_tier: None,
+            owed_tier: None,
+            owed_tier_leased_at: None,
             escalated_at: None,
             breached_at: None,
             claimed_at: None,

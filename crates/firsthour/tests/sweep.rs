@@ -72,7 +72,7 @@ async fn each_tier_reaches_its_audience_then_the_fallback() {
         .iter()
         .map(|d| (d["tier"].as_u64().unwrap_or(99), d["breached"] == true))
         .collect();
-    assert_eq!(events, vec![(0, false), (1, false), (2, false), (3, true)]);
+    assert_eq!(events, vec![(1, false), (2, false), (3, false), (4, true)]);
     // Nothing more, ever.
     let report = world.sweep_at(&sweep, minute(24 * 60)).await;
     assert_eq!(report.due, 0, "{report:?}");
@@ -151,8 +151,8 @@ async fn a_throttled_tier_is_owed_and_sent_once_later() {
     let report = world.sweep_at(&sweep, minute(5)).await;
     assert_eq!(report.deferred, 1, "{report:?}");
     let lead = world.lead(&id);
-    assert_eq!(lead.sla.pending_tier, Some(0), "tier 1's email is owed");
-    assert_eq!(lead.sla.pending_leased_at, None, "and free for the retry");
+    assert_eq!(lead.sla.owed_tier, Some(1), "tier 1's email is owed");
+    assert_eq!(lead.sla.owed_tier_leased_at, None, "and free for the retry");
     assert_eq!(
         lead.sla.due_at,
         Some(unix_millis(minute(6))),
@@ -165,13 +165,13 @@ async fn a_throttled_tier_is_owed_and_sent_once_later() {
     assert_eq!(early.due, 0, "{early:?}");
     // Still throttled at the retry: owed again, nothing advanced meanwhile.
     assert_eq!(world.sweep_at(&sweep, minute(6)).await.deferred, 1);
-    assert_eq!(world.lead(&id).sla.tier, Some(1));
+    assert_eq!(world.lead(&id).sla.next_tier, Some(2));
     world.mailer.answer(Answer::Deliver);
     let report = world.sweep_at(&sweep, minute(7)).await;
     assert_eq!(report.escalated, 1, "{report:?}");
     assert_eq!(world.mailer.take_to(), vec![OWNER], "sent once, not lost");
     let lead = world.lead(&id);
-    assert_eq!(lead.sla.pending_tier, None);
+    assert_eq!(lead.sla.owed_tier, None);
     assert_eq!(lead.sla.escalations.len(), 1, "one stamp for the tier");
     // The next tier keeps its own minute.
     assert_eq!(lead.sla.due_at, Some(unix_millis(minute(15))));

@@ -353,7 +353,8 @@ fn live(
             item.sla.breached_at = Some(format_utc_millis(breach));
             tier += 1;
         }
-        item.sla.tier = Some(u32::try_from(tier).unwrap_or(u32::MAX));
+        // Tiers count from 1: the next to fire after `tier` fired.
+        item.sla.next_tier = Some(u32::try_from(tier + 1).unwrap_or(u32::MAX));
     }
     if let Some(at) = touched {
         let by = item

@@ -2,6 +2,8 @@
 
 use super::*;
 
+use crate::table::{LEGACY_OWED_TIER, LEGACY_TIER};
+
 /// Most items asked for per due-index page.
 const DUE_PAGE: i32 = 100;
 
@@ -60,13 +62,13 @@ impl EscalationStore for DynamoLeadStore {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let mut sets = vec![
-            "tier = :to",
-            "pending_tier = :from",
+            "next_tier = :to",
+            "owed_tier = :from",
             "escalated_at = :now",
             "escalations = list_append(if_not_exists(escalations, :no_stamps), :stamp)",
         ];
         let stamp = firsthour::record::EscalationStamp {
-            tier: from + 1,
+            tier: from,
             at: format_utc_millis(now),
             ms: firsthour::record::elapsed_ms(id, now),
             breach: breached,
@@ -78,15 +80,20 @@ impl EscalationStore for DynamoLeadStore {
             sets.push("breached_at = :now");
         }
         // The due time stays until the owed emails are out; finish_pending sets the next one.
+        // A lead written before tiers were counted from 1 carries them in
+        // `tier` and `pending_tier`, counted from 0: read, then dropped.
         update = update
-            .update_expression(format!("SET {}", sets.join(", ")))
-            .condition_expression(
-                "attribute_exists(pk) AND attribute_not_exists(claimed_at) AND attribute_not_exists(pending_tier) \
-                 AND (tier = :from OR (attribute_not_exists(tier) AND :from = :zero))",
-            )
+            .update_expression(format!("SET {} REMOVE {LEGACY_TIER}", sets.join(", ")))
+            .condition_expression(format!(
+                "attribute_exists(pk) AND attribute_not_exists(claimed_at) \
+                 AND attribute_not_exists(owed_tier) AND attribute_not_exists({LEGACY_OWED_TIER}) \
+                 AND (next_tier = :from OR (attribute_not_exists(next_tier) \
+                 AND ({LEGACY_TIER} = :legacy_from OR (attribute_not_exists({LEGACY_TIER}) AND :from = :first))))"
+            ))
             .expression_attribute_values(":to", number(i64::from(to)))
             .expression_attribute_values(":from", number(i64::from(from)))
-            .expression_attribute_values(":zero", number(0))
+            .expression_attribute_values(":legacy_from", number(i64::from(from) - 1))
+            .expression_attribute_values(":first", number(1))
             .expression_attribute_values(":now", AttributeValue::S(format_utc_millis(now)))
             .expression_attribute_values(":stamp", stamp)
             .expression_attribute_values(":no_stamps", AttributeValue::L(Vec::new()));
@@ -105,11 +112,12 @@ impl EscalationStore for DynamoLeadStore {
         conditional(
             self.lead_key(self.client.update_item(), id)
                 .update_expression("SET pending_claimed_at = :now")
-                .condition_expression(
-                    "pending_tier = :tier AND attribute_not_exists(claimed_at) AND \
-                     (attribute_not_exists(pending_claimed_at) OR pending_claimed_at < :stale)",
-                )
+                .condition_expression(format!(
+                    "(owed_tier = :tier OR {LEGACY_OWED_TIER} = :legacy_tier) AND attribute_not_exists(claimed_at) AND \
+                     (attribute_not_exists(pending_claimed_at) OR pending_claimed_at < :stale)"
+                ))
                 .expression_attribute_values(":tier", number(i64::from(tier)))
+                .expression_attribute_values(":legacy_tier", number(i64::from(tier) - 1))
                 .expression_attribute_values(":now", number(now_ms))
                 .expression_attribute_values(":stale", number(stale))
                 .send()
@@ -126,16 +134,22 @@ impl EscalationStore for DynamoLeadStore {
         let update = self.lead_key(self.client.update_item(), id);
         let update = match next_due {
             Some(due) => update
-                .update_expression("SET #due_at = :due REMOVE pending_tier, pending_claimed_at")
+                .update_expression(format!(
+                    "SET #due_at = :due REMOVE owed_tier, {LEGACY_OWED_TIER}, pending_claimed_at"
+                ))
                 .expression_attribute_values(":due", number(unix_millis(due))),
-            None => update
-                .update_expression("REMOVE pending_tier, pending_claimed_at, #due_at, due_bucket"),
+            None => update.update_expression(format!(
+                "REMOVE owed_tier, {LEGACY_OWED_TIER}, pending_claimed_at, #due_at, due_bucket"
+            )),
         };
         conditional(
             update
-                .condition_expression("pending_tier = :tier")
+                .condition_expression(format!(
+                    "owed_tier = :tier OR {LEGACY_OWED_TIER} = :legacy_tier"
+                ))
                 .expression_attribute_names("#due_at", table::DUE_AT)
                 .expression_attribute_values(":tier", number(i64::from(tier)))
+                .expression_attribute_values(":legacy_tier", number(i64::from(tier) - 1))
                 .send()
                 .await,
         )
@@ -146,9 +160,9 @@ impl EscalationStore for DynamoLeadStore {
         conditional(
             self.lead_key(self.client.update_item(), id)
                 .update_expression("SET #due_at = :retry REMOVE pending_claimed_at")
-                .condition_expression(
-                    "attribute_exists(pending_tier) AND attribute_exists(due_bucket)",
-                )
+                .condition_expression(format!(
+                    "(attribute_exists(owed_tier) OR attribute_exists({LEGACY_OWED_TIER})) AND attribute_exists(due_bucket)"
+                ))
                 .expression_attribute_names("#due_at", table::DUE_AT)
                 .expression_attribute_values(":retry", number(unix_millis(retry_at)))
                 .send()
@@ -180,7 +194,7 @@ impl EscalationStore for DynamoLeadStore {
             self.lead_key(self.client.update_item(), id)
                 .update_expression(
                     "SET claimed_at = :at, claimed_by = :by, first_touch_at = if_not_exists(first_touch_at, :at), \
-                     ms_to_first_touch = if_not_exists(ms_to_first_touch, :elapsed), last_touch_at = :at ADD touches :one REMOVE #due_at, due_bucket, pending_tier, pending_claimed_at",
+                     ms_to_first_touch = if_not_exists(ms_to_first_touch, :elapsed), last_touch_at = :at ADD touches :one REMOVE #due_at, due_bucket, owed_tier, pending_tier, pending_claimed_at",
                 )
                 .condition_expression("attribute_exists(pk) AND attribute_not_exists(claimed_at)")
                 .expression_attribute_names("#due_at", table::DUE_AT)
@@ -245,7 +259,7 @@ impl EscalationStore for DynamoLeadStore {
                         "SET claimed_at = if_not_exists(claimed_at, :at), claimed_by = if_not_exists(claimed_by, :by), \
                          first_touch_at = if_not_exists(first_touch_at, :at), last_touch_at = :at, \
                          ms_to_first_touch = if_not_exists(ms_to_first_touch, :elapsed) \
-                         ADD touches :one REMOVE #due_at, due_bucket, pending_tier, pending_claimed_at",
+                         ADD touches :one REMOVE #due_at, due_bucket, owed_tier, pending_tier, pending_claimed_at",
                     )
                     .condition_expression("attribute_exists(pk)")
                     .expression_attribute_names("#due_at", table::DUE_AT)

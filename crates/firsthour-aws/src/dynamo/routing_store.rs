@@ -52,7 +52,7 @@ impl RoutingStore for DynamoLeadStore {
             "routing_state = :routed",
             "routed_at = :now",
             "ms_to_route = :elapsed",
-            "tier = if_not_exists(tier, :zero)",
+            "next_tier = if_not_exists(next_tier, :first)",
         ];
         let mut removes = Vec::new();
         let mut update = self.lead_key(self.client.update_item(), id);
@@ -81,7 +81,7 @@ impl RoutingStore for DynamoLeadStore {
                 .expression_attribute_names("#due_at", table::DUE_AT)
                 .expression_attribute_values(":unrouted", unrouted)
                 .expression_attribute_values(":routed", routed)
-                .expression_attribute_values(":zero", number(0))
+                .expression_attribute_values(":first", number(1))
                 .expression_attribute_values(":now", AttributeValue::S(format_utc_millis(now)))
                 .expression_attribute_values(
                     ":elapsed",

@@ -150,10 +150,17 @@ pub struct LeadItem {
     pub notify_failed_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_error: Option<String>,
-    /// The next SLA tier to fire (0 = the first), once routed.
+    /// The next SLA tier to fire (1 = the ladder's first), once routed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_tier: Option<u32>,
+    /// A tier whose emails are owed (sending was throttled): re-sent first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owed_tier: Option<u32>,
+    /// `next_tier` and `owed_tier` as leads stored before tiers were
+    /// counted from 1 carry them (0 = the first). Read, never written: the
+    /// next tier change replaces them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<u32>,
-    /// A tier whose emails are owed (sending was throttled): re-sent first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_tier: Option<u32>,
     /// A sweep holds the right to send `pending_tier` since then (epoch ms).
@@ -199,6 +206,11 @@ pub struct LeadItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish_failed_at: Option<String>,
 }
+
+/// The attributes leads stored before tiers were counted from 1 keep their
+/// tiers in (see [`LeadItem::tier`]).
+pub const LEGACY_TIER: &str = "tier";
+pub const LEGACY_OWED_TIER: &str = "pending_tier";
 
 /// Attribute names of the per-stage stamps (written by the store adapters).
 pub mod stamps {
@@ -285,9 +297,11 @@ impl From<&LeadRecord> for LeadItem {
             notify_claimed_at: sla.notification_leased_at,
             notify_failed_at: sla.notify_failed_at.clone(),
             notify_error: sla.notify_error.clone(),
-            tier: sla.tier,
-            pending_tier: sla.pending_tier,
-            pending_claimed_at: sla.pending_leased_at,
+            next_tier: sla.next_tier,
+            owed_tier: sla.owed_tier,
+            tier: None,
+            pending_tier: None,
+            pending_claimed_at: sla.owed_tier_leased_at,
             escalated_at: sla.escalated_at.clone(),
             breached_at: sla.breached_at.clone(),
             claimed_at: sla.claimed_at.clone(),
@@ -377,9 +391,13 @@ impl From<LeadItem> for LeadRecord {
                 notification_leased_at: item.notify_claimed_at,
                 notify_failed_at: item.notify_failed_at,
                 notify_error: item.notify_error,
-                tier: item.tier,
-                pending_tier: item.pending_tier,
-                pending_leased_at: item.pending_claimed_at,
+                next_tier: item
+                    .next_tier
+                    .or_else(|| item.tier.map(|t| t.saturating_add(1))),
+                owed_tier: item
+                    .owed_tier
+                    .or_else(|| item.pending_tier.map(|t| t.saturating_add(1))),
+                owed_tier_leased_at: item.pending_claimed_at,
                 escalated_at: item.escalated_at,
                 breached_at: item.breached_at,
                 claimed_at: item.claimed_at,
@@ -537,7 +555,7 @@ mod tests {
         after.routing_state = RoutingState::Routed;
         after.routed_at = Some(stamp.clone());
         after.ms_to_route = Some(i64::MAX);
-        after.tier = Some(u32::MAX);
+        after.next_tier = Some(u32::MAX);
         after.owner = Some(address.clone());
         after.due_at = Some(i64::MAX);
         // The first notification: a lease, then sent or failed (SES message
@@ -550,7 +568,7 @@ mod tests {
         after.notify_error = Some("𝄞".repeat(500));
         after.publish_failed_at = Some(stamp.clone());
         // Escalation.
-        after.pending_tier = Some(u32::MAX);
+        after.owed_tier = Some(u32::MAX);
         after.pending_claimed_at = Some(i64::MAX);
         after.escalated_at = Some(stamp.clone());
         after.breached_at = Some(stamp.clone());
@@ -667,9 +685,9 @@ mod tests {
         sla.notified_at = Some(stamp.clone());
         sla.notify_message_id = Some("0100018c-ses".into());
         sla.notification_leased_at = Some(1);
-        sla.tier = Some(2);
-        sla.pending_tier = Some(1);
-        sla.pending_leased_at = Some(2);
+        sla.next_tier = Some(2);
+        sla.owed_tier = Some(1);
+        sla.owed_tier_leased_at = Some(2);
         sla.escalated_at = Some(stamp.clone());
         sla.claimed_at = Some(stamp.clone());
         sla.claimed_by = Some("rep@example.com".into());
@@ -729,8 +747,8 @@ mod tests {
             "owner",
             "notify_claimed_at",
             "pending_claimed_at",
-            "tier",
-            "pending_tier",
+            "next_tier",
+            "owed_tier",
             "due_bucket",
             "due_at",
             "expires_at",
@@ -760,5 +778,14 @@ mod tests {
         let item = DedupItem::from(&marker);
         assert_eq!(item.pk, "DEDUP#delivery#ab12");
         assert_eq!(DedupMarker::from(item), marker);
+    }
+
+    #[test]
+    fn tiers_stored_from_zero_read_from_one() {
+        let mut item = LeadItem::from(&full_record());
+        (item.next_tier, item.owed_tier) = (None, None);
+        (item.tier, item.pending_tier) = (Some(1), Some(0));
+        let sla = LeadRecord::from(item).sla;
+        assert_eq!((sla.next_tier, sla.owed_tier), (Some(2), Some(1)));
     }
 }
