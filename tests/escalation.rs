@@ -45,7 +45,7 @@ fn to(emails: &[OutgoingEmail]) -> Vec<String> {
 }
 
 async fn post_at(t: &TestStack, clock: &ManualClock, extra: &[(&str, &str)], body: &str) -> String {
-    let app = t.intake_at(extra, clock.clone());
+    let app = t.app().env(extra).clock(clock.clone()).intake();
     let (status, _, text) = parts(
         app.handle(http_api_request("POST", "/leads", &[JSON], body.as_bytes()))
             .await,
@@ -55,14 +55,17 @@ async fn post_at(t: &TestStack, clock: &ManualClock, extra: &[(&str, &str)], bod
 }
 
 async fn route_all(t: &TestStack, clock: &ManualClock, extra: &[(&str, &str)], outbox: &Outbox) {
-    route_with(t, &t.router_at(extra, outbox.clone(), clock.clone())).await;
+    let router = t
+        .app()
+        .env(extra)
+        .clock(clock.clone())
+        .mailer(outbox.clone())
+        .router();
+    route_with(t, &router).await;
 }
 
 /// Hands every LeadReceived waiting in the rule queues to `router`.
-async fn route_with<M: Mailer>(
-    t: &TestStack,
-    router: &federal_router::RouterApp<firsthour_aws::DynamoLeadStore, M, ManualClock>,
-) {
+async fn route_with<M: Mailer>(t: &TestStack, router: &Router<M, ManualClock>) {
     let mut events = Vec::new();
     for queue in t.router_queues() {
         events.extend(t.queue_events(&queue, 0, Duration::from_millis(300)).await);
@@ -100,7 +103,11 @@ async fn a_lead_walks_every_tier_of_its_ladder_at_the_right_minute() {
     assert_eq!(first.len(), 2, "team and owner");
     let owner = s(&item(&t, &id).await, "owner").expect("owner").to_owned();
 
-    let escalation = t.escalation(&[], outbox.clone(), clock.clone());
+    let escalation = t
+        .app()
+        .clock(clock.clone())
+        .mailer(outbox.clone())
+        .escalation();
     // The federal ladder: 5 min → owner, 15 min → manager, 60 min → director, then the fallback.
     let steps: [(u64, Vec<String>); 6] = [
         (4, vec![]),
@@ -194,7 +201,12 @@ async fn business_time_skips_the_weekend_and_a_holiday() {
     route_all(&t, &clock, &extra, &outbox).await;
     assert_eq!(to(&outbox.take()), vec!["rep@example.com"]);
 
-    let escalation = t.escalation(&extra, outbox.clone(), clock.clone());
+    let escalation = t
+        .app()
+        .env(&extra)
+        .clock(clock.clone())
+        .mailer(outbox.clone())
+        .escalation();
     let steps: [(OffsetDateTime, Vec<&str>); 6] = [
         (datetime!(2026-01-16 22:45 UTC), vec![]), // Friday after hours
         (datetime!(2026-01-19 15:00 UTC), vec![]), // the holiday, 10:00 in New York
@@ -256,7 +268,7 @@ async fn claiming_stops_the_clock_and_links_cannot_be_forged() {
     let href = href.replace("&amp;", "&");
     let (path, params) = link_parts(&href);
     assert_eq!(path, format!("/leads/{id}/claim"));
-    let intake = t.intake_at(&[], clock.clone());
+    let intake = t.app().clock(clock.clone()).intake();
 
     // Tampered: another recipient, a later expiry, a broken signature.
     let mut forged = params.clone();
@@ -359,7 +371,11 @@ async fn claiming_stops_the_clock_and_links_cannot_be_forged() {
     }
 
     // No escalation once claimed.
-    let escalation = t.escalation(&[], outbox.clone(), clock.clone());
+    let escalation = t
+        .app()
+        .clock(clock.clone())
+        .mailer(outbox.clone())
+        .escalation();
     for minute in [5, 15, 60, 200] {
         clock.set(t0 + Duration::from_secs(minute * 60));
         escalation.sweep().await.expect("sweep");
@@ -384,7 +400,7 @@ async fn the_touch_api_is_authenticated_idempotent_and_announced() {
     .await
     .expect("a rule and queue for LeadTouched");
 
-    let intake = t.intake_at(&[], clock.clone());
+    let intake = t.app().clock(clock.clone()).intake();
     let path = format!("/leads/{id}/touch");
     let auth = format!("Bearer {}", t.secret("TouchApiTokenSecret"));
     let touch = |body: &'static str, token: String| {
@@ -498,8 +514,16 @@ async fn two_concurrent_sweeps_send_each_tier_once() {
     t.put_items(items).await;
     clock.set(t0 + Duration::from_secs(10 * 60));
     let (first, second) = (Outbox::default(), Outbox::default());
-    let a = t.escalation(&[], first.clone(), clock.clone());
-    let b = t.escalation(&[], second.clone(), clock.clone());
+    let a = t
+        .app()
+        .clock(clock.clone())
+        .mailer(first.clone())
+        .escalation();
+    let b = t
+        .app()
+        .clock(clock.clone())
+        .mailer(second.clone())
+        .escalation();
     let (ra, rb) = tokio::join!(a.sweep(), b.sweep());
     let (ra, rb) = (ra.expect("sweep a"), rb.expect("sweep b"));
     let sent = first.take().len() + second.take().len();
@@ -524,16 +548,7 @@ async fn a_lead_whose_event_was_lost_is_re_driven() {
     let t0 = datetime!(2026-11-23 15:00 UTC);
     let clock = ManualClock::new(t0);
     let dead = sdk_at(DEAD_ENDPOINT).await;
-    let settings = t.settings(&[]);
-    let store = firsthour_aws::DynamoLeadStore::new(
-        aws_sdk_dynamodb::Client::new(&t.sdk),
-        &settings.table_name,
-    );
-    let publisher = firsthour_aws::EventBridgePublisher::new(
-        aws_sdk_eventbridge::Client::new(&dead),
-        &settings.event_bus_name,
-    );
-    let intake = intake::IntakeApp::new(store, publisher, clock.clone(), &settings);
+    let intake = t.app().clock(clock.clone()).bus_at(&dead).intake();
     let (status, _, text) = parts(
         intake
             .handle(http_api_request(
@@ -554,7 +569,11 @@ async fn a_lead_whose_event_was_lost_is_re_driven() {
     );
 
     let outbox = Outbox::default();
-    let escalation = t.escalation(&[], outbox.clone(), clock.clone());
+    let escalation = t
+        .app()
+        .clock(clock.clone())
+        .mailer(outbox.clone())
+        .escalation();
     clock.set(t0 + Duration::from_secs(30));
     let report = escalation.sweep().await.expect("sweep");
     assert_eq!(report.redriven, 1, "{report:?}");
@@ -582,7 +601,10 @@ async fn a_sweep_reads_the_due_leads_not_the_table() {
     clock.set(t0 + Duration::from_secs(6 * 60));
     let outbox = Outbox::default();
     let report = t
-        .escalation(&[], outbox.clone(), clock.clone())
+        .app()
+        .clock(clock.clone())
+        .mailer(outbox.clone())
+        .escalation()
         .sweep()
         .await
         .expect("sweep");
@@ -629,7 +651,7 @@ async fn a_rejected_first_notification_escalates_at_once() {
     let t0 = datetime!(2026-11-23 15:00 UTC);
     let clock = ManualClock::new(t0);
     let id = post_at(&t, &clock, &[], r#"{"email":"col@army.mil"}"#).await;
-    let router = t.router_at(&[], Rejecting, clock.clone());
+    let router = t.app().clock(clock.clone()).mailer(Rejecting).router();
     for queue in t.router_queues() {
         for event in t.queue_events(&queue, 0, Duration::from_millis(300)).await {
             router
@@ -643,7 +665,10 @@ async fn a_rejected_first_notification_escalates_at_once() {
     clock.set(t0 + Duration::from_secs(60));
     let outbox = Outbox::default();
     let report = t
-        .escalation(&[], outbox.clone(), clock.clone())
+        .app()
+        .clock(clock.clone())
+        .mailer(outbox.clone())
+        .escalation()
         .sweep()
         .await
         .expect("sweep");
@@ -670,7 +695,11 @@ async fn a_throttled_tier_is_sent_later_exactly_once() {
     mailer
         .throttled
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    let escalation = t.escalation(&[], mailer.clone(), clock.clone());
+    let escalation = t
+        .app()
+        .clock(clock.clone())
+        .mailer(mailer.clone())
+        .escalation();
     clock.set(t0 + Duration::from_secs(5 * 60));
     let report = escalation.sweep().await.expect("sweep");
     assert_eq!(report.deferred, 1, "{report:?}");
@@ -704,11 +733,10 @@ async fn the_sample_scheduled_event_runs_a_sweep() {
         serde_json::from_str(&text).expect("a scheduled event");
     assert_eq!(event.detail_type, "Scheduled Event");
     let report = t
-        .escalation(
-            &[],
-            Outbox::default(),
-            ManualClock::new(datetime!(2026-11-23 15:00 UTC)),
-        )
+        .app()
+        .clock(ManualClock::new(datetime!(2026-11-23 15:00 UTC)))
+        .mailer(Outbox::default())
+        .escalation()
         .sweep()
         .await
         .expect("sweep");
@@ -741,7 +769,9 @@ async fn every_stage_is_stamped_on_the_lead_and_measured() {
     let clock = ManualClock::new(t0);
     let metrics = Metrics::recording();
     let intake = t
-        .intake_at(&[], clock.clone())
+        .app()
+        .clock(clock.clone())
+        .intake()
         .with_metrics(metrics.clone());
     let id = post_json_lead(
         &intake,
@@ -752,11 +782,17 @@ async fn every_stage_is_stamped_on_the_lead_and_measured() {
     clock.set(t0 + Duration::from_secs(2));
     let outbox = Outbox::default();
     let router = t
-        .router_at(&[], outbox.clone(), clock.clone())
+        .app()
+        .clock(clock.clone())
+        .mailer(outbox.clone())
+        .router()
         .with_metrics(metrics.clone());
     route_with(&t, &router).await;
     let escalation = t
-        .escalation(&[], outbox.clone(), clock.clone())
+        .app()
+        .clock(clock.clone())
+        .mailer(outbox.clone())
+        .escalation()
         .with_metrics(metrics.clone());
     for minute in [5, 15] {
         clock.set(t0 + Duration::from_secs(minute * 60));

@@ -25,15 +25,11 @@ async fn store_down_while_200_deliveries_retry_then_every_lead_stored_exactly_on
         .await;
     // All 200 senders share the test's client IP: no per-IP limit here.
     let config = temp_config("[spam]\nper_ip_per_minute = 0\n");
-    let app = std::sync::Arc::new(t.intake_with(
-        &[("FIRSTHOUR_CONFIG_FILE", &config)],
-        &store_sdk,
-        &t.sdk,
-    ));
+    let app = std::sync::Arc::new(t.app().config(&config).store_at(&store_sdk).intake());
     // Senders post their deliveries, 16 at a time (moto serialises DynamoDB,
     // so an unbounded burst would only measure its queue); `pending` are
     // those still to retry.
-    let send = |app: std::sync::Arc<App>, pending: Vec<usize>| async move {
+    let send = |app: std::sync::Arc<Intake>, pending: Vec<usize>| async move {
         use futures::StreamExt;
         futures::stream::iter(pending)
             .map(|i| {

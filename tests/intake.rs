@@ -20,7 +20,7 @@ fn webhook(name: &str) -> Vec<u8> {
 #[tokio::test]
 async fn json_lead_is_stored_and_announced() {
     let t = TestStack::new().await;
-    let app = t.intake(&[]);
+    let app = t.app().intake();
     let body = br#"{"email":"Jane.Doe@Example.COM","first_name":"Jane","last_name":"Doe","company":"Example Inc","phone":"+1 202 555 0143","message":"Call me","utm_source":"google"}"#;
     let (status, headers, text) = parts(
         app.handle(http_api_request("POST", "/leads/zapier", &[JSON], body))
@@ -80,7 +80,7 @@ async fn json_lead_is_stored_and_announced() {
 #[tokio::test]
 async fn every_content_type_becomes_the_right_item() {
     let t = TestStack::new().await;
-    let app = t.intake(&[]);
+    let app = t.app().intake();
     let multipart = "--b0undary\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nmulti@example.org\r\n\
 --b0undary\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nMulti Part\r\n\
 --b0undary\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"brief.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7 binary\r\n--b0undary--\r\n";
@@ -173,7 +173,7 @@ async fn every_content_type_becomes_the_right_item() {
 #[tokio::test]
 async fn refused_requests_store_and_publish_nothing() {
     let t = TestStack::new().await;
-    let app = t.intake(&[]);
+    let app = t.app().intake();
     let too_big = vec![b'a'; 256 * 1024 + 1];
     let long_key = "k".repeat(300);
     let cases: Vec<(&str, &str, Headers, &[u8], u16)> = vec![
@@ -275,7 +275,7 @@ async fn refused_requests_store_and_publish_nothing() {
 #[tokio::test]
 async fn a_delivery_repeated_twenty_times_is_one_lead() {
     let t = TestStack::new().await;
-    let app = t.intake(&[]);
+    let app = t.app().intake();
     let body = webhook("hubspot-forms.json");
     let headers = [JSON, ("idempotency-key", "hs-delivery-1")];
     let mut ids = Vec::new();
@@ -295,7 +295,7 @@ async fn a_delivery_repeated_twenty_times_is_one_lead() {
 #[tokio::test]
 async fn twenty_concurrent_duplicates_are_one_lead() {
     let t = TestStack::new().await;
-    let app = std::sync::Arc::new(t.intake(&[]));
+    let app = std::sync::Arc::new(t.app().intake());
     let body = webhook("typeform.json");
     let handles: Vec<_> = (0..20)
         .map(|_| {
@@ -329,7 +329,7 @@ async fn twenty_concurrent_duplicates_are_one_lead() {
 #[tokio::test]
 async fn same_content_without_ids_is_deduplicated_and_reused_ids_with_new_bodies_conflict() {
     let t = TestStack::new().await;
-    let app = t.intake(&[]);
+    let app = t.app().intake();
     let body = br#"{"email":"twice@example.com","message":"double click"}"#;
     let (first, _, a) = parts(
         app.handle(http_api_request("POST", "/leads", &[JSON], body))
@@ -379,7 +379,7 @@ async fn same_content_without_ids_is_deduplicated_and_reused_ids_with_new_bodies
 async fn store_down_answers_503_and_publishes_nothing() {
     let t = TestStack::new().await;
     let dead = sdk_at(DEAD_ENDPOINT).await;
-    let app = t.intake_with(&[], &dead, &t.sdk);
+    let app = t.app().store_at(&dead).intake();
     let (status, headers, text) = parts(
         app.handle(http_api_request(
             "POST",
@@ -407,7 +407,7 @@ async fn store_down_answers_503_and_publishes_nothing() {
 async fn bus_down_keeps_the_lead_and_marks_it_for_redrive() {
     let t = TestStack::new().await;
     let dead = sdk_at(DEAD_ENDPOINT).await;
-    let app = t.intake_with(&[], &t.sdk, &dead);
+    let app = t.app().bus_at(&dead).intake();
     let (status, _, text) = parts(
         app.handle(http_api_request(
             "POST",
@@ -444,10 +444,13 @@ async fn bus_down_keeps_the_lead_and_marks_it_for_redrive() {
 #[tokio::test]
 async fn browser_forms_get_redirects_and_cors_only_for_allowed_origins() {
     let t = TestStack::new().await;
-    let app = t.intake(&[
-        ("FIRSTHOUR_CORS_ORIGINS", "https://www.example.com"),
-        ("FIRSTHOUR_REDIRECT_ORIGINS", "https://www.example.com"),
-    ]);
+    let app = t
+        .app()
+        .env(&[
+            ("FIRSTHOUR_CORS_ORIGINS", "https://www.example.com"),
+            ("FIRSTHOUR_REDIRECT_ORIGINS", "https://www.example.com"),
+        ])
+        .intake();
     let browser = [
         FORM,
         ("accept", "text/html,application/xhtml+xml,*/*;q=0.8"),
@@ -554,7 +557,10 @@ async fn browser_forms_get_redirects_and_cors_only_for_allowed_origins() {
 #[tokio::test]
 async fn the_sample_lambda_events_are_accepted_as_aws_delivers_them() {
     let t = TestStack::new().await;
-    let app = t.intake(&[("FIRSTHOUR_REDIRECT_ORIGINS", "https://www.example.com")]);
+    let app = t
+        .app()
+        .env(&[("FIRSTHOUR_REDIRECT_ORIGINS", "https://www.example.com")])
+        .intake();
     let read = |name: &str| {
         std::fs::read_to_string(root().join("events/lambda").join(name)).expect("sample event")
     };

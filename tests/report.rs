@@ -56,7 +56,7 @@ async fn demo_data_and_a_real_lead_show_in_every_format_and_the_chart() {
     assert_eq!(due.count, 0);
 
     // One real lead through the functions, touched at once: the ≤ 5 min bucket.
-    let intake = t.intake(&[]);
+    let intake = t.app().intake();
     let id = post_json_lead(
         &intake,
         r#"{"email":"grace.hopper@navy.mil","name":"Grace Hopper"}"#,

@@ -15,7 +15,7 @@ use firsthour_tests::*;
 
 const JSON: (&str, &str) = ("content-type", "application/json");
 
-async fn post(app: &App, source: &str, body: &str) -> String {
+async fn post(app: &Intake, source: &str, body: &str) -> String {
     let (status, _, text) = parts(
         app.handle(http_api_request(
             "POST",
@@ -53,7 +53,7 @@ async fn lead(t: &TestStack, id: &str) -> HashMap<String, aws_sdk_dynamodb::type
 #[tokio::test]
 async fn a_federal_lead_reaches_the_federal_team_once_escaped_and_single_line() {
     let t = TestStack::new().await;
-    let intake = t.intake(&[]);
+    let intake = t.app().intake();
     let marker = ulid::Ulid::new().to_string();
     let body = serde_json::json!({
         "email": "grace.hopper@jpl.nasa.gov",
@@ -82,7 +82,7 @@ async fn a_federal_lead_reaches_the_federal_team_once_escaped_and_single_line() 
         .is_empty()
     );
 
-    let router = t.router(&[]);
+    let router = t.app().router();
     let outcome = router.handle(event_for(&events[0])).await.expect("handled");
     assert!(
         matches!(outcome, Some(RouterOutcome::Notified { .. })),
@@ -147,10 +147,13 @@ async fn a_federal_lead_reaches_the_federal_team_once_escaped_and_single_line() 
 #[tokio::test]
 async fn a_rejected_notification_is_recorded_for_escalation() {
     let t = TestStack::new().await;
-    let intake = t.intake(&[]);
+    let intake = t.app().intake();
     let id = post(&intake, "web", r#"{"email":"pat@army.mil","name":"Pat"}"#).await;
     // moto, like SES, rejects a sender that is not a verified identity.
-    let router = t.router(&[("FIRSTHOUR_SENDER_EMAIL", "unverified@nowhere.example")]);
+    let router = t
+        .app()
+        .env(&[("FIRSTHOUR_SENDER_EMAIL", "unverified@nowhere.example")])
+        .router();
     let events = t
         .queue_events(
             &t.rule_queue("FederalLeadReceived"),
@@ -197,14 +200,17 @@ impl Mailer for FlakyMailer {
 #[tokio::test]
 async fn throttling_is_retried_and_sends_once() {
     let t = TestStack::new().await;
-    let intake = t.intake(&[]);
+    let intake = t.app().intake();
     let id = post(&intake, "web", r#"{"email":"sam@us.af.mil"}"#).await;
     let sent = Arc::new(AtomicUsize::new(0));
     let counter = sent.clone();
-    let router = t.router_with_mailer(&[], move |_, _| FlakyMailer {
-        failures: AtomicUsize::new(2),
-        sent: counter,
-    });
+    let router = t
+        .app()
+        .mailer(FlakyMailer {
+            failures: AtomicUsize::new(2),
+            sent: counter,
+        })
+        .router();
     let events = t
         .queue_events(
             &t.rule_queue("FederalLeadReceived"),
@@ -237,7 +243,7 @@ async fn throttling_is_retried_and_sends_once() {
 #[tokio::test]
 async fn round_robin_is_fair_under_concurrency_and_skips_the_inactive_rep() {
     let t = TestStack::new().await;
-    let intake = t.intake(&[]);
+    let intake = t.app().intake();
     for i in 0..30 {
         post(
             &intake,
@@ -256,10 +262,14 @@ async fn round_robin_is_fair_under_concurrency_and_skips_the_inactive_rep() {
     assert_eq!(events.len(), 30);
     let sent = Arc::new(AtomicUsize::new(0));
     let counter = sent.clone();
-    let router = Arc::new(t.router_with_mailer(&[], move |_, _| FlakyMailer {
-        failures: AtomicUsize::new(0),
-        sent: counter,
-    }));
+    let router = Arc::new(
+        t.app()
+            .mailer(FlakyMailer {
+                failures: AtomicUsize::new(0),
+                sent: counter,
+            })
+            .router(),
+    );
     let handles: Vec<_> = events
         .into_iter()
         .map(|event| {
@@ -306,7 +316,7 @@ segment = "unmatched"
 recipients = ["sales-ops@example.com"]
 "#,
     );
-    let intake = t.intake(&[("FIRSTHOUR_CONFIG_FILE", &path)]);
+    let intake = t.app().config(&path).intake();
     let marker = ulid::Ulid::new().to_string();
     let id = post(
         &intake,
@@ -327,7 +337,7 @@ recipients = ["sales-ops@example.com"]
         )
         .await;
     assert_eq!(events.len(), 1);
-    let router = t.router(&[("FIRSTHOUR_CONFIG_FILE", &path)]);
+    let router = t.app().config(&path).router();
     assert!(matches!(
         router.handle(event_for(&events[0])).await,
         Ok(Some(RouterOutcome::Notified { .. }))

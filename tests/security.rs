@@ -30,10 +30,11 @@ fn config_file() -> String {
 async fn signed_sources_accept_good_signatures_and_refuse_the_rest() {
     let t = TestStack::new().await;
     let path = config_file();
-    let app = t.intake(&[
-        ("FIRSTHOUR_CONFIG_FILE", &path),
-        ("FIRSTHOUR_WEBHOOK_SECRETS", SECRETS),
-    ]);
+    let app = t
+        .app()
+        .config(&path)
+        .env(&[("FIRSTHOUR_WEBHOOK_SECRETS", SECRETS)])
+        .intake();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let body = br#"{"email":"signed@example.com","message":"hello"}"#;
     let json_type = ("content-type", "application/json");
@@ -174,10 +175,11 @@ async fn signed_sources_accept_good_signatures_and_refuse_the_rest() {
 async fn signatures_are_checked_over_the_bytes_sent_even_base64_encoded() {
     let t = TestStack::new().await;
     let path = config_file();
-    let app = t.intake(&[
-        ("FIRSTHOUR_CONFIG_FILE", &path),
-        ("FIRSTHOUR_WEBHOOK_SECRETS", SECRETS),
-    ]);
+    let app = t
+        .app()
+        .config(&path)
+        .env(&[("FIRSTHOUR_WEBHOOK_SECRETS", SECRETS)])
+        .intake();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     // Latin-1 form bytes: not valid UTF-8, so API Gateway would base64 them.
     let body: &[u8] = b"email=latin%40example.org&name=Jos\xe9";
@@ -260,7 +262,10 @@ async fn spam_gets_the_same_answer_and_is_not_stored() {
     let t = TestStack::new().await;
     // A fixed clock: the per-minute counter must not roll over mid-test.
     let at = time::macros::datetime!(2026-11-23 15:00:05 UTC);
-    let app = t.intake_at(&[], firsthour::ports::ManualClock::new(at));
+    let app = t
+        .app()
+        .clock(firsthour::ports::ManualClock::new(at))
+        .intake();
     let form = ("content-type", "application/x-www-form-urlencoded");
     let now_ms = at.unix_timestamp() * 1000;
     let human = format!(
@@ -374,8 +379,10 @@ async fn past_the_rate_limit_no_lead_is_lost_and_no_id_is_invented() {
     let t = TestStack::new().await;
     let at = time::macros::datetime!(2026-11-23 16:00:01 UTC);
     let clock = firsthour::ports::ManualClock::new(at);
-    let app = std::sync::Arc::new(t.intake_at(&[], clock.clone()));
-    let post = |app: std::sync::Arc<ClockedApp>, body: String, key: Option<String>| async move {
+    let app = std::sync::Arc::new(t.app().clock(clock.clone()).intake());
+    let post = |app: std::sync::Arc<Intake<firsthour::ports::ManualClock>>,
+                body: String,
+                key: Option<String>| async move {
         let mut headers = vec![("content-type", "application/json")];
         if let Some(key) = &key {
             headers.push(("idempotency-key", key.as_str()));
@@ -476,10 +483,11 @@ async fn past_the_rate_limit_no_lead_is_lost_and_no_id_is_invented() {
 async fn ten_thousand_mutated_signed_requests_are_all_refused() {
     let t = TestStack::new().await;
     let path = config_file();
-    let app = t.intake(&[
-        ("FIRSTHOUR_CONFIG_FILE", &path),
-        ("FIRSTHOUR_WEBHOOK_SECRETS", SECRETS),
-    ]);
+    let app = t
+        .app()
+        .config(&path)
+        .env(&[("FIRSTHOUR_WEBHOOK_SECRETS", SECRETS)])
+        .intake();
     let body = std::fs::read(root().join("events/webhooks/typeform.json")).expect("fixture");
     let signature = sign::typeform("tf-secret", &body);
     // A small deterministic generator: the same mutations on every run.
@@ -549,7 +557,7 @@ async fn ten_thousand_mutated_signed_requests_are_all_refused() {
 #[tokio::test]
 async fn fifty_concurrent_identical_deliveries_are_one_lead_one_event_one_email() {
     let t = TestStack::new().await;
-    let app = std::sync::Arc::new(t.intake(&[]));
+    let app = std::sync::Arc::new(t.app().intake());
     let body = std::fs::read(root().join("events/webhooks/gravityforms.json")).expect("fixture");
     let handles: Vec<_> = (0..50)
         .map(|_| {
@@ -587,7 +595,7 @@ async fn fifty_concurrent_identical_deliveries_are_one_lead_one_event_one_email(
         .await;
     assert_eq!(events.len(), 1);
     // Deliver the event 50 times at once too: one email to the team.
-    let router = std::sync::Arc::new(t.router(&[]));
+    let router = std::sync::Arc::new(t.app().router());
     let marker = events[0]["detail"]["lead_id"]
         .as_str()
         .expect("id")

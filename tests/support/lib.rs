@@ -12,8 +12,7 @@ use escalation::EscalationApp;
 use federal_router::RouterApp;
 use firsthour::config::{EnvReader, EscalationSettings, IntakeSettings, RouterSettings};
 use firsthour::ports::{
-    Clock, EscalationStore, EventPublisher, LeadStore, Mailer, ManualClock, RoutingStore,
-    SystemClock,
+    Clock, EscalationStore, EventPublisher, LeadStore, Mailer, RoutingStore, SystemClock,
 };
 use firsthour_aws::{DynamoLeadStore, EventBridgePublisher, SesMailer};
 use firsthour_local::bootstrap::LocalStack;
@@ -21,10 +20,11 @@ use firsthour_local::template::TemplateModel;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use intake::IntakeApp;
 
-pub type App = IntakeApp<DynamoLeadStore, EventBridgePublisher, SystemClock>;
-/// The intake with a clock the test controls.
-pub type ClockedApp = IntakeApp<DynamoLeadStore, EventBridgePublisher, ManualClock>;
-pub type Router = RouterApp<DynamoLeadStore, SesMailer, SystemClock>;
+/// The functions as the tests run them, on the stack's table and bus.
+pub type Intake<C = SystemClock> = IntakeApp<DynamoLeadStore, EventBridgePublisher, C>;
+pub type Router<M = SesMailer, C = SystemClock> = RouterApp<DynamoLeadStore, M, C>;
+pub type Escalation<M = SesMailer, C = SystemClock> =
+    EscalationApp<DynamoLeadStore, M, EventBridgePublisher, C>;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -177,15 +177,6 @@ impl TestStack {
         aws_sdk_sqs::Client::new(&self.sdk)
     }
 
-    /// The intake function's environment from the template, plus `extra`.
-    pub fn intake_env(&self, extra: &[(&str, &str)]) -> HashMap<String, String> {
-        let intake = self
-            .model
-            .function_by_binary("intake")
-            .expect("intake in template");
-        self.function_env(&intake.logical_id, extra)
-    }
-
     /// A function's environment from the template, with the shipped config
     /// and the .gov registry snapshot, plus `extra`.
     pub fn function_env(
@@ -223,93 +214,23 @@ impl TestStack {
         env
     }
 
-    pub fn settings(&self, extra: &[(&str, &str)]) -> IntakeSettings {
-        let env = self.intake_env(extra);
-        IntakeSettings::from_env(&EnvReader::new(move |k: &str| env.get(k).cloned()))
-            .expect("valid settings")
-    }
-
     /// The value of a secret the template declares (by logical id).
     pub fn secret(&self, logical_id: &str) -> String {
         self.secrets[&self.stack.refs[logical_id]].clone()
     }
 
-    /// The intake as Lambda would run it, in-process, on the emulator.
-    pub fn intake(&self, extra: &[(&str, &str)]) -> App {
-        self.intake_with(extra, &self.sdk, &self.sdk)
-    }
-
-    /// The intake with its store and bus clients on chosen endpoints.
-    pub fn intake_with(
-        &self,
-        extra: &[(&str, &str)],
-        store_sdk: &SdkConfig,
-        bus_sdk: &SdkConfig,
-    ) -> App {
-        let settings = self.settings(extra);
-        let store = DynamoLeadStore::new(
-            aws_sdk_dynamodb::Client::new(store_sdk),
-            &settings.table_name,
-        );
-        let publisher = EventBridgePublisher::new(
-            aws_sdk_eventbridge::Client::new(bus_sdk),
-            &settings.event_bus_name,
-        );
-        IntakeApp::new(store, publisher, SystemClock, &settings)
-    }
-
-    /// The intake with a clock the test controls.
-    pub fn intake_at(&self, extra: &[(&str, &str)], clock: ManualClock) -> ClockedApp {
-        let settings = self.settings(extra);
-        let store = DynamoLeadStore::new(
-            aws_sdk_dynamodb::Client::new(&self.sdk),
-            &settings.table_name,
-        );
-        let publisher = EventBridgePublisher::new(
-            aws_sdk_eventbridge::Client::new(&self.sdk),
-            &settings.event_bus_name,
-        );
-        IntakeApp::new(store, publisher, clock, &settings)
-    }
-
-    /// The escalation function with a chosen mailer and a controlled clock.
-    pub fn escalation<M: Mailer + Clone>(
-        &self,
-        extra: &[(&str, &str)],
-        mailer: M,
-        clock: ManualClock,
-    ) -> EscalationApp<DynamoLeadStore, M, EventBridgePublisher, ManualClock> {
-        let env = self.function_env("EscalationFunction", extra);
-        let settings =
-            EscalationSettings::from_env(&EnvReader::new(move |k: &str| env.get(k).cloned()))
-                .expect("escalation settings");
-        let store = DynamoLeadStore::new(
-            aws_sdk_dynamodb::Client::new(&self.sdk),
-            &settings.router.table_name,
-        );
-        let publisher = EventBridgePublisher::new(
-            aws_sdk_eventbridge::Client::new(&self.sdk),
-            &settings.event_bus_name,
-        );
-        EscalationApp::new(store, mailer, publisher, clock, &settings)
-    }
-
-    /// The router with a chosen mailer and a controlled clock.
-    pub fn router_at<M: Mailer>(
-        &self,
-        extra: &[(&str, &str)],
-        mailer: M,
-        clock: ManualClock,
-    ) -> RouterApp<DynamoLeadStore, M, ManualClock> {
-        let env = self.function_env("FederalRouterFunction", extra);
-        let settings =
-            RouterSettings::from_env(&EnvReader::new(move |k: &str| env.get(k).cloned()))
-                .expect("router settings");
-        let store = DynamoLeadStore::new(
-            aws_sdk_dynamodb::Client::new(&self.sdk),
-            &settings.table_name,
-        );
-        RouterApp::new(store, mailer, clock, &settings)
+    /// A function as Lambda would run it, in-process, on this stack: say
+    /// what differs from the template, then which function, e.g.
+    /// `t.app().config(&path).clock(clock.clone()).intake()`.
+    pub fn app(&self) -> AppBuilder<'_> {
+        AppBuilder {
+            stack: self,
+            env: Vec::new(),
+            clock: SystemClock,
+            mail: SesOnMoto,
+            store_sdk: &self.sdk,
+            bus_sdk: &self.sdk,
+        }
     }
 
     /// Writes lead items straight to the table, 25 per batch, 8 batches at a time.
@@ -355,34 +276,6 @@ impl TestStack {
             .buffer_unordered(8)
             .collect::<Vec<()>>()
             .await;
-    }
-
-    /// The router as Lambda would run it, in-process, on the emulator.
-    pub fn router(&self, extra: &[(&str, &str)]) -> Router {
-        self.router_with_mailer(extra, |sdk, settings| {
-            SesMailer::new(
-                aws_sdk_sesv2::Client::new(sdk),
-                settings.configuration_set.clone(),
-            )
-        })
-    }
-
-    /// The router with a chosen mailer (to inject throttling, say).
-    pub fn router_with_mailer<M: Mailer>(
-        &self,
-        extra: &[(&str, &str)],
-        mailer: impl FnOnce(&SdkConfig, &RouterSettings) -> M,
-    ) -> RouterApp<DynamoLeadStore, M, SystemClock> {
-        let env = self.function_env("FederalRouterFunction", extra);
-        let settings =
-            RouterSettings::from_env(&EnvReader::new(move |k: &str| env.get(k).cloned()))
-                .expect("router settings");
-        let store = DynamoLeadStore::new(
-            aws_sdk_dynamodb::Client::new(&self.sdk),
-            &settings.table_name,
-        );
-        let mailer = mailer(&self.sdk, &settings);
-        RouterApp::new(store, mailer, SystemClock, &settings)
     }
 
     /// The queue a template rule of the router delivers to locally.
@@ -500,6 +393,159 @@ impl TestStack {
             }
         }
         events
+    }
+}
+
+/// What a test changes in a function's wiring; [`TestStack::app`] starts
+/// one with the template's environment, the system clock, SES on the
+/// emulator and the stack's table and bus.
+pub struct AppBuilder<'a, C = SystemClock, K = SesOnMoto> {
+    stack: &'a TestStack,
+    env: Vec<(String, String)>,
+    clock: C,
+    mail: K,
+    store_sdk: &'a SdkConfig,
+    bus_sdk: &'a SdkConfig,
+}
+
+impl<'a, C: Clock + Clone, K: MailerChoice> AppBuilder<'a, C, K> {
+    /// Environment variables over the template's (later pairs win).
+    pub fn env(mut self, pairs: &[(&str, &str)]) -> Self {
+        self.env.extend(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        self
+    }
+
+    /// A config file in place of the shipped one.
+    pub fn config(self, path: &str) -> Self {
+        self.env(&[("FIRSTHOUR_CONFIG_FILE", path)])
+    }
+
+    /// A clock the test controls.
+    pub fn clock<T: Clock + Clone>(self, clock: T) -> AppBuilder<'a, T, K> {
+        AppBuilder {
+            stack: self.stack,
+            env: self.env,
+            clock,
+            mail: self.mail,
+            store_sdk: self.store_sdk,
+            bus_sdk: self.bus_sdk,
+        }
+    }
+
+    /// A mailer of the test's own (recording, throttling, rejecting).
+    pub fn mailer<M: Mailer>(self, mailer: M) -> AppBuilder<'a, C, Given<M>> {
+        AppBuilder {
+            stack: self.stack,
+            env: self.env,
+            clock: self.clock,
+            mail: Given(mailer),
+            store_sdk: self.store_sdk,
+            bus_sdk: self.bus_sdk,
+        }
+    }
+
+    /// The table's client on another endpoint (a dead one or a proxy, for outages).
+    pub fn store_at(mut self, sdk: &'a SdkConfig) -> Self {
+        self.store_sdk = sdk;
+        self
+    }
+
+    /// The bus's client on another endpoint.
+    pub fn bus_at(mut self, sdk: &'a SdkConfig) -> Self {
+        self.bus_sdk = sdk;
+        self
+    }
+
+    /// The intake (`POST /leads`, claims, touches).
+    pub fn intake(self) -> Intake<C> {
+        let settings =
+            IntakeSettings::from_env(&self.env_of("IntakeFunction")).expect("intake settings");
+        IntakeApp::new(
+            self.store(&settings.table_name),
+            self.bus(&settings.event_bus_name),
+            self.clock,
+            &settings,
+        )
+    }
+
+    /// The federal router (owner assignment, the first notification).
+    pub fn router(self) -> Router<K::Mailer, C> {
+        let settings = RouterSettings::from_env(&self.env_of("FederalRouterFunction"))
+            .expect("router settings");
+        let store = self.store(&settings.table_name);
+        let mailer = self
+            .mail
+            .into_mailer(self.stack, settings.configuration_set.clone());
+        RouterApp::new(store, mailer, self.clock, &settings)
+    }
+
+    /// The escalation sweep (the ladders' tiers, re-drive).
+    pub fn escalation(self) -> Escalation<K::Mailer, C>
+    where
+        K::Mailer: Clone,
+    {
+        let settings = EscalationSettings::from_env(&self.env_of("EscalationFunction"))
+            .expect("escalation settings");
+        let store = self.store(&settings.router.table_name);
+        let publisher = self.bus(&settings.event_bus_name);
+        let mailer = self
+            .mail
+            .into_mailer(self.stack, settings.router.configuration_set.clone());
+        EscalationApp::new(store, mailer, publisher, self.clock, &settings)
+    }
+
+    /// The function's environment as its settings read it.
+    fn env_of(&self, logical_id: &str) -> EnvReader<impl Fn(&str) -> Option<String>> {
+        let extra: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let env = self.stack.function_env(logical_id, &extra);
+        EnvReader::new(move |k: &str| env.get(k).cloned())
+    }
+
+    fn store(&self, table_name: &str) -> DynamoLeadStore {
+        DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(self.store_sdk), table_name)
+    }
+
+    fn bus(&self, event_bus_name: &str) -> EventBridgePublisher {
+        EventBridgePublisher::new(
+            aws_sdk_eventbridge::Client::new(self.bus_sdk),
+            event_bus_name,
+        )
+    }
+}
+
+/// Who sends a function's emails: SES on the emulator unless the test
+/// gives a mailer; SES needs the settings' configuration set, so the choice
+/// is made when the function is built.
+pub trait MailerChoice {
+    type Mailer: Mailer;
+    fn into_mailer(self, stack: &TestStack, configuration_set: Option<String>) -> Self::Mailer;
+}
+
+/// SES on the emulator (what the function uses on Lambda).
+pub struct SesOnMoto;
+
+impl MailerChoice for SesOnMoto {
+    type Mailer = SesMailer;
+    fn into_mailer(self, stack: &TestStack, configuration_set: Option<String>) -> SesMailer {
+        SesMailer::new(aws_sdk_sesv2::Client::new(&stack.sdk), configuration_set)
+    }
+}
+
+/// A mailer the test gave.
+pub struct Given<M>(M);
+
+impl<M: Mailer> MailerChoice for Given<M> {
+    type Mailer = M;
+    fn into_mailer(self, _: &TestStack, _: Option<String>) -> M {
+        self.0
     }
 }
 
