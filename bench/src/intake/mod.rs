@@ -19,16 +19,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use firsthour::config::{EnvReader, IntakeSettings};
-use firsthour::dedup::{DedupKind, DedupMarker, content_key, delivery_key, sha256_hex};
-use firsthour::events::{EVENT_SOURCE, LeadReceived, OutboundEvent};
 use firsthour::lead::Source;
-use firsthour::record::LeadRecord;
 use firsthour::service::intake::IntakePolicy;
 use firsthour::signature::sign;
-use firsthour_aws::table::{self, DedupItem, LeadItem};
 use firsthour_local::gateway::{self, GatewayState};
 use firsthour_local::runtime_api::{FunctionHost, FunctionSpec};
 use serde_json::json;
@@ -37,6 +31,9 @@ use time::OffsetDateTime;
 use crate::Options;
 use crate::stats::{median, ms, quantile};
 use crate::support::{self, Item};
+
+mod direct;
+use direct::Direct;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -98,133 +95,6 @@ async fn post(
     let status = response.status().as_u16();
     response.bytes().await.map_err(|e| e.to_string())?;
     Ok((status, started.elapsed()))
-}
-
-/// What the intake writes for one delivery, built by the library as the
-/// intake builds it: the transaction's items and the event.
-struct Writes {
-    transaction: Vec<TransactWriteItem>,
-    event: PutEventsRequestEntry,
-    lead: Item,
-}
-
-struct Direct {
-    dynamo: aws_sdk_dynamodb::Client,
-    events: aws_sdk_eventbridge::Client,
-    table: String,
-    bus: String,
-    policy: IntakePolicy,
-}
-
-impl Direct {
-    fn put(
-        &self,
-        item: Item,
-        condition: &str,
-        now_s: Option<i64>,
-    ) -> Result<TransactWriteItem, String> {
-        let mut put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition);
-        if let Some(now_s) = now_s {
-            put = put
-                .expression_attribute_names("#expires", table::EXPIRES_AT)
-                .expression_attribute_values(":now", AttributeValue::N(now_s.to_string()));
-        }
-        Ok(TransactWriteItem::builder()
-            .put(put.build().map_err(|e| e.to_string())?)
-            .build())
-    }
-
-    /// Mirrors `IntakeService::accept` for a signed delivery (not timed).
-    async fn writes(&self, delivery: &Signed, source: &Source) -> Result<Writes, String> {
-        let now = OffsetDateTime::now_utc();
-        let (lead, sector, route) = support::lead_from(
-            &delivery.body,
-            source,
-            Some(delivery.id.clone()),
-            &self.policy.file,
-            now,
-        )
-        .await?;
-        let sha = sha256_hex(&delivery.body);
-        let markers = [
-            DedupMarker::new(
-                DedupKind::Delivery,
-                &delivery_key(source, &delivery.id),
-                &lead,
-                &sha,
-                self.policy.delivery_id_ttl,
-            ),
-            DedupMarker::new(
-                DedupKind::Content,
-                &content_key(&lead, &self.policy.file.spam),
-                &lead,
-                &sha,
-                self.policy.dedup_window,
-            ),
-        ];
-        let item = LeadItem::stored(&LeadRecord::new_received(
-            &lead,
-            &sector,
-            &route,
-            now,
-            now + self.policy.redrive_after,
-            self.policy.lead_retention.map(|keep| now + keep),
-        ));
-        let lead_item: Item = serde_dynamo::to_item(&item).map_err(|e| e.to_string())?;
-        let mut transaction =
-            vec![self.put(lead_item.clone(), "attribute_not_exists(pk)", None)?];
-        for marker in &markers {
-            let marker: Item =
-                serde_dynamo::to_item(DedupItem::from(marker)).map_err(|e| e.to_string())?;
-            transaction.push(self.put(
-                marker,
-                "attribute_not_exists(pk) OR #expires < :now",
-                Some(now.unix_timestamp()),
-            )?);
-        }
-        let event = OutboundEvent::from(&LeadReceived::of(&lead, &sector, &route));
-        Ok(Writes {
-            transaction,
-            event: PutEventsRequestEntry::builder()
-                .event_bus_name(&self.bus)
-                .source(EVENT_SOURCE)
-                .detail_type(event.detail_type)
-                .detail(&event.detail)
-                .build(),
-            lead: lead_item,
-        })
-    }
-
-    /// The bare calls: TransactWriteItems, then PutEvents (timed, and the
-    /// TransactWriteItems alone).
-    async fn send(&self, writes: Writes) -> Result<Duration, String> {
-        Ok(self.send_split(writes).await?.0)
-    }
-
-    async fn send_split(&self, writes: Writes) -> Result<(Duration, Duration), String> {
-        let started = Instant::now();
-        self.dynamo
-            .transact_write_items()
-            .set_transact_items(Some(writes.transaction))
-            .send()
-            .await
-            .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())?;
-        let stored = started.elapsed();
-        let output = self
-            .events
-            .put_events()
-            .entries(writes.event)
-            .send()
-            .await
-            .map_err(|e| aws_sdk_eventbridge::error::DisplayErrorContext(e).to_string())?;
-        if output.failed_entry_count() > 0 {
-            return Err("PutEvents failed an entry".into());
-        }
-        Ok((started.elapsed(), stored))
-    }
 }
 
 /// `total` calls of `call(i)` from `concurrency` tasks; returns (elapsed, per-call times).
