@@ -19,6 +19,14 @@ fn email(n: &Normalised) -> Option<&str> {
 }
 
 fn normalise_with(body: &[u8], content_type: &str) -> Result<Normalised, IntakeError> {
+    normalise_within(body, content_type, limits::DEFAULT_MAX_BODY_BYTES)
+}
+
+fn normalise_within(
+    body: &[u8],
+    content_type: &str,
+    max_body_bytes: usize,
+) -> Result<Normalised, IntakeError> {
     let source = Source::parse("test").expect("valid source");
     let meta = RequestMeta {
         client_ip: Some("192.0.2.1".into()),
@@ -29,7 +37,7 @@ fn normalise_with(body: &[u8], content_type: &str) -> Result<Normalised, IntakeE
         source: &source,
         meta: &meta,
         mapping: None,
-        max_body_bytes: firsthour::intake::limits::DEFAULT_MAX_BODY_BYTES,
+        max_body_bytes,
         received_at: datetime!(2026-11-22 14:24:11.123 UTC),
     };
     normalise(body, Some(content_type), context)
@@ -87,21 +95,8 @@ fn assert_fits(n: &Normalised) -> LeadItem {
 }
 
 fn normalise_big(body: &[u8], content_type: &str) -> Result<Normalised, IntakeError> {
-    let source = Source::parse("test").expect("valid source");
-    let meta = RequestMeta {
-        client_ip: Some("192.0.2.1".into()),
-        user_agent: Some("curl/8".into()),
-        delivery_id: None,
-    };
-    let context = IntakeContext {
-        source: &source,
-        meta: &meta,
-        mapping: None,
-        // The most FIRSTHOUR_MAX_BODY_BYTES allows.
-        max_body_bytes: 6 * 1024 * 1024,
-        received_at: datetime!(2026-11-22 14:24:11.123 UTC),
-    };
-    normalise(body, Some(content_type), context)
+    // The most FIRSTHOUR_MAX_BODY_BYTES allows.
+    normalise_within(body, content_type, 6 * 1024 * 1024)
 }
 
 #[test]
