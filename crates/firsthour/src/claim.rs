@@ -95,6 +95,12 @@ pub enum ClaimLinkError {
     Expired,
 }
 
+/// Whether the lead's owner (`by`) is the link's recipient: addresses
+/// compare without case, as the link's signature does.
+pub fn is_holder(by: Option<&str>, recipient: &str) -> bool {
+    by.is_some_and(|by| by.eq_ignore_ascii_case(recipient))
+}
+
 /// The full claim URL for a recipient.
 pub fn claim_url(
     base: &str,

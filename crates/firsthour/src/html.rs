@@ -1,4 +1,7 @@
-//! Small HTML pages (thank-you, errors), every dynamic text escaped.
+//! Small HTML pages (thank-you, errors, the claim link's), every dynamic
+//! text escaped.
+
+pub mod claim;
 
 pub use html_escape::encode_text as escape_text;
 
@@ -14,6 +17,24 @@ h1{{font-size:1.5rem}}.muted{{color:#616e7c}}</style></head>\
         title = escape_text(title),
         heading = escape_text(heading),
     )
+}
+
+/// Where a browser's form post lands when the site has no page of its own.
+pub fn thank_you() -> String {
+    page(
+        "Thank you",
+        "Thank you, we got your message",
+        "<p>Someone from our team will get back to you shortly.</p>",
+    )
+}
+
+/// A person's form post was refused: why, and what to do.
+pub fn not_sent(reason: &str) -> String {
+    let body = format!(
+        "<p>{}</p><p class=\"muted\">Please go back, correct the form and send it again.</p>",
+        escape_text(reason)
+    );
+    page("Not sent", "Your message was not sent", &body)
 }
 
 #[cfg(test)]

@@ -1,34 +1,46 @@
-//! The intake function: form webhooks in, leads stored, `LeadReceived` out.
+//! The intake function: form webhooks in, leads stored, `LeadReceived` out;
+//! and the claim link's page and the touch API, which stop a lead's clock.
 //!
 //! Works behind an API Gateway HTTP API (payload v2) and a Lambda function
-//! URL alike: routing looks at the raw path, not at route keys.
+//! URL alike: routing looks at the raw path, not at route keys. The HTTP
+//! edge every function shares (the event, `Problem`, CORS) is
+//! `firsthour_http`; the use cases and pages are the domain's.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use aws_config::SdkConfig;
-use firsthour::claim::LinkKey;
 use firsthour::config::{ConfigError, EnvReader, IntakeSettings};
+use firsthour::html;
 use firsthour::metrics::Metrics;
 use firsthour::ports::{
     Clock, EscalationStore, EventPublisher, LeadStore, RoutingStore, SystemClock,
 };
 use firsthour::service::intake::{IntakePolicy, IntakeService};
 use firsthour::service::touch::TouchService;
+use firsthour::signature::Verifier;
 use firsthour_aws::{DynamoLeadStore, EventBridgePublisher};
-use http::Response;
-use http::{HeaderValue, Method, StatusCode, header};
+pub use firsthour_http::{Body, HttpApiEvent, Request};
+use firsthour_http::{Cors, EventResponse, Problem, html_response, keep_private, prefers_html};
+use http::{Method, Response, StatusCode};
+
+mod leads;
+mod touch;
+
+/// The methods `/leads` takes, and the headers a page that `fetch()`es it
+/// may send (its preflight says so).
+const LEADS_METHODS: &str = "POST, OPTIONS";
+const LEADS_HEADERS: &str =
+    "content-type, idempotency-key, webhook-id, webhook-timestamp, webhook-signature";
 
 /// Everything built once at cold start.
 pub struct IntakeApp<S, P, C> {
     service: IntakeService<S, P, C>,
     /// Claims (the claim link's button) and reported touches.
     touches: TouchService<S, P, C>,
-    cors_origins: Vec<String>,
-    redirect_origins: Vec<String>,
+    cors: Cors,
     thank_you_url: Option<String>,
-    link_key: Option<LinkKey>,
-    touch_token: Option<String>,
-    verifiers: std::collections::HashMap<String, firsthour::signature::Verifier>,
+    verifiers: HashMap<String, Verifier>,
 }
 
 /// The production wiring: DynamoDB, EventBridge, the system clock.
@@ -96,14 +108,13 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
         let metrics = Metrics::stdout(&settings.metrics_namespace);
         Self {
             touches: TouchService::new(store.clone(), publisher.clone(), clock.clone())
+                .with_link_key(settings.links.link_key.clone())
+                .with_touch_token(settings.touch_token.clone())
                 .with_metrics(metrics.clone()),
             service: IntakeService::new(store, publisher, clock, IntakePolicy::from(settings))
                 .with_metrics(metrics),
-            cors_origins: settings.cors_origins.clone(),
-            redirect_origins: settings.redirect_origins.clone(),
+            cors: Cors::new(settings.cors_origins.clone(), LEADS_METHODS, LEADS_HEADERS),
             thank_you_url: settings.thank_you_url.clone(),
-            link_key: settings.links.link_key.clone(),
-            touch_token: settings.touch_token.clone(),
             verifiers: settings.verifiers.clone(),
         }
     }
@@ -117,91 +128,58 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
 
     /// Handles one payload-2.0 event (what the Lambda service delivers).
     /// Never fails: every outcome is a response.
-    pub async fn handle_event(&self, event: HttpApiEvent) -> ApiGatewayV2httpResponse {
-        let response = match Request::try_from(event) {
-            Ok(request) => self.handle(request).await,
-            Err(err) => problem_response(
-                &Problem::new(StatusCode::BAD_REQUEST, "malformed", err.to_string()),
-                false,
-            ),
-        };
-        into_event_response(response)
+    pub async fn handle_event(&self, event: HttpApiEvent) -> EventResponse {
+        firsthour_http::answer(event, |request| self.handle(request)).await
     }
 
-    /// Handles one HTTP request. Never fails: every outcome is a response.
+    /// Handles one HTTP request. Never fails: every outcome is a response,
+    /// and every refusal becomes one here.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let started = Instant::now();
-        let path = request.raw_path.clone();
         let Some(method) = request.method.clone() else {
-            return problem_response(
-                &Problem::new(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "method_not_allowed",
-                    "the request method is not a valid HTTP method",
-                ),
-                false,
-            );
+            let why = "the request method is not a valid HTTP method";
+            return Problem::method_not_allowed(why, None).into_response(false);
         };
-        let mut response = match (route(&path), &method) {
-            (Route::Leads { .. }, &Method::OPTIONS) => self.preflight(&request.headers),
+        let route = route(&request.raw_path);
+        let reads = matches!(method, Method::GET | Method::HEAD);
+        // A refused form post is a page for a browser; every other refusal
+        // is JSON (the claim link's are pages of their own).
+        let wants_html = matches!(route, Route::Leads { .. })
+            && method == Method::POST
+            && prefers_html(&request.headers);
+        let claim_page = matches!(route, Route::Claim(_)) && (reads || method == Method::POST);
+        let mut response = match (route, &method) {
+            (Route::Leads { .. }, &Method::OPTIONS) => Ok(self.cors.preflight(&request.headers)),
             (Route::Leads { source, prefix }, &Method::POST) => {
                 self.post_lead(&request, source, &prefix, started).await
             }
             (Route::Leads { .. }, _) => {
-                let mut response = problem_response(
-                    &Problem::new(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "method_not_allowed",
-                        "use POST",
-                    ),
-                    false,
-                );
-                response
-                    .headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
-                response
+                Err(Problem::method_not_allowed("use POST", Some(LEADS_METHODS)))
             }
-            (Route::ThankYou, &Method::GET | &Method::HEAD) => thank_you_page(),
-            (Route::Claim(id), &Method::GET | &Method::HEAD | &Method::POST) => {
-                self.claim(id, &request, &method).await
-            }
+            (Route::ThankYou, _) if reads => Ok(html_response(StatusCode::OK, html::thank_you())),
+            (Route::Claim(id), _) if claim_page => self.claim(id, &request, &method).await,
             (Route::Touch(id), &Method::POST) => self.touch(id, &request).await,
-            (Route::Claim(_) | Route::Touch(_), _) => problem_response(
-                &Problem::new(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "method_not_allowed",
-                    "open a claim link with GET and claim with POST; touch with POST",
-                ),
-                false,
-            ),
-            _ => problem_response(
-                &Problem::new(StatusCode::NOT_FOUND, "not_found", "POST leads to /leads"),
-                false,
-            ),
-        };
-        self.add_cors(&request.headers, response.headers_mut());
+            (Route::Claim(_) | Route::Touch(_), _) => Err(Problem::method_not_allowed(
+                "open a claim link with GET and claim with POST; touch with POST",
+                None,
+            )),
+            _ => Err(Problem::not_found("POST leads to /leads")),
+        }
+        .unwrap_or_else(|problem| problem.into_response(wants_html));
+        if claim_page {
+            keep_private(response.headers_mut());
+            if method == Method::HEAD {
+                *response.body_mut() = Body::Empty;
+            }
+        }
+        self.cors.apply(&request.headers, response.headers_mut());
         response
     }
 }
 
-mod cors;
-pub mod http_api;
-mod leads;
-mod problem;
-mod touch;
-
-use problem::{Problem, html_response, json_response, problem_response, thank_you_page};
-
-use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
-pub use aws_lambda_events::encodings::Body;
-use http_api::into_event_response;
-pub use http_api::{HttpApiEvent, Request};
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::leads::prefers_html;
-    use http::HeaderMap;
 
     #[test]
     fn routes_by_raw_path() {
@@ -229,18 +207,5 @@ mod tests {
         assert_eq!(route("/thank-you"), Route::ThankYou);
         assert_eq!(route("/leads/a/b"), Route::NotFound);
         assert_eq!(route("/"), Route::NotFound);
-    }
-
-    #[test]
-    fn html_preference_follows_the_first_accept_entry() {
-        let mut headers = HeaderMap::new();
-        assert!(!prefers_html(&headers));
-        headers.insert(
-            header::ACCEPT,
-            HeaderValue::from_static("text/html,application/xhtml+xml,*/*;q=0.8"),
-        );
-        assert!(prefers_html(&headers));
-        headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
-        assert!(!prefers_html(&headers));
     }
 }

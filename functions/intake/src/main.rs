@@ -23,7 +23,7 @@ async fn main() -> Result<(), Error> {
             return Err(err.into());
         }
     };
-    // The event is read by our own lenient conversion (see `http_api`): no
+    // The event is read by our own lenient conversion (see `firsthour_http::event`): no
     // header or body a sender controls can make it fail or panic.
     lambda_runtime::run(service_fn(move |event: LambdaEvent<HttpApiEvent>| {
         let app = Arc::clone(&app);

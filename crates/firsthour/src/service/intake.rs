@@ -25,6 +25,8 @@ pub struct IntakePolicy {
     pub lead_retention: Option<Duration>,
     pub redrive_after: Duration,
     pub file: FileConfig,
+    /// Origins a form's `redirect_url` may send the browser to.
+    pub redirect_origins: Vec<String>,
 }
 
 impl From<&IntakeSettings> for IntakePolicy {
@@ -36,8 +38,22 @@ impl From<&IntakeSettings> for IntakePolicy {
             lead_retention: s.lead_retention,
             redrive_after: s.redrive_after,
             file: s.file.clone(),
+            redirect_origins: s.redirect_origins.clone(),
         }
     }
+}
+
+/// Longest delivery id (`webhook-id`, `Idempotency-Key`) accepted.
+pub const MAX_DELIVERY_ID_LEN: usize = 256;
+
+/// A sender's delivery id as given (trimmed), if it is one: 1 to
+/// [`MAX_DELIVERY_ID_LEN`] visible ASCII characters.
+pub fn delivery_id(text: &str) -> Option<&str> {
+    let text = text.trim();
+    (!text.is_empty()
+        && text.len() <= MAX_DELIVERY_ID_LEN
+        && text.chars().all(|c| c.is_ascii_graphic()))
+    .then_some(text)
 }
 
 /// One webhook delivery, as the edge hands it over.
@@ -138,7 +154,28 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
         &self.clock
     }
 
+    /// Accepts a delivery; a `redirect_url` to an origin not allowed is
+    /// dropped, with a warning for the sender.
     pub async fn accept(&self, delivery: Delivery<'_>) -> Result<Accepted, AcceptError> {
+        let mut accepted = self.receive(delivery).await?;
+        if let Some(url) = accepted.redirect_url.take() {
+            if self.redirect_allowed(&url) {
+                accepted.redirect_url = Some(url);
+            } else {
+                accepted.warnings.push(
+                    "redirect_url ignored: its origin is not in FIRSTHOUR_REDIRECT_ORIGINS".into(),
+                );
+            }
+        }
+        Ok(accepted)
+    }
+
+    fn redirect_allowed(&self, url: &str) -> bool {
+        crate::config::parse_origin(url)
+            .is_ok_and(|origin| self.policy.redirect_origins.contains(&origin))
+    }
+
+    async fn receive(&self, delivery: Delivery<'_>) -> Result<Accepted, AcceptError> {
         let received_at = self.clock.now();
         let mapping: Option<&FieldMapping> = self.policy.file.mapping(delivery.source);
         let context = IntakeContext {
@@ -364,4 +401,19 @@ pub fn classify(lead: &Lead, file: &FileConfig) -> (SectorDecision, RouteDecisio
         fields: &lead.fields,
     });
     (sector, route)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivery_id_is_visible_ascii_and_bounded() {
+        assert_eq!(delivery_id("  msg_2abc  "), Some("msg_2abc"));
+        assert_eq!(delivery_id(""), None);
+        assert_eq!(delivery_id("a b"), None);
+        assert_eq!(delivery_id("é"), None);
+        assert!(delivery_id(&"x".repeat(MAX_DELIVERY_ID_LEN)).is_some());
+        assert_eq!(delivery_id(&"x".repeat(MAX_DELIVERY_ID_LEN + 1)), None);
+    }
 }

@@ -6,6 +6,11 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+
+use crate::claim::{ClaimLinkError, LinkKey, is_holder};
 use crate::email::EmailAddress;
 use crate::events::{LeadTouched, OutboundEvent};
 use crate::lead::{LeadId, format_utc_millis};
@@ -14,6 +19,9 @@ use crate::ports::{
     ClaimOutcome, Clock, EscalationStore, EventPublisher, RoutingStore, StoreError, TouchOutcome,
 };
 use crate::record::{LeadRecord, elapsed_ms};
+
+/// Longest touch id the touch API takes.
+const MAX_TOUCH_ID_LEN: usize = 256;
 
 /// How someone reached (or took) the lead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,11 +83,148 @@ impl FromStr for Channel {
     }
 }
 
+/// Why a claim link shows no lead, or could not claim it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimError {
+    #[error("claim links are not enabled")]
+    NotEnabled,
+    #[error("the link does not point to a lead")]
+    NotALead,
+    #[error("the claim link is incomplete")]
+    Incomplete,
+    #[error(transparent)]
+    Link(#[from] ClaimLinkError),
+    #[error("no such lead")]
+    NoSuchLead,
+    /// Someone other than the link's recipient claimed the lead first.
+    #[error("the lead was claimed by someone else")]
+    Taken { by: Option<String>, at: String },
+    /// The lead could not be read for its page; the person tries again.
+    #[error("the lead could not be read: {0}")]
+    Unread(StoreError),
+    #[error("the claim could not be recorded: {0}")]
+    Unrecorded(StoreError),
+}
+
+/// A claim link's query parameters (`r`, `e`, `s`), as the link carries them.
+#[derive(Debug, Clone, Default)]
+pub struct LinkParams {
+    pub recipient: Option<String>,
+    pub expires: Option<String>,
+    pub signature: Option<String>,
+}
+
+/// A claim link whose signature holds: the lead, and who it was sent to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimLink {
+    pub lead_id: LeadId,
+    pub recipient: String,
+}
+
+/// The claim button's claim held: just now, or the recipient's before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claimed {
+    /// This claim won, at `at`.
+    Now { at: OffsetDateTime },
+    /// The recipient had claimed it already, at `at`.
+    Before { at: String },
+}
+
+/// Why a reported touch was not recorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TouchError {
+    /// No touch API token is configured: there is no touch API.
+    #[error("the touch API is not enabled")]
+    NotEnabled,
+    #[error("the touch API token is missing or wrong")]
+    Unauthorized,
+    #[error("no such lead")]
+    NoSuchLead,
+    #[error("invalid touch body: {0}")]
+    Malformed(String),
+    #[error("{problem}")]
+    Unprocessable {
+        field: &'static str,
+        problem: String,
+    },
+    #[error("the touch could not be recorded: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// The touch API's JSON body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TouchBody {
+    /// Who acted (an email address).
+    by: String,
+    /// `call`, `email`, `meeting`, `sms`, `chat` or `other`.
+    channel: String,
+    /// The caller's id for this touch; repeats are not counted twice.
+    #[serde(default)]
+    touch_id: Option<String>,
+}
+
+/// A touch a CRM or dialer reported, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportedTouch {
+    pub touch_id: String,
+    pub by: EmailAddress,
+    pub channel: Channel,
+}
+
+impl ReportedTouch {
+    /// Reads the touch API's body; the request's idempotency key stands in
+    /// for a missing `touch_id`, so retries count once.
+    pub fn from_json(body: &[u8], idempotency_key: Option<&str>) -> Result<Self, TouchError> {
+        let body: TouchBody =
+            serde_json::from_slice(body).map_err(|err| TouchError::Malformed(err.to_string()))?;
+        let unprocessable = |field, problem: String| TouchError::Unprocessable { field, problem };
+        let by =
+            EmailAddress::parse(&body.by).map_err(|err| unprocessable("by", err.to_string()))?;
+        let channel: Channel = body
+            .channel
+            .parse()
+            .map_err(|err: UnknownChannel| unprocessable("channel", err.to_string()))?;
+        let touch_id = body
+            .touch_id
+            .or_else(|| idempotency_key.map(str::to_owned))
+            .filter(|t| !t.trim().is_empty() && t.len() <= MAX_TOUCH_ID_LEN)
+            .ok_or_else(|| {
+                unprocessable(
+                    "touch_id",
+                    format!("give a touch_id (or an Idempotency-Key header) of 1 to {MAX_TOUCH_ID_LEN} characters, so retries count once"),
+                )
+            })?;
+        Ok(Self {
+            touch_id,
+            by,
+            channel,
+        })
+    }
+}
+
+/// What a reported touch came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reported {
+    Recorded {
+        lead_id: LeadId,
+        touches: u32,
+    },
+    /// The same touch id was recorded before: nothing counted twice.
+    Duplicate {
+        lead_id: LeadId,
+    },
+}
+
 pub struct TouchService<S, P, C> {
     store: S,
     publisher: P,
     clock: C,
     metrics: Metrics,
+    /// Signs and checks claim links; `None` when they are not enabled.
+    link_key: Option<LinkKey>,
+    /// The touch API's shared secret; `None` when it is not enabled.
+    touch_token: Option<String>,
 }
 
 impl<S: EscalationStore + RoutingStore, P: EventPublisher, C: Clock> TouchService<S, P, C> {
@@ -89,7 +234,21 @@ impl<S: EscalationStore + RoutingStore, P: EventPublisher, C: Clock> TouchServic
             publisher,
             clock,
             metrics: Metrics::default(),
+            link_key: None,
+            touch_token: None,
         }
+    }
+
+    /// The token the touch API's callers present (the API off without one).
+    pub fn with_touch_token(mut self, token: Option<String>) -> Self {
+        self.touch_token = token;
+        self
+    }
+
+    /// The key claim links are checked with (claim links off without one).
+    pub fn with_link_key(mut self, key: Option<LinkKey>) -> Self {
+        self.link_key = key;
+        self
     }
 
     /// Where metric events go (the configured namespace; a recorder in tests).
@@ -102,21 +261,107 @@ impl<S: EscalationStore + RoutingStore, P: EventPublisher, C: Clock> TouchServic
         &self.clock
     }
 
-    /// The lead, for a claim page to say what it is about (reads only).
-    pub async fn lead(&self, id: &LeadId) -> Result<Option<LeadRecord>, StoreError> {
-        self.store.get_lead(id).await
+    /// A claim link's lead and recipient, when its signature holds. Opening
+    /// a link changes nothing: mail gateways open every link first.
+    pub fn open_link(&self, raw_id: &str, params: LinkParams) -> Result<ClaimLink, ClaimError> {
+        let key = self.link_key.as_ref().ok_or(ClaimError::NotEnabled)?;
+        let lead_id = LeadId::parse(raw_id).ok_or(ClaimError::NotALead)?;
+        let (Some(recipient), Some(expires), Some(signature)) =
+            (params.recipient, params.expires, params.signature)
+        else {
+            return Err(ClaimError::Incomplete);
+        };
+        key.verify(&lead_id, &recipient, &expires, &signature, self.clock.now())
+            .map_err(|err| {
+                tracing::warn!(lead_id = %lead_id, reason = %err, "claim link refused");
+                ClaimError::Link(err)
+            })?;
+        Ok(ClaimLink { lead_id, recipient })
     }
 
-    /// Claims the lead for `by` (the claim link's recipient); one claim wins.
-    pub async fn claim(&self, id: &LeadId, by: &str) -> Result<ClaimOutcome, StoreError> {
-        let now = self.clock.now();
-        let outcome = self.store.claim(id, by, now).await?;
-        if let ClaimOutcome::Claimed { segment } = &outcome {
-            self.announce(id, Channel::Claim, 1).await;
-            self.first_touch(id, segment.as_deref());
-            tracing::info!(lead_id = %id, seconds_to_first_touch = elapsed_ms(id, now) / 1000, "lead claimed");
+    /// The lead a link is about, for its page to say what it is (reads only).
+    pub async fn claim_view(&self, link: &ClaimLink) -> Result<LeadRecord, ClaimError> {
+        let id = &link.lead_id;
+        match self.store.get_lead(id).await {
+            Ok(Some(lead)) => Ok(lead),
+            Ok(None) => Err(ClaimError::NoSuchLead),
+            Err(err) => {
+                tracing::error!(lead_id = %id, error = %err, "claim page: lead not read");
+                Err(ClaimError::Unread(err))
+            }
         }
-        Ok(outcome)
+    }
+
+    /// The link's button: claims the lead for its recipient; one claim wins,
+    /// and the others are told who has it.
+    pub async fn claim(&self, link: &ClaimLink) -> Result<Claimed, ClaimError> {
+        let id = &link.lead_id;
+        let now = self.clock.now();
+        let outcome = self
+            .store
+            .claim(id, &link.recipient, now)
+            .await
+            .map_err(|err| {
+                tracing::error!(lead_id = %id, error = %err, "claim not recorded");
+                ClaimError::Unrecorded(err)
+            })?;
+        match outcome {
+            ClaimOutcome::Claimed { segment } => {
+                self.announce(id, Channel::Claim, 1).await;
+                self.first_touch(id, segment.as_deref());
+                tracing::info!(lead_id = %id, seconds_to_first_touch = elapsed_ms(id, now) / 1000, "lead claimed");
+                Ok(Claimed::Now {
+                    at: self.clock.now(),
+                })
+            }
+            ClaimOutcome::AlreadyClaimed { by, at } => {
+                let at = at.unwrap_or_default();
+                if is_holder(by.as_deref(), &link.recipient) {
+                    Ok(Claimed::Before { at })
+                } else {
+                    Err(ClaimError::Taken { by, at })
+                }
+            }
+            ClaimOutcome::NotFound => Err(ClaimError::NoSuchLead),
+        }
+    }
+
+    /// The touch API's use case: the caller's token (compared in constant
+    /// time), the lead, the touch as reported (`body`), then the touch
+    /// recorded once per touch id.
+    pub async fn report(
+        &self,
+        raw_id: &str,
+        token: Option<&str>,
+        body: &[u8],
+        idempotency_key: Option<&str>,
+    ) -> Result<Reported, TouchError> {
+        let expected = self.touch_token.as_deref().ok_or(TouchError::NotEnabled)?;
+        let admitted =
+            token.is_some_and(|t| bool::from(t.trim().as_bytes().ct_eq(expected.as_bytes())));
+        if !admitted {
+            return Err(TouchError::Unauthorized);
+        }
+        let id = LeadId::parse(raw_id).ok_or(TouchError::NoSuchLead)?;
+        let touch = ReportedTouch::from_json(body, idempotency_key)?;
+        match self
+            .touch(&id, &touch.touch_id, &touch.by, touch.channel)
+            .await
+        {
+            Ok(TouchOutcome::Recorded { touches, .. }) => Ok(Reported::Recorded {
+                lead_id: id,
+                touches,
+            }),
+            Ok(TouchOutcome::Duplicate) => Ok(Reported::Duplicate { lead_id: id }),
+            Ok(TouchOutcome::NotFound) => Err(TouchError::NoSuchLead),
+            Err(err) => {
+                // Unavailable is the caller's to retry; anything else is ours.
+                if !matches!(err, StoreError::Unavailable(_)) {
+                    tracing::error!(lead_id = %id, error = %err, "touch not recorded");
+                }
+                Err(TouchError::Store(err))
+            }
+        }
     }
 
     /// Records one reported touch, counted once per `touch_id`; the first
@@ -180,5 +425,43 @@ mod tests {
         for channel in Channel::REPORTED {
             assert_eq!(channel.as_str().parse(), Ok(channel));
         }
+    }
+
+    #[test]
+    fn a_reported_touch_is_checked_field_by_field() {
+        let touch = ReportedTouch::from_json(
+            br#"{"by":"ana@example.com","channel":"Call","touch_id":"t-1"}"#,
+            None,
+        );
+        assert_eq!(
+            touch.map(|t| (t.touch_id, t.channel)),
+            Ok(("t-1".into(), Channel::Call))
+        );
+        let keyed =
+            ReportedTouch::from_json(br#"{"by":"ana@example.com","channel":"sms"}"#, Some("k"));
+        assert_eq!(keyed.map(|t| t.touch_id), Ok("k".into()));
+        let field = |body: &[u8]| match ReportedTouch::from_json(body, None) {
+            Err(TouchError::Unprocessable { field, .. }) => Some(field),
+            _ => None,
+        };
+        assert_eq!(
+            field(br#"{"by":"nobody","channel":"call","touch_id":"t"}"#),
+            Some("by")
+        );
+        assert_eq!(
+            field(br#"{"by":"a@example.com","channel":"fax","touch_id":"t"}"#),
+            Some("channel")
+        );
+        assert_eq!(
+            field(br#"{"by":"a@example.com","channel":"call","touch_id":" "}"#),
+            Some("touch_id")
+        );
+        assert!(matches!(
+            ReportedTouch::from_json(
+                br#"{"by":"a@example.com","channel":"call","extra":1}"#,
+                None
+            ),
+            Err(TouchError::Malformed(_))
+        ));
     }
 }

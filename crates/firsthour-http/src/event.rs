@@ -12,13 +12,14 @@
 use std::collections::HashMap;
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
-use aws_lambda_events::encodings::Body;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response};
 use serde::Deserialize;
 
-/// The parts of a payload-2.0 event the intake reads. Every field is
+use crate::response::Body;
+
+/// The parts of a payload-2.0 event a function reads. Every field is
 /// optional, so any JSON object API Gateway or a function URL sends is
 /// read without error.
 #[derive(Debug, Default, Deserialize)]
@@ -66,8 +67,8 @@ fn lenient_map<'de, D: serde::Deserializer<'de>>(
         .collect())
 }
 
-/// One HTTP request as the intake handles it.
-#[derive(Debug, Clone)]
+/// One HTTP request as a function handles it.
+#[derive(Debug, Clone, Default)]
 pub struct Request {
     /// `None` when the method is not a valid HTTP token (answered 405).
     pub method: Option<Method>,
