@@ -9,16 +9,45 @@ pub mod secrets;
 pub mod ses;
 pub mod table;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use firsthour::config::{ConfigError, EnvReader, vars};
 
 pub use dynamo::DynamoLeadStore;
 pub use eventbridge::EventBridgePublisher;
 pub use ses::SesMailer;
+
+/// A function's wiring, built once at cold start from its environment
+/// (secrets resolved) and the SDK configuration its clients share.
+pub trait FromEnv: Sized {
+    fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &EnvReader<F>,
+        sdk: &SdkConfig,
+    ) -> Result<Self, ConfigError>;
+}
+
+/// The cold start every function shares: JSON logs, the SDK configuration,
+/// the environment with its secrets, then the function's own wiring. A bad
+/// configuration fails the cold start, loudly, naming what to fix.
+pub async fn cold_start<T: FromEnv>(function: &str) -> Result<Arc<T>, ConfigError> {
+    firsthour::telemetry::init_json_logs(std::env::var(vars::LOG_LEVEL).ok().as_deref());
+    let sdk = load_sdk_config().await;
+    let app = secrets::environment(&sdk)
+        .await
+        .and_then(|env| T::from_env(&env, &sdk));
+    match app {
+        Ok(app) => Ok(Arc::new(app)),
+        Err(err) => {
+            tracing::error!(function, error = %err, "{function} configuration is invalid");
+            Err(err)
+        }
+    }
+}
 
 /// Loads the SDK configuration with timeouts short enough that a sender
 /// gets a 503 (and retries) rather than hanging when a service is down.

@@ -9,7 +9,7 @@ use firsthour::ports::{
     Clock, EscalationStore, EventPublisher, Mailer, RoutingStore, StoreError, SystemClock,
 };
 use firsthour::router::RouterPolicy;
-use firsthour_aws::{DynamoLeadStore, EventBridgePublisher, SesMailer};
+use firsthour_aws::{DynamoLeadStore, EventBridgePublisher, FromEnv, SesMailer};
 
 pub struct EscalationApp<S, M, P, C> {
     service: EscalationService<S, M, P, C>,
@@ -18,9 +18,9 @@ pub struct EscalationApp<S, M, P, C> {
 pub type AwsEscalationApp =
     EscalationApp<DynamoLeadStore, SesMailer, EventBridgePublisher, SystemClock>;
 
-impl AwsEscalationApp {
+impl FromEnv for AwsEscalationApp {
     /// Reads the configuration and builds the AWS clients (cold start).
-    pub fn from_env<F: Fn(&str) -> Option<String>>(
+    fn from_env<F: Fn(&str) -> Option<String>>(
         env: &EnvReader<F>,
         sdk: &SdkConfig,
     ) -> Result<Self, ConfigError> {

@@ -10,7 +10,7 @@ use firsthour::lead::LeadId;
 use firsthour::metrics::Metrics;
 use firsthour::ports::{Clock, Mailer, RoutingStore, SystemClock};
 use firsthour::router::{RouterError, RouterOutcome, RouterPolicy, RouterService};
-use firsthour_aws::{DynamoLeadStore, SesMailer};
+use firsthour_aws::{DynamoLeadStore, FromEnv, SesMailer};
 
 pub struct RouterApp<S, M, C> {
     service: RouterService<S, M, C>,
@@ -18,9 +18,9 @@ pub struct RouterApp<S, M, C> {
 
 pub type AwsRouterApp = RouterApp<DynamoLeadStore, SesMailer, SystemClock>;
 
-impl AwsRouterApp {
+impl FromEnv for AwsRouterApp {
     /// Reads the configuration and builds the AWS clients (cold start).
-    pub fn from_env<F: Fn(&str) -> Option<String>>(
+    fn from_env<F: Fn(&str) -> Option<String>>(
         env: &EnvReader<F>,
         sdk: &SdkConfig,
     ) -> Result<Self, ConfigError> {

@@ -19,7 +19,7 @@ use firsthour::ports::{
 use firsthour::service::intake::{IntakePolicy, IntakeService};
 use firsthour::service::touch::TouchService;
 use firsthour::signature::Verifier;
-use firsthour_aws::{DynamoLeadStore, EventBridgePublisher};
+use firsthour_aws::{DynamoLeadStore, EventBridgePublisher, FromEnv};
 pub use firsthour_http::{Body, HttpApiEvent, Request};
 use firsthour_http::{Cors, EventResponse, Problem, html_response, keep_private, prefers_html};
 use http::{Method, Response, StatusCode};
@@ -46,9 +46,9 @@ pub struct IntakeApp<S, P, C> {
 /// The production wiring: DynamoDB, EventBridge, the system clock.
 pub type AwsIntakeApp = IntakeApp<DynamoLeadStore, EventBridgePublisher, SystemClock>;
 
-impl AwsIntakeApp {
+impl FromEnv for AwsIntakeApp {
     /// Reads the configuration and builds the AWS clients (cold start).
-    pub fn from_env<F: Fn(&str) -> Option<String>>(
+    fn from_env<F: Fn(&str) -> Option<String>>(
         env: &EnvReader<F>,
         sdk: &SdkConfig,
     ) -> Result<Self, ConfigError> {
