@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use crate::config::{FileConfig, IntakeSettings};
 use crate::dedup::{DedupKind, DedupMarker, content_key, delivery_key, sha256_hex};
 use crate::events::{LeadReceived, OutboundEvent};
-use crate::intake::{FieldMapping, IntakeContext, IntakeError, normalise};
+use crate::intake::{IntakeContext, IntakeError, Normalised, normalise};
 use crate::lead::{Lead, LeadId, RequestMeta, Source};
 use crate::metrics::{self, Metrics};
 use crate::ports::{Clock, EventPublisher, InsertOutcome, LeadStore, StoreError};
@@ -101,6 +101,45 @@ pub struct Accepted {
     pub spam: Option<SpamReason>,
 }
 
+impl Accepted {
+    /// A new lead, stored.
+    fn created(normalised: Normalised, published: bool) -> Self {
+        Self {
+            lead_id: normalised.lead.id,
+            status: AcceptStatus::Accepted,
+            redirect_url: normalised.redirect_url,
+            warnings: normalised.warnings,
+            published,
+            spam: None,
+        }
+    }
+
+    /// Seen before: answered with the lead it made then.
+    fn duplicate(original: LeadId, normalised: &Normalised) -> Self {
+        Self {
+            lead_id: original,
+            status: AcceptStatus::Duplicate,
+            redirect_url: normalised.redirect_url.clone(),
+            warnings: normalised.warnings.clone(),
+            published: true,
+            spam: None,
+        }
+    }
+
+    /// Taken for spam (or a browser over the limit): answered like a lead
+    /// with an id of its own, so a bot learns nothing; nothing is stored.
+    fn quietly_dropped(normalised: &Normalised, at: OffsetDateTime, reason: SpamReason) -> Self {
+        Self {
+            lead_id: LeadId::new_at(at),
+            status: AcceptStatus::Accepted,
+            redirect_url: normalised.redirect_url.clone(),
+            warnings: Vec::new(),
+            published: false,
+            spam: Some(reason),
+        }
+    }
+}
+
 /// Why a delivery was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AcceptError {
@@ -175,66 +214,114 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
             .is_ok_and(|origin| self.policy.redirect_origins.contains(&origin))
     }
 
+    /// The story of one delivery: read it as a lead, let spam and floods
+    /// through quietly or refuse them, store it (or find it stored), then
+    /// announce it.
     async fn receive(&self, delivery: Delivery<'_>) -> Result<Accepted, AcceptError> {
         let received_at = self.clock.now();
-        let mapping: Option<&FieldMapping> = self.policy.file.mapping(delivery.source);
         let context = IntakeContext {
             source: delivery.source,
             meta: delivery.meta,
-            mapping,
+            mapping: self.policy.file.mapping(delivery.source),
             max_body_bytes: self.policy.max_body_bytes,
             received_at,
         };
         let normalised = normalise(delivery.body, delivery.content_type, context)?;
-        let lead = &normalised.lead;
         let body_sha256 = sha256_hex(delivery.body);
-        let fake_success = |reason| Accepted {
-            lead_id: LeadId::new_at(received_at),
-            status: AcceptStatus::Accepted,
-            redirect_url: normalised.redirect_url.clone(),
-            warnings: Vec::new(),
-            published: false,
-            spam: Some(reason),
-        };
-        if let Some(reason) = self
-            .policy
-            .file
-            .spam
-            .check_fields(&lead.fields, received_at)
-        {
-            return Ok(fake_success(reason));
+        let spam = &self.policy.file.spam;
+        if let Some(reason) = spam.check_fields(&normalised.lead.fields, received_at) {
+            return Ok(Accepted::quietly_dropped(&normalised, received_at, reason));
         }
-        if self.over_rate_limit(lead, &delivery).await? {
-            // A delivery already stored (or being stored) is answered with
-            // its lead, whatever the rate: never an invented id.
-            if let Some(delivery_id) = &lead.delivery_id
-                && let Some(marker) = self
-                    .stored_delivery(&lead.source, delivery_id, received_at)
-                    .await?
-            {
-                if marker.body_sha256 != body_sha256 {
-                    return Err(AcceptError::DeliveryConflict {
-                        original: marker.lead_id,
-                    });
+        if self.over_rate_limit(&normalised.lead, &delivery).await? {
+            return self
+                .over_the_limit(&normalised, &delivery, &body_sha256, received_at)
+                .await;
+        }
+        let (sector, route) = classify(&normalised.lead, &self.policy.file);
+        match self
+            .store_new(&normalised.lead, &sector, &route, &body_sha256, received_at)
+            .await?
+        {
+            InsertOutcome::Duplicate { original, marker } => {
+                if marker.kind == DedupKind::Delivery && marker.body_sha256 != body_sha256 {
+                    return Err(AcceptError::DeliveryConflict { original });
                 }
-                return Ok(Accepted {
-                    lead_id: marker.lead_id,
-                    status: AcceptStatus::Duplicate,
-                    redirect_url: normalised.redirect_url,
-                    warnings: normalised.warnings,
-                    published: true,
-                    spam: None,
+                Ok(Accepted::duplicate(original, &normalised))
+            }
+            InsertOutcome::Created => {
+                let published = self
+                    .announce(&normalised.lead, &sector, &route, received_at)
+                    .await;
+                Ok(Accepted::created(normalised, published))
+            }
+        }
+    }
+
+    /// Over the per-address limit: a delivery already stored (or being
+    /// stored) is answered with its lead, never an invented id; a browser
+    /// form gets the quiet success bots get; any other sender retries.
+    async fn over_the_limit(
+        &self,
+        normalised: &Normalised,
+        delivery: &Delivery<'_>,
+        body_sha256: &str,
+        received_at: OffsetDateTime,
+    ) -> Result<Accepted, AcceptError> {
+        let lead = &normalised.lead;
+        if let Some(delivery_id) = &lead.delivery_id
+            && let Some(marker) = self
+                .stored_delivery(&lead.source, delivery_id, received_at)
+                .await?
+        {
+            if marker.body_sha256 != body_sha256 {
+                return Err(AcceptError::DeliveryConflict {
+                    original: marker.lead_id,
                 });
             }
-            if delivery.browser_form {
-                return Ok(fake_success(SpamReason::RateLimited));
-            }
-            return Err(AcceptError::RateLimited {
-                retry_after_seconds: seconds_left_in_minute(received_at),
-            });
+            return Ok(Accepted::duplicate(marker.lead_id, normalised));
         }
-        let (sector, route) = classify(lead, &self.policy.file);
+        if delivery.browser_form {
+            return Ok(Accepted::quietly_dropped(
+                normalised,
+                received_at,
+                SpamReason::RateLimited,
+            ));
+        }
+        Err(AcceptError::RateLimited {
+            retry_after_seconds: seconds_left_in_minute(received_at),
+        })
+    }
 
+    /// Stores the lead with its deduplication markers, all or nothing.
+    async fn store_new(
+        &self,
+        lead: &Lead,
+        sector: &SectorDecision,
+        route: &RouteDecision,
+        body_sha256: &str,
+        received_at: OffsetDateTime,
+    ) -> Result<InsertOutcome, StoreError> {
+        let markers = self.markers(lead, body_sha256);
+        let record = LeadRecord::new_received(
+            lead,
+            sector,
+            route,
+            self.clock.now(),
+            received_at + self.policy.redrive_after,
+            self.policy.lead_retention.map(|keep| received_at + keep),
+        );
+        let store_started = Instant::now();
+        let outcome = self
+            .store
+            .insert_lead(&record, &markers, received_at)
+            .await?;
+        tracing::debug!(lead_id = %lead.id, store_ms = store_started.elapsed().as_millis() as u64, "stored");
+        Ok(outcome)
+    }
+
+    /// The markers that make a resend a duplicate: the sender's delivery
+    /// id, and the content within the dedupe window.
+    fn markers(&self, lead: &Lead, body_sha256: &str) -> Vec<DedupMarker> {
         let mut markers = Vec::with_capacity(2);
         if let Some(delivery_id) = &lead.delivery_id {
             let key = delivery_key(&lead.source, delivery_id);
@@ -242,7 +329,7 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
                 DedupKind::Delivery,
                 &key,
                 lead,
-                &body_sha256,
+                body_sha256,
                 self.policy.delivery_id_ttl,
             ));
         }
@@ -252,67 +339,38 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
                 DedupKind::Content,
                 &key,
                 lead,
-                &body_sha256,
+                body_sha256,
                 self.policy.dedup_window,
             ));
         }
-        let record = LeadRecord::new_received(
-            lead,
-            &sector,
-            &route,
-            self.clock.now(),
-            received_at + self.policy.redrive_after,
-            self.policy.lead_retention.map(|keep| received_at + keep),
-        );
+        markers
+    }
 
-        let store_started = Instant::now();
-        let outcome = self
-            .store
-            .insert_lead(&record, &markers, received_at)
-            .await?;
-        tracing::debug!(lead_id = %lead.id, store_ms = store_started.elapsed().as_millis() as u64, "stored");
-        match outcome {
-            InsertOutcome::Duplicate { original, marker } => {
-                if marker.kind == DedupKind::Delivery && marker.body_sha256 != body_sha256 {
-                    return Err(AcceptError::DeliveryConflict { original });
-                }
-                Ok(Accepted {
-                    lead_id: original,
-                    status: AcceptStatus::Duplicate,
-                    redirect_url: normalised.redirect_url,
-                    warnings: normalised.warnings,
-                    published: true,
-                    spam: None,
-                })
-            }
-            InsertOutcome::Created => {
-                if route.fallback {
-                    // Counted and alerted on (metric filter on this field), never silent.
-                    tracing::warn!(lead_id = %lead.id, source = %lead.source, fallback_hit = true, "no routing rule matched: fallback");
-                }
-                let source = if self.policy.file.sources.contains_key(lead.source.as_str())
-                    || lead.source == Source::default_web()
-                {
-                    lead.source.as_str()
-                } else {
-                    metrics::OTHER_SOURCE
-                };
-                self.metrics.emit(
-                    received_at,
-                    metrics::lead_received(&lead.id, source, &route.segment, route.fallback),
-                );
-                let event = OutboundEvent::from(&LeadReceived::of(lead, &sector, &route));
-                let published = self.publish_received(&normalised.lead, &event).await;
-                Ok(Accepted {
-                    lead_id: normalised.lead.id,
-                    status: AcceptStatus::Accepted,
-                    redirect_url: normalised.redirect_url,
-                    warnings: normalised.warnings,
-                    published,
-                    spam: None,
-                })
-            }
+    /// A new lead is counted and published (`LeadReceived`); whether it was.
+    async fn announce(
+        &self,
+        lead: &Lead,
+        sector: &SectorDecision,
+        route: &RouteDecision,
+        received_at: OffsetDateTime,
+    ) -> bool {
+        if route.fallback {
+            // Counted and alerted on (metric filter on this field), never silent.
+            tracing::warn!(lead_id = %lead.id, source = %lead.source, fallback_hit = true, "no routing rule matched: fallback");
         }
+        let source = if self.policy.file.sources.contains_key(lead.source.as_str())
+            || lead.source == Source::default_web()
+        {
+            lead.source.as_str()
+        } else {
+            metrics::OTHER_SOURCE
+        };
+        self.metrics.emit(
+            received_at,
+            metrics::lead_received(&lead.id, source, &route.segment, route.fallback),
+        );
+        let event = OutboundEvent::from(&LeadReceived::of(lead, sector, route));
+        self.publish_received(lead, &event).await
     }
 
     /// Counts the submission against the per-address limit, for senders that
