@@ -619,3 +619,86 @@ async fn fifty_concurrent_identical_deliveries_are_one_lead_one_event_one_email(
         .collect();
     assert_eq!(mails.len(), 1, "one email to the federal team");
 }
+
+/// A government address the sender does not own never makes a lead
+/// federal: a second email field sent first (each body type), and a
+/// homoglyph or punycode government domain. The other address is kept.
+#[tokio::test]
+async fn a_spoofed_government_address_never_makes_a_lead_federal() {
+    let t = TestStack::new().await;
+    let app = t.app().intake();
+    let multipart = "--b0undary\r\nContent-Disposition: form-data; name=\"work_email\"\r\n\r\nx@state.gov\r\n\
+--b0undary\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nmulti@acme.example\r\n--b0undary--\r\n";
+    let cases: Vec<(&str, &str, Vec<u8>, &str, &str)> = vec![
+        (
+            "urlencoded",
+            "application/x-www-form-urlencoded",
+            b"work_email=x%40state.gov&email=form%40acme.example&name=A".to_vec(),
+            "form@acme.example",
+            "commercial",
+        ),
+        (
+            "json",
+            "application/json",
+            br#"{"work_email":"x@state.gov","email":"json@acme.example"}"#.to_vec(),
+            "json@acme.example",
+            "commercial",
+        ),
+        (
+            "multipart",
+            "multipart/form-data; boundary=b0undary",
+            multipart.as_bytes().to_vec(),
+            "multi@acme.example",
+            "commercial",
+        ),
+        (
+            "a Cyrillic a in navy.mil",
+            "application/json",
+            "{\"email\":\"grace@n\u{430}vy.mil\"}".as_bytes().to_vec(),
+            "grace@n\u{430}vy.mil",
+            "government_unverified",
+        ),
+        (
+            "a punycode state.gov",
+            "application/x-www-form-urlencoded",
+            b"email=pat%40xn--stte-63d.gov".to_vec(),
+            "pat@xn--stte-63d.gov",
+            "government_unverified",
+        ),
+    ];
+    for (label, content_type, body, email, sector) in cases {
+        let (status, _, text) = parts(
+            app.handle(http_api_request(
+                "POST",
+                "/leads",
+                &[("content-type", content_type)],
+                &body,
+            ))
+            .await,
+        );
+        assert_eq!(status, 202, "{label}: {text}");
+        let id = json(&text)["lead_id"].as_str().expect("id").to_owned();
+        let lead = t
+            .leads()
+            .await
+            .into_iter()
+            .find(|l| s(l, "lead_id") == Some(id.as_str()))
+            .expect(label);
+        assert_eq!(s(&lead, "email"), Some(email), "{label}");
+        assert_eq!(s(&lead, "sector"), Some(sector), "{label}");
+        if sector == "commercial" {
+            let kept = lead
+                .get("fields")
+                .and_then(|f| f.as_l().ok())
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.as_m().ok())
+                .any(|f| {
+                    f.get("value")
+                        .and_then(|v| v.as_s().ok())
+                        .is_some_and(|v| v == "x@state.gov")
+                });
+            assert!(kept, "{label}: the other address stays in the raw fields");
+        }
+    }
+}

@@ -158,6 +158,11 @@ pub struct WhenConfig {
     /// Submitted numeric field → minimum (employee count, score…).
     #[serde(default)]
     pub fields_at_least: HashMap<String, f64>,
+    /// Submitted field → email domains its address must be in (subdomains
+    /// included): an address other than the lead's own, which alone decides
+    /// the sector (`work_email = ["state.gov"]`).
+    #[serde(default)]
+    pub fields_email_domains: HashMap<String, Vec<String>>,
     /// True: only leads from `[customers] domains`; false: only others.
     #[serde(default)]
     pub existing_customer: Option<bool>,
@@ -551,6 +556,17 @@ fn matches(
             return None;
         }
         reasons.push(format!("{name} {number} ≥ {}", when.fields_at_least[name]));
+    }
+    let mut names: Vec<&String> = when.fields_email_domains.keys().collect();
+    names.sort();
+    for name in names {
+        // A valid address only: its domain as the lead's own would be read.
+        let address = EmailAddress::parse(field_value(facts.fields, name)?).ok()?;
+        let domain = address.domain();
+        if !domain_in(domain, &when.fields_email_domains[name]) {
+            return None;
+        }
+        reasons.push(format!("{name} domain {domain}"));
     }
     Some(reasons)
 }

@@ -24,7 +24,8 @@ pub enum Sector {
     Federal,
     StateLocal,
     Education,
-    /// A `.gov` address the registry could not place (or no registry loaded).
+    /// A `.gov` address the registry could not place (or no registry loaded),
+    /// or a government suffix under a non-ASCII or punycode label.
     GovernmentUnverified,
     Commercial,
 }
@@ -107,6 +108,51 @@ const US_STATES: &[&str] = &[
     "wv", "wi", "wy", "as", "gu", "mp", "pr", "vi",
 ];
 
+/// The suffixes that make a domain government, read before any registry lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GovernmentSuffix {
+    Mil,
+    FedUs,
+    UsLocality,
+    Gov,
+}
+
+impl GovernmentSuffix {
+    /// The suffix of a domain's labels (at least one label before it).
+    fn of(labels: &[&str]) -> Option<Self> {
+        let (tld, rest) = labels.split_last()?;
+        let second = rest.last().copied();
+        match *tld {
+            "mil" if !rest.is_empty() => Some(Self::Mil),
+            "us" if second == Some("fed") && rest.len() >= 2 => Some(Self::FedUs),
+            "us" if rest.len() >= 2 && second.is_some_and(|s| US_STATES.contains(&s)) => {
+                Some(Self::UsLocality)
+            }
+            "gov" if !rest.is_empty() => Some(Self::Gov),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Mil => ".mil",
+            Self::FedUs => ".fed.us",
+            Self::UsLocality => ".us locality domain",
+            Self::Gov => ".gov",
+        }
+    }
+}
+
+/// Whether a label is not plain ASCII, or is the punycode (`xn--`) of one
+/// that is not. No .gov, .mil or .fed.us name has such a label: one under a
+/// government suffix is a lookalike (`nаvy.mil` with a Cyrillic `а`).
+fn is_international_label(label: &str) -> bool {
+    !label.is_ascii()
+        || label
+            .get(..4)
+            .is_some_and(|start| start.eq_ignore_ascii_case("xn--"))
+}
+
 /// The sector an email domain alone implies, with the rule used.
 pub fn classify_domain(
     domain: &str,
@@ -114,22 +160,32 @@ pub fn classify_domain(
 ) -> (Sector, String, Option<String>) {
     let domain = normalise_domain(domain);
     let labels: Vec<&str> = domain.split('.').collect();
-    let tld = labels.last().copied().unwrap_or_default();
-    let second = labels
-        .len()
-        .checked_sub(2)
-        .and_then(|i| labels.get(i))
-        .copied();
-    match tld {
-        "mil" if labels.len() >= 2 => (Sector::Federal, ".mil".into(), None),
-        "us" if second == Some("fed") && labels.len() >= 3 => {
-            (Sector::Federal, ".fed.us".into(), None)
-        }
-        "us" if labels.len() >= 3 && second.is_some_and(|s| US_STATES.contains(&s)) => {
-            (Sector::StateLocal, ".us locality domain".into(), None)
-        }
-        "edu" if labels.len() >= 2 => (Sector::Education, ".edu".into(), None),
-        "gov" if labels.len() >= 2 => match registry.and_then(|r| r.lookup(&domain)) {
+    let Some(suffix) = GovernmentSuffix::of(&labels) else {
+        return match labels.as_slice() {
+            [_, .., "edu"] => (Sector::Education, ".edu".into(), None),
+            _ => (
+                Sector::Commercial,
+                "not a government or education domain".into(),
+                None,
+            ),
+        };
+    };
+    // Checked before the suffix or the registry can vouch for the name.
+    if labels.iter().any(|label| is_international_label(label)) {
+        return (
+            Sector::GovernmentUnverified,
+            format!(
+                "{} with a non-ASCII or punycode label: never verified government",
+                suffix.name()
+            ),
+            None,
+        );
+    }
+    match suffix {
+        GovernmentSuffix::Mil => (Sector::Federal, ".mil".into(), None),
+        GovernmentSuffix::FedUs => (Sector::Federal, ".fed.us".into(), None),
+        GovernmentSuffix::UsLocality => (Sector::StateLocal, ".us locality domain".into(), None),
+        GovernmentSuffix::Gov => match registry.and_then(|r| r.lookup(&domain)) {
             Some((registered, entry)) => (
                 entry.sector(),
                 format!("{registered} is {} in the .gov registry", entry.domain_type),
@@ -146,11 +202,6 @@ pub fn classify_domain(
                 None,
             ),
         },
-        _ => (
-            Sector::Commercial,
-            "not a government or education domain".into(),
-            None,
-        ),
     }
 }
 

@@ -302,6 +302,28 @@ const ALIASES: &[(LeadField, &[&str])] = &[
     ),
 ];
 
+/// Email names that say whose address it is, other than the lead's own
+/// (`work_email` beside `email`): still the email when alone, but a plainly
+/// named one in the same form is the lead's own.
+const QUALIFIED_EMAIL_ALIASES: &[&str] = &["workemail", "businessemail"];
+
+/// How plainly a field recognised as the email is the lead's own address,
+/// plainest first. A form can carry several (a work address beside the
+/// plain one, a colleague's, `manager.email`): the plainest decides the
+/// lead's email, and so its sector; the first in the form among equals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EmailNaming {
+    /// The source's field mapping names it the email.
+    Mapped,
+    /// The form or vendor calls it the email: `email`, `Email Address`,
+    /// HubSpot's `email`, `contact.email`, Elementor's `fields[email]`.
+    Plain,
+    /// A plain email name under a parent that may say whose it is (`manager.email`).
+    Nested,
+    /// A qualified name (`work_email`), or only a vendor's email type.
+    Qualified,
+}
+
 /// Weaker matches for question-style labels ("What's your work email?"),
 /// used only when no field matched by name and only if the value fits.
 const LABEL_HINTS: &[(LeadField, &[&str])] = &[
@@ -345,6 +367,12 @@ fn alias_table() -> &'static FxHashMap<&'static str, LeadField> {
 /// Exact alias match on a name, after [`normalise_name`] (done here on the
 /// stack: every submitted field goes through this, often more than once).
 fn by_alias(name: &str) -> Option<LeadField> {
+    with_alias_key(name, |key| alias_table().get(key).copied()).flatten()
+}
+
+/// `read` of a name as an alias key, normalised on the stack; `None` when
+/// it is longer than any alias.
+fn with_alias_key<T>(name: &str, read: impl FnOnce(&str) -> T) -> Option<T> {
     let mut key = [0u8; MAX_ALIAS_LEN];
     let mut len = 0;
     for byte in normalised_bytes(name) {
@@ -352,7 +380,39 @@ fn by_alias(name: &str) -> Option<LeadField> {
         len += 1;
     }
     let key = std::str::from_utf8(&key[..len]).ok()?;
-    alias_table().get(key).copied()
+    Some(read(key))
+}
+
+/// Whether a name is an email alias, and if so whether a plain one.
+fn email_alias(name: &str) -> Option<bool> {
+    with_alias_key(name, |key| {
+        (alias_table().get(key) == Some(&LeadField::Email))
+            .then(|| !QUALIFIED_EMAIL_ALIASES.contains(&key))
+    })
+    .flatten()
+}
+
+/// How plainly a field [`recognise`] took for the email names it, read as
+/// recognition reads it (its name, its leaf, its labels); the source's
+/// mapping is the caller's to know. Only asked when a form carries several.
+pub fn email_naming(field: &SubmittedField) -> EmailNaming {
+    let leaf = leaf(&field.name);
+    let nested_leaf = (leaf.len() != field.name.len()).then_some(leaf);
+    let found = email_alias(&field.name)
+        .map(|plain| (plain, false))
+        .or_else(|| nested_leaf.and_then(email_alias).map(|plain| (plain, true)))
+        .or_else(|| {
+            field
+                .labels
+                .iter()
+                .find_map(|label| email_alias(label))
+                .map(|plain| (plain, false))
+        });
+    match found {
+        Some((true, false)) => EmailNaming::Plain,
+        Some((true, true)) => EmailNaming::Nested,
+        Some((false, _)) | None => EmailNaming::Qualified,
+    }
 }
 
 /// What a submitted field is, by its own name, its labels, or its kind.
@@ -482,6 +542,44 @@ mod tests {
         assert_eq!(by_alias(&"e".repeat(MAX_ALIAS_LEN + 1)), None);
         assert_eq!(by_alias("--"), None);
         assert_eq!(by_alias("É-mail"), by_alias("-mail"));
+    }
+
+    #[test]
+    fn how_plainly_an_email_field_is_named() {
+        for alias in QUALIFIED_EMAIL_ALIASES {
+            assert_eq!(by_alias(alias), Some(LeadField::Email), "{alias}");
+        }
+        let typed = |name: &str, label: Option<&str>| {
+            let mut field = named(name);
+            field.kind = Some(FieldKind::Email);
+            field.labels.extend(label.map(str::to_owned));
+            field
+        };
+        let cases = [
+            (named("email"), EmailNaming::Plain),
+            (named("Email Address"), EmailNaming::Plain),
+            (named("E-mail"), EmailNaming::Plain),
+            (named("0-1/email"), EmailNaming::Plain),
+            (named("contact.email"), EmailNaming::Plain),
+            (named("contact_email"), EmailNaming::Plain),
+            (named("manager.email"), EmailNaming::Nested),
+            (named("data.email"), EmailNaming::Nested),
+            (named("work_email"), EmailNaming::Qualified),
+            (named("Business Email"), EmailNaming::Qualified),
+            (named("data.work_email"), EmailNaming::Qualified),
+            (typed("email", None), EmailNaming::Plain),
+            (typed("field_7", Some("Email")), EmailNaming::Plain),
+            (
+                typed("field_7", Some("Manager's email")),
+                EmailNaming::Qualified,
+            ),
+            (typed("abc123", None), EmailNaming::Qualified),
+        ];
+        for (field, expected) in cases {
+            assert_eq!(email_naming(&field), expected, "{field:?}");
+        }
+        assert!(EmailNaming::Mapped < EmailNaming::Plain);
+        assert!(EmailNaming::Nested < EmailNaming::Qualified);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::email::{EmailAddress, looks_like_email};
 use crate::lead::{Contact, Lead, LeadId, RawField, RequestMeta, Source, note_truncated};
 use crate::text::truncate_utf8;
 use body::{Submission, SubmittedField, parse_body};
-use fields::{LeadField, recognise, recognise_loosely};
+use fields::{EmailNaming, LeadField, recognise, recognise_loosely};
 use limits::{
     MAX_FIELD_NAME_BYTES, MAX_FIELD_VALUE_BYTES, MAX_FIELDS, MAX_FILE_NAME_BYTES,
     MAX_IGNORED_FILES, MAX_MESSAGE_BYTES, MAX_PHONE_EXTENSION_DIGITS, MAX_PHONE_NUMBER_BYTES,
@@ -93,6 +93,11 @@ impl Recognised {
         }
     }
 
+    /// A later value for a slot already filled, which outranks the first.
+    fn replace(&mut self, field: LeadField, value: &str) {
+        self.values[field as usize] = Some(value.trim().to_owned());
+    }
+
     fn has(&self, field: LeadField) -> bool {
         self.values[field as usize].is_some()
     }
@@ -143,10 +148,15 @@ impl Bounds {
 
 /// Which submitted field is which lead field: the source's mapping, then
 /// the known names, then question labels for what is still missing, and
-/// last any value that looks like an email address.
+/// last any value that looks like an email address. The first non-empty
+/// value of each wins, but for the email: of several, the lead's own
+/// (see [`EmailNaming`]) does, as it decides the sector; the others stay
+/// in the raw fields, as evidence rules can match.
 fn recognise_fields(fields: &[SubmittedField], mapping: Option<&FieldMapping>) -> Recognised {
     let mut recognised = Recognised::default();
     let mut unmatched: Vec<&SubmittedField> = Vec::new();
+    // The field the email came from, and whether the mapping named it.
+    let mut email_from: Option<(&SubmittedField, bool)> = None;
     for field in fields {
         let mapped = mapping.and_then(|mapping| {
             mapping.get(&field.name).copied().or_else(|| {
@@ -157,6 +167,20 @@ fn recognise_fields(fields: &[SubmittedField], mapping: Option<&FieldMapping>) -
             })
         });
         match mapped.or_else(|| recognise(field)) {
+            Some(LeadField::Email) if !field.value.trim().is_empty() => {
+                let is_mapped = mapped.is_some();
+                match email_from {
+                    None => recognised.offer(LeadField::Email, &field.value),
+                    // Named only when a form has several: one email costs nothing more.
+                    Some((first, first_mapped))
+                        if email_naming(field, is_mapped) < email_naming(first, first_mapped) =>
+                    {
+                        recognised.replace(LeadField::Email, &field.value)
+                    }
+                    Some(_) => continue,
+                }
+                email_from = Some((field, is_mapped));
+            }
             Some(target) => recognised.offer(target, &field.value),
             None => unmatched.push(field),
         }
@@ -178,6 +202,15 @@ fn recognise_fields(fields: &[SubmittedField], mapping: Option<&FieldMapping>) -
         recognised.offer(LeadField::Email, &field.value);
     }
     recognised
+}
+
+/// How plainly a field recognised as the email is the lead's own.
+fn email_naming(field: &SubmittedField, mapped: bool) -> EmailNaming {
+    if mapped {
+        EmailNaming::Mapped
+    } else {
+        fields::email_naming(field)
+    }
 }
 
 /// The validated email and phone: a lead needs one of them. A broken one

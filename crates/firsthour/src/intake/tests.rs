@@ -532,3 +532,220 @@ fn only_a_whole_bodys_bom_chooses_the_encoding() {
     assert_eq!(email(&n), Some("ada@example.org"));
     assert_eq!(n.lead.contact.full_name.as_deref(), Some("Ada Lövelace"));
 }
+
+/// The sector the lead's email gives, without the registry (`.mil` needs none).
+fn sector_of(n: &Normalised) -> crate::sector::Sector {
+    let domain = n.lead.contact.email.as_ref().map(|e| e.domain());
+    crate::sector::decide(
+        crate::sector::SectorInputs {
+            email_domain: domain,
+            ..Default::default()
+        },
+        None,
+    )
+    .sector
+}
+
+fn multipart_of(fields: &[(&str, &str)]) -> Vec<u8> {
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--b0undary\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str("--b0undary--\r\n");
+    body.into_bytes()
+}
+
+const MULTIPART: &str = "multipart/form-data; boundary=b0undary";
+
+/// Several email fields: the one the form calls the email is the lead's, and
+/// decides its sector, wherever it is in the body; the others are kept in
+/// the raw fields. Each body type, and the vendor shapes that carry names.
+#[test]
+fn the_leads_own_email_decides_not_the_first_in_the_body() {
+    use crate::sector::Sector;
+    let other = "x@navy.mil";
+    let own = "a@acme.com";
+    let flat = [("work_email", other), ("email", own), ("name", "A")];
+    let urlencoded = flat
+        .iter()
+        .map(|(n, v)| format!("{n}={}", v.replace('@', "%40")))
+        .collect::<Vec<_>>()
+        .join("&");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("urlencoded", urlencoded.clone().into_bytes(), FORM),
+        ("text/plain form", urlencoded.into_bytes(), "text/plain"),
+        ("multipart", multipart_of(&flat), MULTIPART),
+        (
+            "json",
+            format!(r#"{{"work_email":"{other}","email":"{own}"}}"#).into_bytes(),
+            JSON,
+        ),
+        (
+            "json, business_email",
+            format!(r#"{{"business_email":"{other}","Email Address":"{own}"}}"#).into_bytes(),
+            JSON,
+        ),
+        (
+            "json, a nested address",
+            format!(r#"{{"manager":{{"email":"{other}"}},"email":"{own}"}}"#).into_bytes(),
+            JSON,
+        ),
+        (
+            "json, all under a wrapper",
+            format!(r#"{{"data":{{"work_email":"{other}","email":"{own}"}}}}"#).into_bytes(),
+            JSON,
+        ),
+        (
+            "json, contact.email",
+            format!(r#"{{"work_email":"{other}","contact":{{"email":"{own}"}}}}"#).into_bytes(),
+            JSON,
+        ),
+        (
+            "hubspot forms api",
+            format!(
+                r#"{{"fields":[{{"name":"work_email","value":"{other}"}},{{"name":"email","value":"{own}"}}],"context":{{"pageUri":"https://www.example.com/"}}}}"#
+            )
+            .into_bytes(),
+            JSON,
+        ),
+        (
+            "hubspot v3 object names",
+            format!(
+                r#"{{"fields":[{{"name":"0-2/work_email","value":"{other}"}},{{"name":"0-1/email","value":"{own}"}}]}}"#
+            )
+            .into_bytes(),
+            JSON,
+        ),
+        (
+            "elementor: typed, titled",
+            format!(
+                "fields[mgr][value]={other}&fields[mgr][type]=email&fields[mgr][title]=Manager%27s+email\
+                 &fields[email][value]={own}&fields[email][type]=email&fields[email][title]=Email"
+            )
+            .into_bytes(),
+            FORM,
+        ),
+        (
+            "unbounce data.json",
+            format!(
+                "data.json=%7B%22work_email%22%3A%5B%22{other}%22%5D%2C%22email%22%3A%5B%22{own}%22%5D%7D"
+            )
+            .into_bytes(),
+            FORM,
+        ),
+    ];
+    for (shape, body, content_type) in cases {
+        let n = normalise_with(&body, content_type, None)
+            .unwrap_or_else(|err| panic!("{shape}: {err}"));
+        assert_eq!(email(&n), Some(own), "{shape}");
+        assert_eq!(sector_of(&n), Sector::Commercial, "{shape}");
+        assert!(
+            n.lead.fields.iter().any(|f| f.value == other),
+            "{shape}: the other address is kept as evidence"
+        );
+    }
+    // Either order: the plain name wins, not the position.
+    for body in [
+        format!("email={own}&work_email={other}"),
+        format!("work_email={other}&email={own}"),
+    ] {
+        let n = normalise_with(body.as_bytes(), FORM, None).expect("lead");
+        assert_eq!(email(&n), Some(own), "{body}");
+    }
+}
+
+/// The ranking between several addresses: the source's mapping, then a
+/// plain name, then a nested one, then a qualified name or a type alone; the
+/// first among equals. One address is the email whatever its name.
+#[test]
+fn which_of_several_emails_is_the_leads() {
+    let lead = |body: &str, mapping: Option<&FieldMapping>| {
+        let n = normalise_with(body.as_bytes(), JSON, mapping)
+            .unwrap_or_else(|err| panic!("{body}: {err}"));
+        email(&n).map(str::to_owned)
+    };
+    // Alone, a qualified address is the lead's.
+    assert_eq!(
+        lead(r#"{"work_email":"x@navy.mil"}"#, None).as_deref(),
+        Some("x@navy.mil")
+    );
+    // An empty plain field is no address: the other one is.
+    assert_eq!(
+        lead(r#"{"email":" ","work_email":"x@navy.mil"}"#, None).as_deref(),
+        Some("x@navy.mil")
+    );
+    // Equals: the first in the form.
+    assert_eq!(
+        lead(r#"{"email":"a@acme.com","E-mail":"b@other.com"}"#, None).as_deref(),
+        Some("a@acme.com")
+    );
+    assert_eq!(
+        lead(
+            r#"{"work_email":"x@navy.mil","business_email":"b@other.com"}"#,
+            None
+        )
+        .as_deref(),
+        Some("x@navy.mil")
+    );
+    // The source's mapping outranks any name, before or after it.
+    let mapping: FieldMapping = [("2".to_owned(), LeadField::Email)].into_iter().collect();
+    for body in [
+        r#"{"email":"x@navy.mil","2":"a@acme.com"}"#,
+        r#"{"2":"a@acme.com","email":"x@navy.mil"}"#,
+    ] {
+        assert_eq!(
+            lead(body, Some(&mapping)).as_deref(),
+            Some("a@acme.com"),
+            "{body}"
+        );
+    }
+    // A name outranks an address found only by its look or a question label.
+    assert_eq!(
+        lead(r#"{"q1":"x@navy.mil","email":"a@acme.com"}"#, None).as_deref(),
+        Some("a@acme.com")
+    );
+    assert_eq!(
+        lead(
+            r#"{"Your manager's email?":"x@navy.mil","email":"a@acme.com"}"#,
+            None
+        )
+        .as_deref(),
+        Some("a@acme.com")
+    );
+    // The lead's own address decides even when it is broken: another one
+    // is not promoted in its place.
+    let err = normalise_with(
+        br#"{"work_email":"x@navy.mil","email":"not an address"}"#,
+        JSON,
+        None,
+    )
+    .expect_err("422");
+    assert!(matches!(
+        err,
+        IntakeError::Unprocessable { field: "email", .. }
+    ));
+}
+
+/// A lookalike government address is a valid email, but never a verified
+/// government one.
+#[test]
+fn a_homoglyph_government_address_is_kept_but_not_verified() {
+    use crate::sector::Sector;
+    for address in [
+        "grace@n\u{430}vy.mil",
+        "grace@xn--nvy-6cd.mil",
+        "grace@f\u{455}.fed.us",
+    ] {
+        for (body, content_type) in [
+            (format!(r#"{{"email":"{address}"}}"#).into_bytes(), JSON),
+            (multipart_of(&[("email", address)]), MULTIPART),
+        ] {
+            let n = normalise_with(&body, content_type, None)
+                .unwrap_or_else(|err| panic!("{address}: {err}"));
+            assert_eq!(email(&n), Some(address));
+            assert_eq!(sector_of(&n), Sector::GovernmentUnverified, "{address}");
+        }
+    }
+}

@@ -304,13 +304,21 @@ fn compile_rule(
         priority: r.priority,
         when: WhenConfig {
             // Compared with every lead's domain: normalised once, here.
-            email_domains: r
+            email_domains: normalise_domains(&r.when.email_domains),
+            fields_email_domains: r
                 .when
-                .email_domains
+                .fields_email_domains
                 .iter()
-                .map(|d| crate::sector::normalise_domain(d))
+                .map(|(field, domains)| (field.clone(), normalise_domains(domains)))
                 .collect(),
             ..r.when.clone()
         },
     })
+}
+
+fn normalise_domains(domains: &[String]) -> Vec<String> {
+    domains
+        .iter()
+        .map(|d| crate::sector::normalise_domain(d))
+        .collect()
 }

@@ -298,3 +298,75 @@ recipients = ["sales@example.com"]
     ));
     assert_eq!(other.rule, "fallback");
 }
+
+/// Another address of the form (not the lead's own, which decides the
+/// sector) can be matched by its field's name and domain.
+#[test]
+fn a_rule_matches_another_address_by_its_field_and_domain() {
+    let text = r#"
+[[rules]]
+name = "state-department-referral"
+segment = "federal"
+recipients = ["federal-sales@example.com"]
+when = { fields_email_domains = { "Work Email" = [" State.GOV. "] } }
+
+[fallback]
+name = "fallback"
+segment = "other"
+recipients = ["sales@example.com"]
+"#;
+    let routing = FileConfig::parse(text, Path::new("firsthour.toml"))
+        .expect("valid")
+        .routing;
+    let rule = routing.rule("state-department-referral").expect("rule");
+    assert_eq!(
+        rule.when.fields_email_domains["Work Email"],
+        vec!["state.gov"]
+    );
+    let route = |fields: &[RawField]| {
+        routing.route(&facts(Sector::Commercial, "web", Some("acme.com"), fields))
+    };
+    for address in ["x@state.gov", "x@Consular.State.gov", " x@state.gov. "] {
+        let fields = [field("email", "a@acme.com"), field("work_email", address)];
+        let decision = route(&fields);
+        assert_eq!(decision.rule, "state-department-referral", "{address}");
+        assert!(
+            decision.reason.contains("Work Email domain ") && !decision.reason.contains("x@"),
+            "the reason names the domain, not the address: {}",
+            decision.reason
+        );
+    }
+    for fields in [
+        vec![field("email", "a@state.gov")],
+        vec![field("work_email", "x@notstate.gov")],
+        vec![field("work_email", "x@st\u{430}te.gov")],
+        vec![field("work_email", "state.gov")],
+        vec![field("work_email", "x@state.gov.evil.com")],
+        vec![],
+    ] {
+        assert_eq!(route(&fields).rule, "fallback", "{fields:?}");
+    }
+}
+
+/// The commented example in the shipped config is a valid rule.
+#[test]
+fn the_shipped_example_of_another_address_rule_compiles() {
+    let example: String = SHIPPED
+        .lines()
+        .skip_while(|line| *line != "# [[rules]]")
+        .take_while(|line| line.starts_with("# "))
+        .map(|line| format!("{}\n", &line[2..]))
+        .collect();
+    assert!(example.contains("fields_email_domains"), "{example}");
+    let text = format!("{SHIPPED}\n{example}");
+    let routing = FileConfig::parse_with_env(&text, Path::new("firsthour.toml"), &shipped_env)
+        .expect("the example is valid")
+        .routing;
+    let rule = routing.rules.last().expect("the example rule");
+    let fields = [
+        field("email", "a@acme.com"),
+        field("work_email", "x@state.gov"),
+    ];
+    let lead = facts(Sector::Commercial, "web", Some("acme.com"), &fields);
+    assert!(matches(&rule.when, &lead, false).is_some(), "{rule:?}");
+}

@@ -631,3 +631,70 @@ mod org_type_properties {
         }
     }
 }
+
+/// A government suffix vouches only for ASCII names: a non-ASCII label
+/// (a Cyrillic homoglyph) or its punycode (`xn--`) is never verified
+/// government, from the suffix or from the registry, however it is spelled.
+#[test]
+fn lookalike_labels_are_never_verified_government() {
+    let lookalikes = [
+        "n\u{430}vy.mil",      // Cyrillic а
+        "xn--nvy-6cd.mil",     // the same, as punycode
+        "XN--NVY-6CD.MIL",     // upper case
+        "mail.n\u{430}vy.mil", // under a subdomain
+        "n\u{430}vy.army.mil", // the lookalike label below a real one
+        "st\u{430}te.gov",     // would be federal from the registry
+        "xn--stte-63d.gov",    // the same, as punycode
+        "jpl.n\u{430}sa.gov",  // a subdomain of a lookalike
+        "xn--c-8sb.gov",       // cа.gov: state/local
+        "f\u{455}.fed.us",     // Cyrillic ѕ
+        "xn--f-dvb.fed.us",    // the same, as punycode
+        "xn--stte-63d.tx.us",  // .us locality
+        "st\u{430}te.tx.us",
+    ];
+    // A registry that lists the lookalikes too: the check comes before it.
+    let csv = "Domain name,Domain type,Organization name\n\
+               xn--stte-63d.gov,Federal - Executive,Lookalike\n\
+               st\u{430}te.gov,Federal - Executive,Lookalike\n\
+               xn--c-8sb.gov,State,Lookalike\n";
+    let listing = GovRegistry::from_csv(csv.as_bytes()).expect("parses");
+    for domain in lookalikes {
+        for registry in [Some(registry()), Some(&listing), None] {
+            let decision = decide(
+                SectorInputs {
+                    email_domain: Some(domain),
+                    ..Default::default()
+                },
+                registry,
+            );
+            assert_eq!(
+                decision.sector,
+                Sector::GovernmentUnverified,
+                "{domain}: {decision:?}"
+            );
+            assert_eq!(decision.agency, None, "{domain}");
+            assert!(
+                matches!(&decision.evidence, Evidence::Domain { rule, .. } if rule.contains("non-ASCII or punycode")),
+                "{domain}: {decision:?}"
+            );
+        }
+    }
+    // Not a government suffix: the label alone changes nothing.
+    for (domain, expected) in [
+        ("xn--bcher-kva.example", Sector::Commercial),
+        ("b\u{fc}cher.com", Sector::Commercial),
+        ("n\u{430}vy.mil.example.com", Sector::Commercial),
+        ("xn--mit-abc.edu", Sector::Education),
+        // A label that merely contains `xn--` is ASCII like any other.
+        ("axn--b.navy.mil", Sector::Federal),
+    ] {
+        assert_eq!(sector_of(domain), expected, "{domain}");
+    }
+    // Other evidence is still read: the lookalike only loses the domain's word.
+    let portal = SectorInputs {
+        email_domain: Some("n\u{430}vy.mil"),
+        org_type: None,
+        source: Some(("gov-portal", Sector::StateLocal)),
+    };
+    assert_eq!(decide(portal, Some(registry())).sector, Sector::StateLocal);
+}
