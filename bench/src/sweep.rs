@@ -137,7 +137,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
     .to_string();
     let (lead, sector, route) =
         support::lead_from(body.as_bytes(), &source, None, &file, t0).await?;
-    let mut template = LeadItem::stored(&LeadRecord::new_received(
+    let mut template = LeadItem::stored(LeadRecord::new_received(
         &lead, &sector, &route, t0, t0, None,
     ));
     template.routing_state = RoutingState::Routed;

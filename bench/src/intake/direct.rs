@@ -86,7 +86,7 @@ impl Direct {
                 self.policy.dedup_window,
             ),
         ];
-        let item = LeadItem::stored(&LeadRecord::new_received(
+        let item = LeadItem::stored(LeadRecord::new_received(
             &lead,
             &sector,
             &route,

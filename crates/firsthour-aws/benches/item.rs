@@ -43,7 +43,7 @@ fn item(c: &mut Criterion) {
                 let record =
                     LeadRecord::new_received(black_box(&lead), &sector, &route, now, now, None);
                 (
-                    LeadItem::stored(&record),
+                    LeadItem::stored(record),
                     firsthour::dedup::content_key(&lead, &file.spam),
                 )
             })

@@ -182,7 +182,7 @@ mod tests {
         .expect("a lead")
         .lead;
         let (sector, route) = firsthour::service::intake::classify(&lead, &file);
-        LeadItem::stored(&LeadRecord::new_received(
+        LeadItem::stored(LeadRecord::new_received(
             &lead, &sector, &route, now, now, None,
         ))
     }

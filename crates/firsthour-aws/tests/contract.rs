@@ -262,7 +262,10 @@ async fn stored<S: Store>(store: &S, id: &LeadId) -> LeadRecord {
 }
 
 async fn insert<S: Store>(store: &S, lead: &LeadRecord) {
-    let outcome = store.insert_lead(lead, &[], T0).await.expect("stored");
+    let outcome = store
+        .insert_lead(lead.clone(), &[], T0)
+        .await
+        .expect("stored");
     assert_eq!(outcome, InsertOutcome::Created);
 }
 
@@ -296,7 +299,7 @@ async fn a_lead_is_stored_with_its_markers<S: Store>(store: S) {
         marker(&lead, "content#a", T0 + secs(600)),
     ];
     let outcome = store
-        .insert_lead(&lead, &markers, T0)
+        .insert_lead(lead.clone(), &markers, T0)
         .await
         .expect("stored");
     assert_eq!(outcome, InsertOutcome::Created);
@@ -319,7 +322,7 @@ async fn a_taken_marker_makes_a_duplicate_and_writes_nothing<S: Store>(store: S)
     let first = lead();
     let taken = marker(&first, "delivery#a", T0 + secs(600));
     store
-        .insert_lead(&first, std::slice::from_ref(&taken), T0)
+        .insert_lead(first.clone(), std::slice::from_ref(&taken), T0)
         .await
         .expect("stored");
     let second = lead_at(T0 + secs(5), T0 + secs(125));
@@ -328,7 +331,7 @@ async fn a_taken_marker_makes_a_duplicate_and_writes_nothing<S: Store>(store: S)
         marker(&second, "delivery#a", T0 + secs(605)),
     ];
     let outcome = store
-        .insert_lead(&second, &markers, T0 + secs(5))
+        .insert_lead(second.clone(), &markers, T0 + secs(5))
         .await
         .expect("answered");
     assert_eq!(
@@ -350,7 +353,7 @@ async fn an_expired_marker_neither_counts_nor_blocks<S: Store>(store: S) {
     let first = lead();
     let expires = T0 + secs(60);
     store
-        .insert_lead(&first, &[marker(&first, "delivery#a", expires)], T0)
+        .insert_lead(first.clone(), &[marker(&first, "delivery#a", expires)], T0)
         .await
         .expect("stored");
     let before = store.find_marker("delivery#a", expires - secs(1)).await;
@@ -365,7 +368,7 @@ async fn an_expired_marker_neither_counts_nor_blocks<S: Store>(store: S) {
     let second = lead_at(later, later + secs(120));
     let replacing = marker(&second, "delivery#a", later + secs(60));
     let outcome = store
-        .insert_lead(&second, std::slice::from_ref(&replacing), later)
+        .insert_lead(second.clone(), std::slice::from_ref(&replacing), later)
         .await
         .expect("stored");
     assert_eq!(outcome, InsertOutcome::Created);
@@ -385,13 +388,13 @@ async fn a_marker_blocks_an_insert_until_the_second_after_it_expires<S: Store>(s
     let expires = T0 + secs(60);
     let taken = marker(&first, "delivery#a", expires);
     store
-        .insert_lead(&first, std::slice::from_ref(&taken), T0)
+        .insert_lead(first.clone(), std::slice::from_ref(&taken), T0)
         .await
         .expect("stored");
     let second = lead_at(expires, expires + secs(120));
     let outcome = store
         .insert_lead(
-            &second,
+            second.clone(),
             &[marker(&second, "delivery#a", expires + secs(60))],
             expires,
         )
@@ -414,7 +417,7 @@ async fn an_existing_lead_id_is_not_overwritten<S: Store>(store: S) {
     // Only the lead's own condition failed: the adapter reads that as a
     // conflict, retries, and gives up as retryable.
     let err = store
-        .insert_lead(&again, &[], T0)
+        .insert_lead(again.clone(), &[], T0)
         .await
         .expect_err("the id is taken");
     assert!(err.is_retryable(), "{err}");

@@ -91,7 +91,7 @@ pub trait LeadStore: Send + Sync {
     /// with conditional writes (no read-then-write race).
     fn insert_lead(
         &self,
-        lead: &LeadRecord,
+        lead: LeadRecord,
         markers: &[DedupMarker],
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<InsertOutcome, StoreError>> + Send;

@@ -426,7 +426,7 @@ async fn write_all(
     for chunk in items.chunks(25) {
         let mut requests = Vec::with_capacity(chunk.len());
         for item in chunk {
-            let attributes = serde_dynamo::to_item(LeadItem::stored(item))
+            let attributes = serde_dynamo::to_item(LeadItem::stored(item.clone()))
                 .map_err(|e| write_error(e.to_string()))?;
             let put = PutRequest::builder()
                 .set_item(Some(attributes))

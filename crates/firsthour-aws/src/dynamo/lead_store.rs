@@ -5,7 +5,7 @@ use super::*;
 impl LeadStore for DynamoLeadStore {
     async fn insert_lead(
         &self,
-        lead: &LeadRecord,
+        lead: LeadRecord,
         markers: &[DedupMarker],
         now: OffsetDateTime,
     ) -> Result<InsertOutcome, StoreError> {

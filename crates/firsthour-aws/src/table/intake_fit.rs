@@ -46,7 +46,7 @@ fn normalise_within(
 fn item_of(n: &Normalised) -> LeadItem {
     let file = firsthour::config::FileConfig::default();
     let (sector, route) = firsthour::service::intake::classify(&n.lead, &file);
-    LeadItem::stored(&LeadRecord::new_received(
+    LeadItem::stored(LeadRecord::new_received(
         &n.lead,
         &sector,
         &route,

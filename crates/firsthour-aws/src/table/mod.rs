@@ -225,15 +225,16 @@ pub mod stamps {
 impl LeadItem {
     /// The item a new lead is written as: laid out, then fitted within the
     /// intake's share of DynamoDB's item limit ([`limits::LEAD_ITEM_BUDGET`]).
-    pub fn stored(record: &LeadRecord) -> Self {
+    pub fn stored(record: LeadRecord) -> Self {
         let mut item = Self::from(record);
         item.fit_within(limits::LEAD_ITEM_BUDGET);
         item
     }
 }
 
-impl From<&LeadRecord> for LeadItem {
-    fn from(record: &LeadRecord) -> Self {
+impl From<LeadRecord> for LeadItem {
+    /// Moves the record into the row: no value is copied.
+    fn from(record: LeadRecord) -> Self {
         let LeadRecord {
             id,
             source,
@@ -247,69 +248,69 @@ impl From<&LeadRecord> for LeadItem {
             expires_at,
         } = record;
         Self {
-            pk: lead_pk(id),
+            pk: lead_pk(&id),
             sk: LEAD_SK.to_owned(),
             entity: "lead".to_owned(),
-            lead_id: id.clone(),
-            source: source.clone(),
-            received_at: format_utc_millis(*received_at),
-            received_at_ms: unix_millis(*received_at),
-            stored_at: stored_at.clone(),
-            email: c.email.clone(),
-            email_domain: c.email_domain.clone(),
-            first_name: c.first_name.clone(),
-            last_name: c.last_name.clone(),
-            full_name: c.full_name.clone(),
-            company: c.company.clone(),
-            phone: c.phone.clone(),
-            job_title: c.job_title.clone(),
-            message: c.message.clone(),
-            page_url: c.page_url.clone(),
-            referrer: c.referrer.clone(),
-            utm_source: c.utm.source.clone(),
-            utm_medium: c.utm.medium.clone(),
-            utm_campaign: c.utm.campaign.clone(),
-            utm_term: c.utm.term.clone(),
-            utm_content: c.utm.content.clone(),
-            client_ip: sub.origin.client_ip.clone(),
-            user_agent: sub.origin.user_agent.clone(),
-            delivery_id: sub.origin.delivery_id.clone(),
-            fields: sub.fields.clone(),
+            lead_id: id,
+            source,
+            received_at: format_utc_millis(received_at),
+            received_at_ms: unix_millis(received_at),
+            stored_at,
+            email: c.email,
+            email_domain: c.email_domain,
+            first_name: c.first_name,
+            last_name: c.last_name,
+            full_name: c.full_name,
+            company: c.company,
+            phone: c.phone,
+            job_title: c.job_title,
+            message: c.message,
+            page_url: c.page_url,
+            referrer: c.referrer,
+            utm_source: c.utm.source,
+            utm_medium: c.utm.medium,
+            utm_campaign: c.utm.campaign,
+            utm_term: c.utm.term,
+            utm_content: c.utm.content,
+            client_ip: sub.origin.client_ip,
+            user_agent: sub.origin.user_agent,
+            delivery_id: sub.origin.delivery_id,
+            fields: sub.fields,
             fields_truncated: !sub.truncated.is_empty() || sub.cut_unnamed,
-            truncated: sub.truncated.clone(),
-            ignored_files: sub.ignored_files.clone(),
+            truncated: sub.truncated,
+            ignored_files: sub.ignored_files,
             sector: sector.sector,
-            sector_evidence: sector.evidence.clone(),
-            agency: sector.agency.clone(),
-            segment: route.segment.clone(),
-            rule: route.rule.clone(),
-            team: route.team.clone(),
+            sector_evidence: sector.evidence,
+            agency: sector.agency,
+            segment: route.segment,
+            rule: route.rule,
+            team: route.team,
             priority: route.priority,
             assignment: route.assignment,
-            ladder: route.ladder.clone(),
-            recipients: route.recipients.clone(),
-            route_reason: route.reason.clone(),
+            ladder: route.ladder,
+            recipients: route.recipients,
+            route_reason: route.reason,
             fallback: route.fallback,
-            owner: sla.owner.clone(),
-            routed_at: sla.routed_at.clone(),
-            notified_at: sla.notified_at.clone(),
-            notify_message_id: sla.notify_message_id.clone(),
+            owner: sla.owner,
+            routed_at: sla.routed_at,
+            notified_at: sla.notified_at,
+            notify_message_id: sla.notify_message_id,
             notify_claimed_at: sla.notification_leased_at,
-            notify_failed_at: sla.notify_failed_at.clone(),
-            notify_error: sla.notify_error.clone(),
+            notify_failed_at: sla.notify_failed_at,
+            notify_error: sla.notify_error,
             next_tier: sla.next_tier,
             owed_tier: sla.owed_tier,
             tier: None,
             pending_tier: None,
             pending_claimed_at: sla.owed_tier_leased_at,
-            escalated_at: sla.escalated_at.clone(),
-            breached_at: sla.breached_at.clone(),
-            claimed_at: sla.claimed_at.clone(),
-            claimed_by: sla.claimed_by.clone(),
-            first_touch_at: sla.first_touch_at.clone(),
-            last_touch_at: sla.last_touch_at.clone(),
+            escalated_at: sla.escalated_at,
+            breached_at: sla.breached_at,
+            claimed_at: sla.claimed_at,
+            claimed_by: sla.claimed_by,
+            first_touch_at: sla.first_touch_at,
+            last_touch_at: sla.last_touch_at,
             touches: sla.touches,
-            escalations: sla.escalations.clone(),
+            escalations: sla.escalations,
             ms_to_store: sla.ms_to_store,
             ms_to_route: sla.ms_to_route,
             ms_to_notify: sla.ms_to_notify,
@@ -318,8 +319,8 @@ impl From<&LeadRecord> for LeadItem {
             // In the due index exactly while something is owed.
             due_bucket: sla.due_at.map(|_| DUE_BUCKET_VALUE.to_owned()),
             due_at: sla.due_at,
-            expires_at: *expires_at,
-            publish_failed_at: sla.publish_failed_at.clone(),
+            expires_at,
+            publish_failed_at: sla.publish_failed_at,
         }
     }
 }
@@ -509,7 +510,7 @@ mod tests {
             email_domain: None,
             fields: &[],
         });
-        let item = LeadItem::stored(&LeadRecord::new_received(
+        let item = LeadItem::stored(LeadRecord::new_received(
             &l,
             &sector,
             &route,
@@ -533,7 +534,7 @@ mod tests {
             email_domain: None,
             fields: &[],
         });
-        LeadItem::stored(&LeadRecord::new_received(
+        LeadItem::stored(LeadRecord::new_received(
             lead,
             &sector,
             &route,
@@ -706,7 +707,7 @@ mod tests {
     #[test]
     fn a_record_survives_the_row_and_dynamodb_unchanged() {
         let record = full_record();
-        let item = LeadItem::from(&record);
+        let item = LeadItem::from(record.clone());
         let stored: serde_dynamo::Item = serde_dynamo::to_item(&item).expect("an item");
         let read: LeadItem = serde_dynamo::from_item(stored).expect("readable");
         assert_eq!(read, item);
@@ -721,12 +722,12 @@ mod tests {
             record.received_at,
             None,
         );
-        assert_eq!(LeadRecord::from(LeadItem::from(&fresh)), fresh);
+        assert_eq!(LeadRecord::from(LeadItem::from(fresh.clone())), fresh);
     }
 
     #[test]
     fn the_row_keeps_its_attribute_names() {
-        let item = LeadItem::from(&full_record());
+        let item = LeadItem::from(full_record());
         let stored: serde_dynamo::Item = serde_dynamo::to_item(&item).expect("an item");
         for name in [
             "pk",
@@ -757,10 +758,10 @@ mod tests {
         ] {
             assert!(stored.contains_key(name), "{name}");
         }
-        let row = LeadItem::from(&full_record());
+        let row = LeadItem::from(full_record());
         let mut done = full_record();
         done.sla.due_at = None;
-        let done = LeadItem::from(&done);
+        let done = LeadItem::from(done);
         assert_eq!(row.due_bucket.as_deref(), Some(DUE_BUCKET_VALUE));
         assert_eq!((done.due_bucket, done.due_at), (None, None));
     }
@@ -782,7 +783,7 @@ mod tests {
 
     #[test]
     fn tiers_stored_from_zero_read_from_one() {
-        let mut item = LeadItem::from(&full_record());
+        let mut item = LeadItem::from(full_record());
         (item.next_tier, item.owed_tier) = (None, None);
         (item.tier, item.pending_tier) = (Some(1), Some(0));
         let sla = LeadRecord::from(item).sla;

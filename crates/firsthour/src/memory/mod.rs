@@ -147,7 +147,7 @@ impl Future for YieldOnce {
 impl LeadStore for MemoryStore {
     async fn insert_lead(
         &self,
-        lead: &LeadRecord,
+        lead: LeadRecord,
         markers: &[DedupMarker],
         now: OffsetDateTime,
     ) -> Result<InsertOutcome, StoreError> {
@@ -166,15 +166,15 @@ impl LeadStore for MemoryStore {
                     marker: (*existing).clone(),
                 });
             }
-            let id = rules::id(lead);
-            if state.leads.contains_key(id) {
+            let id = rules::id(&lead).clone();
+            if state.leads.contains_key(&id) {
                 // The adapter retries a transaction whose only failure is the
                 // lead's own condition (it reads as a conflict) and gives up.
                 return Err(StoreError::Unavailable(
                     "transaction kept conflicting".into(),
                 ));
             }
-            state.leads.insert(id.clone(), lead.clone());
+            state.leads.insert(id, lead);
             for marker in markers {
                 state.markers.insert(marker.key.clone(), marker.clone());
             }

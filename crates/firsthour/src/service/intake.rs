@@ -313,7 +313,7 @@ impl<S: LeadStore, P: EventPublisher, C: Clock> IntakeService<S, P, C> {
         let store_started = Instant::now();
         let outcome = self
             .store
-            .insert_lead(&record, &markers, received_at)
+            .insert_lead(record, &markers, received_at)
             .await?;
         tracing::debug!(lead_id = %lead.id, store_ms = store_started.elapsed().as_millis() as u64, "stored");
         Ok(outcome)
