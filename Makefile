@@ -14,8 +14,9 @@ TICK_SECONDS ?= 60
 # LADDER_SPEEDUP=60 runs SLA ladders 60x faster (a 5-minute tier fires after 5 s): try a whole ladder in minutes.
 LADDER_SPEEDUP ?= 1
 CARGO ?= cargo
-# The get.gov registry for `make run` (optional; see README "Government detection").
-GOV_DOMAINS_FILE ?= crates/firsthour/data/dotgov.csv
+# A get.gov registry CSV for `make run` instead of the built-in snapshot
+# (empty: the built-in; `none`: no registry; see README "Government detection").
+GOV_DOMAINS_FILE ?=
 
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
