@@ -40,10 +40,10 @@ struct Args {
     /// The rules file ("" for none).
     #[arg(long, default_value = "infra/config/firsthour.toml")]
     config: PathBuf,
-    /// A get.gov registry CSV instead of the built-in snapshot ("" for the
-    /// built-in, "none" for no registry).
-    #[arg(long, default_value = "")]
-    gov_domains: PathBuf,
+    /// A get.gov registry CSV instead of the built-in snapshot ("none" for
+    /// no registry; without it, the built-in answers).
+    #[arg(long)]
+    gov_domains: Option<PathBuf>,
     /// Ladders run this many times faster (1 to 3600).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=3600))]
     ladder_speedup: u64,
@@ -76,10 +76,10 @@ fn given(path: &std::path::Path) -> Option<&std::path::Path> {
 /// registry copy that makes it use (a file is read here first, so a bad one
 /// stops the run before anything starts).
 fn gov_registry(
-    gov_domains: &std::path::Path,
+    gov_domains: Option<&std::path::Path>,
 ) -> Result<(Option<String>, String), Box<dyn std::error::Error + Send + Sync>> {
     use firsthour::config::{FileConfig, NO_REGISTRY};
-    let Some(path) = given(gov_domains) else {
+    let Some(path) = gov_domains else {
         let built_in = firsthour::sector::GovRegistry::built_in();
         return Ok((
             None,
@@ -174,7 +174,7 @@ async fn run(
     args: Args,
     emulator_url: String,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let (registry_file, registry) = gov_registry(&args.gov_domains)?;
+    let (registry_file, registry) = gov_registry(args.gov_domains.as_deref())?;
     println!("firsthour-local: .gov registry: {registry}");
     // The landing page's port first: a busy port stops us before anything starts.
     let landing_site = match given(&args.site_dir) {
