@@ -14,8 +14,9 @@ TICK_SECONDS ?= 60
 # LADDER_SPEEDUP=60 runs SLA ladders 60x faster (a 5-minute tier fires after 5 s): try a whole ladder in minutes.
 LADDER_SPEEDUP ?= 1
 CARGO ?= cargo
-# The get.gov registry for `make run` (optional; see README "Government detection").
-GOV_DOMAINS_FILE ?= crates/firsthour/data/dotgov.csv
+# A get.gov registry CSV for `make run` instead of the built-in snapshot
+# (empty: the built-in; `none`: no registry; see README "Government detection").
+GOV_DOMAINS_FILE ?=
 
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
@@ -84,7 +85,7 @@ build:
 
 ## run: the whole system locally (intake on :$(PORT), moto on :$(MOTO_PORT), mail at /_local/mail, landing page on :$(SITE_PORT))
 run: venv build
-	$(CARGO) run --quiet --profile local -p firsthour-local --bin firsthour-local -- --port $(PORT) --moto-port $(MOTO_PORT) --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto --gov-domains "$(GOV_DOMAINS_FILE)" --ladder-speedup $(LADDER_SPEEDUP) --site-port $(SITE_PORT)
+	$(CARGO) run --quiet --profile local -p firsthour-local --bin firsthour-local -- --port $(PORT) --moto-port $(MOTO_PORT) --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto $(if $(GOV_DOMAINS_FILE),--gov-domains "$(GOV_DOMAINS_FILE)") --ladder-speedup $(LADDER_SPEEDUP) --site-port $(SITE_PORT)
 
 ## test: every test, against a private moto on a free port, and the template checks
 ## (installs Chromium for the browser test first: see `browser`)

@@ -44,7 +44,7 @@ if [ -z "${SKIP_BUILD:-}" ]; then
   cargo build --release -q -p intake -p federal-router -p escalation -p firsthour-local -p firsthour-bench
   echo "built ($(elapsed) so far)"
 fi
-for bin in intake federal-router escalation firsthour-bench; do
+for bin in intake federal-router escalation firsthour-bench firsthour-echo; do
   [ -x "$RELEASE/$bin" ] || { echo "$RELEASE/$bin is missing: run without SKIP_BUILD"; exit 1; }
 done
 
@@ -76,7 +76,7 @@ json.dump(figures, open(os.path.join(out, "cpu.json"), "w"))
 PY
 
 # --- 3. Cold start (no emulator: a Runtime API stand-in answers everything).
-section "3. Cold start and peak RSS of the release bootstraps, and the Python peer" \
+section "3. Cold start and peak RSS of the release bootstraps (intake: built-in .gov registry, file, none), the echo floor, and the Python peer" \
   "$RELEASE/firsthour-bench coldstart --runs $runs --python $BENCH_VENV/bin/python"
 "$RELEASE/firsthour-bench" coldstart --runs "$runs" --python "$BENCH_VENV/bin/python" --out "$OUT/coldstart.json"
 
@@ -153,10 +153,21 @@ if cold:
         c = cold[name]
         row(f"Cold start {name} (start → first invocation answered)", f"{c['answered_ms']:.1f} ms", "≤ 20 ms", c["answered_ms"] <= 20)
         row(f"Peak RSS {name}", f"{c['peak_rss_mb']:.1f} MB", "≤ 30 MB", c["peak_rss_mb"] <= 30)
-    if "intake-no-registry" in cold:
-        c = cold["intake-no-registry"]
-        row("  intake without the .gov registry (what loading it costs)",
-            f"{c['answered_ms']:.1f} ms, {c['peak_rss_mb']:.1f} MB", "", None)
+    for name, label in (("intake-registry-file", "intake reading the .gov registry file instead"),
+                        ("intake-no-registry", "intake with no .gov registry (FIRSTHOUR_GOV_DOMAINS_FILE=none)")):
+        if name in cold:
+            c = cold[name]
+            row(f"  {label}", f"{c['answered_ms']:.1f} ms, {c['peak_rss_mb']:.1f} MB", "", None)
+    if "built_in_registry_cost" in cold:
+        cost = cold["built_in_registry_cost"]
+        row("Built-in .gov registry: intake cold start / peak RSS over no registry",
+            f"{cost['ms']:+.2f} ms / {cost['mb']:+.2f} MB", "≤ 1 ms / ≤ 2 MB", cost["ms"] <= 1 and cost["mb"] <= 2)
+    if "firsthour-echo" in cold:
+        e = cold["firsthour-echo"]
+        row("Echo floor (lambda_runtime answering its event) cold start / peak RSS",
+            f"{e['answered_ms']:.1f} ms / {e['peak_rss_mb']:.1f} MB", "", None)
+        for name, ratio in cold.get("floor_ratio", {}).items():
+            row(f"  {name} / echo floor (time, peak RSS)", f"{ratio['time']:.2f}x, {ratio['rss']:.2f}x", "", None)
     if "python-peer" in cold:
         p = cold["python-peer"]
         row("Python peer (boto3 + awslambdaric) cold start / peak RSS",

@@ -11,9 +11,17 @@
 //! a network. Secrets are given as plain variables (as local runs do); on
 //! AWS the functions first read them from Secrets Manager.
 //!
+//! The intake runs three ways: with the built-in .gov registry (as deployed
+//! by default), reading the registry file at cold start, and with no
+//! registry (`FIRSTHOUR_GOV_DOMAINS_FILE=none`): what each copy costs.
+//!
+//! The floor is `firsthour-echo` (`bench/src/bin/echo.rs`): a `lambda_runtime`
+//! function that answers its event, built with the same release profile;
+//! every function's cold start and peak RSS is also given as a ratio to it.
+//!
 //! The Python peer (`bench/python/handler.py`) does the same work for the
 //! intake's invocation with boto3 under the official runtime interface
-//! client, `awslambdaric`. All four are started in turn, `--runs` times.
+//! client, `awslambdaric`. All are started in turn, `--runs` times.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -35,6 +43,9 @@ use crate::stats::{median, ms};
 use crate::support;
 
 const API: &str = "/2018-06-01/runtime";
+
+/// The floor: a `lambda_runtime` function that answers its event.
+const ECHO: &str = "firsthour-echo";
 
 enum Outcome {
     Answered { at: Instant, body: Vec<u8> },
@@ -298,6 +309,14 @@ fn lambda_env(addr: SocketAddr, function: &str) -> Vec<(String, String)> {
     env
 }
 
+/// The intake's environment with `FIRSTHOUR_GOV_DOMAINS_FILE` set to `value`.
+fn intake_env_with_registry(addr: SocketAddr, value: String) -> Vec<(String, String)> {
+    let mut env = lambda_env(addr, "intake");
+    env.retain(|(name, _)| name != "FIRSTHOUR_GOV_DOMAINS_FILE");
+    env.push(("FIRSTHOUR_GOV_DOMAINS_FILE".into(), value));
+    env
+}
+
 fn read_event(relative: &str) -> Result<Vec<u8>, String> {
     let path = support::root().join(relative);
     std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
@@ -382,24 +401,43 @@ pub async fn run(options: &Options) -> Result<(), String> {
             status: None,
         },
     ];
-    // The same intake without the .gov registry: what loading it costs.
-    let mut without_registry = lambda_env(addr, "intake");
-    without_registry.retain(|(name, _)| name != "FIRSTHOUR_GOV_DOMAINS_FILE");
-    if without_registry.len() < subjects[0].env.len() {
+    // The same intake reading the registry file at cold start, and with no
+    // registry at all: what each copy costs against the built-in one.
+    let file = support::registry_file()
+        .ok_or("crates/firsthour/data/dotgov.csv not found")?
+        .display()
+        .to_string();
+    for (name, value) in [
+        ("intake-registry-file", file.clone()),
+        (
+            "intake-no-registry",
+            firsthour::config::NO_REGISTRY.to_owned(),
+        ),
+    ] {
         subjects.push(Subject {
-            name: "intake-no-registry",
+            name,
             program: binary("intake")?,
             args: Vec::new(),
             dir: None,
-            env: without_registry,
+            env: intake_env_with_registry(addr, value),
             event: lead_event(),
             status: Some(202),
         });
     }
+    subjects.push(Subject {
+        name: ECHO,
+        program: binary(ECHO)?,
+        args: Vec::new(),
+        dir: None,
+        env: lambda_env(addr, "echo"),
+        event: lead_event(),
+        status: None,
+    });
     let python_path = Path::new(&python);
     let with_python = python_path.exists();
     if with_python {
-        let mut env = lambda_env(addr, "intake");
+        // Python has no built-in copy: it reads the same registry file.
+        let mut env = intake_env_with_registry(addr, file.clone());
         env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
         subjects.push(Subject {
             name: "python-peer",
@@ -439,7 +477,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
         );
         let max_rss = starts.iter().map(|s| s.peak_rss_mb).fold(0.0, f64::max);
         println!(
-            "cold start {:<18} median over {runs}: init {ready:6.1} ms, first invocation answered {answered:6.1} ms, peak RSS {rss:5.1} MB (max {max_rss:.1})",
+            "cold start {:<20} median over {runs}: init {ready:6.1} ms, first invocation answered {answered:6.1} ms, peak RSS {rss:5.1} MB (max {max_rss:.1})",
             subject.name
         );
         figures.insert(
@@ -447,9 +485,41 @@ pub async fn run(options: &Options) -> Result<(), String> {
             json!({"init_ms": ready, "answered_ms": answered, "peak_rss_mb": rss, "max_peak_rss_mb": max_rss, "runs": runs}),
         );
     }
+    let measured = figures.clone();
+    let answered = |name: &str| measured[name]["answered_ms"].as_f64().unwrap_or(f64::NAN);
+    let rss = |name: &str| measured[name]["peak_rss_mb"].as_f64().unwrap_or(f64::NAN);
+    // Each start as a multiple of the echo floor's.
+    let mut floor_ratios = serde_json::Map::new();
+    for subject in subjects.iter().filter(|s| s.name != ECHO) {
+        let (time, memory) = (
+            answered(subject.name) / answered(ECHO),
+            rss(subject.name) / rss(ECHO),
+        );
+        println!(
+            "cold start {:<20} {time:5.2}x the echo floor's time, {memory:5.2}x its peak RSS",
+            subject.name
+        );
+        floor_ratios.insert(
+            subject.name.to_owned(),
+            json!({"time": time, "rss": memory}),
+        );
+    }
+    // The built-in registry's cost, the budget being 1 ms and 2 MB.
+    let (cost_ms, cost_mb) = (
+        answered("intake") - answered("intake-no-registry"),
+        rss("intake") - rss("intake-no-registry"),
+    );
+    println!(
+        "cold start: the built-in .gov registry costs {cost_ms:+.2} ms and {cost_mb:+.2} MB against no registry (budget 1 ms, 2 MB); reading the file costs {:+.2} ms and {:+.2} MB",
+        answered("intake-registry-file") - answered("intake-no-registry"),
+        rss("intake-registry-file") - rss("intake-no-registry"),
+    );
+    figures.insert("floor_ratio".into(), Value::Object(floor_ratios));
+    figures.insert(
+        "built_in_registry_cost".into(),
+        json!({"ms": cost_ms, "mb": cost_mb}),
+    );
     if with_python {
-        let answered = |name: &str| figures[name]["answered_ms"].as_f64().unwrap_or(f64::NAN);
-        let rss = |name: &str| figures[name]["peak_rss_mb"].as_f64().unwrap_or(f64::NAN);
         let time_ratio = answered("python-peer") / answered("intake");
         let rss_ratio = rss("python-peer") / rss("intake");
         println!(

@@ -30,15 +30,21 @@ pub fn shipped_config() -> PathBuf {
     root().join("infra/config/firsthour.toml")
 }
 
-/// The get.gov registry, when there is one to read: `FIRSTHOUR_GOV_DOMAINS_FILE`
-/// or the snapshot the project carries, `crates/firsthour/data/dotgov.csv`.
+/// A get.gov registry file named by `FIRSTHOUR_GOV_DOMAINS_FILE`, used
+/// instead of the built-in snapshot (as a deployment naming one would).
 pub fn registry() -> Option<PathBuf> {
     std::env::var_os("FIRSTHOUR_GOV_DOMAINS_FILE")
         .map(PathBuf::from)
         .filter(|p| !p.as_os_str().is_empty())
-        .or_else(|| Some(root().join("crates/firsthour/data/dotgov.csv")))
         .filter(|p| p.exists())
         .and_then(|p| std::fs::canonicalize(p).ok())
+}
+
+/// A registry file to read at cold start: the one named, or the snapshot
+/// the built-in copy is compiled from (`crates/firsthour/data/dotgov.csv`).
+pub fn registry_file() -> Option<PathBuf> {
+    registry()
+        .or_else(|| std::fs::canonicalize(root().join("crates/firsthour/data/dotgov.csv")).ok())
 }
 
 /// The template parameters without defaults, as `make run` passes them.

@@ -15,7 +15,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use org_type::classify_org_type;
-pub use registry::{GovDomain, GovRegistry, MAX_REGISTRY_BYTES, RegistryError};
+pub use registry::{GovDomain, GovRegistry, MAX_REGISTRY_BYTES, RegistryCopy, RegistryError};
 
 /// The kind of organisation a lead comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

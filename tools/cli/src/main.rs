@@ -55,7 +55,7 @@ struct RouteArgs {
     /// The rules/config file (default: none, only the fallback).
     #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
-    /// The .gov registry CSV (get.gov current-full.csv).
+    /// A .gov registry CSV (get.gov current-full.csv) instead of the built-in snapshot.
     #[arg(long, value_name = "FILE")]
     gov_domains: Option<PathBuf>,
     /// The {source} of POST /leads/{source}.
@@ -128,7 +128,8 @@ fn load_config(rules: Option<&Path>, gov_domains: Option<&Path>) -> Result<FileC
             })
         })
         .map_err(|e| e.to_string())?,
-        None => FileConfig::default(),
+        // As the intake does without a config file: the built-in registry.
+        None => FileConfig::default().with_built_in_registry(),
     };
     match (rules, gov_domains) {
         (None, Some(registry)) => config.with_registry(registry).map_err(|e| e.to_string()),
@@ -240,7 +241,11 @@ fn rules_check(file: &Path, gov_domains: Option<&Path>) -> Result<String, String
         ));
     }
     match &config.registry {
-        Some(registry) => summary.push_str(&format!(".gov registry: {} domains", registry.len())),
+        Some(registry) => summary.push_str(&format!(
+            ".gov registry: {} ({} domains)",
+            registry.copy(),
+            registry.len()
+        )),
         None => summary.push_str(".gov registry: none (.gov leads will be government_unverified)"),
     }
     Ok(summary)

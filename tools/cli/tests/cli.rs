@@ -188,6 +188,14 @@ fn bad_input_exits_non_zero_with_a_reason() {
     let (code, _, text) = firsthour(&["rules", "check", RULES]);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("valid"));
+    // Without --gov-domains the built-in snapshot answers, and says so.
+    assert!(
+        text.contains(".gov registry: the built-in get.gov snapshot of "),
+        "{text}"
+    );
+    let (code, _, text) = firsthour(&["rules", "check", RULES, "--gov-domains", REGISTRY]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains(".gov registry: the file "), "{text}");
     let (code, _, _) = firsthour(&["frobnicate"]);
     assert_eq!(code, 2);
 }

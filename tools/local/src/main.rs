@@ -40,9 +40,10 @@ struct Args {
     /// The rules file ("" for none).
     #[arg(long, default_value = "infra/config/firsthour.toml")]
     config: PathBuf,
-    /// The get.gov registry CSV ("" for none).
-    #[arg(long, default_value = "")]
-    gov_domains: PathBuf,
+    /// A get.gov registry CSV instead of the built-in snapshot ("none" for
+    /// no registry; without it, the built-in answers).
+    #[arg(long)]
+    gov_domains: Option<PathBuf>,
     /// Ladders run this many times faster (1 to 3600).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=3600))]
     ladder_speedup: u64,
@@ -69,6 +70,38 @@ fn name_value(pair: &str) -> Result<(String, String), String> {
 /// An empty path means "none".
 fn given(path: &std::path::Path) -> Option<&std::path::Path> {
     (!path.as_os_str().is_empty()).then_some(path)
+}
+
+/// The `FIRSTHOUR_GOV_DOMAINS_FILE` the intake gets, if any, and which
+/// registry copy that makes it use (a file is read here first, so a bad one
+/// stops the run before anything starts).
+fn gov_registry(
+    gov_domains: Option<&std::path::Path>,
+) -> Result<(Option<String>, String), Box<dyn std::error::Error + Send + Sync>> {
+    use firsthour::config::{FileConfig, NO_REGISTRY};
+    let Some(path) = gov_domains else {
+        let built_in = firsthour::sector::GovRegistry::built_in();
+        return Ok((
+            None,
+            format!("{} ({} domains)", built_in.copy(), built_in.len()),
+        ));
+    };
+    if path.as_os_str() == NO_REGISTRY {
+        return Ok((
+            Some(NO_REGISTRY.to_owned()),
+            "none (every .gov lead is government_unverified)".to_owned(),
+        ));
+    }
+    let absolute =
+        std::fs::canonicalize(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    let loaded = FileConfig::default().with_registry(&absolute)?;
+    let described = loaded
+        .registry
+        .as_deref()
+        .map_or_else(String::new, |registry| {
+            format!("{} ({} domains)", registry.copy(), registry.len())
+        });
+    Ok((Some(absolute.display().to_string()), described))
 }
 
 impl Args {
@@ -141,6 +174,8 @@ async fn run(
     args: Args,
     emulator_url: String,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let (registry_file, registry) = gov_registry(args.gov_domains.as_deref())?;
+    println!("firsthour-local: .gov registry: {registry}");
     // The landing page's port first: a busy port stops us before anything starts.
     let landing_site = match given(&args.site_dir) {
         Some(dir) => Some((
@@ -177,13 +212,8 @@ async fn run(
             args.ladder_speedup.to_string(),
         ),
     ];
-    if let Some(registry) = given(&args.gov_domains) {
-        let absolute = std::fs::canonicalize(registry)
-            .map_err(|err| format!("{}: {err}", registry.display()))?;
-        extra_env.push((
-            "FIRSTHOUR_GOV_DOMAINS_FILE".to_owned(),
-            absolute.display().to_string(),
-        ));
+    if let Some(registry) = registry_file {
+        extra_env.push(("FIRSTHOUR_GOV_DOMAINS_FILE".to_owned(), registry));
     }
     if let Some(config) = given(&args.config) {
         let absolute =

@@ -26,15 +26,20 @@ fn read(relative: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
-/// The get.gov registry, when one is available.
+/// A get.gov registry file named by `FIRSTHOUR_GOV_DOMAINS_FILE`, used
+/// instead of the built-in snapshot as a deployment would.
 pub fn registry_path() -> Option<PathBuf> {
-    let registry = std::env::var_os("FIRSTHOUR_GOV_DOMAINS_FILE")
+    std::env::var_os("FIRSTHOUR_GOV_DOMAINS_FILE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("crates/firsthour/data/dotgov.csv"));
-    registry.exists().then_some(registry)
+        .filter(|path| path.exists())
 }
 
-/// The shipped config, with the registry when one is available.
+/// The snapshot the built-in registry is compiled from.
+pub fn snapshot_path() -> PathBuf {
+    root().join("crates/firsthour/data/dotgov.csv")
+}
+
+/// The shipped config, with the built-in registry or the file named.
 pub fn config() -> (FileConfig, bool) {
     let registry = registry_path();
     let env = |name: &str| match name {

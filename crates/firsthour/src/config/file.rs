@@ -44,7 +44,9 @@ pub struct FileConfig {
     /// The validated routing, compiled by [`FileConfig::parse`].
     #[serde(skip)]
     pub routing: Routing,
-    /// The .gov registry, loaded by [`FileConfig::load`] or [`FileConfig::with_registry`].
+    /// The .gov registry: the built-in snapshot ([`FileConfig::load`]'s
+    /// default), or a file ([`FileConfig::with_registry`]); `None` only when
+    /// turned off or never loaded ([`FileConfig::parse`]).
     #[serde(skip)]
     pub registry: Option<Arc<GovRegistry>>,
 }
@@ -78,7 +80,8 @@ pub struct GovernmentConfig {
 
 impl FileConfig {
     /// Reads, validates, and loads the .gov registry the file names (or
-    /// `registry_override`, from `FIRSTHOUR_GOV_DOMAINS_FILE`).
+    /// `registry_override`, from `FIRSTHOUR_GOV_DOMAINS_FILE`); with neither,
+    /// the built-in snapshot answers.
     pub fn load(
         path: &Path,
         registry_override: Option<&Path>,
@@ -94,8 +97,14 @@ impl FileConfig {
         });
         match registry_path {
             Some(registry_path) => config.with_registry(&registry_path),
-            None => Ok(config),
+            None => Ok(config.with_built_in_registry()),
         }
+    }
+
+    /// The get.gov snapshot compiled into the binary (nothing is read).
+    pub fn with_built_in_registry(mut self) -> Self {
+        self.registry = Some(Arc::new(GovRegistry::built_in()));
+        self
     }
 
     /// Reads and validates, without the .gov registry (the router needs only
@@ -111,7 +120,7 @@ impl FileConfig {
         Self::parse_with_env(&text, path, env)
     }
 
-    /// Loads the .gov registry from `path`.
+    /// Loads the .gov registry from `path`, in place of the built-in snapshot.
     pub fn with_registry(mut self, path: &Path) -> Result<Self, ConfigError> {
         let file_error = |message: String| ConfigError::File {
             path: path.display().to_string(),
@@ -119,14 +128,14 @@ impl FileConfig {
         };
         // Checked before reading, so a wrong path to a huge file is an error,
         // not an out-of-memory at cold start.
-        let size = std::fs::metadata(path)
-            .map_err(|err| file_error(err.to_string()))?
-            .len();
-        if size > MAX_REGISTRY_BYTES as u64 {
+        let metadata = std::fs::metadata(path).map_err(|err| file_error(err.to_string()))?;
+        if metadata.len() > MAX_REGISTRY_BYTES as u64 {
             return Err(file_error(RegistryError::TooLarge.to_string()));
         }
         let bytes = std::fs::read(path).map_err(|err| file_error(err.to_string()))?;
-        let registry = GovRegistry::from_csv(bytes).map_err(|err| file_error(err.to_string()))?;
+        let registry = GovRegistry::from_csv(bytes)
+            .map_err(|err| file_error(err.to_string()))?
+            .read_from(path, metadata.modified().ok());
         self.registry = Some(Arc::new(registry));
         Ok(self)
     }

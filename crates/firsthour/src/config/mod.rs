@@ -26,6 +26,8 @@ pub mod vars {
     pub const REDIRECT_ORIGINS: &str = "FIRSTHOUR_REDIRECT_ORIGINS";
     pub const THANK_YOU_URL: &str = "FIRSTHOUR_THANK_YOU_URL";
     pub const LOG_LEVEL: &str = "FIRSTHOUR_LOG_LEVEL";
+    /// A get.gov CSV used instead of the built-in snapshot, or
+    /// [`NO_REGISTRY`](super::NO_REGISTRY) for none.
     pub const GOV_DOMAINS_FILE: &str = "FIRSTHOUR_GOV_DOMAINS_FILE";
     /// Read through `$FIRSTHOUR_…` recipients in the config file.
     pub const FEDERAL_TEAM_EMAILS: &str = "FIRSTHOUR_FEDERAL_TEAM_EMAILS";
@@ -181,18 +183,11 @@ impl IntakeSettings {
                     })
             })
             .transpose()?;
-        let registry = env.optional(vars::GOV_DOMAINS_FILE);
-        let file = match env.optional(vars::CONFIG_FILE) {
-            Some(path) => {
-                FileConfig::load(Path::new(&path), registry.as_deref().map(Path::new), &|k| {
-                    env.get(k)
-                })?
-            }
-            None => match registry {
-                Some(registry) => FileConfig::default().with_registry(Path::new(&registry))?,
-                None => FileConfig::default(),
-            },
-        };
+        let file = registry::intake_file_config(
+            env.optional(vars::CONFIG_FILE).as_deref().map(Path::new),
+            env.optional(vars::GOV_DOMAINS_FILE).as_deref(),
+            &|k| env.get(k),
+        )?;
         Ok(Self {
             table_name: env.required(vars::TABLE_NAME)?,
             event_bus_name: env.required(vars::EVENT_BUS_NAME)?,
@@ -412,8 +407,10 @@ impl EscalationSettings {
 }
 
 mod file;
+mod registry;
 
 pub use file::{FileConfig, GovernmentConfig, SourceConfig};
+pub use registry::NO_REGISTRY;
 
 #[cfg(test)]
 mod tests {

@@ -1,10 +1,17 @@
-//! The get.gov registry of .gov domains, loaded once at cold start: one text
-//! arena, interned domain types, and a pre-sized hash table of row indices
-//! (the zero-copy splitter is [`super::csv_split`]).
+//! The get.gov registry of .gov domains: the snapshot built into the binary
+//! ([`built_in`], static tables, nothing done at cold start), or a file read
+//! once at cold start into one text arena, interned domain types, and a
+//! pre-sized hash table of row indices (the zero-copy splitter is
+//! [`super::csv_split`]).
 
+use std::fmt;
 use std::hash::BuildHasher;
 
 use super::{Sector, csv_split, registered_gov_domain};
+
+mod built_in;
+#[cfg(test)]
+mod tests;
 
 /// Far above get.gov's full file (1.5 MB), and below where spans overflow.
 pub const MAX_REGISTRY_BYTES: usize = 256 << 20;
@@ -23,15 +30,75 @@ impl GovDomain<'_> {
     }
 }
 
-/// The official .gov registry (get.gov `current-full.csv`).
-///
-/// It loads at every intake cold start (16,500 rows, 1.4 MB), so loading
-/// copies almost nothing: the file stays as one string, each row is a pair of
-/// spans into it (or into `changed`, for the few fields reading had to
-/// change), the dozen distinct domain types are kept once each, and a hash
-/// table of row indices is keyed by domain.
-#[derive(Debug, Clone, Default)]
+/// The official .gov registry (get.gov `current-full.csv`): the dated
+/// snapshot built in ([`GovRegistry::built_in`]), or a file given at start.
+#[derive(Debug, Clone)]
 pub struct GovRegistry {
+    rows: Rows,
+    copy: RegistryCopy,
+}
+
+#[derive(Debug, Clone)]
+enum Rows {
+    BuiltIn,
+    Loaded(Box<LoadedRows>),
+}
+
+/// Which copy of the registry answers lookups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryCopy {
+    /// The get.gov snapshot compiled in (`crates/firsthour/data/dotgov.csv`).
+    BuiltIn,
+    /// A file read at cold start (`FIRSTHOUR_GOV_DOMAINS_FILE` or
+    /// `[government] registry_file`); get.gov files carry no date, so its
+    /// date is the file's modification day (UTC), when known.
+    File {
+        path: String,
+        modified: Option<jiff::civil::Date>,
+    },
+    /// CSV handed to [`GovRegistry::from_csv`] in memory (tests, benchmarks).
+    Given,
+}
+
+impl RegistryCopy {
+    /// The label logs and tools show: `built-in`, `file` or `given`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::BuiltIn => "built-in",
+            Self::File { .. } => "file",
+            Self::Given => "given",
+        }
+    }
+}
+
+impl fmt::Display for RegistryCopy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BuiltIn => write!(
+                f,
+                "the built-in get.gov snapshot of {}",
+                built_in::SNAPSHOT_DATE
+            ),
+            Self::File {
+                path,
+                modified: Some(day),
+            } => write!(f, "the file {path} (modified {day})"),
+            Self::File {
+                path,
+                modified: None,
+            } => write!(f, "the file {path}"),
+            Self::Given => f.write_str("a registry given in memory"),
+        }
+    }
+}
+
+/// A registry read from CSV, loaded at cold start (16,500 rows, 1.4 MB for
+/// get.gov's full file), so loading copies almost nothing: the file stays as
+/// one string, each row is a pair of spans into it (or into `changed`, for
+/// the few fields reading had to change), the dozen distinct domain types
+/// are kept once each, and a hash table of row indices is keyed by domain.
+#[derive(Debug, Clone, Default)]
+struct LoadedRows {
     text: String,
     /// Fields that are not a slice of `text`: unescaped or lower-cased.
     changed: String,
@@ -49,7 +116,7 @@ struct RegistryEntry {
     domain_type: u32,
 }
 
-/// A byte range of [`GovRegistry::text`], or of `changed`.
+/// A byte range of [`LoadedRows::text`], or of `changed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Span {
     start: u32,
@@ -69,6 +136,47 @@ pub enum RegistryError {
 }
 
 impl GovRegistry {
+    /// The get.gov snapshot compiled into the binary: nothing to read or
+    /// build, so it is what answers when no file is given.
+    pub fn built_in() -> Self {
+        Self {
+            rows: Rows::BuiltIn,
+            copy: RegistryCopy::BuiltIn,
+        }
+    }
+
+    /// Which copy answers: built in, a file, or given in memory.
+    pub fn copy(&self) -> &RegistryCopy {
+        &self.copy
+    }
+
+    /// The day the copy is of: the snapshot's date, or a file's
+    /// modification day (`None` when unknown or given in memory).
+    pub fn dated(&self) -> Option<jiff::civil::Date> {
+        match &self.copy {
+            RegistryCopy::BuiltIn => Some(built_in::SNAPSHOT_DATE),
+            RegistryCopy::File { modified, .. } => *modified,
+            RegistryCopy::Given => None,
+        }
+    }
+
+    /// Marks a registry read with [`GovRegistry::from_csv`] as the copy in
+    /// the file at `path`, modified at `modified`.
+    pub fn read_from(
+        mut self,
+        path: &std::path::Path,
+        modified: Option<std::time::SystemTime>,
+    ) -> Self {
+        let modified = modified
+            .and_then(|at| jiff::Timestamp::try_from(at).ok())
+            .map(|at| at.to_zoned(jiff::tz::TimeZone::UTC).date());
+        self.copy = RegistryCopy::File {
+            path: path.display().to_string(),
+            modified,
+        };
+        self
+    }
+
     /// Reads the get.gov CSV. Columns are found by header name, so both the
     /// current layout (`Domain name,Domain type,Organization name,…`) and the
     /// older one (`Domain Name,Domain Type,Agency,Organization,…`) work.
@@ -152,17 +260,53 @@ impl GovRegistry {
         if u32::try_from(entries.len()).is_err() {
             return Err(RegistryError::TooLarge);
         }
-        let mut registry = Self {
+        let mut rows = LoadedRows {
             text,
             changed,
             entries,
             index: hashbrown::HashTable::new(),
             types,
         };
-        registry.build_index();
-        Ok(registry)
+        rows.build_index();
+        Ok(Self {
+            rows: Rows::Loaded(Box::new(rows)),
+            copy: RegistryCopy::Given,
+        })
     }
 
+    /// Distinct domains.
+    pub fn len(&self) -> usize {
+        match &self.rows {
+            Rows::BuiltIn => built_in::LEN,
+            Rows::Loaded(rows) => rows.index.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The registered domain (`nasa.gov`) for any address domain under it.
+    pub fn lookup(&self, domain: &str) -> Option<(&str, GovDomain<'_>)> {
+        let registered = registered_gov_domain(domain)?;
+        match &self.rows {
+            Rows::BuiltIn => {
+                let (domain, domain_type, organization) = built_in::lookup(registered)?;
+                Some((
+                    domain,
+                    GovDomain {
+                        domain_type,
+                        organization,
+                        sector: sector_of_domain_type(domain_type),
+                    },
+                ))
+            }
+            Rows::Loaded(rows) => rows.lookup(registered),
+        }
+    }
+}
+
+impl LoadedRows {
     /// Indexes every row by domain; a later row replaces an earlier one.
     fn build_index(&mut self) {
         let registry = &*self;
@@ -201,18 +345,7 @@ impl GovRegistry {
             .unwrap_or_default()
     }
 
-    /// Distinct domains.
-    pub fn len(&self) -> usize {
-        self.index.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
-    }
-
-    /// The registered domain (`nasa.gov`) for any address domain under it.
-    pub fn lookup(&self, domain: &str) -> Option<(&str, GovDomain<'_>)> {
-        let registered = registered_gov_domain(domain)?;
+    fn lookup(&self, registered: &str) -> Option<(&str, GovDomain<'_>)> {
         let row = self.index.find(domain_hash(registered), |row| {
             self.entries
                 .get(*row as usize)
@@ -313,19 +446,24 @@ fn intern_type(types: &mut Vec<(String, Sector)>, domain_type: &str) -> Result<u
     let index = match types.iter().position(|(t, _)| t == domain_type) {
         Some(index) => index,
         None => {
-            let sector = if domain_type
-                .get(..7)
-                .is_some_and(|p| p.eq_ignore_ascii_case("federal"))
-            {
-                Sector::Federal
-            } else {
-                Sector::StateLocal
-            };
-            types.push((domain_type.to_owned(), sector));
+            types.push((domain_type.to_owned(), sector_of_domain_type(domain_type)));
             types.len() - 1
         }
     };
     u32::try_from(index).map_err(|_| RegistryError::TooLarge)
+}
+
+/// get.gov's federal types all start "Federal" ("Federal - Executive"…);
+/// every other type is a state, local, tribal or interstate body.
+fn sector_of_domain_type(domain_type: &str) -> Sector {
+    if domain_type
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("federal"))
+    {
+        Sector::Federal
+    } else {
+        Sector::StateLocal
+    }
 }
 
 /// Text of a CSV field; the usual all-valid case takes `from_utf8`'s fast path.

@@ -13,15 +13,15 @@ fn registry() -> &'static GovRegistry {
     })
 }
 
+/// The sector from the parsed snapshot, which the built-in copy must match.
 fn sector_of(email_domain: &str) -> Sector {
-    decide(
-        SectorInputs {
-            email_domain: Some(email_domain),
-            ..Default::default()
-        },
-        Some(registry()),
-    )
-    .sector
+    let inputs = SectorInputs {
+        email_domain: Some(email_domain),
+        ..Default::default()
+    };
+    let parsed = decide(inputs, Some(registry()));
+    assert_eq!(decide(inputs, Some(&GovRegistry::built_in())), parsed);
+    parsed.sector
 }
 
 #[test]
