@@ -2,7 +2,8 @@
 //! API or a function URL: the payload-2.0 event as a [`Request`] and the
 //! answer back ([`event`]), the one [`Problem`] type every refusal is, with
 //! the conversions from the domain's errors ([`problem`]), the answers
-//! ([`response`]), [`cors`], what a request says about its sender
+//! ([`response`]), the paths answered ([`route`]), [`cors`], what a
+//! request says about its sender
 //! ([`sender`]), and a webhook delivery checked before the intake use case
 //! sees it ([`delivery`]). No AWS SDK: a function's handlers stay plain
 //! `async fn(..) -> Result<Response<Body>, Problem>`.
@@ -12,6 +13,7 @@ pub mod delivery;
 pub mod event;
 pub mod problem;
 pub mod response;
+pub mod route;
 pub mod sender;
 
 use std::future::Future;

@@ -20,6 +20,7 @@ use firsthour::service::intake::{IntakePolicy, IntakeService};
 use firsthour::service::touch::TouchService;
 use firsthour::signature::Verifier;
 use firsthour_aws::{DynamoLeadStore, EventBridgePublisher, FromEnv};
+use firsthour_http::route::{Route, route};
 pub use firsthour_http::{Body, HttpApiEvent, Request};
 use firsthour_http::{Cors, EventResponse, Problem, html_response, keep_private, prefers_html};
 use http::{Method, Response, StatusCode};
@@ -59,40 +60,6 @@ impl FromEnv for AwsIntakeApp {
             &settings.event_bus_name,
         );
         Ok(Self::new(store, publisher, SystemClock, &settings))
-    }
-}
-
-/// What the request path asks for.
-#[derive(Debug, PartialEq, Eq)]
-enum Route<'a> {
-    /// `…/leads` or `…/leads/{source}`; `prefix` is whatever came before (a stage).
-    Leads {
-        source: Option<&'a str>,
-        prefix: String,
-    },
-    /// `GET …/leads/{id}/claim`: a one-click claim link.
-    Claim(&'a str),
-    /// `POST …/leads/{id}/touch`: the touch API.
-    Touch(&'a str),
-    ThankYou,
-    NotFound,
-}
-
-fn route(path: &str) -> Route<'_> {
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    match segments.iter().rposition(|s| *s == "leads") {
-        Some(i) if i + 3 == segments.len() && segments[i + 2] == "claim" => {
-            Route::Claim(segments[i + 1])
-        }
-        Some(i) if i + 3 == segments.len() && segments[i + 2] == "touch" => {
-            Route::Touch(segments[i + 1])
-        }
-        Some(i) if i + 1 == segments.len() || i + 2 == segments.len() => Route::Leads {
-            source: segments.get(i + 1).copied(),
-            prefix: segments[..i].iter().map(|s| format!("/{s}")).collect(),
-        },
-        _ if segments.last() == Some(&"thank-you") => Route::ThankYou,
-        _ => Route::NotFound,
     }
 }
 
@@ -174,38 +141,5 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
         }
         self.cors.apply(&request.headers, response.headers_mut());
         response
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes_by_raw_path() {
-        assert_eq!(
-            route("/leads"),
-            Route::Leads {
-                source: None,
-                prefix: String::new()
-            }
-        );
-        assert_eq!(
-            route("/leads/"),
-            Route::Leads {
-                source: None,
-                prefix: String::new()
-            }
-        );
-        assert_eq!(
-            route("/prod/leads/hubspot"),
-            Route::Leads {
-                source: Some("hubspot"),
-                prefix: "/prod".into()
-            }
-        );
-        assert_eq!(route("/thank-you"), Route::ThankYou);
-        assert_eq!(route("/leads/a/b"), Route::NotFound);
-        assert_eq!(route("/"), Route::NotFound);
     }
 }
