@@ -166,6 +166,20 @@ pub struct WhenConfig {
     /// True: only leads from `[customers] domains`; false: only others.
     #[serde(default)]
     pub existing_customer: Option<bool>,
+    /// The organisation the .gov registry names (`Department of Veterans
+    /// Affairs`; subdomains included), or a `.mil` name's department
+    /// (`Department of Defense`). Compared without regard to case.
+    #[serde(default)]
+    pub agency: Vec<String>,
+    /// The registry's domain type in rule words: `federal_executive`,
+    /// `federal_legislative`, `federal_judicial`, `state_or_territory`,
+    /// `county`, `city`, `tribal`, `special_district`, `school_district`…
+    #[serde(default)]
+    pub domain_type: Vec<String>,
+    /// A `.mil` name's service: `army`, `navy`, `air_force`, `space_force`,
+    /// `marine_corps`, `coast_guard`, or `dod` (the department's own names).
+    #[serde(default)]
+    pub service: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -434,6 +448,10 @@ pub struct LeadFacts<'a> {
     pub source: &'a str,
     pub email_domain: Option<&'a str>,
     pub fields: &'a [RawField],
+    /// What the sector decision learnt of the organisation (registry, `.mil` name).
+    pub agency: Option<&'a str>,
+    pub domain_type: Option<&'a str>,
+    pub service: Option<&'a str>,
 }
 
 /// The outcome of routing one lead (before an owner is picked).
@@ -530,6 +548,16 @@ fn matches(
         } else {
             "not a customer".into()
         });
+    }
+    for (condition, wanted, fact) in [
+        ("agency", &when.agency, facts.agency),
+        ("domain type", &when.domain_type, facts.domain_type),
+        ("service", &when.service, facts.service),
+    ] {
+        if !wanted.is_empty() {
+            let fact = fact.filter(|f| wanted.iter().any(|w| w.eq_ignore_ascii_case(f)))?;
+            reasons.push(format!("{condition} {fact}"));
+        }
     }
     let mut names: Vec<&String> = when.fields.keys().collect();
     names.sort();

@@ -75,9 +75,75 @@ pub enum Evidence {
 pub struct SectorDecision {
     pub sector: Sector,
     pub evidence: Evidence,
-    /// The agency or organisation named by the .gov registry.
+    /// The agency or organisation named by the .gov registry (for `.mil`,
+    /// the department the service belongs to).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agency: Option<String>,
+    /// The registry's domain type in rule words (`federal_executive`,
+    /// `state_or_territory`, `city`…); `None` outside the registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_type: Option<String>,
+    /// For `.mil`, the service (`army`, `navy`, `air_force`,
+    /// `marine_corps`, `coast_guard`; `dod` for the department's own names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+}
+
+/// What a government domain says about who is asking, for rules to match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Organisation {
+    pub agency: Option<String>,
+    pub domain_type: Option<String>,
+    pub service: Option<String>,
+}
+
+/// A registry domain type in rule words: `Federal - Executive` →
+/// `federal_executive`, `Special district` → `special_district`.
+pub fn domain_type_words(domain_type: &str) -> String {
+    let mut words = String::with_capacity(domain_type.len());
+    for word in domain_type
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if !words.is_empty() {
+            words.push('_');
+        }
+        words.push_str(&word.to_ascii_lowercase());
+    }
+    words
+}
+
+/// The military services by their `.mil` names (the last two labels), and
+/// the department each belongs to. Any other `.mil` name is the
+/// Department of Defense's own (`mail.mil`, `defense.gov`'s `.mil` kin).
+const MIL_SERVICES: [(&str, &str, &str); 7] = [
+    ("army.mil", "army", DOD),
+    ("navy.mil", "navy", DOD),
+    ("af.mil", "air_force", DOD),
+    ("spaceforce.mil", "space_force", DOD),
+    ("marines.mil", "marine_corps", DOD),
+    ("usmc.mil", "marine_corps", DOD),
+    // The Coast Guard serves under Homeland Security outside wartime.
+    ("uscg.mil", "coast_guard", "Department of Homeland Security"),
+];
+const DOD: &str = "Department of Defense";
+
+/// The service and department of a `.mil` name (`us.af.mil` is the Air Force).
+fn mil_organisation(labels: &[&str]) -> Organisation {
+    let parent = labels
+        .len()
+        .checked_sub(2)
+        .and_then(|i| labels.get(i..))
+        .map(|tail| tail.join("."));
+    let (service, agency) = MIL_SERVICES
+        .iter()
+        .find(|(name, _, _)| parent.as_deref() == Some(name))
+        .map_or(("dod", DOD), |(_, service, agency)| (service, agency));
+    Organisation {
+        agency: Some(agency.to_owned()),
+        domain_type: None,
+        service: Some(service.to_owned()),
+    }
 }
 
 /// Lower case, no trailing dot, no surrounding spaces.
@@ -157,16 +223,16 @@ fn is_international_label(label: &str) -> bool {
 pub fn classify_domain(
     domain: &str,
     registry: Option<&GovRegistry>,
-) -> (Sector, String, Option<String>) {
+) -> (Sector, String, Organisation) {
     let domain = normalise_domain(domain);
     let labels: Vec<&str> = domain.split('.').collect();
     let Some(suffix) = GovernmentSuffix::of(&labels) else {
         return match labels.as_slice() {
-            [_, .., "edu"] => (Sector::Education, ".edu".into(), None),
+            [_, .., "edu"] => (Sector::Education, ".edu".into(), Organisation::default()),
             _ => (
                 Sector::Commercial,
                 "not a government or education domain".into(),
-                None,
+                Organisation::default(),
             ),
         };
     };
@@ -178,28 +244,36 @@ pub fn classify_domain(
                 "{} with a non-ASCII or punycode label: never verified government",
                 suffix.name()
             ),
-            None,
+            Organisation::default(),
         );
     }
     match suffix {
-        GovernmentSuffix::Mil => (Sector::Federal, ".mil".into(), None),
-        GovernmentSuffix::FedUs => (Sector::Federal, ".fed.us".into(), None),
-        GovernmentSuffix::UsLocality => (Sector::StateLocal, ".us locality domain".into(), None),
+        GovernmentSuffix::Mil => (Sector::Federal, ".mil".into(), mil_organisation(&labels)),
+        GovernmentSuffix::FedUs => (Sector::Federal, ".fed.us".into(), Organisation::default()),
+        GovernmentSuffix::UsLocality => (
+            Sector::StateLocal,
+            ".us locality domain".into(),
+            Organisation::default(),
+        ),
         GovernmentSuffix::Gov => match registry.and_then(|r| r.lookup(&domain)) {
             Some((registered, entry)) => (
                 entry.sector(),
                 format!("{registered} is {} in the .gov registry", entry.domain_type),
-                Some(entry.organization.to_owned()),
+                Organisation {
+                    agency: Some(entry.organization.to_owned()),
+                    domain_type: Some(domain_type_words(entry.domain_type)),
+                    service: None,
+                },
             ),
             None if registry.is_some() => (
                 Sector::GovernmentUnverified,
                 ".gov not in the registry".into(),
-                None,
+                Organisation::default(),
             ),
             None => (
                 Sector::GovernmentUnverified,
                 ".gov (no registry loaded)".into(),
-                None,
+                Organisation::default(),
             ),
         },
     }
@@ -218,54 +292,58 @@ pub struct SectorInputs<'a> {
 /// Combines the evidence in the documented precedence (module docs).
 pub fn decide(inputs: SectorInputs<'_>, registry: Option<&GovRegistry>) -> SectorDecision {
     let domain = inputs.email_domain.map(|d| {
-        let (sector, rule, agency) = classify_domain(d, registry);
-        (normalise_domain(d), sector, rule, agency)
+        let (sector, rule, organisation) = classify_domain(d, registry);
+        (normalise_domain(d), sector, rule, organisation)
     });
-    if let Some((domain, sector, rule, agency)) = &domain
+    if let Some((domain, sector, rule, organisation)) = &domain
         && !matches!(sector, Sector::Commercial | Sector::GovernmentUnverified)
     {
-        return SectorDecision {
-            sector: *sector,
-            evidence: Evidence::Domain {
+        return SectorDecision::of(
+            *sector,
+            Evidence::Domain {
                 domain: domain.clone(),
                 rule: rule.clone(),
             },
-            agency: agency.clone(),
-        };
+            organisation.clone(),
+        );
     }
     if let Some((field, value)) = inputs.org_type
         && let Some(sector) = classify_org_type(value)
         && sector != Sector::Commercial
     {
-        return SectorDecision {
-            sector,
-            evidence: Evidence::Field {
-                field: field.to_owned(),
-                value: value.to_owned(),
-            },
-            agency: None,
+        let evidence = Evidence::Field {
+            field: field.to_owned(),
+            value: value.to_owned(),
         };
+        return SectorDecision::of(sector, evidence, Organisation::default());
     }
     if let Some((source, sector)) = inputs.source {
-        return SectorDecision {
-            sector,
-            evidence: Evidence::Source {
-                source: source.to_owned(),
-            },
-            agency: None,
+        let evidence = Evidence::Source {
+            source: source.to_owned(),
         };
+        return SectorDecision::of(sector, evidence, Organisation::default());
     }
     match domain {
-        Some((domain, sector, rule, agency)) => SectorDecision {
+        Some((domain, sector, rule, organisation)) => {
+            SectorDecision::of(sector, Evidence::Domain { domain, rule }, organisation)
+        }
+        None => SectorDecision::of(
+            Sector::Commercial,
+            Evidence::Default,
+            Organisation::default(),
+        ),
+    }
+}
+
+impl SectorDecision {
+    pub fn of(sector: Sector, evidence: Evidence, organisation: Organisation) -> Self {
+        Self {
             sector,
-            evidence: Evidence::Domain { domain, rule },
-            agency,
-        },
-        None => SectorDecision {
-            sector: Sector::Commercial,
-            evidence: Evidence::Default,
-            agency: None,
-        },
+            evidence,
+            agency: organisation.agency,
+            domain_type: organisation.domain_type,
+            service: organisation.service,
+        }
     }
 }
 

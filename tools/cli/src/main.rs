@@ -196,6 +196,13 @@ fn route(args: &RouteArgs) -> Result<String, String> {
         "sector": sector.sector,
         "sector_evidence": sector.evidence,
         "agency": sector.agency,
+        // The facts a rule's `agency`, `domain_type` and `service` conditions match.
+        "facts": {
+            "email_domain": c.email.as_ref().map(|e| e.domain()),
+            "agency": sector.agency,
+            "domain_type": sector.domain_type,
+            "service": sector.service,
+        },
         "segment": decision.segment,
         "rule": decision.rule,
         "fallback": decision.fallback,

@@ -44,6 +44,7 @@ impl LeadItem {
             // The dedupe key hashes the whole id; only the stored copy is cut.
             ("delivery_id", &mut self.delivery_id, MAX_DELIVERY_ID_BYTES),
             ("agency", &mut self.agency, MAX_SHORT_TEXT_BYTES),
+            ("domain_type", &mut self.domain_type, MAX_SHORT_TEXT_BYTES),
         ] {
             if value.as_mut().is_some_and(|v| truncate_utf8(v, max)) {
                 cut.push(attribute);

@@ -120,6 +120,10 @@ pub struct LeadItem {
     pub sector_evidence: Evidence,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
     /// What the routing rules decided at intake (owner comes later, from the router).
     pub segment: String,
     pub rule: String,
@@ -282,6 +286,8 @@ impl From<LeadRecord> for LeadItem {
             sector: sector.sector,
             sector_evidence: sector.evidence,
             agency: sector.agency,
+            domain_type: sector.domain_type,
+            service: sector.service,
             segment: route.segment,
             rule: route.rule,
             team: route.team,
@@ -371,6 +377,8 @@ impl From<LeadItem> for LeadRecord {
                 sector: item.sector,
                 evidence: item.sector_evidence,
                 agency: item.agency,
+                domain_type: item.domain_type,
+                service: item.service,
             },
             route: RouteDecision {
                 rule: item.rule,
@@ -509,6 +517,9 @@ mod tests {
             source: "web",
             email_domain: None,
             fields: &[],
+            agency: None,
+            domain_type: None,
+            service: None,
         });
         let item = LeadItem::stored(LeadRecord::new_received(
             &l,
@@ -533,6 +544,9 @@ mod tests {
             source: "web",
             email_domain: None,
             fields: &[],
+            agency: None,
+            domain_type: None,
+            service: None,
         });
         LeadItem::stored(LeadRecord::new_received(
             lead,
@@ -668,6 +682,9 @@ mod tests {
             source: "web",
             email_domain: Some("va.gov"),
             fields: &[],
+            agency: None,
+            domain_type: None,
+            service: None,
         });
         let at = l.received_at;
         let mut record = LeadRecord::new_received(

@@ -36,12 +36,17 @@ fn hostile_item() -> LeadRecord {
             rule: ".mil".into(),
         },
         agency: Some("Department of the Navy".into()),
+        domain_type: None,
+        service: Some("navy".into()),
     };
     let mut route = Routing::default().route(&LeadFacts {
         sector: Sector::Federal,
         source: "gov-portal",
         email_domain: Some("navy.mil"),
         fields: &[],
+        agency: None,
+        domain_type: None,
+        service: None,
     });
     route.segment = "federal".into();
     route.recipients = vec!["federal-sales@example.com".into()];

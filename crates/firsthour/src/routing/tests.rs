@@ -39,6 +39,9 @@ fn facts<'a>(
         source,
         email_domain: domain,
         fields,
+        agency: None,
+        domain_type: None,
+        service: None,
     }
 }
 
@@ -369,4 +372,136 @@ fn the_shipped_example_of_another_address_rule_compiles() {
     ];
     let lead = facts(Sector::Commercial, "web", Some("acme.com"), &fields);
     assert!(matches(&rule.when, &lead, false).is_some(), "{rule:?}");
+}
+
+/// The shipped config's commented DoD example is a valid rule, and takes
+/// `.mil` leads (and only them) when placed above the federal rule.
+#[test]
+fn the_shipped_example_of_a_dod_team_compiles() {
+    let example: String = SHIPPED
+        .lines()
+        .skip_while(|line| *line != "# name = \"federal-dod\"")
+        .take_while(|line| line.starts_with("# "))
+        .map(|line| format!("{}\n", &line[2..]))
+        .collect();
+    assert!(example.contains("agency"), "{example}");
+    let text = SHIPPED.replacen(
+        "[[rules]]\nname = \"federal\"",
+        &format!("[[rules]]\n{example}\n[[rules]]\nname = \"federal\""),
+        1,
+    );
+    let routing = FileConfig::parse_with_env(&text, Path::new("firsthour.toml"), &shipped_env)
+        .expect("the example is valid")
+        .routing;
+    let dod = LeadFacts {
+        agency: Some("Department of Defense"),
+        service: Some("army"),
+        ..facts(Sector::Federal, "web", Some("army.mil"), &[])
+    };
+    assert_eq!(routing.route(&dod).rule, "federal-dod");
+    let va = LeadFacts {
+        agency: Some("Department of Veterans Affairs"),
+        domain_type: Some("federal_executive"),
+        ..facts(Sector::Federal, "web", Some("va.gov"), &[])
+    };
+    assert_eq!(routing.route(&va).rule, "federal");
+}
+
+#[test]
+fn rules_match_the_agency_the_domain_type_and_the_service() {
+    let registry = crate::sector::GovRegistry::built_in();
+    let facts_of = |address: &str| {
+        let domain = address.rsplit('@').next().unwrap_or_default();
+        crate::sector::decide(
+            crate::sector::SectorInputs {
+                email_domain: Some(domain),
+                ..Default::default()
+            },
+            Some(&registry),
+        )
+    };
+    let routing = FileConfig::parse(
+        r#"
+        [[rules]]
+        name = "dod"
+        segment = "federal_dod"
+        recipients = ["dod@example.com"]
+        when = { agency = ["department of defense"] }
+
+        [[rules]]
+        name = "va"
+        segment = "federal_va"
+        recipients = ["va@example.com"]
+        when = { agency = ["Department of Veterans Affairs"] }
+
+        [[rules]]
+        name = "hill"
+        segment = "federal_legislative"
+        recipients = ["hill@example.com"]
+        when = { domain_type = ["federal_legislative", "federal_judicial"] }
+
+        [[rules]]
+        name = "civilian"
+        segment = "federal_civilian"
+        recipients = ["civ@example.com"]
+        when = { sector = ["federal"], domain_type = ["federal_executive"] }
+
+        [fallback]
+        name = "catch-all"
+        segment = "other"
+        recipients = ["ops@example.com"]
+        "#,
+        Path::new("f.toml"),
+    )
+    .expect("valid")
+    .routing;
+    let rule_for = |address: &str| {
+        let sector = facts_of(address);
+        let domain = address.rsplit('@').next();
+        routing
+            .route(&LeadFacts {
+                sector: sector.sector,
+                source: "web",
+                email_domain: domain,
+                fields: &[],
+                agency: sector.agency.as_deref(),
+                domain_type: sector.domain_type.as_deref(),
+                service: sector.service.as_deref(),
+            })
+            .rule
+    };
+    assert_eq!(rule_for("jane.doe@va.gov"), "va");
+    assert_eq!(rule_for("ana@us.af.mil"), "dod");
+    assert_eq!(rule_for("sgt@mail.mil"), "dod");
+    assert_eq!(rule_for("aide@house.gov"), "hill");
+    assert_eq!(rule_for("clerk@uscourts.gov"), "hill");
+    assert_eq!(rule_for("k.lee@jpl.nasa.gov"), "civilian");
+    assert_eq!(rule_for("buyer@gsa.gov"), "civilian");
+    assert_eq!(rule_for("someone@ca.gov"), FALLBACK);
+
+    let af = facts_of("ana@us.af.mil");
+    assert_eq!(
+        (af.agency.as_deref(), af.service.as_deref()),
+        (Some("Department of Defense"), Some("air_force"))
+    );
+    let cg = facts_of("bm2@uscg.mil");
+    assert_eq!(cg.service.as_deref(), Some("coast_guard"));
+    let nasa = facts_of("k.lee@jpl.nasa.gov");
+    assert_eq!(nasa.domain_type.as_deref(), Some("federal_executive"));
+    assert!(nasa.agency.is_some_and(|a| a.contains("Aeronautics")));
+}
+
+#[test]
+fn domain_types_read_as_rule_words() {
+    use crate::sector::domain_type_words;
+    assert_eq!(
+        domain_type_words("Federal - Executive"),
+        "federal_executive"
+    );
+    assert_eq!(
+        domain_type_words("State or territory"),
+        "state_or_territory"
+    );
+    assert_eq!(domain_type_words("City - Election"), "city_election");
+    assert_eq!(domain_type_words(""), "");
 }

@@ -457,6 +457,9 @@ pub fn classify(lead: &Lead, file: &FileConfig) -> (SectorDecision, RouteDecisio
         source: lead.source.as_str(),
         email_domain,
         fields: &lead.fields,
+        agency: sector.agency.as_deref(),
+        domain_type: sector.domain_type.as_deref(),
+        service: sector.service.as_deref(),
     });
     (sector, route)
 }
