@@ -101,43 +101,42 @@ pub struct Organisation {
 /// `federal_executive`, `Special district` → `special_district`.
 pub fn domain_type_words(domain_type: &str) -> String {
     let mut words = String::with_capacity(domain_type.len());
-    for word in domain_type
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-    {
-        if !words.is_empty() {
-            words.push('_');
+    let mut gap = false;
+    for c in domain_type.chars() {
+        if c.is_ascii_alphanumeric() {
+            if gap && !words.is_empty() {
+                words.push('_');
+            }
+            gap = false;
+            words.push(c.to_ascii_lowercase());
+        } else {
+            gap = true;
         }
-        words.push_str(&word.to_ascii_lowercase());
     }
     words
 }
 
-/// The military services by their `.mil` names (the last two labels), and
-/// the department each belongs to. Any other `.mil` name is the
-/// Department of Defense's own (`mail.mil`, `defense.gov`'s `.mil` kin).
+/// The military services by the label before `.mil` (`army.mil`,
+/// `us.af.mil`), and the department each belongs to. Any other `.mil` name
+/// is the Department of Defense's own (`mail.mil`, `osd.mil`).
 const MIL_SERVICES: [(&str, &str, &str); 7] = [
-    ("army.mil", "army", DOD),
-    ("navy.mil", "navy", DOD),
-    ("af.mil", "air_force", DOD),
-    ("spaceforce.mil", "space_force", DOD),
-    ("marines.mil", "marine_corps", DOD),
-    ("usmc.mil", "marine_corps", DOD),
+    ("army", "army", DOD),
+    ("navy", "navy", DOD),
+    ("af", "air_force", DOD),
+    ("spaceforce", "space_force", DOD),
+    ("marines", "marine_corps", DOD),
+    ("usmc", "marine_corps", DOD),
     // The Coast Guard serves under Homeland Security outside wartime.
-    ("uscg.mil", "coast_guard", "Department of Homeland Security"),
+    ("uscg", "coast_guard", "Department of Homeland Security"),
 ];
 const DOD: &str = "Department of Defense";
 
 /// The service and department of a `.mil` name (`us.af.mil` is the Air Force).
 fn mil_organisation(labels: &[&str]) -> Organisation {
-    let parent = labels
-        .len()
-        .checked_sub(2)
-        .and_then(|i| labels.get(i..))
-        .map(|tail| tail.join("."));
+    let name = labels.iter().rev().nth(1).copied();
     let (service, agency) = MIL_SERVICES
         .iter()
-        .find(|(name, _, _)| parent.as_deref() == Some(name))
+        .find(|(label, _, _)| name == Some(label))
         .map_or(("dod", DOD), |(_, service, agency)| (service, agency));
     Organisation {
         agency: Some(agency.to_owned()),
