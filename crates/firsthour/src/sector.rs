@@ -83,7 +83,7 @@ pub struct SectorDecision {
     /// `state_or_territory`, `city`…); `None` outside the registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain_type: Option<String>,
-    /// For `.mil`, the service (`army`, `navy`, `air_force`,
+    /// For `.mil`, the service (`army`, `navy`, `air_force`, `space_force`,
     /// `marine_corps`, `coast_guard`; `dod` for the department's own names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
