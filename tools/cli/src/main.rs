@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 use firsthour::config::FileConfig;
 use firsthour::intake::{IntakeContext, limits, normalise};
 use firsthour::lead::{RequestMeta, Source};
+use firsthour::sector::{classify_domain, normalise_domain};
 use firsthour::service::intake::classify;
 use serde_json::json;
 
@@ -34,6 +35,11 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// The .gov registry the functions classify with.
+    Registry {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
     /// How fast leads were answered, per segment and source, from the lead table.
     Report(report::ReportArgs),
     /// Write realistic demo leads over the past days into the lead table.
@@ -45,6 +51,19 @@ enum RulesCommand {
     /// Validate a rules/config file and print a summary.
     Check {
         file: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        gov_domains: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RegistryCommand {
+    /// What the registry says of a domain (or an address): sector, domain
+    /// type, organisation, service, and which copy answered.
+    Show {
+        /// `va.gov`, `k.lee@jpl.nasa.gov`, `us.af.mil`…
+        domain: String,
+        /// A .gov registry CSV instead of the built-in snapshot.
         #[arg(long, value_name = "FILE")]
         gov_domains: Option<PathBuf>,
     },
@@ -84,6 +103,13 @@ fn main() -> ExitCode {
         Command::Rules {
             command: RulesCommand::Check { file, gov_domains },
         } => rules_check(&file, gov_domains.as_deref()),
+        Command::Registry {
+            command:
+                RegistryCommand::Show {
+                    domain,
+                    gov_domains,
+                },
+        } => registry_show(&domain, gov_domains.as_deref()),
         Command::Report(args) => {
             block_on(async { report::run(args).await.map_err(|e| e.to_string()) })
         }
@@ -214,6 +240,38 @@ fn route(args: &RouteArgs) -> Result<String, String> {
         "priority": decision.priority,
         "reason": decision.reason,
         "warnings": normalised.warnings,
+    });
+    serde_json::to_string_pretty(&output).map_err(|e| e.to_string())
+}
+
+/// `firsthour registry show`: the registry's answer for one domain, as the
+/// intake would classify an address there, and which copy answered.
+fn registry_show(domain: &str, gov_domains: Option<&Path>) -> Result<String, String> {
+    let config = load_config(None, gov_domains)?;
+    let registry = config.registry.as_deref();
+    // An address is taken at its domain, as the intake reads the lead's email.
+    let domain = domain.rsplit('@').next().unwrap_or(domain).trim();
+    if domain.is_empty() {
+        return Err("give a domain, e.g. `firsthour registry show va.gov`".into());
+    }
+    let (sector, rule, organisation) = classify_domain(domain, registry);
+    let registered = registry
+        .and_then(|r| r.lookup(domain))
+        .map(|(d, _)| d.to_owned());
+    let output = json!({
+        "domain": normalise_domain(domain),
+        "sector": sector,
+        "rule": rule,
+        "registered_domain": registered,
+        "domain_type": organisation.domain_type,
+        "agency": organisation.agency,
+        "service": organisation.service,
+        "registry": registry.map(|r| json!({
+            "copy": r.copy().kind(),
+            "described": r.copy().to_string(),
+            "dated": r.dated().map(|d| d.to_string()),
+            "domains": r.len(),
+        })),
     });
     serde_json::to_string_pretty(&output).map_err(|e| e.to_string())
 }

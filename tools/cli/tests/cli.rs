@@ -216,3 +216,24 @@ fn sample_lead_received_events_are_what_the_router_reads() {
         assert!(firsthour::lead::LeadId::parse(detail.lead_id.as_str()).is_some());
     }
 }
+
+#[test]
+fn registry_show_says_what_the_built_in_copy_answers() {
+    let (code, out, _) = firsthour(&["registry", "show", "k.lee@jpl.nasa.gov"]);
+    assert_eq!(code, 0);
+    assert_eq!(out["sector"], "federal");
+    assert_eq!(out["registered_domain"], "nasa.gov");
+    assert_eq!(out["domain_type"], "federal_executive");
+    assert_eq!(out["registry"]["copy"], "built-in");
+    assert_eq!(out["registry"]["dated"], "2026-08-22");
+    let (code, out, _) = firsthour(&["registry", "show", "ca.gov"]);
+    assert_eq!(code, 0);
+    assert_eq!(out["sector"], "state_local");
+    let (code, out, _) = firsthour(&["registry", "show", "uscg.mil"]);
+    assert_eq!(code, 0);
+    assert_eq!(out["service"], "coast_guard");
+    assert_eq!(out["agency"], "Department of Homeland Security");
+    let (code, _, err) = firsthour(&["registry", "show", "@"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("give a domain"), "{err}");
+}
