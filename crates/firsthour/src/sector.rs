@@ -348,6 +348,7 @@ impl SectorDecision {
 
 mod csv_split;
 mod org_type;
+pub mod refresh;
 mod registry;
 
 #[cfg(test)]

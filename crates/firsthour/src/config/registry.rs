@@ -54,6 +54,13 @@ fn log_registry(registry: Option<&GovRegistry>) {
             domains = registry.len(),
             "the .gov registry is the built-in get.gov snapshot"
         ),
+        RegistryCopy::Refreshed { source, .. } => tracing::info!(
+            registry = "refreshed",
+            source = %source,
+            dated = dated.as_deref(),
+            domains = registry.len(),
+            "the .gov registry is the copy the daily refresh stored"
+        ),
         RegistryCopy::Given => tracing::info!(
             registry = "given",
             domains = registry.len(),

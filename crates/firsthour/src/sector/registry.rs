@@ -1,8 +1,9 @@
 //! The get.gov registry of .gov domains: the snapshot built into the binary
-//! ([`built_in`], static tables, nothing done at cold start), or a file read
-//! once at cold start into one text arena, interned domain types, and a
-//! pre-sized hash table of row indices (the zero-copy splitter is
-//! [`super::csv_split`]).
+//! ([`built_in`], static tables, nothing done at cold start); a refreshed
+//! copy, kept as its changes to that snapshot (a few hundred rows, so a cold
+//! start reads and indexes almost nothing); or a file read once at cold
+//! start into one text arena, interned domain types, and a pre-sized hash
+//! table of row indices (the zero-copy splitter is [`super::csv_split`]).
 
 use std::fmt;
 use std::hash::BuildHasher;
@@ -42,6 +43,18 @@ pub struct GovRegistry {
 enum Rows {
     BuiltIn,
     Loaded(Box<LoadedRows>),
+    Refreshed(Box<Changes>),
+}
+
+/// A refreshed copy as its differences from the built-in snapshot.
+#[derive(Debug, Clone, Default)]
+struct Changes {
+    /// Rows the copy adds, or lists with another type or organisation.
+    changed: Option<LoadedRows>,
+    /// Snapshot domains the copy no longer lists.
+    removed: std::collections::HashSet<String, rustc_hash::FxBuildHasher>,
+    /// Distinct domains of the copy.
+    len: usize,
 }
 
 /// Which copy of the registry answers lookups.
@@ -56,6 +69,13 @@ pub enum RegistryCopy {
         path: String,
         modified: Option<jiff::civil::Date>,
     },
+    /// A copy the scheduled refresh (or `firsthour registry update`)
+    /// downloaded, checked and stored; `fetched` is the day it was
+    /// downloaded (UTC), `source` where from.
+    Refreshed {
+        fetched: jiff::civil::Date,
+        source: String,
+    },
     /// CSV handed to [`GovRegistry::from_csv`] in memory (tests, benchmarks).
     Given,
 }
@@ -66,6 +86,7 @@ impl RegistryCopy {
         match self {
             Self::BuiltIn => "built-in",
             Self::File { .. } => "file",
+            Self::Refreshed { .. } => "refreshed",
             Self::Given => "given",
         }
     }
@@ -87,6 +108,9 @@ impl fmt::Display for RegistryCopy {
                 path,
                 modified: None,
             } => write!(f, "the file {path}"),
+            Self::Refreshed { fetched, source } => {
+                write!(f, "the copy refreshed on {fetched} from {source}")
+            }
             Self::Given => f.write_str("a registry given in memory"),
         }
     }
@@ -150,13 +174,88 @@ impl GovRegistry {
         &self.copy
     }
 
-    /// The day the copy is of: the snapshot's date, or a file's
-    /// modification day (`None` when unknown or given in memory).
+    /// The day the copy is of: the snapshot's date, a refresh's download
+    /// day, or a file's modification day (`None` when unknown or given in
+    /// memory).
     pub fn dated(&self) -> Option<jiff::civil::Date> {
         match &self.copy {
             RegistryCopy::BuiltIn => Some(built_in::SNAPSHOT_DATE),
             RegistryCopy::File { modified, .. } => *modified,
+            RegistryCopy::Refreshed { fetched, .. } => Some(*fetched),
             RegistryCopy::Given => None,
+        }
+    }
+
+    /// The date of the snapshot built into this binary.
+    pub fn built_in_date() -> jiff::civil::Date {
+        built_in::SNAPSHOT_DATE
+    }
+
+    /// The built-in snapshot with a refreshed copy's changes: `changed` is
+    /// CSV (get.gov's columns) of the rows it adds or changes, `removed` the
+    /// snapshot domains it no longer lists.
+    pub fn with_changes<'r>(
+        changed: &str,
+        removed: impl IntoIterator<Item = &'r str>,
+        copy: RegistryCopy,
+    ) -> Result<Self, RegistryError> {
+        let changed = match Self::from_csv(changed) {
+            Ok(registry) => match registry.rows {
+                Rows::Loaded(rows) => Some(*rows),
+                _ => None,
+            },
+            Err(RegistryError::Empty) => None,
+            Err(err) => return Err(err),
+        };
+        let removed: std::collections::HashSet<_, _> = removed
+            .into_iter()
+            .map(|domain| domain.trim().to_ascii_lowercase())
+            // A row the copy lists is never removed.
+            .filter(|domain| {
+                built_in::lookup(domain).is_some()
+                    && changed
+                        .as_ref()
+                        .is_none_or(|rows| rows.lookup(domain).is_none())
+            })
+            .collect();
+        let added = changed.as_ref().map_or(0, |rows| {
+            rows.rows()
+                .filter(|(domain, _)| built_in::lookup(domain).is_none())
+                .count()
+        });
+        let len = (built_in::LEN - removed.len()).saturating_add(added);
+        Ok(Self {
+            rows: Rows::Refreshed(Box::new(Changes {
+                changed,
+                removed,
+                len,
+            })),
+            copy,
+        })
+    }
+
+    /// Every row (each domain once), for comparing copies.
+    pub fn rows(&self) -> Box<dyn Iterator<Item = (&str, GovDomain<'_>)> + '_> {
+        fn borrowed<'a>(row: (&'static str, GovDomain<'static>)) -> (&'a str, GovDomain<'a>) {
+            row
+        }
+        match &self.rows {
+            Rows::BuiltIn => Box::new(built_in::rows().map(built_in_row).map(borrowed)),
+            Rows::Loaded(rows) => Box::new(rows.rows()),
+            Rows::Refreshed(changes) => {
+                let unchanged =
+                    built_in::rows()
+                        .map(built_in_row)
+                        .map(borrowed)
+                        .filter(|(domain, _)| {
+                            !changes.removed.contains(*domain)
+                                && changes
+                                    .changed
+                                    .as_ref()
+                                    .is_none_or(|rows| rows.lookup(domain).is_none())
+                        });
+                Box::new(unchanged.chain(changes.changed.iter().flat_map(LoadedRows::rows)))
+            }
         }
     }
 
@@ -279,6 +378,7 @@ impl GovRegistry {
         match &self.rows {
             Rows::BuiltIn => built_in::LEN,
             Rows::Loaded(rows) => rows.index.len(),
+            Rows::Refreshed(changes) => changes.len,
         }
     }
 
@@ -290,20 +390,36 @@ impl GovRegistry {
     pub fn lookup(&self, domain: &str) -> Option<(&str, GovDomain<'_>)> {
         let registered = registered_gov_domain(domain)?;
         match &self.rows {
-            Rows::BuiltIn => {
-                let (domain, domain_type, organization) = built_in::lookup(registered)?;
-                Some((
-                    domain,
-                    GovDomain {
-                        domain_type,
-                        organization,
-                        sector: sector_of_domain_type(domain_type),
-                    },
-                ))
-            }
+            Rows::BuiltIn => built_in::lookup(registered).map(built_in_row),
             Rows::Loaded(rows) => rows.lookup(registered),
+            Rows::Refreshed(changes) => {
+                if changes.removed.contains(registered) {
+                    return None;
+                }
+                match changes
+                    .changed
+                    .as_ref()
+                    .and_then(|rows| rows.lookup(registered))
+                {
+                    Some(row) => Some(row),
+                    None => built_in::lookup(registered).map(built_in_row),
+                }
+            }
         }
     }
+}
+
+fn built_in_row(
+    (domain, domain_type, organization): (&'static str, &'static str, &'static str),
+) -> (&'static str, GovDomain<'static>) {
+    (
+        domain,
+        GovDomain {
+            domain_type,
+            organization,
+            sector: sector_of_domain_type(domain_type),
+        },
+    )
 }
 
 impl LoadedRows {
@@ -351,7 +467,16 @@ impl LoadedRows {
                 .get(*row as usize)
                 .is_some_and(|e| self.span_text(e.domain) == registered)
         })?;
-        let entry = self.entries.get(*row as usize)?;
+        self.row(*row)
+    }
+
+    /// Every indexed row (the last of a domain's rows).
+    fn rows(&self) -> impl Iterator<Item = (&str, GovDomain<'_>)> {
+        self.index.iter().filter_map(|row| self.row(*row))
+    }
+
+    fn row(&self, row: u32) -> Option<(&str, GovDomain<'_>)> {
+        let entry = self.entries.get(row as usize)?;
         let (domain_type, sector) = self.types.get(entry.domain_type as usize)?;
         Some((
             self.span_text(entry.domain),

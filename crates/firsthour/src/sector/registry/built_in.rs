@@ -25,6 +25,17 @@ fn domain(index: usize) -> Option<&'static str> {
     slice(DOMAINS, &DOMAIN_ENDS, index)
 }
 
+/// Row `index`: (domain, domain type, organisation).
+fn row(index: usize) -> Option<(&'static str, &'static str, &'static str)> {
+    let domain_type = TYPES.get(usize::from(*ROW_TYPE.get(index)?))?;
+    let organization = slice(
+        ORGANIZATIONS,
+        &ORGANIZATION_ENDS,
+        usize::from(*ROW_ORGANIZATION.get(index)?),
+    )?;
+    Some((domain(index)?, domain_type, organization))
+}
+
 /// The registered domain's row: (domain, domain type, organisation).
 pub(super) fn lookup(registered: &str) -> Option<(&'static str, &'static str, &'static str)> {
     let (mut low, mut high) = (0, LEN);
@@ -34,18 +45,15 @@ pub(super) fn lookup(registered: &str) -> Option<(&'static str, &'static str, &'
         match candidate.cmp(registered) {
             std::cmp::Ordering::Less => low = middle + 1,
             std::cmp::Ordering::Greater => high = middle,
-            std::cmp::Ordering::Equal => {
-                let domain_type = TYPES.get(usize::from(*ROW_TYPE.get(middle)?))?;
-                let organization = slice(
-                    ORGANIZATIONS,
-                    &ORGANIZATION_ENDS,
-                    usize::from(*ROW_ORGANIZATION.get(middle)?),
-                )?;
-                return Some((candidate, domain_type, organization));
-            }
+            std::cmp::Ordering::Equal => return row(middle),
         }
     }
     None
+}
+
+/// Every row of the snapshot, in domain order.
+pub(super) fn rows() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    (0..LEN).filter_map(row)
 }
 
 /// Every domain of the snapshot, in order (for the tests that hold the
