@@ -14,8 +14,10 @@ use std::time::Duration;
 use firsthour::dedup::{DedupKind, DedupMarker, sha256_hex};
 use firsthour::lead::{Contact, Lead, LeadId, RawField, Source, unix_millis};
 use firsthour::ports::{
-    ClaimOutcome, EscalationStore, InsertOutcome, LeadStore, RoutingStore, TouchOutcome,
+    ClaimOutcome, EscalationStore, InsertOutcome, LeadStore, RegistryStore, RoutingStore,
+    TouchOutcome,
 };
+use firsthour::sector::refresh::{RefreshOutcome, RefreshReport, StoredRegistry};
 use firsthour::record::{LeadRecord, RoutingState};
 use firsthour::routing::{Assignment, Priority, RouteDecision};
 use firsthour_aws::DynamoLeadStore;
@@ -23,8 +25,8 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 /// Every store port at once: what the use cases are built on.
-trait Store: LeadStore + RoutingStore + EscalationStore {}
-impl<S: LeadStore + RoutingStore + EscalationStore> Store for S {}
+trait Store: LeadStore + RoutingStore + EscalationStore + RegistryStore {}
+impl<S: LeadStore + RoutingStore + EscalationStore + RegistryStore> Store for S {}
 
 /// Each check, run on both stores.
 macro_rules! contract {
@@ -75,6 +77,8 @@ contract!(
     a_lead_is_claimed_once,
     touches_count_once_per_touch_id_and_the_first_claims,
     stores_know_nothing_of_missing_leads,
+    a_registry_copy_is_replaced_only_by_one_fetched_later,
+    the_last_refresh_is_kept_as_reported,
 );
 
 /// A fresh table on the moto server the test run started.
@@ -1162,4 +1166,55 @@ async fn stores_know_nothing_of_missing_leads<S: Store>(store: S) {
     store.drop_from_index(&missing).await.expect("answered");
     assert_eq!(store.get_lead(&missing).await.expect("readable"), None);
     assert!(due_ids(&store, now + secs(86_400), 10).await.is_empty());
+}
+
+fn registry_copy(fetched: &str, changed: &str) -> StoredRegistry {
+    StoredRegistry {
+        base: firsthour::sector::GovRegistry::built_in_date(),
+        fetched_at: fetched.parse().expect("timestamp"),
+        source: "https://manage.get.gov/api/v1/get-report/current-full".into(),
+        sha256: "ab".repeat(32),
+        rows: 16_540,
+        federal_rows: 1_322,
+        changed: changed.into(),
+        // A copy that removes nothing stores an empty list.
+        removed: String::new(),
+    }
+}
+
+async fn a_registry_copy_is_replaced_only_by_one_fetched_later<S: Store>(store: S) {
+    assert_eq!(store.stored_registry().await, Ok(None));
+    let first = registry_copy(
+        "2026-11-29T06:00:00Z",
+        "Domain name,Domain type,Organization name\nnew.gov,Federal - Executive,\"New, Office of\"\n",
+    );
+    assert_eq!(store.store_registry(&first).await, Ok(true));
+    assert_eq!(store.stored_registry().await, Ok(Some(first.clone())));
+
+    let earlier = registry_copy("2026-11-28T06:00:00Z", "");
+    assert_eq!(store.store_registry(&earlier).await, Ok(false));
+    assert_eq!(store.store_registry(&first).await, Ok(false), "same time");
+    assert_eq!(store.stored_registry().await, Ok(Some(first)));
+
+    let later = registry_copy("2026-11-30T06:00:00Z", "");
+    assert_eq!(store.store_registry(&later).await, Ok(true));
+    assert_eq!(store.stored_registry().await, Ok(Some(later)));
+}
+
+async fn the_last_refresh_is_kept_as_reported<S: Store>(store: S) {
+    assert_eq!(store.last_refresh().await, Ok(None));
+    for (outcome, rows) in [
+        (RefreshOutcome::Accepted, Some(16_540)),
+        (RefreshOutcome::Rejected, None),
+    ] {
+        let report = RefreshReport {
+            at: "2026-11-30T06:00:01.250Z".parse().expect("timestamp"),
+            source: "http://127.0.0.1:9/current-full.csv".into(),
+            outcome,
+            detail: "the download is an HTML page".into(),
+            rows,
+        };
+        assert_eq!(store.record_refresh(&report).await, Ok(()));
+        assert_eq!(store.last_refresh().await, Ok(Some(report)));
+    }
 }

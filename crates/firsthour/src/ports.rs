@@ -10,6 +10,7 @@ use crate::events::OutboundEvent;
 use crate::lead::LeadId;
 use crate::notify::OutgoingEmail;
 use crate::record::LeadRecord;
+use crate::sector::refresh::{RefreshReport, StoredRegistry};
 
 /// The time, so tests can control it.
 pub trait Clock: Send + Sync {
@@ -307,4 +308,27 @@ pub trait EscalationStore: Send + Sync {
         channel: &str,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<TouchOutcome, StoreError>> + Send;
+}
+
+/// Where the refreshed .gov registry is kept (the lead table, on AWS).
+pub trait RegistryStore: Send + Sync {
+    /// The copy the last accepted refresh stored, if any.
+    fn stored_registry(
+        &self,
+    ) -> impl Future<Output = Result<Option<StoredRegistry>, StoreError>> + Send;
+
+    /// Stores `copy` in place of the stored one, unless that one was
+    /// fetched later (two refreshes racing): `false` then, nothing written.
+    fn store_registry(
+        &self,
+        copy: &StoredRegistry,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Keeps how the last refresh ended, for `firsthour registry status`.
+    fn record_refresh(
+        &self,
+        report: &RefreshReport,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn last_refresh(&self) -> impl Future<Output = Result<Option<RefreshReport>, StoreError>> + Send;
 }

@@ -22,6 +22,7 @@ use firsthour::record::{LeadRecord, RoutingState};
 // One file per port the store implements.
 mod escalation_store;
 mod lead_store;
+mod registry_store;
 mod routing_store;
 
 #[derive(Debug, Clone)]

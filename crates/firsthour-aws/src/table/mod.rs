@@ -474,6 +474,7 @@ impl From<DedupItem> for DedupMarker {
 }
 
 mod fit;
+pub mod registry;
 #[cfg(test)]
 mod intake_fit;
 pub mod size;

@@ -21,10 +21,11 @@ use time::OffsetDateTime;
 use crate::dedup::DedupMarker;
 use crate::lead::LeadId;
 use crate::ports::{
-    ClaimOutcome, DueLeads, EscalationStore, InsertOutcome, LeadStore, RoutingStore, StoreError,
-    TouchOutcome,
+    ClaimOutcome, DueLeads, EscalationStore, InsertOutcome, LeadStore, RegistryStore,
+    RoutingStore, StoreError, TouchOutcome,
 };
 use crate::record::LeadRecord;
+use crate::sector::refresh::{RefreshReport, StoredRegistry};
 
 /// Items the adapter asks the due index for per page (its `DUE_PAGE`).
 pub const DUE_PAGE: usize = 100;
@@ -47,6 +48,9 @@ struct State {
     submissions: HashMap<(String, i64), u64>,
     /// Round-robin turns taken per team.
     turns: HashMap<String, u64>,
+    /// The refreshed .gov registry and the last refresh's report.
+    registry: Option<StoredRegistry>,
+    refresh: Option<RefreshReport>,
     /// Injected failures: the next `remaining` calls fail with `error`.
     faults: Option<Fault>,
 }
@@ -399,6 +403,40 @@ impl EscalationStore for MemoryStore {
 }
 
 mod rules;
+
+impl RegistryStore for MemoryStore {
+    async fn stored_registry(&self) -> Result<Option<StoredRegistry>, StoreError> {
+        self.call(|state| Ok(state.registry.clone())).await
+    }
+
+    async fn store_registry(&self, copy: &StoredRegistry) -> Result<bool, StoreError> {
+        self.call(|state| {
+            // As the adapter's condition: only a copy fetched later replaces one.
+            if state
+                .registry
+                .as_ref()
+                .is_some_and(|stored| stored.fetched_at >= copy.fetched_at)
+            {
+                return Ok(false);
+            }
+            state.registry = Some(copy.clone());
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn record_refresh(&self, report: &RefreshReport) -> Result<(), StoreError> {
+        self.call(|state| {
+            state.refresh = Some(report.clone());
+            Ok(())
+        })
+        .await
+    }
+
+    async fn last_refresh(&self) -> Result<Option<RefreshReport>, StoreError> {
+        self.call(|state| Ok(state.refresh.clone())).await
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -103,6 +103,45 @@ pub struct CheckSummary {
     pub cut_off_line: bool,
 }
 
+/// How a refresh (or `firsthour registry update`) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// Checked and stored: functions use it from their next cold start.
+    Accepted,
+    /// Downloaded, but it failed a check: the copy in use stays.
+    Rejected,
+    /// The download or the store failed: the copy in use stays.
+    Failed,
+}
+
+impl RefreshOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Rejected => "rejected",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Accepted, Self::Rejected, Self::Failed]
+            .into_iter()
+            .find(|outcome| outcome.as_str() == text)
+    }
+}
+
+/// The last refresh, as `firsthour registry status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshReport {
+    pub at: jiff::Timestamp,
+    pub source: String,
+    pub outcome: RefreshOutcome,
+    /// What was found (accepted) or why not (rejected, failed).
+    pub detail: String,
+    /// Distinct domains of an accepted copy.
+    pub rows: Option<u32>,
+}
+
 /// Why a download is not used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {

@@ -4,4 +4,5 @@
 //! [`crate::escalation`].)
 
 pub mod intake;
+pub mod registry;
 pub mod touch;
