@@ -25,10 +25,12 @@ pub use ses::SesMailer;
 /// A function's wiring, built once at cold start from its environment
 /// (secrets resolved) and the SDK configuration its clients share.
 pub trait FromEnv: Sized {
+    /// Async: a function may read what it needs from its table (the intake
+    /// reads the refreshed .gov registry), once, before its first event.
     fn from_env<F: Fn(&str) -> Option<String>>(
         env: &EnvReader<F>,
         sdk: &SdkConfig,
-    ) -> Result<Self, ConfigError>;
+    ) -> impl Future<Output = Result<Self, ConfigError>>;
 }
 
 /// The cold start every function shares: JSON logs, the SDK configuration,
@@ -37,9 +39,10 @@ pub trait FromEnv: Sized {
 pub async fn cold_start<T: FromEnv>(function: &str) -> Result<Arc<T>, ConfigError> {
     firsthour::telemetry::init_json_logs(std::env::var(vars::LOG_LEVEL).ok().as_deref());
     let sdk = load_sdk_config().await;
-    let app = secrets::environment(&sdk)
-        .await
-        .and_then(|env| T::from_env(&env, &sdk));
+    let app = match secrets::environment(&sdk).await {
+        Ok(env) => T::from_env(&env, &sdk).await,
+        Err(err) => Err(err),
+    };
     match app {
         Ok(app) => Ok(Arc::new(app)),
         Err(err) => {

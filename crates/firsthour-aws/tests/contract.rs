@@ -17,9 +17,9 @@ use firsthour::ports::{
     ClaimOutcome, EscalationStore, InsertOutcome, LeadStore, RegistryStore, RoutingStore,
     TouchOutcome,
 };
-use firsthour::sector::refresh::{RefreshOutcome, RefreshReport, StoredRegistry};
 use firsthour::record::{LeadRecord, RoutingState};
 use firsthour::routing::{Assignment, Priority, RouteDecision};
+use firsthour::sector::refresh::{RefreshOutcome, RefreshReport, StoredRegistry};
 use firsthour_aws::DynamoLeadStore;
 use time::OffsetDateTime;
 use time::macros::datetime;

@@ -330,5 +330,7 @@ pub trait RegistryStore: Send + Sync {
         report: &RefreshReport,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    fn last_refresh(&self) -> impl Future<Output = Result<Option<RefreshReport>, StoreError>> + Send;
+    fn last_refresh(
+        &self,
+    ) -> impl Future<Output = Result<Option<RefreshReport>, StoreError>> + Send;
 }

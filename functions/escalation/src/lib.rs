@@ -20,7 +20,7 @@ pub type AwsEscalationApp =
 
 impl FromEnv for AwsEscalationApp {
     /// Reads the configuration and builds the AWS clients (cold start).
-    fn from_env<F: Fn(&str) -> Option<String>>(
+    async fn from_env<F: Fn(&str) -> Option<String>>(
         env: &EnvReader<F>,
         sdk: &SdkConfig,
     ) -> Result<Self, ConfigError> {

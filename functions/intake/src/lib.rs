@@ -17,6 +17,7 @@ use firsthour::ports::{
     Clock, EscalationStore, EventPublisher, LeadStore, RoutingStore, SystemClock,
 };
 use firsthour::service::intake::{IntakePolicy, IntakeService};
+use firsthour::service::registry;
 use firsthour::service::touch::TouchService;
 use firsthour::signature::Verifier;
 use firsthour_aws::{DynamoLeadStore, EventBridgePublisher, FromEnv};
@@ -49,12 +50,16 @@ pub type AwsIntakeApp = IntakeApp<DynamoLeadStore, EventBridgePublisher, SystemC
 
 impl FromEnv for AwsIntakeApp {
     /// Reads the configuration and builds the AWS clients (cold start).
-    fn from_env<F: Fn(&str) -> Option<String>>(
+    async fn from_env<F: Fn(&str) -> Option<String>>(
         env: &EnvReader<F>,
         sdk: &SdkConfig,
     ) -> Result<Self, ConfigError> {
-        let settings = IntakeSettings::from_env(env)?;
+        let mut settings = IntakeSettings::from_env(env)?;
         let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table_name);
+        if settings.registry_refresh {
+            let configured = settings.file.registry.take();
+            settings.file.registry = registry::at_cold_start(store.clone(), configured).await;
+        }
         let publisher = EventBridgePublisher::new(
             aws_sdk_eventbridge::Client::new(sdk),
             &settings.event_bus_name,

@@ -474,9 +474,9 @@ impl From<DedupItem> for DedupMarker {
 }
 
 mod fit;
-pub mod registry;
 #[cfg(test)]
 mod intake_fit;
+pub mod registry;
 pub mod size;
 
 pub use fit::CUT_ORDER;

@@ -29,6 +29,9 @@ pub mod vars {
     /// A get.gov CSV used instead of the built-in snapshot, or
     /// [`NO_REGISTRY`](super::NO_REGISTRY) for none.
     pub const GOV_DOMAINS_FILE: &str = "FIRSTHOUR_GOV_DOMAINS_FILE";
+    /// `on`: classify with the copy the scheduled refresh stores in the
+    /// table when it is newer than the built-in snapshot (read at cold start).
+    pub const GOV_REGISTRY_REFRESH: &str = "FIRSTHOUR_GOV_REGISTRY_REFRESH";
     /// Read through `$FIRSTHOUR_…` recipients in the config file.
     pub const FEDERAL_TEAM_EMAILS: &str = "FIRSTHOUR_FEDERAL_TEAM_EMAILS";
     pub const FALLBACK_EMAILS: &str = "FIRSTHOUR_FALLBACK_EMAILS";
@@ -114,6 +117,21 @@ impl<F: Fn(&str) -> Option<String>> EnvReader<F> {
         Ok(value)
     }
 
+    /// `on`/`off` (also `true`/`false`, `1`/`0`); unset is `default`.
+    fn switch(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        let Some(raw) = self.optional(var) else {
+            return Ok(default);
+        };
+        match raw.to_ascii_lowercase().as_str() {
+            "on" | "true" | "1" => Ok(true),
+            "off" | "false" | "0" => Ok(false),
+            _ => Err(ConfigError::Invalid {
+                var,
+                problem: format!("{raw:?} is neither on nor off"),
+            }),
+        }
+    }
+
     fn origins(&self, var: &'static str) -> Result<Vec<String>, ConfigError> {
         let Some(raw) = self.optional(var) else {
             return Ok(Vec::new());
@@ -164,6 +182,9 @@ pub struct IntakeSettings {
     pub verifiers: HashMap<String, crate::signature::Verifier>,
     /// CloudWatch namespace of the EMF metrics.
     pub metrics_namespace: String,
+    /// Use the refreshed .gov registry copy in the table (see
+    /// [`vars::GOV_REGISTRY_REFRESH`]); a registry file still wins.
+    pub registry_refresh: bool,
     pub file: FileConfig,
 }
 
@@ -221,6 +242,7 @@ impl IntakeSettings {
             links: LinkSettings::from_env(env)?,
             verifiers: verifiers(&file, env)?,
             metrics_namespace: metrics_namespace(env)?,
+            registry_refresh: env.switch(vars::GOV_REGISTRY_REFRESH, false)?,
             touch_token: env
                 .optional(vars::TOUCH_API_TOKEN)
                 .map(|token| {

@@ -21,8 +21,8 @@ use time::OffsetDateTime;
 use crate::dedup::DedupMarker;
 use crate::lead::LeadId;
 use crate::ports::{
-    ClaimOutcome, DueLeads, EscalationStore, InsertOutcome, LeadStore, RegistryStore,
-    RoutingStore, StoreError, TouchOutcome,
+    ClaimOutcome, DueLeads, EscalationStore, InsertOutcome, LeadStore, RegistryStore, RoutingStore,
+    StoreError, TouchOutcome,
 };
 use crate::record::LeadRecord;
 use crate::sector::refresh::{RefreshReport, StoredRegistry};

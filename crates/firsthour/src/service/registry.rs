@@ -2,9 +2,11 @@
 //! and a refresh (the scheduled function, `firsthour registry update`) that
 //! checks a download and stores it, or keeps the copy in use and says why.
 
+use std::sync::Arc;
+
 use crate::ports::{RegistryStore, StoreError};
-use crate::sector::GovRegistry;
 use crate::sector::refresh::{self, RefreshChecks, RefreshOutcome, RefreshReport};
+use crate::sector::{GovRegistry, RegistryCopy};
 
 /// A download as the caller got it: the bytes, or why there are none.
 pub type Download = Result<Vec<u8>, String>;
@@ -56,7 +58,9 @@ impl<S: RegistryStore> RegistryRefresh<S> {
             return Ok(GovRegistry::built_in());
         }
         stored.registry().map_err(|err| {
-            StoreError::Rejected(format!("the stored .gov registry copy is unreadable: {err}"))
+            StoreError::Rejected(format!(
+                "the stored .gov registry copy is unreadable: {err}"
+            ))
         })
     }
 
@@ -77,7 +81,11 @@ impl<S: RegistryStore> RegistryRefresh<S> {
             rows,
         };
         let report = match download {
-            Err(why) => report(RefreshOutcome::Failed, format!("download failed: {why}"), None),
+            Err(why) => report(
+                RefreshOutcome::Failed,
+                format!("download failed: {why}"),
+                None,
+            ),
             Ok(bytes) => match self.current().await {
                 Err(err) => report(
                     RefreshOutcome::Failed,
@@ -157,6 +165,43 @@ impl<S: RegistryStore> RegistryRefresh<S> {
     }
 }
 
+/// The registry the intake classifies with when the refresh is on, read
+/// once at cold start: the stored copy when newer than the built-in
+/// snapshot. A registry file (or `none`) is the admin's explicit choice and
+/// wins; a store that cannot be read leaves the built-in snapshot.
+pub async fn at_cold_start<S: RegistryStore>(
+    store: S,
+    configured: Option<Arc<GovRegistry>>,
+) -> Option<Arc<GovRegistry>> {
+    let registry = configured?;
+    if *registry.copy() != RegistryCopy::BuiltIn {
+        tracing::info!(
+            registry = registry.copy().kind(),
+            "a .gov registry file is configured: it wins over the refreshed copy"
+        );
+        return Some(registry);
+    }
+    match RegistryRefresh::new(store).current().await {
+        Ok(current) if *current.copy() != RegistryCopy::BuiltIn => {
+            tracing::info!(
+                registry = current.copy().kind(),
+                dated = current.dated().map(|day| day.to_string()).as_deref(),
+                domains = current.len(),
+                "the .gov registry is the copy the daily refresh stored"
+            );
+            Some(Arc::new(current))
+        }
+        Ok(_) => Some(registry),
+        Err(err) => {
+            tracing::warn!(
+                error = %err,
+                "the refreshed .gov registry could not be read; the built-in snapshot answers"
+            );
+            Some(registry)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,16 +218,27 @@ mod tests {
     }
 
     fn with_new_agency() -> Vec<u8> {
-        format!("{SNAPSHOT}newagency.gov,Federal - Executive,Office of the New Agency\n").into_bytes()
+        format!("{SNAPSHOT}newagency.gov,Federal - Executive,Office of the New Agency\n")
+            .into_bytes()
     }
 
     #[tokio::test]
     async fn an_accepted_copy_is_what_the_next_cold_start_uses() {
         let refresh = RegistryRefresh::new(MemoryStore::new());
-        assert_eq!(refresh.current().await.expect("read").copy().kind(), "built-in");
+        assert_eq!(
+            refresh.current().await.expect("read").copy().kind(),
+            "built-in"
+        );
 
-        let report = refresh.refresh("https://get.gov", Ok(with_new_agency()), day(29)).await;
-        assert_eq!(report.outcome, RefreshOutcome::Accepted, "{}", report.detail);
+        let report = refresh
+            .refresh("https://get.gov", Ok(with_new_agency()), day(29))
+            .await;
+        assert_eq!(
+            report.outcome,
+            RefreshOutcome::Accepted,
+            "{}",
+            report.detail
+        );
         let current = refresh.current().await.expect("read");
         assert_eq!(current.copy().kind(), "refreshed");
         assert_eq!(current.dated(), Some(jiff::civil::date(2026, 11, 29)));
@@ -194,7 +250,9 @@ mod tests {
     #[tokio::test]
     async fn a_failed_or_rejected_refresh_keeps_the_copy_in_use_and_says_why() {
         let refresh = RegistryRefresh::new(MemoryStore::new());
-        refresh.refresh("https://get.gov", Ok(with_new_agency()), day(28)).await;
+        refresh
+            .refresh("https://get.gov", Ok(with_new_agency()), day(28))
+            .await;
 
         let failed = refresh
             .refresh("https://get.gov", Err("HTTP 503".into()), day(29))
@@ -209,7 +267,10 @@ mod tests {
 
         let current = refresh.current().await.expect("read");
         assert_eq!(current.dated(), Some(jiff::civil::date(2026, 11, 28)));
-        assert!(current.lookup("newagency.gov").is_some(), "still the accepted copy");
+        assert!(
+            current.lookup("newagency.gov").is_some(),
+            "still the accepted copy"
+        );
         let last = refresh.store().last_refresh().await.expect("read");
         assert_eq!(last.map(|r| r.outcome), Some(RefreshOutcome::Rejected));
     }
@@ -217,13 +278,53 @@ mod tests {
     #[tokio::test]
     async fn an_older_download_never_replaces_a_newer_copy() {
         let refresh = RegistryRefresh::new(MemoryStore::new());
-        refresh.refresh("https://get.gov", Ok(with_new_agency()), day(29)).await;
+        refresh
+            .refresh("https://get.gov", Ok(with_new_agency()), day(29))
+            .await;
         let late = refresh
             .refresh("https://get.gov", Ok(SNAPSHOT.as_bytes().to_vec()), day(28))
             .await;
         assert_eq!(late.outcome, RefreshOutcome::Rejected, "{}", late.detail);
         let current = refresh.current().await.expect("read");
         assert!(current.lookup("newagency.gov").is_some());
+    }
+
+    #[tokio::test]
+    async fn a_cold_start_takes_the_refreshed_copy_unless_a_file_or_none_is_configured() {
+        let store = MemoryStore::new();
+        let built_in = Some(Arc::new(GovRegistry::built_in()));
+        let kind = |registry: &Option<Arc<GovRegistry>>| registry.as_ref().map(|r| r.copy().kind());
+        assert_eq!(
+            kind(&at_cold_start(store.clone(), built_in.clone()).await),
+            Some("built-in")
+        );
+
+        RegistryRefresh::new(store.clone())
+            .refresh("https://get.gov", Ok(with_new_agency()), day(29))
+            .await;
+        assert_eq!(
+            kind(&at_cold_start(store.clone(), built_in.clone()).await),
+            Some("refreshed")
+        );
+        assert_eq!(
+            kind(&at_cold_start(store.clone(), None).await),
+            None,
+            "none stays none"
+        );
+        let file = GovRegistry::from_csv(SNAPSHOT).expect("file");
+        let file = Some(Arc::new(
+            file.read_from(std::path::Path::new("current-full.csv"), None),
+        ));
+        assert_eq!(
+            kind(&at_cold_start(store.clone(), file).await),
+            Some("file")
+        );
+
+        store.fail_next(1, StoreError::Unavailable("throttled".into()));
+        assert_eq!(
+            kind(&at_cold_start(store, built_in).await),
+            Some("built-in")
+        );
     }
 
     #[tokio::test]
@@ -235,6 +336,9 @@ mod tests {
             .refresh("https://get.gov", Ok(with_new_agency()), day(29))
             .await;
         assert_eq!(report.outcome, RefreshOutcome::Failed, "{}", report.detail);
-        assert_eq!(refresh.current().await.expect("read").copy().kind(), "built-in");
+        assert_eq!(
+            refresh.current().await.expect("read").copy().kind(),
+            "built-in"
+        );
     }
 }
