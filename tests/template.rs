@@ -58,8 +58,18 @@ fn router_rules_split_federal_from_the_rest() {
         rule("OtherLeadReceived").pattern["detail"]["segment"],
         serde_json::json!([{"anything-but": ["federal"]}])
     );
-    assert_eq!(model.schedules.len(), 1);
-    assert_eq!(model.schedules[0].expression, "rate(1 minute)");
+    let schedules: Vec<(&str, &str)> = model
+        .schedules
+        .iter()
+        .map(|s| (s.function.as_str(), s.expression.as_str()))
+        .collect();
+    assert_eq!(
+        schedules,
+        [
+            ("EscalationFunction", "rate(1 minute)"),
+            ("RegistryRefreshFunction", "rate(1 day)")
+        ]
+    );
 }
 
 #[test]
@@ -80,6 +90,8 @@ fn every_function_gets_the_variables_it_reads() {
         vars::THANK_YOU_URL,
         vars::LOG_LEVEL,
         vars::GOV_DOMAINS_FILE,
+        vars::GOV_REGISTRY_REFRESH,
+        vars::GOV_REGISTRY_URL,
         vars::SENDER_EMAIL,
         vars::SES_CONFIGURATION_SET,
         vars::PUBLIC_BASE_URL,
@@ -550,4 +562,42 @@ fn the_api_routes_every_method_the_intake_answers() {
             "no route {method} {path}"
         );
     }
+}
+
+#[test]
+fn the_registry_refresh_runs_daily_writes_only_registry_items_and_alarms() {
+    let model = template();
+    let resources = &model.raw["Resources"];
+    let refresh = model
+        .function_by_binary("registry-refresh")
+        .expect("the refresh function");
+    assert_eq!(
+        refresh.environment.get(vars::GOV_REGISTRY_URL),
+        Some(&EnvValue::Ref("GovRegistryUrl".into()))
+    );
+    assert_eq!(
+        model.raw["Parameters"]["GovRegistryUrl"]["Default"],
+        "https://manage.get.gov/api/v1/get-report/current-full"
+    );
+    let intake = model.function_by_binary("intake").expect("intake");
+    assert_eq!(
+        intake.environment.get(vars::GOV_REGISTRY_REFRESH),
+        Some(&EnvValue::Literal("on".into()))
+    );
+    let mut found = Vec::new();
+    statements(
+        &resources[refresh.logical_id.as_str()]["Properties"]["Policies"],
+        &refresh.logical_id,
+        &mut found,
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (_, statement) = &found[0];
+    assert_eq!(
+        statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"],
+        serde_yaml::Value::Sequence(vec!["REGISTRY".into()]),
+        "the refresh writes the registry's items only"
+    );
+    let errors = &resources["RegistryRefreshErrorsAlarm"]["Properties"];
+    assert_eq!(errors["MetricName"], "Errors");
+    assert!(is_tagged(&errors["AlarmActions"][0]));
 }

@@ -104,6 +104,8 @@ pub fn test_parameters() -> BTreeMap<String, String> {
             "FallbackEmails".to_owned(),
             "sales-ops@example.com".to_owned(),
         ),
+        // The registry refresh is off unless a test serves a registry.
+        ("GovRegistryUrl".to_owned(), String::new()),
     ])
 }
 

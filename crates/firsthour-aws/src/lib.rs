@@ -2,6 +2,7 @@
 //! Clients are built once at cold start from the standard configuration
 //! chain (so `AWS_ENDPOINT_URL` points them at moto locally).
 
+pub mod download;
 pub mod dynamo;
 pub mod eventbridge;
 pub mod item_size;

@@ -4,6 +4,7 @@
 //! local emulator, with the environment `make run` prints).
 
 mod demo;
+mod registry;
 mod report;
 mod time_arg;
 
@@ -14,7 +15,6 @@ use clap::{Parser, Subcommand};
 use firsthour::config::FileConfig;
 use firsthour::intake::{IntakeContext, limits, normalise};
 use firsthour::lead::{RequestMeta, Source};
-use firsthour::sector::{classify_domain, normalise_domain};
 use firsthour::service::intake::classify;
 use serde_json::json;
 
@@ -35,10 +35,11 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
-    /// The .gov registry the functions classify with.
+    /// The .gov registry the functions classify with, and the refreshed
+    /// copy a deployed stack keeps (`show`, `update`, `status`).
     Registry {
         #[command(subcommand)]
-        command: RegistryCommand,
+        command: registry::RegistryCommand,
     },
     /// How fast leads were answered, per segment and source, from the lead table.
     Report(report::ReportArgs),
@@ -51,19 +52,6 @@ enum RulesCommand {
     /// Validate a rules/config file and print a summary.
     Check {
         file: PathBuf,
-        #[arg(long, value_name = "FILE")]
-        gov_domains: Option<PathBuf>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum RegistryCommand {
-    /// What the registry says of a domain (or an address): sector, domain
-    /// type, organisation, service, and which copy answered.
-    Show {
-        /// `va.gov`, `k.lee@jpl.nasa.gov`, `us.af.mil`…
-        domain: String,
-        /// A .gov registry CSV instead of the built-in snapshot.
         #[arg(long, value_name = "FILE")]
         gov_domains: Option<PathBuf>,
     },
@@ -103,13 +91,7 @@ fn main() -> ExitCode {
         Command::Rules {
             command: RulesCommand::Check { file, gov_domains },
         } => rules_check(&file, gov_domains.as_deref()),
-        Command::Registry {
-            command:
-                RegistryCommand::Show {
-                    domain,
-                    gov_domains,
-                },
-        } => registry_show(&domain, gov_domains.as_deref()),
+        Command::Registry { command } => registry::run(command),
         Command::Report(args) => {
             block_on(async { report::run(args).await.map_err(|e| e.to_string()) })
         }
@@ -132,7 +114,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn block_on<F: std::future::Future<Output = Result<String, String>>>(
+pub(crate) fn block_on<F: std::future::Future<Output = Result<String, String>>>(
     future: F,
 ) -> Result<String, String> {
     tokio::runtime::Builder::new_multi_thread()
@@ -240,38 +222,6 @@ fn route(args: &RouteArgs) -> Result<String, String> {
         "priority": decision.priority,
         "reason": decision.reason,
         "warnings": normalised.warnings,
-    });
-    serde_json::to_string_pretty(&output).map_err(|e| e.to_string())
-}
-
-/// `firsthour registry show`: the registry's answer for one domain, as the
-/// intake would classify an address there, and which copy answered.
-fn registry_show(domain: &str, gov_domains: Option<&Path>) -> Result<String, String> {
-    let config = load_config(None, gov_domains)?;
-    let registry = config.registry.as_deref();
-    // An address is taken at its domain, as the intake reads the lead's email.
-    let domain = domain.rsplit('@').next().unwrap_or(domain).trim();
-    if domain.is_empty() {
-        return Err("give a domain, e.g. `firsthour registry show va.gov`".into());
-    }
-    let (sector, rule, organisation) = classify_domain(domain, registry);
-    let registered = registry
-        .and_then(|r| r.lookup(domain))
-        .map(|(d, _)| d.to_owned());
-    let output = json!({
-        "domain": normalise_domain(domain),
-        "sector": sector,
-        "rule": rule,
-        "registered_domain": registered,
-        "domain_type": organisation.domain_type,
-        "agency": organisation.agency,
-        "service": organisation.service,
-        "registry": registry.map(|r| json!({
-            "copy": r.copy().kind(),
-            "described": r.copy().to_string(),
-            "dated": r.dated().map(|d| d.to_string()),
-            "domains": r.len(),
-        })),
     });
     serde_json::to_string_pretty(&output).map_err(|e| e.to_string())
 }

@@ -284,7 +284,7 @@ async fn run(
          \n  intake      POST {base}/leads  (or {base}/leads/{{source}})\
          \n  sent mail   {base}/_local/mail{landing}\
          \n  emulator    {emulator_url}  (moto)\
-         \n  schedule    escalation every {tick} s\
+         \n  schedule    escalation every {tick} s; .gov registry refresh at start, then daily{refresh}\
          \n\nTry:\n  curl -i {base}/leads -H 'content-type: application/json' \\\n    -d '{{\"email\":\"jane.doe@example.com\",\"name\":\"Jane Doe\",\"company\":\"Example Inc\",\"message\":\"Please call me\"}}'\
          \n\nTouch a lead (CRM / dialer API):\n  curl -i {base}/leads/LEAD_ID/touch -H 'authorization: Bearer {token}' \\\n    -H 'content-type: application/json' -d '{{\"by\":\"ae-1@example.com\",\"channel\":\"call\",\"touch_id\":\"call-1\"}}'\
          \n  ladders run {speedup}x faster than configured{speed_hint}\
@@ -292,6 +292,16 @@ async fn run(
          \n  table {table}, bus {bus}         \n\nResponse-time report (with that environment):\n  {cli} demo-data        # a few hundred realistic leads over 5 days\n  {cli} report --chart report.png         \n\nCtrl-C stops everything.\n",
         cli = cli_hint(&args.bin_dir()),
         tick = args.tick_seconds,
+        refresh = match args
+            .params
+            .iter()
+            .find(|(name, _)| name == "GovRegistryUrl")
+        {
+            Some((_, url)) if url.trim().is_empty() => " (off: GovRegistryUrl is empty)".to_owned(),
+            Some((_, url)) => format!(" from {url}"),
+            None =>
+                " from get.gov (offline, it fails and the built-in snapshot answers)".to_owned(),
+        },
         token = token,
         speedup = args.ladder_speedup,
         speed_hint = if args.ladder_speedup == 1 {

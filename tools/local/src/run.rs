@@ -114,7 +114,10 @@ pub async fn start(options: &RunOptions, sdk: &SdkConfig) -> Result<RunningStack
             .get(&schedule.function)
             .cloned()
             .ok_or_else(|| format!("schedule targets unknown function {}", schedule.function))?;
-        tasks.push(tokio::spawn(tick(host, options.tick)));
+        tasks.push(tokio::spawn(tick(
+            host,
+            schedule_period(&schedule.expression, options.tick),
+        )));
     }
     let intake = model
         .function_by_binary("intake")
@@ -220,7 +223,40 @@ pub fn scheduled_event() -> serde_json::Value {
     })
 }
 
-/// Stands in for the schedule rule: invokes the function every `every`.
+/// How often a schedule fires here: a one-minute rate at the run's tick
+/// (sped up for demos and tests), any other `rate(N unit)` as written, and
+/// anything unreadable daily.
+pub fn schedule_period(expression: &str, tick: Duration) -> Duration {
+    const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+    let Some(rate) = expression
+        .trim()
+        .strip_prefix("rate(")
+        .and_then(|rest| rest.strip_suffix(')'))
+    else {
+        return DAY;
+    };
+    let mut words = rate.split_whitespace();
+    let (Some(count), Some(unit)) = (
+        words.next().and_then(|n| n.parse::<u64>().ok()),
+        words.next(),
+    ) else {
+        return DAY;
+    };
+    let unit_seconds = match unit.trim_end_matches('s') {
+        "minute" => 60,
+        "hour" => 60 * 60,
+        "day" => 24 * 60 * 60,
+        _ => return DAY,
+    };
+    match count.checked_mul(unit_seconds) {
+        Some(60) => tick,
+        Some(0) | None => DAY,
+        Some(seconds) => Duration::from_secs(seconds),
+    }
+}
+
+/// Stands in for the schedule rule: invokes the function every `every`
+/// (the first time at start).
 async fn tick(host: Arc<FunctionHost>, every: Duration) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -229,5 +265,32 @@ async fn tick(host: Arc<FunctionHost>, every: Duration) {
         if let Err(err) = host.invoke(&scheduled_event()).await {
             eprintln!("[schedule] {} failed: {err}", host.name());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_one_minute_rate_runs_at_the_tick_and_others_as_written() {
+        let tick = Duration::from_secs(2);
+        assert_eq!(schedule_period("rate(1 minute)", tick), tick);
+        assert_eq!(
+            schedule_period("rate(1 day)", tick),
+            Duration::from_secs(86_400)
+        );
+        assert_eq!(
+            schedule_period("rate(6 hours)", tick),
+            Duration::from_secs(21_600)
+        );
+        assert_eq!(
+            schedule_period("cron(0 6 * * ? *)", tick),
+            Duration::from_secs(86_400)
+        );
+        assert_eq!(
+            schedule_period("rate(0 minutes)", tick),
+            Duration::from_secs(86_400)
+        );
     }
 }

@@ -32,6 +32,9 @@ pub mod vars {
     /// `on`: classify with the copy the scheduled refresh stores in the
     /// table when it is newer than the built-in snapshot (read at cold start).
     pub const GOV_REGISTRY_REFRESH: &str = "FIRSTHOUR_GOV_REGISTRY_REFRESH";
+    /// Where the refresh downloads get.gov's `current-full.csv`; empty
+    /// turns the refresh off.
+    pub const GOV_REGISTRY_URL: &str = "FIRSTHOUR_GOV_REGISTRY_URL";
     /// Read through `$FIRSTHOUR_…` recipients in the config file.
     pub const FEDERAL_TEAM_EMAILS: &str = "FIRSTHOUR_FEDERAL_TEAM_EMAILS";
     pub const FALLBACK_EMAILS: &str = "FIRSTHOUR_FALLBACK_EMAILS";
@@ -403,6 +406,44 @@ impl RouterSettings {
             metrics_namespace: metrics_namespace(env)?,
             file,
         })
+    }
+}
+
+/// What the registry refresh needs, resolved at cold start.
+#[derive(Debug, Clone)]
+pub struct RefreshSettings {
+    pub table_name: String,
+    /// get.gov's full file (an `http(s)` or `file` URL); `None`: refresh off.
+    pub source: Option<url::Url>,
+}
+
+impl RefreshSettings {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &EnvReader<F>,
+    ) -> Result<Self, ConfigError> {
+        let source = env
+            .optional(vars::GOV_REGISTRY_URL)
+            .map(|raw| registry_source(&raw))
+            .transpose()
+            .map_err(|problem| ConfigError::Invalid {
+                var: vars::GOV_REGISTRY_URL,
+                problem,
+            })?;
+        Ok(Self {
+            table_name: env.required(vars::TABLE_NAME)?,
+            source,
+        })
+    }
+}
+
+/// A registry source: an `http`, `https` or `file` URL.
+pub fn registry_source(raw: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(raw.trim()).map_err(|err| format!("{raw:?} is not a URL: {err}"))?;
+    match url.scheme() {
+        "http" | "https" | "file" => Ok(url),
+        other => Err(format!(
+            "{raw:?}: the registry is downloaded over http or https (or read from a file: URL), not {other}"
+        )),
     }
 }
 

@@ -73,6 +73,8 @@ impl<S: RegistryStore> RegistryRefresh<S> {
         download: Download,
         now: jiff::Timestamp,
     ) -> RefreshReport {
+        // Stored to the millisecond: what is read back equals what was kept.
+        let now = jiff::Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now);
         let report = |outcome, detail: String, rows| RefreshReport {
             at: now,
             source: source.to_owned(),
