@@ -7,6 +7,115 @@ use std::time::Duration;
 use firsthour_local::run::{RunOptions, start};
 use firsthour_tests::*;
 
+/// `make run`'s options on a private moto: the shipped config, the test
+/// parameters (registry refresh off), two intake instances, and `extra_env`.
+fn run_options(
+    moto: &PrivateMoto,
+    log_dir: Option<std::path::PathBuf>,
+    extra_env: Vec<(String, String)>,
+) -> RunOptions {
+    let mut env = vec![
+        (
+            "FIRSTHOUR_CONFIG_FILE".into(),
+            shipped_config().display().to_string(),
+        ),
+        ("AWS_ENDPOINT_URL".into(), moto.url.clone()),
+    ];
+    env.extend(extra_env);
+    RunOptions {
+        template: template_path(),
+        bin_dir: bin_dir(),
+        prefix: format!("run{}", ulid::Ulid::new().to_string().to_lowercase()),
+        http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        emulator_url: moto.url.clone(),
+        tick: Duration::from_secs(1),
+        parameters: test_parameters(),
+        extra_env: env,
+        intake_instances: 2,
+        show_function_logs: false,
+        log_dir,
+        gateway: Default::default(),
+    }
+}
+
+#[tokio::test]
+async fn a_fresh_run_routes_federal_agencies_to_the_federal_team_with_the_built_in_registry() {
+    // As on a fresh clone: no registry file anywhere, the built-in snapshot.
+    let moto = PrivateMoto::start().await;
+    let sdk = sdk_at(&moto.url).await;
+    let running = start(&run_options(&moto, None, Vec::new()), &sdk)
+        .await
+        .expect("local system starts (run `make build` first)");
+    let base = format!("http://{}", running.http_addr);
+    let client = reqwest::Client::new();
+    let cases = [
+        ("jane.doe@va.gov", "federal-sales@example.com"),
+        ("k.lee@jpl.nasa.gov", "federal-sales@example.com"),
+        ("staffer@mail.house.gov", "federal-sales@example.com"),
+        ("clerk@uscourts.gov", "federal-sales@example.com"),
+        ("analyst@ca.gov", "slg-sales@example.com"),
+    ];
+    let mut leads = Vec::new();
+    for (email, team) in cases {
+        let answer = client
+            .post(format!("{base}/leads"))
+            .header("content-type", "application/json")
+            .body(
+                serde_json::json!({"email": email, "name": "Pat Example", "message": format!("Pricing for {email}")})
+                    .to_string(),
+            )
+            .send()
+            .await
+            .expect("intake answers");
+        assert_eq!(answer.status().as_u16(), 202, "{email}");
+        let id = answer.json::<serde_json::Value>().await.expect("json")["lead_id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        leads.push((email, team, id));
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let sent = firsthour_local::mail::sent_messages(&moto.url)
+            .await
+            .expect("moto data");
+        let missing: Vec<&str> = leads
+            .iter()
+            .filter(|(_, team, id)| {
+                !sent
+                    .iter()
+                    .any(|m| m.body.contains(id.as_str()) && m.to.iter().any(|to| to == team))
+            })
+            .map(|(email, _, _)| *email)
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no email to the right team for {missing:?}: {:?}",
+            sent.iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let sent = firsthour_local::mail::sent_messages(&moto.url)
+        .await
+        .expect("moto data");
+    for (email, team, id) in &leads {
+        let other = ["federal-sales@example.com", "slg-sales@example.com"]
+            .into_iter()
+            .find(|t| t != team)
+            .unwrap_or_default();
+        assert!(
+            !sent
+                .iter()
+                .any(|m| m.body.contains(id.as_str()) && m.to.iter().any(|to| to == other)),
+            "{email} also went to {other}"
+        );
+    }
+    running.stop().await;
+}
+
 #[tokio::test]
 async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
     // A private emulator: the sent-mail view reads moto's whole state, which
@@ -15,30 +124,14 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
     let sdk = sdk_at(&moto.url).await;
     let log_dir = std::env::temp_dir().join(format!("firsthour-logs-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&log_dir).expect("log dir");
-    let options = RunOptions {
-        template: template_path(),
-        bin_dir: bin_dir(),
-        prefix: format!("run{}", ulid::Ulid::new().to_string().to_lowercase()),
-        http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        emulator_url: moto.url.clone(),
-        tick: Duration::from_secs(1),
-        parameters: test_parameters(),
-        extra_env: vec![
-            (
-                "FIRSTHOUR_CONFIG_FILE".into(),
-                shipped_config().display().to_string(),
-            ),
-            (
-                "FIRSTHOUR_GOV_DOMAINS_FILE".into(),
-                registry_snapshot().display().to_string(),
-            ),
-            ("AWS_ENDPOINT_URL".into(), moto.url.clone()),
-        ],
-        intake_instances: 2,
-        show_function_logs: false,
-        log_dir: Some(log_dir.clone()),
-        gateway: Default::default(),
-    };
+    let options = run_options(
+        &moto,
+        Some(log_dir.clone()),
+        vec![(
+            "FIRSTHOUR_GOV_DOMAINS_FILE".into(),
+            registry_snapshot().display().to_string(),
+        )],
+    );
     let running = start(&options, &sdk)
         .await
         .expect("local system starts (run `make build` first)");
