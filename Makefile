@@ -17,6 +17,9 @@ CARGO ?= cargo
 # A get.gov registry CSV for `make run` instead of the built-in snapshot
 # (empty: the built-in; `none`: no registry; see README "Government detection").
 GOV_DOMAINS_FILE ?=
+# Where `make run`'s daily registry refresh downloads from (unset: the
+# template's GovRegistryUrl, get.gov; empty: refresh off; file:///… a file).
+# GOV_REGISTRY_URL =
 
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
@@ -85,7 +88,7 @@ build:
 
 ## run: the whole system locally (intake on :$(PORT), moto on :$(MOTO_PORT), mail at /_local/mail, landing page on :$(SITE_PORT))
 run: venv build
-	$(CARGO) run --quiet --profile local -p firsthour-local --bin firsthour-local -- --port $(PORT) --moto-port $(MOTO_PORT) --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto $(if $(GOV_DOMAINS_FILE),--gov-domains "$(GOV_DOMAINS_FILE)") --ladder-speedup $(LADDER_SPEEDUP) --site-port $(SITE_PORT)
+	$(CARGO) run --quiet --profile local -p firsthour-local --bin firsthour-local -- --port $(PORT) --moto-port $(MOTO_PORT) --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto $(if $(GOV_DOMAINS_FILE),--gov-domains "$(GOV_DOMAINS_FILE)") --ladder-speedup $(LADDER_SPEEDUP) --site-port $(SITE_PORT) $(if $(filter undefined,$(origin GOV_REGISTRY_URL)),,--param "GovRegistryUrl=$(GOV_REGISTRY_URL)")
 
 ## test: every test, against a private moto on a free port, and the template checks
 ## (installs Chromium for the browser test first: see `browser`)
