@@ -10,6 +10,7 @@ use firsthour::config::EnvReader;
 use firsthour::ports::RegistryStore;
 use firsthour::sector::refresh::RefreshOutcome;
 use firsthour_aws::{DynamoLeadStore, FromEnv};
+use firsthour_tests::firsthour_cli as firsthour;
 use firsthour_tests::*;
 use registry_refresh::RefreshApp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -291,25 +292,6 @@ async fn the_intake_classifies_with_the_refreshed_copy_from_its_next_cold_start(
     // With the refresh off, or a file named, the refreshed copy is not read.
     let off = cold_start(intake_env("off")).await;
     assert_eq!(sector_of(post(off, 3).await).await, "government_unverified");
-}
-
-/// Runs the `firsthour` binary on the test emulator: (exit code, stdout, stderr).
-fn firsthour(args: &[&str]) -> (i32, String, String) {
-    let output = std::process::Command::new(binary("firsthour"))
-        .args(args)
-        .current_dir(root())
-        .env("AWS_ENDPOINT_URL", emulator_url())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("FIRSTHOUR_TABLE_NAME")
-        .output()
-        .expect("the firsthour CLI runs (make test builds it into target/local)");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 // The CLI runs as a blocking child process: the server needs its own thread.

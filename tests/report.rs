@@ -1,28 +1,9 @@
 //! `firsthour demo-data` and `firsthour report` against moto, run as the
 //! built binary with the environment `make run` prints.
 
-use std::process::Command;
-
 use firsthour_tests::*;
 
-/// Runs the `firsthour` binary on the test emulator: (exit code, stdout, stderr).
-fn firsthour(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(binary("firsthour"))
-        .args(args)
-        .current_dir(root())
-        .env("AWS_ENDPOINT_URL", emulator_url())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("FIRSTHOUR_TABLE_NAME")
-        .output()
-        .expect("the firsthour CLI runs (make test builds it into target/local)");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+use firsthour_tests::firsthour_cli as firsthour;
 
 #[tokio::test]
 async fn demo_data_and_a_real_lead_show_in_every_format_and_the_chart() {

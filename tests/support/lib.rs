@@ -755,3 +755,23 @@ pub fn temp_config(text: &str) -> String {
     std::fs::write(&path, text).expect("config file");
     path.display().to_string()
 }
+
+/// Runs the `firsthour` CLI binary on the test emulator, as a user with the
+/// environment `make run` prints would: (exit code, stdout, stderr).
+pub fn firsthour_cli(args: &[&str]) -> (i32, String, String) {
+    let output = std::process::Command::new(binary("firsthour"))
+        .args(args)
+        .current_dir(root())
+        .env("AWS_ENDPOINT_URL", emulator_url())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("FIRSTHOUR_TABLE_NAME")
+        .output()
+        .expect("the firsthour CLI runs (make test builds it into target/local)");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
