@@ -91,8 +91,9 @@ fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
             .with_native_roots(false)
             .with_pem_certificate(AWS_ROOTS)
     };
-    let builder = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc));
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(
+        tls::rustls_provider::CryptoMode::AwsLc,
+    ));
     match TlsContext::builder().with_trust_store(trust_store).build() {
         Ok(context) => builder.tls_context(context).build_https(),
         // Never expected (the roots are fixed): the SDK's own default.
@@ -180,6 +181,11 @@ mod trust_tests {
         let store = TrustStore::empty()
             .with_native_roots(false)
             .with_pem_certificate(AWS_ROOTS);
-        assert!(TlsContext::builder().with_trust_store(store).build().is_ok());
+        assert!(
+            TlsContext::builder()
+                .with_trust_store(store)
+                .build()
+                .is_ok()
+        );
     }
 }
