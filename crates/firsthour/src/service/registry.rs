@@ -89,11 +89,18 @@ impl<S: RegistryStore> RegistryRefresh<S> {
                 None,
             ),
             Ok(bytes) => match self.current().await {
-                Err(err) => report(
+                Err(StoreError::Unavailable(err)) => report(
                     RefreshOutcome::Failed,
                     format!("could not read the copy in use: {err}"),
                     None,
                 ),
+                // A stored copy nothing can read must not block every
+                // refresh after it: compare with the snapshot, replace it.
+                Err(StoreError::Rejected(why)) => {
+                    tracing::warn!(error = %why, "the stored .gov registry copy is unreadable; comparing the download with the built-in snapshot");
+                    self.check_and_store(&bytes, &GovRegistry::built_in(), source, now)
+                        .await
+                }
                 Ok(in_use) => self.check_and_store(&bytes, &in_use, source, now).await,
             },
         };
@@ -327,6 +334,35 @@ mod tests {
             kind(&at_cold_start(store, built_in).await),
             Some("built-in")
         );
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_stored_copy_is_replaced_by_the_next_good_download() {
+        let store = MemoryStore::new();
+        let mut broken = refresh::check(
+            SNAPSHOT.as_bytes(),
+            &GovRegistry::built_in(),
+            &RefreshChecks::default(),
+            "test",
+            day(27),
+        )
+        .expect("accepted")
+        .0;
+        broken.changed = "not,the,registry\n".into();
+        assert_eq!(store.store_registry(&broken).await, Ok(true));
+        let refresh = RegistryRefresh::new(store);
+        assert!(refresh.current().await.is_err(), "unreadable");
+        let report = refresh
+            .refresh("https://get.gov", Ok(with_new_agency()), day(29))
+            .await;
+        assert_eq!(
+            report.outcome,
+            RefreshOutcome::Accepted,
+            "{}",
+            report.detail
+        );
+        let current = refresh.current().await.expect("readable again");
+        assert!(current.lookup("newagency.gov").is_some());
     }
 
     #[tokio::test]
