@@ -7,7 +7,8 @@ use std::borrow::Cow;
 use serde_json_borrow::{ObjectAsVec as Map, Value};
 
 use super::IntakeError;
-use super::vendors::{hubspot, typeform, unwrap_form_vendors, webflow};
+use super::entries;
+use super::vendors::{drop_shared_secrets, hubspot, typeform, unwrap_form_vendors, webflow};
 
 /// A member of a JSON object, or of a value that may be one.
 pub(super) trait Member<'ctx> {
@@ -115,7 +116,7 @@ pub fn parse_body(body: &[u8], content_type: Option<&str>) -> Result<Submission,
         None => (sniff(body)?, None),
     };
     let charset = charset.as_deref();
-    match format {
+    let mut submission = match format {
         BodyFormat::Json => parse_json(&decode_text(body, charset, TextOrigin::Json)?),
         BodyFormat::UrlEncoded => {
             let (body, charset) = without_leading_bom(body, charset);
@@ -133,7 +134,9 @@ pub fn parse_body(body: &[u8], content_type: Option<&str>) -> Result<Submission,
                 parse_urlencoded(text.as_bytes(), Some("utf-8"))
             }
         }
-    }
+    }?;
+    drop_shared_secrets(&mut submission.fields);
+    Ok(submission)
 }
 
 fn media_type(header: &str) -> Result<(BodyFormat, Option<String>), IntakeError> {
@@ -489,7 +492,9 @@ pub(super) fn scalar_text(value: &Value) -> Option<String> {
     }
 }
 
-/// Flattens nested JSON into `parent.child` and `list[0].child` names.
+/// Flattens nested JSON into `parent.child` and `list[0].child` names; an
+/// answer object (`{label, value}`) or a compound phone becomes one field
+/// (see [`super::entries`]).
 pub(super) fn flatten(prefix: &str, map: &Map<'_>, out: &mut Vec<SubmittedField>) {
     for (key, value) in map.iter() {
         let name = if prefix.is_empty() {
@@ -497,16 +502,30 @@ pub(super) fn flatten(prefix: &str, map: &Map<'_>, out: &mut Vec<SubmittedField>
         } else {
             format!("{prefix}.{key}")
         };
-        flatten_value(name, value, out);
+        flatten_value(name, Some(key), value, out);
     }
 }
 
-fn flatten_value(name: String, value: &Value, out: &mut Vec<SubmittedField>) {
+/// `key`: the member name `value` sits under (`None` in a list).
+fn flatten_value(name: String, key: Option<&str>, value: &Value, out: &mut Vec<SubmittedField>) {
     match value {
-        Value::Object(inner) => flatten(&name, inner, out),
+        Value::Object(inner) => {
+            if let Some(text) = entries::compound_text(inner) {
+                out.push(SubmittedField::new(name, text));
+            } else if let Some(mut entry) = entries::labelled_entry(key, inner) {
+                // Named by its path where it sits under a key, so a rule or
+                // the reader still sees where it came from.
+                if key.is_some() && !entry.labels.contains(&name) {
+                    entry.name = name;
+                }
+                out.push(entry);
+            } else {
+                flatten(&name, inner, out);
+            }
+        }
         Value::Array(items) if items.iter().any(|i| i.is_object() || i.is_array()) => {
             for (index, item) in items.iter().enumerate() {
-                flatten_value(format!("{name}[{index}]"), item, out);
+                flatten_value(format!("{name}[{index}]"), None, item, out);
             }
         }
         other => {

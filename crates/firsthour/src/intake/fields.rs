@@ -367,7 +367,58 @@ fn alias_table() -> &'static FxHashMap<&'static str, LeadField> {
 /// Exact alias match on a name, after [`normalise_name`] (done here on the
 /// stack: every submitted field goes through this, often more than once).
 fn by_alias(name: &str) -> Option<LeadField> {
-    with_alias_key(name, |key| alias_table().get(key).copied()).flatten()
+    with_alias_key(name, |key| {
+        let table = alias_table();
+        table
+            .get(key)
+            .or_else(|| without_numbering(key).and_then(|bare| table.get(bare)))
+            .copied()
+    })
+    .flatten()
+}
+
+/// An alias key without a form builder's numbering: Jotform's `q4_email`
+/// (`q4email` → `email`), Contact Form 7's `tel-942` (`tel942` → `tel`).
+fn without_numbering(key: &str) -> Option<&str> {
+    let unnumbered = |text: &str| text.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let mut bare = key;
+    if let Some(rest) = bare.strip_prefix('q')
+        && unnumbered(rest) < rest.len()
+    {
+        bare = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    bare = bare.trim_end_matches(|c: char| c.is_ascii_digit());
+    (bare.len() != key.len() && !bare.is_empty()).then_some(bare)
+}
+
+/// Path segments of a flattened name that hold someone other than the
+/// person asking: a booking's host or organiser (Calendly's
+/// `event_memberships`, Cal.com's `organizer`), the meeting itself, an
+/// owner or admin a tool assigned. Their addresses and names are kept as
+/// submitted but never taken for the lead's.
+const SOMEONE_ELSE: &[&str] = &[
+    "organizer",
+    "organiser",
+    "host",
+    "hosts",
+    "eventmemberships",
+    "scheduledevent",
+    "owner",
+    "assignee",
+    "admin",
+    "admins",
+    "teammate",
+    "createdby",
+];
+
+/// Whether a flattened name (`payload.organizer.email`) sits under one of
+/// [`SOMEONE_ELSE`].
+pub fn about_someone_else(name: &str) -> bool {
+    let mut segments = name.split(['.', '[', ']']).filter(|s| !s.is_empty());
+    // The leaf is the field itself (an `owner` field is a value, not a parent).
+    segments.next_back();
+    segments
+        .any(|segment| with_alias_key(segment, |key| SOMEONE_ELSE.contains(&key)).unwrap_or(false))
 }
 
 /// `read` of a name as an alias key, normalised on the stack; `None` when
@@ -427,14 +478,19 @@ pub fn recognise(field: &SubmittedField) -> Option<LeadField> {
             }
         });
     }
+    // What the form shows the person (its labels) says more than the key
+    // a builder generated for it (`question_Zd9oQ1`, `text-318`).
     let leaf = leaf(&field.name);
-    by_alias(&field.name)
+    field
+        .labels
+        .iter()
+        .find_map(|l| by_alias(l))
+        .or_else(|| by_alias(&field.name))
         .or_else(|| {
             (leaf.len() != field.name.len())
                 .then(|| by_alias(leaf))
                 .flatten()
         })
-        .or_else(|| field.labels.iter().find_map(|l| by_alias(l)))
 }
 
 /// The lead fields [`recognise_loosely`] can answer.

@@ -1,6 +1,7 @@
 //! Intake: from a webhook body to a normalised [`Lead`].
 
 pub mod body;
+mod entries;
 pub mod fields;
 pub mod limits;
 pub mod multipart;
@@ -158,6 +159,9 @@ fn recognise_fields(fields: &[SubmittedField], mapping: Option<&FieldMapping>) -
     // The field the email came from, and whether the mapping named it.
     let mut email_from: Option<(&SubmittedField, bool)> = None;
     for field in fields {
+        if fields::about_someone_else(&field.name) {
+            continue;
+        }
         let mapped = mapping.and_then(|mapping| {
             mapping.get(&field.name).copied().or_else(|| {
                 mapping
@@ -201,7 +205,61 @@ fn recognise_fields(fields: &[SubmittedField], mapping: Option<&FieldMapping>) -
     {
         recognised.offer(LeadField::Email, &field.value);
     }
+    // Unlabelled fields (Wufoo's `Field5`, a Formstack id) may still carry
+    // the number: the one value that is plainly a phone number.
+    if !recognised.has(LeadField::Phone) {
+        let mut phones = unmatched
+            .iter()
+            .filter(|f| may_hold_a_phone(&f.name) && looks_like_phone(&f.value));
+        if let (Some(field), None) = (phones.next(), phones.next()) {
+            recognised.offer(LeadField::Phone, &field.value);
+        }
+    }
     recognised
+}
+
+/// Whether an unlabelled field's name leaves room for a phone number: not
+/// a control field (`_rendered_at`), not an id, time, date, code or count.
+fn may_hold_a_phone(name: &str) -> bool {
+    let key = crate::lead::normalise_field_name(name);
+    !name.starts_with('_')
+        && ![
+            "id", "time", "date", "stamp", "zip", "postal", "code", "count", "ip", "version",
+        ]
+        .iter()
+        .any(|word| key.ends_with(word) || key.starts_with(word))
+}
+
+/// A value that can only be a phone number: 7 to 15 digits and nothing but
+/// digits, spaces and `+ ( ) - . /`; without separators at most 12 digits
+/// (an epoch in milliseconds or an id is longer); not a date
+/// (`2025-06-05`) nor an IP address.
+fn looks_like_phone(value: &str) -> bool {
+    let value = value.trim();
+    let digits = value.bytes().filter(u8::is_ascii_digit).count();
+    let separated = digits != value.len();
+    (7..=15).contains(&digits)
+        && (separated || digits <= 12)
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b" +()-./".contains(&b))
+        && !numeric_groups(value, 3, |groups| {
+            groups.iter().filter(|g| g.len() == 4).count() == 1
+                && groups.iter().filter(|g| g.len() <= 2).count() == 2
+        })
+        && !numeric_groups(value, 4, |groups| groups.iter().all(|g| g.len() <= 3))
+}
+
+/// `value` is `count` digit groups split by `-`, `/` or `.` that `shape`
+/// accepts: a date (a year and two short groups) or an IP address (four
+/// short ones).
+fn numeric_groups(value: &str, count: usize, shape: impl Fn(&[&str]) -> bool) -> bool {
+    let groups: Vec<&str> = value.split(['-', '/', '.']).collect();
+    groups.len() == count
+        && groups
+            .iter()
+            .all(|g| !g.is_empty() && g.bytes().all(|b| b.is_ascii_digit()))
+        && shape(&groups)
 }
 
 /// How plainly a field recognised as the email is the lead's own.

@@ -9,9 +9,28 @@ use serde_json_borrow::{ObjectAsVec as Map, Value};
 
 use super::body::*;
 
-/// Form-encoded vendor shapes: Unbounce wraps the fields as JSON in a
-/// `data.json` field; Elementor's advanced data uses `fields[id][value]`.
+/// Fields some tools put their shared secret in, in the body itself
+/// (Wufoo's and Formstack's `HandshakeKey`): never stored with the lead.
+const SHARED_SECRET_FIELDS: [&str; 1] = ["handshakekey"];
+
+/// Drops the fields that carry a tool's shared secret (checked, when the
+/// source is signed, before this; see `signature`).
+pub(super) fn drop_shared_secrets(fields: &mut Vec<SubmittedField>) {
+    fields.retain(|field| {
+        let key = crate::lead::normalise_field_name(&field.name);
+        !SHARED_SECRET_FIELDS.contains(&key.as_str())
+    });
+}
+
+/// Form-encoded vendor shapes: Jotform sends the answers as JSON in
+/// `rawRequest`; Wufoo labels its `FieldN`s in `FieldStructure`; Unbounce
+/// wraps the fields as JSON in a `data.json` field; Elementor's advanced
+/// data uses `fields[id][value]`.
 pub(super) fn unwrap_form_vendors(fields: Vec<SubmittedField>) -> Submission {
+    let fields = match jotform(fields) {
+        Ok(submission) => return submission,
+        Err(fields) => expand_key_value_lines(wufoo(fields)),
+    };
     let unbounce = fields.iter().find(|f| f.name == "data.json").and_then(|f| {
         read_json(&f.value, |value| {
             let data = value.as_object()?;
@@ -47,6 +66,144 @@ pub(super) fn unwrap_form_vendors(fields: Vec<SubmittedField>) -> Submission {
         fields,
         ..Submission::default()
     }
+}
+
+/// Jotform's webhook: multipart (or form) fields about the submission
+/// (`formID`, `submissionID`, `formTitle`, `ip`…), `pretty` (the answers as
+/// `Label:Value, …`, ambiguous when a value has a comma), and `rawRequest`:
+/// the answers as JSON keyed `q3_name`, `q4_email`, with compound answers
+/// (`{first, last}`, `{full}`). The answers are read from `rawRequest`.
+fn jotform(fields: Vec<SubmittedField>) -> Result<Submission, Vec<SubmittedField>> {
+    let Some(answers) = fields
+        .iter()
+        .find(|f| f.name == "rawRequest")
+        .and_then(|raw| {
+            read_json(&raw.value, |value| {
+                let mut answers = Vec::new();
+                flatten("", value.as_object()?, &mut answers);
+                Some(answers)
+            })
+            .ok()
+            .flatten()
+        })
+    else {
+        return Err(fields);
+    };
+    let delivery_id = fields
+        .iter()
+        .find(|f| f.name == "submissionID")
+        .map(|f| f.value.clone());
+    let mut out: Vec<SubmittedField> = fields
+        .into_iter()
+        .filter(|f| f.name != "rawRequest" && f.name != "pretty")
+        .collect();
+    // Its page-timing trace says nothing about the lead and is long.
+    out.extend(
+        answers
+            .into_iter()
+            .filter(|f| f.name != "jsExecutionTracker"),
+    );
+    Ok(Submission {
+        fields: out,
+        delivery_id,
+        ..Submission::default()
+    })
+}
+
+/// A compound answer sent as lines of `part = value` (Formstack's
+/// form-encoded name: `first = Jordan\nlast = Ellis`) becomes its parts,
+/// `Name.first` and `Name.last`, as the same answer in JSON would.
+fn expand_key_value_lines(fields: Vec<SubmittedField>) -> Vec<SubmittedField> {
+    fn parts(value: &str) -> Option<Vec<(&str, &str)>> {
+        let parts = value
+            .lines()
+            .map(|line| {
+                let (key, part) = line.split_once(" = ")?;
+                let key = key.trim();
+                (!key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+                    .then_some((key, part.trim()))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        (parts.len() >= 2).then_some(parts)
+    }
+    if !fields.iter().any(|f| f.value.contains(" = ")) {
+        return fields;
+    }
+    let mut out = Vec::with_capacity(fields.len());
+    for field in fields {
+        match parts(&field.value) {
+            Some(parts) => out.extend(
+                parts
+                    .into_iter()
+                    .map(|(key, part)| SubmittedField::new(format!("{}.{key}", field.name), part)),
+            ),
+            None => out.push(field),
+        }
+    }
+    out
+}
+
+/// Wufoo's webhook: `Field1`, `Field2`… with, when "Include Field and Form
+/// Structures" is on, `FieldStructure` giving each id its title, its
+/// sub-field labels (`Name` → `First`, `Last`) and its type.
+fn wufoo(fields: Vec<SubmittedField>) -> Vec<SubmittedField> {
+    let Some(structure) = fields
+        .iter()
+        .find(|f| f.name == "FieldStructure")
+        .and_then(|f| {
+            read_json(&f.value, |value| {
+                let mut labels: Vec<(String, String, Option<FieldKind>)> = Vec::new();
+                for field in value.member("Fields")?.as_array()? {
+                    let title = field
+                        .member("Title")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let kind = field
+                        .member("Type")
+                        .and_then(Value::as_str)
+                        .and_then(super::entries::kind_of_type);
+                    match field.member("SubFields").and_then(Value::as_array) {
+                        Some(parts) => {
+                            for part in parts {
+                                let (Some(id), label) = (
+                                    part.member("ID").and_then(Value::as_str),
+                                    part.member("Label")
+                                        .and_then(Value::as_str)
+                                        .unwrap_or_default(),
+                                ) else {
+                                    continue;
+                                };
+                                labels.push((id.to_owned(), format!("{title} {label}"), kind));
+                            }
+                        }
+                        None => {
+                            if let Some(id) = field.member("ID").and_then(Value::as_str) {
+                                labels.push((id.to_owned(), title.to_owned(), kind));
+                            }
+                        }
+                    }
+                }
+                Some(labels)
+            })
+            .ok()
+            .flatten()
+        })
+    else {
+        return fields;
+    };
+    fields
+        .into_iter()
+        .filter(|f| f.name != "FieldStructure" && f.name != "FormStructure")
+        .map(
+            |field| match structure.iter().find(|(id, _, _)| *id == field.name) {
+                Some((_, label, kind)) => {
+                    let kind = *kind;
+                    field.labelled(Some(label)).kind(kind)
+                }
+                None => field,
+            },
+        )
+        .collect()
 }
 
 /// Elementor Pro's webhook with "Advanced Data": `fields[email][value]`,
