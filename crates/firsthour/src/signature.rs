@@ -1,7 +1,10 @@
 //! Webhook sender authentication, per source, over the exact bytes received:
-//! Standard Webhooks, HubSpot v3, Typeform, Webflow, `X-Hub-Signature-256`
-//! and a static bearer token. Comparisons are constant-time; a request that
-//! fails never reaches the parser.
+//! Standard Webhooks, HubSpot v3, Webflow, the HMAC-over-the-body family
+//! (Typeform, `X-Hub-Signature-256`, Tally, Formstack, Cal.com, Intercom,
+//! Calendly, WPForms, Framer: a table in [`body_mac`]), a shared key in the
+//! body (Wufoo's and Formstack's `HandshakeKey`) and a static bearer token.
+//! Comparisons are constant-time; a request that fails never reaches the
+//! parser.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -33,6 +36,24 @@ pub enum Scheme {
     HubSignature256,
     /// `Authorization: Bearer <token>` (Gravity Forms, Zapier and others that only set headers).
     Bearer,
+    /// Tally: `Tally-Signature: <base64>` over the body.
+    Tally,
+    /// Formstack: `X-FS-Signature: sha256=<hex>` over the body (the HMAC key).
+    Formstack,
+    /// Cal.com: `X-Cal-Signature-256: <hex>` over the body.
+    #[serde(rename = "cal_com")]
+    CalCom,
+    /// Intercom: `X-Hub-Signature: sha1=<hex>` over the body (the app's client secret).
+    Intercom,
+    /// Calendly: `Calendly-Webhook-Signature: t=<unix>,v1=<hex>` over `t.body`.
+    Calendly,
+    /// WPForms webhooks (JSON format): `X-WPForms-Webhook-Signature: t=<unix>,v=<hex>` over `t.body`.
+    Wpforms,
+    /// Framer forms: `Framer-Signature: sha256=<hex>` over the body then the submission id.
+    Framer,
+    /// The shared key Wufoo and Formstack put in the body itself: a
+    /// `HandshakeKey` field, form-encoded or top-level JSON.
+    HandshakeKey,
 }
 
 impl Scheme {
@@ -44,6 +65,14 @@ impl Scheme {
             Self::Webflow => "webflow",
             Self::HubSignature256 => "hub_signature_256",
             Self::Bearer => "bearer",
+            Self::Tally => "tally",
+            Self::Formstack => "formstack",
+            Self::CalCom => "cal_com",
+            Self::Intercom => "intercom",
+            Self::Calendly => "calendly",
+            Self::Wpforms => "wpforms",
+            Self::Framer => "framer",
+            Self::HandshakeKey => "handshake_key",
         }
     }
 }
@@ -162,6 +191,9 @@ impl Verifier {
     }
 
     pub fn verify(&self, request: &SignedRequest<'_>) -> Result<Verified, SignatureError> {
+        if let Some(scheme) = body_mac::body_mac(self.scheme) {
+            return scheme.verify(&self.secret, request);
+        }
         let header =
             |name: &'static str| (request.header)(name).ok_or(SignatureError::Missing(name));
         match self.scheme {
@@ -234,18 +266,6 @@ impl Verifier {
                 .into_bytes();
                 matched(&expected, &given)
             }
-            Scheme::Typeform => {
-                let signature = header("typeform-signature")?;
-                let encoded = signature
-                    .trim()
-                    .strip_prefix("sha256=")
-                    .ok_or(SignatureError::Malformed("typeform-signature"))?;
-                let given = BASE64
-                    .decode(encoded)
-                    .map_err(|_| SignatureError::Malformed("typeform-signature"))?;
-                let expected = mac(&self.secret, &[request.body]).finalize().into_bytes();
-                matched(&expected, &given)
-            }
             Scheme::Webflow => {
                 let signature = header("x-webflow-signature")?;
                 let timestamp = header("x-webflow-timestamp")?;
@@ -264,17 +284,6 @@ impl Verifier {
                 .into_bytes();
                 matched(&expected, &given)
             }
-            Scheme::HubSignature256 => {
-                let signature = header("x-hub-signature-256")?;
-                let encoded = signature
-                    .trim()
-                    .strip_prefix("sha256=")
-                    .ok_or(SignatureError::Malformed("x-hub-signature-256"))?;
-                let given = hex::decode(encoded)
-                    .map_err(|_| SignatureError::Malformed("x-hub-signature-256"))?;
-                let expected = mac(&self.secret, &[request.body]).finalize().into_bytes();
-                matched(&expected, &given)
-            }
             Scheme::Bearer => {
                 let authorization = header("authorization")?;
                 let token = authorization
@@ -288,8 +297,29 @@ impl Verifier {
                     Err(SignatureError::Mismatch)
                 }
             }
+            Scheme::HandshakeKey => {
+                let key =
+                    handshake_key(request.body).ok_or(SignatureError::Missing("HandshakeKey"))?;
+                matched(&self.secret, key.trim().as_bytes())
+            }
+            // The HMAC-over-the-body schemes returned above.
+            _ => Err(SignatureError::Mismatch),
         }
     }
+}
+
+/// The `HandshakeKey` field of a form-encoded or JSON body (Wufoo,
+/// Formstack), read without parsing the rest as a lead.
+fn handshake_key(body: &[u8]) -> Option<String> {
+    const NAME: &str = "HandshakeKey";
+    let text = std::str::from_utf8(body).ok()?.trim_start();
+    if text.starts_with('{') {
+        let value: serde_json_borrow::Value<'_> = serde_json::from_str(text).ok()?;
+        return value.as_object()?.get(NAME)?.as_str().map(str::to_owned);
+    }
+    url::form_urlencoded::parse(text.as_bytes())
+        .find(|(name, _)| name == NAME)
+        .map(|(_, value)| value.into_owned())
 }
 
 /// Signs like a sender would (tests, benchmarks, and the CLI's examples).
@@ -337,10 +367,21 @@ pub mod sign {
     }
 
     pub fn typeform(secret: &str, body: &[u8]) -> String {
-        format!(
-            "sha256={}",
-            BASE64.encode(mac(secret.as_bytes(), &[body]).finalize().into_bytes())
-        )
+        body_mac(Scheme::Typeform, secret, None, body, None).unwrap_or_default()
+    }
+
+    /// The header value of an HMAC-over-the-body scheme (`timestamp` for
+    /// Calendly and WPForms, `extra` for Framer's submission id); `None`
+    /// for the other schemes.
+    pub fn body_mac(
+        scheme: Scheme,
+        secret: &str,
+        timestamp: Option<i64>,
+        body: &[u8],
+        extra: Option<&str>,
+    ) -> Option<String> {
+        super::body_mac::body_mac(scheme)
+            .map(|mac| mac.sign(secret.as_bytes(), timestamp, body, extra))
     }
 
     pub fn webflow(secret: &str, timestamp_ms: i64, body: &[u8]) -> String {
@@ -355,12 +396,12 @@ pub mod sign {
     }
 
     pub fn hub_signature_256(secret: &str, body: &[u8]) -> String {
-        format!(
-            "sha256={}",
-            hex::encode(mac(secret.as_bytes(), &[body]).finalize().into_bytes())
-        )
+        body_mac(Scheme::HubSignature256, secret, None, body, None).unwrap_or_default()
     }
 }
 
+mod body_mac;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod vendor_tests;

@@ -10,8 +10,9 @@ use serde_json_borrow::{ObjectAsVec as Map, Value};
 use super::body::*;
 
 /// Fields some tools put their shared secret in, in the body itself
-/// (Wufoo's and Formstack's `HandshakeKey`): never stored with the lead.
-const SHARED_SECRET_FIELDS: [&str; 1] = ["handshakekey"];
+/// (Wufoo's and Formstack's `HandshakeKey`, Drift's verification `token`):
+/// never stored with the lead.
+const SHARED_SECRET_FIELDS: [&str; 3] = ["handshakekey", "token", "verificationtoken"];
 
 /// Drops the fields that carry a tool's shared secret (checked, when the
 /// source is signed, before this; see `signature`).
