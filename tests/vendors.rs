@@ -138,6 +138,32 @@ async fn every_tool_posts_a_lead_through_the_intake_with_its_signature_checked()
             );
         }
     }
+    // A booked meeting is a touch by its host: the clock stopped, no ladder.
+    for (email, host) in [
+        ("dana.ruiz@example.org", "ae-1@oursaas.example"),
+        ("k.lee@jpl.nasa.gov", "ae-1@oursaas.example"),
+        ("t.herrera@example.com", "ae-1@oursaas.example"),
+    ] {
+        let lead = leads
+            .iter()
+            .find(|lead| s(lead, "email") == Some(email))
+            .unwrap_or_else(|| panic!("{email} stored"));
+        assert_eq!(
+            s(lead, "claimed_by"),
+            Some(host),
+            "{email}: touched by the host"
+        );
+        assert!(s(lead, "first_touch_at").is_some(), "{email}: first touch");
+    }
+    let touched_by_chat = leads
+        .iter()
+        .find(|lead| s(lead, "email") == Some("lena.fischer@example.org"))
+        .expect("the Intercom lead");
+    assert_eq!(
+        s(touched_by_chat, "claimed_by"),
+        None,
+        "a chat lead waits for a rep"
+    );
     let everything = format!("{leads:?}");
     assert!(!everything.contains(SECRET), "a HandshakeKey was stored");
 }

@@ -33,7 +33,23 @@ fn every_vendor_body_gives_the_lead_its_contact() {
             received_at: time::OffsetDateTime::now_utc(),
         };
         let lead = match normalise(&body, case["content_type"].as_str(), context) {
-            Ok(normalised) => normalised.lead,
+            Ok(normalised) => {
+                // A booking is a meeting with the host: never with nobody.
+                let booking = file.starts_with("calendly") || file.starts_with("cal-com");
+                match &normalised.meeting {
+                    Some(meeting) if booking => {
+                        let host = meeting.host.as_deref().unwrap_or_default();
+                        let hosts = case["not_the_lead"].as_array().expect("hosts");
+                        if !hosts.iter().any(|h| h.as_str() == Some(host)) {
+                            wrong.push(format!("{file}: meeting host {host:?}"));
+                        }
+                    }
+                    None if booking => wrong.push(format!("{file}: no booked meeting")),
+                    Some(_) => wrong.push(format!("{file}: a meeting in a form post")),
+                    None => {}
+                }
+                normalised.lead
+            }
             Err(err) => {
                 wrong.push(format!("{file}: refused: {err}"));
                 continue;

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use firsthour::ports::{Clock, EscalationStore, EventPublisher, LeadStore, RoutingStore};
 use firsthour::service::intake::{AcceptStatus, Accepted};
+use firsthour::service::touch::Channel;
 use firsthour_http::{Body, Problem, Request, json_response, prefers_html, redirect_response};
 use http::{Response, StatusCode};
 use serde_json::json;
@@ -43,7 +44,34 @@ impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
         } else {
             tracing::info!(lead_id = %accepted.lead_id, source = %source, status = accepted.status.as_str(), published = accepted.published, warnings = accepted.warnings.len(), elapsed_ms, "lead intake");
         }
+        self.booked_meeting_touch(&accepted).await;
         Ok(self.accepted_response(accepted, prefers_html(&request.headers), prefix))
+    }
+
+    /// A booked meeting is the first response already: recorded as a touch
+    /// by its host (channel `meeting`, once per booking), so no ladder nags
+    /// about the lead. The lead is stored whatever happens here; a touch
+    /// that fails is logged and the ladder runs as for any lead.
+    async fn booked_meeting_touch(&self, accepted: &Accepted) {
+        let Some(meeting) = &accepted.meeting else {
+            return;
+        };
+        let Some(host) = meeting
+            .host
+            .as_deref()
+            .and_then(|host| firsthour::email::EmailAddress::parse(host).ok())
+        else {
+            tracing::warn!(lead_id = %accepted.lead_id, "a booked meeting without its host's address: not recorded as a touch");
+            return;
+        };
+        let touch_id = format!("meeting:{}", meeting.id);
+        if let Err(err) = self
+            .touches
+            .touch(&accepted.lead_id, &touch_id, &host, Channel::Meeting)
+            .await
+        {
+            tracing::error!(lead_id = %accepted.lead_id, error = %err, "the booked meeting was not recorded as a touch");
+        }
     }
 
     /// A browser goes on to the form's page or ours; a program gets the lead.

@@ -233,6 +233,7 @@ fn every_bounded_value_of_a_lead_at_once_still_fits() {
         fields,
         ignored_files: vec![long.clone(); 100],
         delivery_id: Some(long.clone()),
+        meeting: None,
     };
     let source = Source::parse("test").expect("valid source");
     let meta = RequestMeta {
@@ -337,7 +338,7 @@ mod property {
                 delivery_id: None,
             };
             let n = build_lead(
-                Submission { fields: submitted, ignored_files: files, delivery_id },
+                Submission { fields: submitted, ignored_files: files, delivery_id, meeting: None },
                 IntakeContext {
                     source: &source,
                     meta: &meta,

@@ -8,7 +8,9 @@ use serde_json_borrow::{ObjectAsVec as Map, Value};
 
 use super::IntakeError;
 use super::entries;
-use super::vendors::{drop_shared_secrets, hubspot, typeform, unwrap_form_vendors, webflow};
+use super::vendors::{
+    booked_meeting, drop_shared_secrets, hubspot, typeform, unwrap_form_vendors, webflow,
+};
 
 /// A member of a JSON object, or of a value that may be one.
 pub(super) trait Member<'ctx> {
@@ -92,6 +94,21 @@ pub struct Submission {
     pub ignored_files: Vec<String>,
     /// A vendor's own id for the delivery (Typeform `event_id`, Webflow `_id`).
     pub delivery_id: Option<String>,
+    /// The person booked a meeting (Calendly, Cal.com): already a touch.
+    pub meeting: Option<BookedMeeting>,
+}
+
+/// A meeting the person booked with someone in the company: the first
+/// response has already happened, so it is recorded as a touch (channel
+/// `meeting`) and no ladder nags about the lead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookedMeeting {
+    /// The booking's own id (Calendly's invitee URI, Cal.com's `uid`): the
+    /// touch is recorded once per booking.
+    pub id: String,
+    /// Who the meeting is with (the host, the organiser), if the body says.
+    pub host: Option<String>,
+    pub starts_at: Option<String>,
 }
 
 /// The media types the intake understands.
@@ -449,8 +466,11 @@ fn submission_of_json(value: Value<'_>) -> Result<Submission, IntakeError> {
     }
     let mut fields = Vec::new();
     flatten("", &root, &mut fields);
+    let meeting = booked_meeting(&root);
     Ok(Submission {
         fields,
+        delivery_id: meeting.as_ref().map(|m| m.id.clone()),
+        meeting,
         ..Submission::default()
     })
 }

@@ -51,6 +51,8 @@ pub struct Normalised {
     pub redirect_url: Option<String>,
     /// Problems that did not stop the lead (e.g. a broken email beside a good phone).
     pub warnings: Vec<String>,
+    /// The person booked a meeting: the intake records it as a touch.
+    pub meeting: Option<body::BookedMeeting>,
 }
 
 /// Everything [`normalise`] needs besides the body.
@@ -412,6 +414,7 @@ pub fn build_lead(
         .as_deref()
         .map(|ua| bounds.single_line(ua, MAX_SHORT_TEXT_BYTES, "user_agent"));
     let ignored_files = bounded_file_names(submission.ignored_files, &mut bounds);
+    let meeting = submission.meeting;
     let fields = bounded_raw_fields(submission.fields, &mut bounds);
 
     let lead = Lead {
@@ -430,6 +433,7 @@ pub fn build_lead(
         lead,
         redirect_url,
         warnings,
+        meeting,
     })
 }
 

@@ -362,6 +362,7 @@ pub(super) fn typeform(root: &Map<'_>, response: &Map<'_>) -> Submission {
     Submission {
         fields,
         ignored_files: Vec::new(),
+        meeting: None,
         delivery_id: root
             .member("event_id")
             .and_then(Value::as_str)
@@ -390,6 +391,7 @@ pub(super) fn webflow(root: &Map<'_>) -> Option<Submission> {
     Some(Submission {
         fields,
         ignored_files: Vec::new(),
+        meeting: None,
         delivery_id: envelope
             .member(id_key)
             .and_then(Value::as_str)
@@ -445,4 +447,35 @@ pub(super) fn hubspot(root: &Map<'_>) -> Option<Submission> {
         fields,
         ..Submission::default()
     })
+}
+
+/// A booking webhook's meeting: Calendly's `invitee.created` (the host in
+/// `scheduled_event.event_memberships`) or Cal.com's `BOOKING_CREATED`
+/// (the `organizer`). The person's own fields are read generically; the
+/// host's never become the lead's (see `fields::about_someone_else`).
+pub(super) fn booked_meeting(root: &Map<'_>) -> Option<BookedMeeting> {
+    let text = |value: Option<&Value<'_>>| value.and_then(Value::as_str).map(str::to_owned);
+    let payload = root.member("payload")?;
+    if root.member("event").and_then(Value::as_str) == Some("invitee.created") {
+        let event = payload.member("scheduled_event");
+        let host = event
+            .and_then(|e| e.member("event_memberships"))
+            .and_then(Value::as_array)
+            .and_then(|hosts| hosts.first())
+            .and_then(|host| host.member("user_email"));
+        return Some(BookedMeeting {
+            id: text(payload.member("uri"))?,
+            host: text(host),
+            starts_at: text(event.and_then(|e| e.member("start_time"))),
+        });
+    }
+    if root.member("triggerEvent").and_then(Value::as_str) == Some("BOOKING_CREATED") {
+        return Some(BookedMeeting {
+            id: text(payload.member("uid"))
+                .or_else(|| payload.member("bookingId").and_then(scalar_text))?,
+            host: text(payload.member("organizer").and_then(|o| o.member("email"))),
+            starts_at: text(payload.member("startTime")),
+        });
+    }
+    None
 }

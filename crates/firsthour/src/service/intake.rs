@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use crate::config::{FileConfig, IntakeSettings};
 use crate::dedup::{DedupKind, DedupMarker, content_key, delivery_key, sha256_hex};
 use crate::events::{LeadReceived, OutboundEvent};
+use crate::intake::body::BookedMeeting;
 use crate::intake::{IntakeContext, IntakeError, Normalised, normalise};
 use crate::lead::{Lead, LeadId, RequestMeta, Source};
 use crate::metrics::{self, Metrics};
@@ -99,6 +100,8 @@ pub struct Accepted {
     pub published: bool,
     /// Taken for spam: answered like a lead, but nothing was stored.
     pub spam: Option<SpamReason>,
+    /// A new lead that booked a meeting: the caller records the touch.
+    pub meeting: Option<BookedMeeting>,
 }
 
 impl Accepted {
@@ -111,6 +114,7 @@ impl Accepted {
             warnings: normalised.warnings,
             published,
             spam: None,
+            meeting: normalised.meeting,
         }
     }
 
@@ -123,6 +127,7 @@ impl Accepted {
             warnings: normalised.warnings.clone(),
             published: true,
             spam: None,
+            meeting: None,
         }
     }
 
@@ -136,6 +141,7 @@ impl Accepted {
             warnings: Vec::new(),
             published: false,
             spam: Some(reason),
+            meeting: None,
         }
     }
 }
