@@ -1,5 +1,6 @@
 //! CPU per lead: verify the signature, parse, normalise, classify (sector)
-//! and route (rule) one realistic ~2 KB webhook of each content type, with
+//! and route (rule) one realistic ~2 KB webhook of each content type (and a
+//! Tally form response, read by the generic rules for unmapped tools), with
 //! the shipped config (`infra/config/firsthour.toml`) and the built-in get.gov
 //! registry (or the file `FIRSTHOUR_GOV_DOMAINS_FILE` names). Target: at most
 //! 20 µs median per lead.

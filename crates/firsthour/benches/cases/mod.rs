@@ -363,5 +363,30 @@ pub fn cases(now: OffsetDateTime, registry: bool) -> Vec<Case> {
             text_plain_body(),
             Sector::Federal,
         ),
+        tally_case(registry),
     ]
+}
+
+/// A Tally `FORM_RESPONSE` (events/webhooks/tally.json: answers as
+/// `{key, label, type, value}` objects, a choice by option id), signed as
+/// Tally signs it: the generic reader for tools without mapping code.
+fn tally_case(registry: bool) -> Case {
+    const TALLY_SECRET: &str = "tally-signing-secret";
+    let body = read("events/webhooks/tally.json").into_bytes();
+    let signature =
+        sign::body_mac(Scheme::Tally, TALLY_SECRET, None, &body, None).expect("an HMAC scheme");
+    Case {
+        name: "tally_json",
+        source: Source::parse("tally").expect("source"),
+        content_type: "application/json".into(),
+        body,
+        verifier: Verifier::new(Scheme::Tally, TALLY_SECRET).expect("secret"),
+        headers: vec![("tally-signature".into(), signature)],
+        // k.lee@gsa.gov: federal with the registry, unverified without.
+        expected: if registry {
+            Sector::Federal
+        } else {
+            Sector::GovernmentUnverified
+        },
+    }
 }

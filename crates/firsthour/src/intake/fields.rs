@@ -371,7 +371,13 @@ fn by_alias(name: &str) -> Option<LeadField> {
         let table = alias_table();
         table
             .get(key)
-            .or_else(|| without_numbering(key).and_then(|bare| table.get(bare)))
+            .or_else(|| {
+                // Only a key with digits can carry a builder's numbering.
+                key.bytes()
+                    .any(|b| b.is_ascii_digit())
+                    .then(|| without_numbering(key).and_then(|bare| table.get(bare)))
+                    .flatten()
+            })
             .copied()
     })
     .flatten()
@@ -414,6 +420,12 @@ const SOMEONE_ELSE: &[&str] = &[
 /// Whether a flattened name (`payload.organizer.email`) sits under one of
 /// [`SOMEONE_ELSE`].
 pub fn about_someone_else(name: &str) -> bool {
+    // Only a flattened JSON path (`payload.organizer.email`) has a parent
+    // to be someone else's; form names (`fields[email][value]` is unwrapped
+    // before) are flat.
+    if memchr::memchr(b'.', name.as_bytes()).is_none() {
+        return false;
+    }
     let mut segments = name.split(['.', '[', ']']).filter(|s| !s.is_empty());
     // The leaf is the field itself (an `owner` field is a value, not a parent).
     segments.next_back();
@@ -432,6 +444,12 @@ fn with_alias_key<T>(name: &str, read: impl FnOnce(&str) -> T) -> Option<T> {
     }
     let key = std::str::from_utf8(&key[..len]).ok()?;
     Some(read(key))
+}
+
+/// Whether a name, normalised as alias keys are, is one of `keys` (one
+/// normalisation on the stack, however many keys).
+pub(super) fn is_one_of(name: &str, keys: &[&str]) -> bool {
+    with_alias_key(name, |key| keys.contains(&key)).unwrap_or(false)
 }
 
 /// Whether a name is an email alias, and if so whether a plain one.

@@ -224,6 +224,7 @@ fn recognise_fields(fields: &[SubmittedField], mapping: Option<&FieldMapping>) -
 /// a control field (`_rendered_at`), not an id, time, date, code or count.
 fn may_hold_a_phone(name: &str) -> bool {
     let key = crate::lead::normalise_field_name(name);
+    // (Asked only of unlabelled fields, and only when no phone was found.)
     !name.starts_with('_')
         && ![
             "id", "time", "date", "stamp", "zip", "postal", "code", "count", "ip", "version",

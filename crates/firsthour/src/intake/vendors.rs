@@ -17,10 +17,19 @@ const SHARED_SECRET_FIELDS: [&str; 3] = ["handshakekey", "token", "verificationt
 /// Drops the fields that carry a tool's shared secret (checked, when the
 /// source is signed, before this; see `signature`).
 pub(super) fn drop_shared_secrets(fields: &mut Vec<SubmittedField>) {
-    fields.retain(|field| {
-        let key = crate::lead::normalise_field_name(&field.name);
-        !SHARED_SECRET_FIELDS.contains(&key.as_str())
-    });
+    // Every such name ends in `key` or `token`: two byte compares rule out
+    // nearly every field before its name is normalised.
+    let ends_with = |name: &str, tail: &str| {
+        name.len() >= tail.len()
+            && name.as_bytes()[name.len() - tail.len()..].eq_ignore_ascii_case(tail.as_bytes())
+    };
+    let is_secret = |name: &str| {
+        (ends_with(name, "key") || ends_with(name, "token"))
+            && super::fields::is_one_of(name, &SHARED_SECRET_FIELDS)
+    };
+    if fields.iter().any(|field| is_secret(&field.name)) {
+        fields.retain(|field| !is_secret(&field.name));
+    }
 }
 
 /// Form-encoded vendor shapes: Jotform sends the answers as JSON in
@@ -127,7 +136,15 @@ fn expand_key_value_lines(fields: Vec<SubmittedField>) -> Vec<SubmittedField> {
             .collect::<Option<Vec<_>>>()?;
         (parts.len() >= 2).then_some(parts)
     }
-    if !fields.iter().any(|f| f.value.contains(" = ")) {
+    // Most bodies have no ` = ` at all: a `memchr` for `=`, not a substring
+    // searcher built per value.
+    let has_part = |value: &str| {
+        let bytes = value.as_bytes();
+        memchr::memchr_iter(b'=', bytes).any(|at| {
+            at > 0 && bytes.get(at - 1) == Some(&b' ') && bytes.get(at + 1) == Some(&b' ')
+        })
+    };
+    if !fields.iter().any(|f| has_part(&f.value)) {
         return fields;
     }
     let mut out = Vec::with_capacity(fields.len());
