@@ -220,6 +220,7 @@ fn lead_at(received: OffsetDateTime, due: OffsetDateTime) -> LeadRecord {
         fields: vec![RawField::new("email", "major.payne@army.mil")],
         truncated: vec![],
         ignored_files: vec![],
+        guessed: vec![],
     };
     let sector = firsthour::sector::decide(Default::default(), None);
     let route = RouteDecision {

@@ -177,6 +177,7 @@ mod tests {
             fields: vec![RawField::new("submitted_at", "14:00:01")],
             truncated: vec![],
             ignored_files: vec![],
+            guessed: vec![],
         }
     }
 

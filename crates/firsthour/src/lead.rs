@@ -180,6 +180,9 @@ pub struct Lead {
     pub truncated: Vec<String>,
     /// Names of file parts that were ignored (multipart uploads).
     pub ignored_files: Vec<String>,
+    /// Contact fields taken by a guess, not by a name or label: `phone
+    /// from Field5`, for the reader to weigh (see `intake`).
+    pub guessed: Vec<String>,
 }
 
 /// Adds `attribute` to a `truncated` list unless it is already there.

@@ -65,6 +65,8 @@ pub struct Submission {
     /// older versions, which kept only a flag).
     pub cut_unnamed: bool,
     pub ignored_files: Vec<String>,
+    /// Contact fields taken by a guess (`phone from Field5`).
+    pub guessed: Vec<String>,
     pub origin: RequestMeta,
 }
 
@@ -203,6 +205,7 @@ impl LeadRecord {
                 truncated: lead.truncated.clone(),
                 cut_unnamed: false,
                 ignored_files: lead.ignored_files.clone(),
+                guessed: lead.guessed.clone(),
                 origin: RequestMeta {
                     client_ip: lead.client_ip.clone(),
                     user_agent: lead.user_agent.clone(),

@@ -275,6 +275,7 @@ fn build_lead(
         fields,
         truncated: Vec::new(),
         ignored_files: Vec::new(),
+        guessed: Vec::new(),
     })
 }
 

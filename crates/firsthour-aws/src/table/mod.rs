@@ -116,6 +116,9 @@ pub struct LeadItem {
     pub truncated: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored_files: Vec<String>,
+    /// Contact fields taken by a guess (`phone from Field5`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guessed: Vec<String>,
     pub sector: Sector,
     pub sector_evidence: Evidence,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -283,6 +286,7 @@ impl From<LeadRecord> for LeadItem {
             fields_truncated: !sub.truncated.is_empty() || sub.cut_unnamed,
             truncated: sub.truncated,
             ignored_files: sub.ignored_files,
+            guessed: sub.guessed,
             sector: sector.sector,
             sector_evidence: sector.evidence,
             agency: sector.agency,
@@ -367,6 +371,7 @@ impl From<LeadItem> for LeadRecord {
                 cut_unnamed: item.fields_truncated && item.truncated.is_empty(),
                 truncated: item.truncated,
                 ignored_files: item.ignored_files,
+                guessed: item.guessed,
                 origin: RequestMeta {
                     client_ip: item.client_ip,
                     user_agent: item.user_agent,
@@ -506,6 +511,7 @@ mod tests {
             fields: vec![RawField::new("submitted_at", "14:00:01")],
             truncated: vec![],
             ignored_files: vec![],
+            guessed: vec!["phone from Field5".into()],
         }
     }
 

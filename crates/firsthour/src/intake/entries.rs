@@ -52,7 +52,14 @@ pub(super) fn labelled_entry(within: Option<&str>, object: &Map<'_>) -> Option<S
 
 /// Choices sent as option ids (Tally's `["a93d…"]`), as the options' texts.
 fn chosen_options(value: &Value<'_>, options: Option<&Value<'_>>) -> Option<String> {
+    // Each chosen id is looked for among the options: bounded, so a body
+    // of thousands of both cannot make the search quadratic.
+    const MAX_OPTIONS: usize = 500;
+    const MAX_CHOSEN: usize = 50;
     let options = options?.as_array()?;
+    if options.len() > MAX_OPTIONS || value.as_array().is_some_and(|ids| ids.len() > MAX_CHOSEN) {
+        return None;
+    }
     let text_of = |id: &str| {
         options.iter().find_map(|option| {
             (option.member("id")?.as_str()? == id)

@@ -86,6 +86,8 @@ pub fn normalise(
 #[derive(Default)]
 struct Recognised {
     values: [Option<String>; LeadField::ALL.len()],
+    /// What was taken by its value alone, not by a name or label.
+    guessed: Vec<String>,
 }
 
 impl Recognised {
@@ -206,6 +208,9 @@ fn recognise_fields(fields: &[SubmittedField], mapping: Option<&FieldMapping>) -
         && let Some(field) = unmatched.iter().find(|f| looks_like_email(&f.value))
     {
         recognised.offer(LeadField::Email, &field.value);
+        recognised
+            .guessed
+            .push(format!("email from {}", field.name));
     }
     // Unlabelled fields (Wufoo's `Field5`, a Formstack id) may still carry
     // the number: the one value that is plainly a phone number.
@@ -215,6 +220,9 @@ fn recognise_fields(fields: &[SubmittedField], mapping: Option<&FieldMapping>) -
             .filter(|f| may_hold_a_phone(&f.name) && looks_like_phone(&f.value));
         if let (Some(field), None) = (phones.next(), phones.next()) {
             recognised.offer(LeadField::Phone, &field.value);
+            recognised
+                .guessed
+                .push(format!("phone from {}", field.name));
         }
     }
     recognised
@@ -427,6 +435,10 @@ pub fn build_lead(
         user_agent,
         delivery_id: context.meta.delivery_id.clone().or(submission.delivery_id),
         fields,
+        guessed: std::mem::take(&mut recognised.guessed)
+            .into_iter()
+            .map(|guess| bounds.single_line(&guess, MAX_SHORT_TEXT_BYTES, "guessed"))
+            .collect(),
         truncated: bounds.truncated,
         ignored_files,
     };

@@ -749,3 +749,75 @@ fn a_homoglyph_government_address_is_kept_but_not_verified() {
         }
     }
 }
+
+#[test]
+fn unlabelled_fields_give_the_email_and_the_one_phone_as_guesses() {
+    // Wufoo without its field structure: numbered fields, an entry id, a
+    // date and an IP address beside the answers.
+    let body = "Field1=Tomasz&Field2=Nowak&Field3=tnowak%40example.com&Field4=Nowak+Property&Field5=7735550166&EntryId=57&DateCreated=2025-06-05+10%3A14%3A52&IP=198.51.100.23&_rendered_at=1795379755226";
+    let lead = normalise_with(body.as_bytes(), FORM, None)
+        .expect("a lead")
+        .lead;
+    assert_eq!(
+        lead.contact.email.as_ref().map(|e| e.as_str()),
+        Some("tnowak@example.com")
+    );
+    assert_eq!(lead.contact.phone.as_deref(), Some("7735550166"));
+    assert_eq!(lead.guessed, ["email from Field3", "phone from Field5"]);
+
+    // Two values that could each be the number: none is taken.
+    let body = "Field3=tnowak%40example.com&Field5=7735550166&Field6=312-555-0188";
+    let lead = normalise_with(body.as_bytes(), FORM, None)
+        .expect("a lead")
+        .lead;
+    assert_eq!(lead.contact.phone, None);
+    assert_eq!(lead.guessed, ["email from Field3"]);
+
+    // Dates, IP addresses, ids and epochs are no phone numbers.
+    for value in [
+        "2025-06-05",
+        "06/05/2025",
+        "198.51.100.23",
+        "1795379755226",
+        "251234567890123",
+    ] {
+        let body = format!("Field3=t%40example.com&Field9={value}");
+        let lead = normalise_with(body.as_bytes(), FORM, None)
+            .expect("a lead")
+            .lead;
+        assert_eq!(lead.contact.phone, None, "{value}");
+    }
+    // A named phone is no guess.
+    let lead = normalise_with(b"email=t%40example.com&phone=7735550166", FORM, None)
+        .expect("a lead")
+        .lead;
+    assert!(lead.guessed.is_empty());
+}
+
+#[test]
+fn vendor_wrappers_that_do_not_parse_are_read_as_plain_fields() {
+    for body in [
+        "rawRequest=%7Bnot+json&q4_email=a%40example.com",
+        "rawRequest=%5B1%2C2%5D&email=a%40example.com",
+        "FieldStructure=%7B%22Fields%22%3A5%7D&Field3=a%40example.com",
+        "FieldStructure=nope&email=a%40example.com",
+        "Name=first+%3D+&email=a%40example.com",
+        "HandshakeKey=secret&token=t&email=a%40example.com",
+    ] {
+        let lead = normalise_with(body.as_bytes(), FORM, None)
+            .unwrap_or_else(|err| panic!("{body}: {err}"))
+            .lead;
+        assert_eq!(
+            lead.contact.email.as_ref().map(|e| e.as_str()),
+            Some("a@example.com"),
+            "{body}"
+        );
+        assert!(
+            !lead
+                .fields
+                .iter()
+                .any(|f| f.name == "HandshakeKey" || f.name == "token"),
+            "{body}: a shared secret stored"
+        );
+    }
+}

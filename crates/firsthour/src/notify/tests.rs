@@ -28,6 +28,7 @@ fn hostile_item() -> LeadRecord {
         fields: vec![RawField::new("notes", "<img src=x onerror=alert(1)>")],
         truncated: vec![],
         ignored_files: vec![],
+        guessed: vec![],
     };
     let sector = SectorDecision {
         sector: Sector::Federal,
