@@ -1298,8 +1298,16 @@ async fn fuzzed_requests(suite: &mut Suite) {
     let fixtures: Vec<Vec<u8>> = [
         "typeform.json",
         "gravityforms.json",
-        "hubspot.json",
+        "hubspot-forms.json",
         "webflow.json",
+        // The tools read without mapping code: answer objects, wrappers,
+        // compound answers, bookings.
+        "tally.json",
+        "jotform.urlencoded",
+        "wufoo.urlencoded",
+        "formstack.json",
+        "calendly-invitee-created.json",
+        "cal-com-booking-created.json",
     ]
     .iter()
     .filter_map(|name| std::fs::read(root().join("events/webhooks").join(name)).ok())

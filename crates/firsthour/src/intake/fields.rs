@@ -378,6 +378,8 @@ fn by_alias(name: &str) -> Option<LeadField> {
                     .then(|| without_numbering(key).and_then(|bare| table.get(bare)))
                     .flatten()
             })
+            // Contact Form 7's `your-` on any field (`your-organisation`).
+            .or_else(|| key.strip_prefix("your").and_then(|bare| table.get(bare)))
             .copied()
     })
     .flatten()
@@ -565,6 +567,12 @@ mod tests {
             ("page_url", LeadField::PageUrl),
             ("0-1/email", LeadField::Email),
             ("contact.email", LeadField::Email),
+            // Builders' numbering and Contact Form 7's `your-`.
+            ("q4_email", LeadField::Email),
+            ("q12_phoneNumber", LeadField::Phone),
+            ("tel-942", LeadField::Phone),
+            ("your-organisation", LeadField::Company),
+            ("your-phone-2", LeadField::Phone),
         ];
         for (name, expected) in cases {
             assert_eq!(recognise(&named(name)), Some(expected), "{name}");
@@ -576,6 +584,11 @@ mod tests {
             "1.3",
             "URL",
             "website",
+            "text-318",
+            "menu-527",
+            "q1",
+            "address2",
+            "yours",
         ] {
             assert_eq!(recognise(&named(unknown)), None, "{unknown}");
         }
