@@ -401,7 +401,16 @@ pub fn render_first_notification(
     context: NotificationContext<'_>,
 ) -> OutgoingEmail {
     let received = item.received_at;
-    let deadline = context.deadline.map(|d| {
+    // Answered before this email (a meeting the person booked): no deadline.
+    let answered = item
+        .sla
+        .claimed_by
+        .as_ref()
+        .map(|by| match item.sla.touches {
+            0 | 1 => format!("by {by} (the clock is stopped; no escalation)"),
+            n => format!("by {by}, {n} touches (the clock is stopped; no escalation)"),
+        });
+    let deadline = context.deadline.filter(|_| answered.is_none()).map(|d| {
         format!(
             "{}, {} after arrival (first escalation if nobody claims it)",
             readable_time(d),
@@ -433,6 +442,7 @@ pub fn render_first_notification(
         text_row("Source", Some(item.source.to_string())),
         text_row("Received", Some(readable_time(received))),
         text_row("SLA deadline", deadline),
+        text_row("Answered", answered),
         text_row("Page", item.contact.page_url.clone()),
         text_row("Campaign", (!utm.is_empty()).then_some(utm)),
         text_row("Routed by", Some(item.route.reason.clone())),

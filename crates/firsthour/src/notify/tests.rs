@@ -395,3 +395,26 @@ fn what_was_cut_is_named_in_the_email() {
     );
     assert!(email.text.contains("Some values were cut to fit"));
 }
+
+#[test]
+fn a_lead_answered_before_its_email_shows_who_answered_and_no_deadline() {
+    let mut item = hostile_item();
+    item.sla.claimed_by = Some("ae-1@example.com".into());
+    item.sla.touches = 1;
+    let email = render_first_notification(
+        &item,
+        NotificationContext {
+            sender: "leads@example.com",
+            deadline: Some(datetime!(2026-11-22 14:29:11.123 UTC)),
+            claim_url: None,
+        },
+    );
+    assert!(
+        email
+            .text
+            .contains("Answered: by ae-1@example.com (the clock is stopped; no escalation)"),
+        "{}",
+        email.text
+    );
+    assert!(!email.text.contains("SLA deadline"), "{}", email.text);
+}
