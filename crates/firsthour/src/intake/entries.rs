@@ -22,7 +22,9 @@ const ID_KEYS: [&str; 3] = ["key", "id", "ref"];
 /// recognition. `None` for anything else, which is flattened as before.
 pub(super) fn labelled_entry(within: Option<&str>, object: &Map<'_>) -> Option<SubmittedField> {
     let value = VALUE_KEYS.iter().find_map(|key| object.member(key))?;
-    if value.is_object() {
+    // A value that is itself an object, or a sibling that is a contact
+    // field (`{value, email}`), means this is no single answer.
+    if value.is_object() || object.keys().any(super::fields::names_contact_field) {
         return None;
     }
     let labels: Vec<&str> = LABEL_KEYS
@@ -195,6 +197,14 @@ mod tests {
         );
         assert_eq!(entry(r#"{"name":"x","value":{"a":1}}"#, None), None);
         assert_eq!(entry(r#"{"value":"x"}"#, None), None);
+        // A contact that happens to carry a value is read field by field.
+        assert_eq!(
+            entry(
+                r#"{"name":"Jane","value":"5","email":"j@example.com"}"#,
+                Some("contact")
+            ),
+            None
+        );
         // A key/value pair list (`[{"key":"email","value":…}]`) is one too.
         let pair = entry(r#"{"key":"email","value":"a@example.com"}"#, None).expect("an entry");
         assert_eq!(pair.name, "email");

@@ -454,6 +454,21 @@ pub(super) fn is_one_of(name: &str, keys: &[&str]) -> bool {
     with_alias_key(name, |key| keys.contains(&key)).unwrap_or(false)
 }
 
+/// Whether a key names a contact field in its own right (`email`,
+/// `phone`, `company`…): an object holding one is a contact, not an answer.
+pub(super) fn names_contact_field(key: &str) -> bool {
+    matches!(
+        by_alias(key),
+        Some(
+            LeadField::Email
+                | LeadField::Phone
+                | LeadField::FirstName
+                | LeadField::LastName
+                | LeadField::Company
+        )
+    )
+}
+
 /// Whether a name is an email alias, and if so whether a plain one.
 fn email_alias(name: &str) -> Option<bool> {
     with_alias_key(name, |key| {

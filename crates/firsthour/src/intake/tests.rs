@@ -802,6 +802,7 @@ fn vendor_wrappers_that_do_not_parse_are_read_as_plain_fields() {
         "FieldStructure=%7B%22Fields%22%3A5%7D&Field3=a%40example.com",
         "FieldStructure=nope&email=a%40example.com",
         "Name=first+%3D+&email=a%40example.com",
+        "message=x+%3D+5%0Ay+%3D+6&email=a%40example.com",
         "HandshakeKey=secret&token=t&email=a%40example.com",
     ] {
         let lead = normalise_with(body.as_bytes(), FORM, None)
@@ -820,4 +821,19 @@ fn vendor_wrappers_that_do_not_parse_are_read_as_plain_fields() {
             "{body}: a shared secret stored"
         );
     }
+}
+
+#[test]
+fn a_message_that_reads_like_parts_stays_whole() {
+    let body = "email=a%40example.com&message=x+%3D+5%0Ay+%3D+6";
+    let lead = normalise_with(body.as_bytes(), FORM, None)
+        .expect("a lead")
+        .lead;
+    assert_eq!(lead.contact.message.as_deref(), Some("x = 5\ny = 6"));
+    let body = "email=a%40example.com&Name=first+%3D+Jordan%0Alast+%3D+Ellis";
+    let lead = normalise_with(body.as_bytes(), FORM, None)
+        .expect("a lead")
+        .lead;
+    assert_eq!(lead.contact.first_name.as_deref(), Some("Jordan"));
+    assert_eq!(lead.contact.last_name.as_deref(), Some("Ellis"));
 }

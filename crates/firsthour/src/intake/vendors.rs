@@ -124,14 +124,19 @@ fn jotform(fields: Vec<SubmittedField>) -> Result<Submission, Vec<SubmittedField
 /// form-encoded name: `first = Jordan\nlast = Ellis`) becomes its parts,
 /// `Name.first` and `Name.last`, as the same answer in JSON would.
 fn expand_key_value_lines(fields: Vec<SubmittedField>) -> Vec<SubmittedField> {
+    /// The parts Formstack's compound fields (name, address) are sent in:
+    /// only these, so a message that happens to read `x = 5` stays whole.
+    const PARTS: [&str; 12] = [
+        "first", "middle", "last", "prefix", "suffix", "initial", "address", "address2", "city",
+        "state", "zip", "country",
+    ];
     fn parts(value: &str) -> Option<Vec<(&str, &str)>> {
         let parts = value
             .lines()
             .map(|line| {
                 let (key, part) = line.split_once(" = ")?;
                 let key = key.trim();
-                (!key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-                    .then_some((key, part.trim()))
+                PARTS.contains(&key).then_some((key, part.trim()))
             })
             .collect::<Option<Vec<_>>>()?;
         (parts.len() >= 2).then_some(parts)
@@ -209,6 +214,11 @@ fn wufoo(fields: Vec<SubmittedField>) -> Vec<SubmittedField> {
     else {
         return fields;
     };
+    // Each field looks its id up in the structure: a structure larger than
+    // any form is not used, so a crafted body cannot make that quadratic.
+    if structure.len() > 500 {
+        return fields;
+    }
     fields
         .into_iter()
         .filter(|f| f.name != "FieldStructure" && f.name != "FormStructure")
