@@ -10,7 +10,7 @@ use jiff::tz::TimeZone;
 use time::OffsetDateTime;
 
 /// A validated calendar.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Calendar {
     pub name: String,
     time_zone: TimeZone,
@@ -118,6 +118,16 @@ impl Calendar {
     }
 
     /// The instant `business` of working time after `start`.
+    /// The first working instant at or after `at` (`at` itself while open).
+    pub fn next_open(&self, at: OffsetDateTime) -> OffsetDateTime {
+        self.add_business_time(at, Duration::ZERO)
+    }
+
+    /// Whether `at` falls within working hours on a working day.
+    pub fn is_open(&self, at: OffsetDateTime) -> bool {
+        self.next_open(at) == at
+    }
+
     pub fn add_business_time(&self, start: OffsetDateTime, business: Duration) -> OffsetDateTime {
         let Ok(mut now) = jiff::Timestamp::from_nanosecond(start.unix_timestamp_nanos()) else {
             return start + business;

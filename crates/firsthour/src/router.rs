@@ -306,6 +306,8 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
             return Ok(None);
         };
         let turn = self.store.next_turn(&team.name).await?;
-        Ok(team.rep_for_turn(turn).map(|rep| rep.email.clone()))
+        Ok(team
+            .owner_for_turn(turn, self.clock.now())
+            .map(|rep| rep.email.clone()))
     }
 }

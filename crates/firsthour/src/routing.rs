@@ -61,6 +61,10 @@ pub struct RepConfig {
     pub weight: u32,
     #[serde(default = "yes")]
     pub active: bool,
+    /// The rep's working hours (a `[calendars.NAME]`, in its time zone);
+    /// the team's when absent. Outside them the rep gets no new leads.
+    #[serde(default)]
+    pub calendar: Option<Spanned<String>>,
 }
 
 fn one() -> u32 {
@@ -79,6 +83,23 @@ pub struct TeamConfig {
     /// Who escalations to "manager" reach.
     #[serde(default)]
     pub manager: Option<Spanned<String>>,
+    /// Working hours of every rep without a calendar of their own.
+    #[serde(default)]
+    pub calendar: Option<Spanned<String>>,
+    /// Who gets a lead when no rep is working.
+    #[serde(default)]
+    pub when_none_available: WhenNoneAvailable,
+}
+
+/// Who gets a lead when no rep of the team is within their hours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenNoneAvailable {
+    /// The rep whose turn it is, working or not (what teams did before hours).
+    #[default]
+    Any,
+    /// The rep whose hours start first.
+    NextAvailable,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -215,6 +236,8 @@ pub struct CustomersConfig {
 pub struct Rep {
     pub email: String,
     pub weight: u32,
+    /// Working hours; `None`: always available.
+    pub calendar: Option<Calendar>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -223,6 +246,7 @@ pub struct Team {
     /// Active reps only, in the order leads go to them (weights interleaved).
     pub rotation: Vec<Rep>,
     pub manager: Option<String>,
+    pub when_none_available: WhenNoneAvailable,
 }
 
 impl Team {
@@ -230,6 +254,28 @@ impl Team {
     pub fn rep_for_turn(&self, turn: u64) -> Option<&Rep> {
         let len = self.rotation.len() as u64;
         (len > 0).then(|| &self.rotation[((turn.max(1) - 1) % len) as usize])
+    }
+
+    /// The owner for a turn at `now`: the turn goes round the reps within
+    /// their hours (so the counter stays fair among those working); when
+    /// nobody is, [`WhenNoneAvailable`] decides.
+    pub fn owner_for_turn(&self, turn: u64, now: OffsetDateTime) -> Option<&Rep> {
+        let working: Vec<&Rep> = self
+            .rotation
+            .iter()
+            .filter(|rep| rep.calendar.as_ref().is_none_or(|c| c.is_open(now)))
+            .collect();
+        if !working.is_empty() {
+            let len = working.len() as u64;
+            return working.get(((turn.max(1) - 1) % len) as usize).copied();
+        }
+        match self.when_none_available {
+            WhenNoneAvailable::Any => self.rep_for_turn(turn),
+            WhenNoneAvailable::NextAvailable => self
+                .rotation
+                .iter()
+                .min_by_key(|rep| rep.calendar.as_ref().map(|c| c.next_open(now))),
+        }
     }
 }
 

@@ -22,7 +22,7 @@ impl Routing {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, Problem> {
         let calendars = compile_calendars(calendars)?;
-        let teams = compile_teams(teams)?;
+        let teams = compile_teams(teams, &calendars)?;
         let ladders = compile_ladders(ladders, &calendars)?;
         let compile_rule = |rule: &Spanned<RuleConfig>, is_fallback: bool| {
             compile_rule(rule, is_fallback, &teams, &ladders, env)
@@ -105,9 +105,28 @@ fn compile_calendars(
     Ok(compiled_calendars)
 }
 
-fn compile_teams(teams: &HashMap<String, TeamConfig>) -> Result<HashMap<String, Team>, Problem> {
+fn compile_teams(
+    teams: &HashMap<String, TeamConfig>,
+    calendars: &HashMap<String, Calendar>,
+) -> Result<HashMap<String, Team>, Problem> {
     let mut compiled_teams = HashMap::new();
     for (name, team) in teams {
+        let calendar_named = |named: &Spanned<String>, whose: &str| {
+            calendars.get(named.get_ref()).cloned().ok_or_else(|| {
+                problem(
+                    named,
+                    format!(
+                        "[teams.{name}] {whose}: calendar {:?} is not a [calendars.NAME]",
+                        named.get_ref()
+                    ),
+                )
+            })
+        };
+        let team_calendar = team
+            .calendar
+            .as_ref()
+            .map(|named| calendar_named(named, "calendar"))
+            .transpose()?;
         let mut reps = Vec::new();
         let mut seen = HashSet::new();
         for rep in &team.reps {
@@ -124,10 +143,15 @@ fn compile_teams(teams: &HashMap<String, TeamConfig>) -> Result<HashMap<String, 
                     format!("[teams.{name}] {address}: weight must be 1 to 100"),
                 ));
             }
+            let calendar = match &rep.calendar {
+                Some(named) => Some(calendar_named(named, &address)?),
+                None => team_calendar.clone(),
+            };
             if rep.active {
                 reps.push(Rep {
                     email: address,
                     weight: rep.weight,
+                    calendar,
                 });
             }
         }
@@ -142,6 +166,7 @@ fn compile_teams(teams: &HashMap<String, TeamConfig>) -> Result<HashMap<String, 
                 name: name.clone(),
                 rotation: rotation(&reps),
                 manager,
+                when_none_available: team.when_none_available,
             },
         );
     }

@@ -505,3 +505,106 @@ fn domain_types_read_as_rule_words() {
     assert_eq!(domain_type_words("City - Election"), "city_election");
     assert_eq!(domain_type_words(""), "");
 }
+
+/// Two reps in New York hours and one in Los Angeles hours (the rep's own
+/// calendar over the team's), and what happens when nobody is working.
+fn team_with_hours(when_none: &str) -> Team {
+    let text = format!(
+        r#"
+[calendars.new-york]
+time_zone = "America/New_York"
+days = ["mon", "tue", "wed", "thu", "fri"]
+hours = "09:00-17:00"
+
+[calendars.los-angeles]
+time_zone = "America/Los_Angeles"
+days = ["mon", "tue", "wed", "thu", "fri"]
+hours = "09:00-17:00"
+
+[teams.federal]
+calendar = "new-york"
+when_none_available = "{when_none}"
+reps = [
+  {{ email = "east-1@example.com" }},
+  {{ email = "east-2@example.com" }},
+  {{ email = "west-1@example.com", calendar = "los-angeles" }},
+]
+
+[fallback]
+name = "fallback"
+segment = "other"
+recipients = ["sales@example.com"]
+"#
+    );
+    FileConfig::parse(&text, Path::new("firsthour.toml"))
+        .expect("valid")
+        .routing
+        .teams["federal"]
+        .clone()
+}
+
+fn owners(team: &Team, at: time::OffsetDateTime, turns: u64) -> Vec<String> {
+    (1..=turns)
+        .filter_map(|turn| team.owner_for_turn(turn, at).map(|r| r.email.clone()))
+        .collect()
+}
+
+#[test]
+fn leads_go_round_the_reps_within_their_hours() {
+    use time::macros::datetime;
+    let team = team_with_hours("any");
+    // Monday 10:00 in New York is 07:00 in Los Angeles: only the east works.
+    let morning = datetime!(2026-11-30 15:00 UTC);
+    assert_eq!(
+        owners(&team, morning, 4),
+        [
+            "east-1@example.com",
+            "east-2@example.com",
+            "east-1@example.com",
+            "east-2@example.com"
+        ]
+    );
+    // Monday 13:00 in New York, 10:00 in Los Angeles: all three in turn.
+    let midday = datetime!(2026-11-30 18:00 UTC);
+    assert_eq!(owners(&team, midday, 3).len(), 3);
+    assert!(owners(&team, midday, 3).contains(&"west-1@example.com".to_owned()));
+    // Monday 18:00 in New York, 15:00 in Los Angeles: only the west.
+    let evening = datetime!(2026-11-30 23:00 UTC);
+    assert_eq!(owners(&team, evening, 3), ["west-1@example.com"; 3]);
+    // Saturday: nobody works; `any` keeps today's rotation.
+    let saturday = datetime!(2026-12-05 15:00 UTC);
+    assert_eq!(owners(&team, saturday, 3).len(), 3);
+}
+
+#[test]
+fn with_nobody_working_next_available_takes_whoever_starts_first() {
+    use time::macros::datetime;
+    let team = team_with_hours("next_available");
+    // Saturday: New York opens Monday 09:00, three hours before Los Angeles.
+    let saturday = datetime!(2026-12-05 15:00 UTC);
+    let picked = owners(&team, saturday, 2);
+    assert!(picked.iter().all(|o| o.starts_with("east-")), "{picked:?}");
+    // Monday 22:30 UTC: New York closed at 22:00 UTC, Los Angeles still open.
+    let late = datetime!(2026-11-30 22:30 UTC);
+    assert_eq!(owners(&team, late, 2), ["west-1@example.com"; 2]);
+}
+
+#[test]
+fn a_calendar_a_team_names_must_exist() {
+    let text = r#"
+[teams.federal]
+calendar = "nowhere"
+reps = [ { email = "a@example.com" } ]
+[fallback]
+name = "fallback"
+segment = "other"
+recipients = ["sales@example.com"]
+"#;
+    let err = FileConfig::parse(text, Path::new("firsthour.toml")).expect_err("refused");
+    assert!(err.to_string().contains("calendar \"nowhere\""), "{err}");
+    let text = text.replace(
+        "calendar = \"nowhere\"",
+        "when_none_available = \"sometimes\"",
+    );
+    assert!(FileConfig::parse(&text, Path::new("firsthour.toml")).is_err());
+}
