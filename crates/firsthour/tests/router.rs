@@ -181,3 +181,75 @@ async fn a_store_outage_is_retried_by_the_next_delivery() {
     let due = world.store.due_leads(minute(5), 10).await.expect("due");
     assert_eq!(due.leads.len(), 1);
 }
+
+/// A team in two time zones: only the reps within their hours get leads.
+#[tokio::test]
+async fn leads_go_only_to_reps_within_their_working_hours() {
+    let dir = std::env::temp_dir().join(format!("firsthour-hours-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("firsthour.toml");
+    std::fs::write(
+        &config,
+        r#"
+[calendars.new-york]
+time_zone = "America/New_York"
+days = ["mon", "tue", "wed", "thu", "fri"]
+hours = "09:00-17:00"
+
+[calendars.los-angeles]
+time_zone = "America/Los_Angeles"
+days = ["mon", "tue", "wed", "thu", "fri"]
+hours = "09:00-17:00"
+
+[teams.federal]
+calendar = "new-york"
+reps = [
+  { email = "east-1@example.com" },
+  { email = "west-1@example.com", calendar = "los-angeles" },
+  { email = "east-2@example.com" },
+]
+
+[[rules]]
+name = "federal"
+segment = "federal"
+team = "federal"
+assignment = "round_robin"
+recipients = ["$FIRSTHOUR_FEDERAL_TEAM_EMAILS"]
+when = { sector = ["federal"] }
+
+[fallback]
+name = "fallback"
+segment = "other"
+recipients = ["$FIRSTHOUR_FALLBACK_EMAILS"]
+"#,
+    )
+    .expect("config");
+    let world = World::with_config(&config);
+    // T0 is Monday 10:00 in New York, 07:00 in Los Angeles.
+    let mut owners = Vec::new();
+    for name in ["Ann Lee", "Bo Diaz", "Cy Ng", "Di Roy"] {
+        let id = world.post_federal(name).await;
+        world.route(&id).await.expect("routed");
+        owners.push(world.lead(&id).sla.owner.expect("an owner"));
+    }
+    assert_eq!(
+        owners,
+        [
+            "east-1@example.com",
+            "east-2@example.com",
+            "east-1@example.com",
+            "east-2@example.com"
+        ]
+    );
+    // Three hours later Los Angeles works too.
+    world.clock.set(minute(180));
+    let id = world.post_federal("Ed Fox").await;
+    world.route(&id).await.expect("routed");
+    let id2 = world.post_federal("Flo Gray").await;
+    world.route(&id2).await.expect("routed");
+    let later = [world.lead(&id).sla.owner, world.lead(&id2).sla.owner];
+    assert!(
+        later.iter().flatten().any(|o| o == "west-1@example.com"),
+        "{later:?}"
+    );
+}
