@@ -79,6 +79,7 @@ contract!(
     stores_know_nothing_of_missing_leads,
     a_registry_copy_is_replaced_only_by_one_fetched_later,
     the_last_refresh_is_kept_as_reported,
+    a_lead_routed_with_a_reason_keeps_it,
 );
 
 /// A fresh table on the moto server the test run started.
@@ -281,7 +282,7 @@ async fn routed<S: Store>(store: &S, due: OffsetDateTime) -> LeadId {
     let id = id(&lead);
     assert!(
         store
-            .mark_routed(&id, Some("fed-rep-1@example.com"), Some(due), T0)
+            .mark_routed(&id, Some("fed-rep-1@example.com"), None, Some(due), T0)
             .await
             .expect("routed")
     );
@@ -472,7 +473,7 @@ async fn a_lead_is_routed_only_once<S: Store>(store: S) {
     let due = T0 + secs(300);
     let now = T0 + secs(2);
     let first = store
-        .mark_routed(&id, Some("fed-rep-1@example.com"), Some(due), now)
+        .mark_routed(&id, Some("fed-rep-1@example.com"), None, Some(due), now)
         .await;
     assert!(first.expect("routed"));
     let item = stored(&store, &id).await;
@@ -486,7 +487,7 @@ async fn a_lead_is_routed_only_once<S: Store>(store: S) {
     );
     assert_eq!(item.sla.due_at, Some(unix_millis(due)));
     let second = store
-        .mark_routed(&id, Some("fed-rep-2@example.com"), None, now)
+        .mark_routed(&id, Some("fed-rep-2@example.com"), None, None, now)
         .await;
     assert!(!second.expect("answered"), "someone routed it first");
     assert_eq!(stored(&store, &id).await, item, "nothing changed");
@@ -499,7 +500,7 @@ async fn a_lead_routed_without_a_ladder_leaves_the_due_index<S: Store>(store: S)
     assert_eq!(due_ids(&store, T0 + secs(600), 10).await, vec![id.clone()]);
     assert!(
         store
-            .mark_routed(&id, None, None, T0)
+            .mark_routed(&id, None, None, None, T0)
             .await
             .expect("routed")
     );
@@ -609,7 +610,7 @@ async fn a_failed_notification_makes_the_lead_due_at_once<S: Store>(store: S) {
     // Routed with no ladder: out of the index, until the notification fails.
     assert!(
         store
-            .mark_routed(&id, None, None, T0)
+            .mark_routed(&id, None, None, None, T0)
             .await
             .expect("routed")
     );
@@ -1111,7 +1112,7 @@ async fn stores_know_nothing_of_missing_leads<S: Store>(store: S) {
     assert_eq!(store.get_lead(&missing).await.expect("readable"), None);
     assert!(
         !store
-            .mark_routed(&missing, None, None, now)
+            .mark_routed(&missing, None, None, None, now)
             .await
             .expect("answered")
     );
@@ -1218,4 +1219,21 @@ async fn the_last_refresh_is_kept_as_reported<S: Store>(store: S) {
         assert_eq!(store.record_refresh(&report).await, Ok(()));
         assert_eq!(store.last_refresh().await, Ok(Some(report)));
     }
+}
+
+async fn a_lead_routed_with_a_reason_keeps_it<S: Store>(store: S) {
+    let lead = lead();
+    insert(&store, &lead).await;
+    let id = id(&lead);
+    let reason =
+        "rule \"federal\": sector federal; skipped outside working hours: west-1@example.com";
+    assert_eq!(
+        store
+            .mark_routed(&id, Some("east-1@example.com"), Some(reason), None, T0)
+            .await,
+        Ok(true)
+    );
+    let item = stored(&store, &id).await;
+    assert_eq!(item.route.reason, reason);
+    assert_eq!(item.sla.owner.as_deref(), Some("east-1@example.com"));
 }

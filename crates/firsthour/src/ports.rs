@@ -167,10 +167,13 @@ pub trait RoutingStore: Send + Sync {
 
     /// Marks the lead routed with its owner and first due time, only if it is
     /// still unrouted. `Ok(false)`: someone else routed it first.
+    /// `reason`: the routing reason again with how the owner was chosen,
+    /// when there is more to say than the rule (reps passed over).
     fn mark_routed(
         &self,
         id: &LeadId,
         owner: Option<&str>,
+        reason: Option<&str>,
         due_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;

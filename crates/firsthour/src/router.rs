@@ -177,14 +177,19 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
         mut lead: LeadRecord,
         deadline: Option<OffsetDateTime>,
     ) -> Result<LeadRecord, RouterError> {
-        let owner = self.pick_owner(&lead).await?;
+        let (owner, note) = self.pick_owner(&lead).await?;
         let now = self.clock.now();
+        // How the owner was chosen, when others were passed over.
+        let reason = note.map(|note| format!("{}; {note}", lead.route.reason));
         if !self
             .store
-            .mark_routed(&lead.id, owner.as_deref(), deadline, now)
+            .mark_routed(&lead.id, owner.as_deref(), reason.as_deref(), deadline, now)
             .await?
         {
             return self.load(&lead.id, "vanished").await;
+        }
+        if let Some(reason) = reason {
+            lead.route.reason = reason;
         }
         lead.sla.owner = owner;
         lead.sla.routing_state = RoutingState::Routed;
@@ -286,9 +291,13 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
             .due_at(0, received, self.policy.speedup)
     }
 
-    async fn pick_owner(&self, item: &LeadRecord) -> Result<Option<String>, RouterError> {
+    /// The owner, and why others were passed over if any were.
+    async fn pick_owner(
+        &self,
+        item: &LeadRecord,
+    ) -> Result<(Option<String>, Option<String>), RouterError> {
         if item.sla.owner.is_some() {
-            return Ok(item.sla.owner.clone());
+            return Ok((item.sla.owner.clone(), None));
         }
         let rule = self
             .policy
@@ -296,18 +305,19 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
             .rule(&item.route.rule)
             .unwrap_or(&self.policy.routing.fallback);
         if rule.assignment == Assignment::None {
-            return Ok(None);
+            return Ok((None, None));
         }
         let Some(team) = rule
             .team
             .as_ref()
             .and_then(|t| self.policy.routing.teams.get(t))
         else {
-            return Ok(None);
+            return Ok((None, None));
         };
         let turn = self.store.next_turn(&team.name).await?;
-        Ok(team
-            .owner_for_turn(turn, self.clock.now())
-            .map(|rep| rep.email.clone()))
+        Ok(match team.assign(turn, self.clock.now()) {
+            Some((rep, note)) => (Some(rep.email.clone()), note),
+            None => (None, None),
+        })
     }
 }

@@ -260,22 +260,35 @@ impl Team {
     /// their hours (so the counter stays fair among those working); when
     /// nobody is, [`WhenNoneAvailable`] decides.
     pub fn owner_for_turn(&self, turn: u64, now: OffsetDateTime) -> Option<&Rep> {
-        let working: Vec<&Rep> = self
+        self.assign(turn, now).map(|(rep, _)| rep)
+    }
+
+    /// [`Team::owner_for_turn`], with why others were passed over when any
+    /// were (for the lead's routing reason): `None` when nobody was.
+    pub fn assign(&self, turn: u64, now: OffsetDateTime) -> Option<(&Rep, Option<String>)> {
+        let (working, away): (Vec<&Rep>, Vec<&Rep>) = self
             .rotation
             .iter()
-            .filter(|rep| rep.calendar.as_ref().is_none_or(|c| c.is_open(now)))
-            .collect();
+            .partition(|rep| rep.calendar.as_ref().is_none_or(|c| c.is_open(now)));
+        let mut skipped: Vec<&str> = away.iter().map(|rep| rep.email.as_str()).collect();
+        skipped.dedup();
         if !working.is_empty() {
             let len = working.len() as u64;
-            return working.get(((turn.max(1) - 1) % len) as usize).copied();
+            let rep = working.get(((turn.max(1) - 1) % len) as usize).copied()?;
+            let note = (!skipped.is_empty())
+                .then(|| format!("skipped outside working hours: {}", skipped.join(", ")));
+            return Some((rep, note));
         }
-        match self.when_none_available {
-            WhenNoneAvailable::Any => self.rep_for_turn(turn),
-            WhenNoneAvailable::NextAvailable => self
-                .rotation
-                .iter()
-                .min_by_key(|rep| rep.calendar.as_ref().map(|c| c.next_open(now))),
-        }
+        let (rep, how) = match self.when_none_available {
+            WhenNoneAvailable::Any => (self.rep_for_turn(turn)?, "the rep whose turn it is"),
+            WhenNoneAvailable::NextAvailable => (
+                self.rotation
+                    .iter()
+                    .min_by_key(|rep| rep.calendar.as_ref().map(|c| c.next_open(now)))?,
+                "the rep whose hours start first",
+            ),
+        };
+        Some((rep, Some(format!("nobody within working hours: {how}"))))
     }
 }
 

@@ -241,15 +241,29 @@ recipients = ["$FIRSTHOUR_FALLBACK_EMAILS"]
             "east-2@example.com"
         ]
     );
-    // Three hours later Los Angeles works too.
-    world.clock.set(minute(180));
-    let id = world.post_federal("Ed Fox").await;
+    // The lead says who was passed over, and why.
+    let id = world.post_federal("Gil Hu").await;
     world.route(&id).await.expect("routed");
-    let id2 = world.post_federal("Flo Gray").await;
-    world.route(&id2).await.expect("routed");
-    let later = [world.lead(&id).sla.owner, world.lead(&id2).sla.owner];
+    let reason = world.lead(&id).route.reason;
     assert!(
-        later.iter().flatten().any(|o| o == "west-1@example.com"),
-        "{later:?}"
+        reason.ends_with("; skipped outside working hours: west-1@example.com"),
+        "{reason}"
+    );
+    // Three hours later Los Angeles works too: three leads reach all three.
+    world.clock.set(minute(180));
+    let mut later = Vec::new();
+    for name in ["Ed Fox", "Flo Gray", "Hal Ito"] {
+        let id = world.post_federal(name).await;
+        world.route(&id).await.expect("routed");
+        later.push(world.lead(&id).sla.owner.expect("an owner"));
+    }
+    later.sort();
+    assert_eq!(
+        later,
+        [
+            "east-1@example.com",
+            "east-2@example.com",
+            "west-1@example.com"
+        ]
     );
 }

@@ -41,6 +41,7 @@ impl RoutingStore for DynamoLeadStore {
         &self,
         id: &LeadId,
         owner: Option<&str>,
+        reason: Option<&str>,
         due_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
@@ -61,6 +62,11 @@ impl RoutingStore for DynamoLeadStore {
             update = update
                 .expression_attribute_names("#owner", "owner")
                 .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()));
+        }
+        if let Some(reason) = reason {
+            sets.push("route_reason = :reason");
+            update =
+                update.expression_attribute_values(":reason", AttributeValue::S(reason.to_owned()));
         }
         match due_at {
             Some(due) => {

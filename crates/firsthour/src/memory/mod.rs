@@ -248,11 +248,14 @@ impl RoutingStore for MemoryStore {
         &self,
         id: &LeadId,
         owner: Option<&str>,
+        reason: Option<&str>,
         due_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        self.update(id, |lead| rules::mark_routed(lead, owner, due_at, now))
-            .await
+        self.update(id, |lead| {
+            rules::mark_routed(lead, owner, reason, due_at, now)
+        })
+        .await
     }
 
     async fn lease_notification(

@@ -49,11 +49,15 @@ pub(super) fn mark_publish_failed(lead: &mut LeadRecord, at: OffsetDateTime) -> 
 pub(super) fn mark_routed(
     lead: &mut LeadRecord,
     owner: Option<&str>,
+    reason: Option<&str>,
     due_at: Option<OffsetDateTime>,
     now: OffsetDateTime,
 ) -> bool {
     if lead.sla.routing_state != RoutingState::Unrouted {
         return false;
+    }
+    if let Some(reason) = reason {
+        lead.route.reason = reason.to_owned();
     }
     lead.sla.routing_state = RoutingState::Routed;
     lead.sla.routed_at = Some(format_utc_millis(now));
