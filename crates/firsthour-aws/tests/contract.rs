@@ -80,6 +80,7 @@ contract!(
     a_registry_copy_is_replaced_only_by_one_fetched_later,
     the_last_refresh_is_kept_as_reported,
     a_lead_routed_with_a_reason_keeps_it,
+    a_reps_daily_slots_stop_at_the_cap,
 );
 
 /// A fresh table on the moto server the test run started.
@@ -1236,4 +1237,37 @@ async fn a_lead_routed_with_a_reason_keeps_it<S: Store>(store: S) {
     let item = stored(&store, &id).await;
     assert_eq!(item.route.reason, reason);
     assert_eq!(item.sla.owner.as_deref(), Some("east-1@example.com"));
+}
+
+async fn a_reps_daily_slots_stop_at_the_cap<S: Store>(store: S) {
+    let take = |rep: &'static str, day: &'static str| store.take_daily_slot(rep, day, 2);
+    assert_eq!(take("a@example.com", "2026-11-30").await, Ok(true));
+    assert_eq!(take("a@example.com", "2026-11-30").await, Ok(true));
+    assert_eq!(
+        take("a@example.com", "2026-11-30").await,
+        Ok(false),
+        "at the cap"
+    );
+    assert_eq!(
+        take("a@example.com", "2026-11-30").await,
+        Ok(false),
+        "still"
+    );
+    assert_eq!(
+        take("a@example.com", "2026-12-01").await,
+        Ok(true),
+        "a new day"
+    );
+    assert_eq!(
+        take("b@example.com", "2026-11-30").await,
+        Ok(true),
+        "another rep"
+    );
+    // A cap raised later gives room at once.
+    assert_eq!(
+        store
+            .take_daily_slot("a@example.com", "2026-11-30", 3)
+            .await,
+        Ok(true)
+    );
 }

@@ -118,6 +118,14 @@ impl Calendar {
     }
 
     /// The instant `business` of working time after `start`.
+    /// The date at `at` in the calendar's time zone (`2026-11-30`): the day
+    /// a rep's daily cap counts.
+    pub fn local_date(&self, at: OffsetDateTime) -> String {
+        jiff::Timestamp::from_second(at.unix_timestamp())
+            .map(|t| t.to_zoned(self.time_zone.clone()).date().to_string())
+            .unwrap_or_else(|_| at.date().to_string())
+    }
+
     /// The first working instant at or after `at` (`at` itself while open).
     pub fn next_open(&self, at: OffsetDateTime) -> OffsetDateTime {
         self.add_business_time(at, Duration::ZERO)

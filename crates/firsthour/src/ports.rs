@@ -165,6 +165,16 @@ pub trait RoutingStore: Send + Sync {
     /// The next turn of a team's round robin: an atomic counter (1, 2, 3…).
     fn next_turn(&self, team: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// Takes one of a rep's `cap` leads for `day` (their local date), all or
+    /// nothing: `Ok(false)` when the rep already has `cap` that day. Atomic
+    /// under concurrency, so no rep ever goes over their cap.
+    fn take_daily_slot(
+        &self,
+        rep: &str,
+        day: &str,
+        cap: u32,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Marks the lead routed with its owner and first due time, only if it is
     /// still unrouted. `Ok(false)`: someone else routed it first.
     /// `reason`: the routing reason again with how the owner was chosen,

@@ -315,8 +315,38 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
             return Ok((None, None));
         };
         let turn = self.store.next_turn(&team.name).await?;
-        Ok(match team.assign(turn, self.clock.now()) {
-            Some((rep, note)) => (Some(rep.email.clone()), note),
+        let now = self.clock.now();
+        let (candidates, note) = team.candidates(turn, now);
+        let mut at_cap: Vec<&str> = Vec::new();
+        for rep in &candidates {
+            let free = match rep.max_per_day {
+                Some(cap) => {
+                    self.store
+                        .take_daily_slot(&rep.email, &rep.local_date(now), cap)
+                        .await?
+                }
+                None => true,
+            };
+            if free {
+                let mut notes: Vec<String> = note.into_iter().collect();
+                if !at_cap.is_empty() {
+                    notes.push(format!("skipped at their daily cap: {}", at_cap.join(", ")));
+                }
+                let note = (!notes.is_empty()).then(|| notes.join("; "));
+                return Ok((Some(rep.email.clone()), note));
+            }
+            at_cap.push(&rep.email);
+        }
+        // Everyone working is at their cap: the turn's rep still gets it, as
+        // a lead must have someone.
+        Ok(match candidates.first() {
+            Some(rep) => (
+                Some(rep.email.clone()),
+                Some(format!(
+                    "every rep working is at their daily cap ({}): the rep whose turn it is",
+                    at_cap.join(", ")
+                )),
+            ),
             None => (None, None),
         })
     }

@@ -65,6 +65,10 @@ pub struct RepConfig {
     /// the team's when absent. Outside them the rep gets no new leads.
     #[serde(default)]
     pub calendar: Option<Spanned<String>>,
+    /// At most this many new leads a day (the rep's local day); then the
+    /// next rep in turn gets them.
+    #[serde(default)]
+    pub max_per_day: Option<u32>,
 }
 
 fn one() -> u32 {
@@ -238,6 +242,17 @@ pub struct Rep {
     pub weight: u32,
     /// Working hours; `None`: always available.
     pub calendar: Option<Calendar>,
+    pub max_per_day: Option<u32>,
+}
+
+impl Rep {
+    /// The rep's local date at `now` (UTC without a calendar): their cap's day.
+    pub fn local_date(&self, now: OffsetDateTime) -> String {
+        match &self.calendar {
+            Some(calendar) => calendar.local_date(now),
+            None => now.date().to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -266,19 +281,45 @@ impl Team {
     /// [`Team::owner_for_turn`], with why others were passed over when any
     /// were (for the lead's routing reason): `None` when nobody was.
     pub fn assign(&self, turn: u64, now: OffsetDateTime) -> Option<(&Rep, Option<String>)> {
+        let (candidates, note) = self.candidates(turn, now);
+        candidates.first().map(|rep| (*rep, note))
+    }
+
+    /// The reps who may take a turn's lead, in the order to try them (the
+    /// turn's working rep, then the next working ones, each once; a rep at
+    /// their daily cap is passed for the next), and why others were
+    /// passed over.
+    pub fn candidates(&self, turn: u64, now: OffsetDateTime) -> (Vec<&Rep>, Option<String>) {
         let (working, away): (Vec<&Rep>, Vec<&Rep>) = self
             .rotation
             .iter()
             .partition(|rep| rep.calendar.as_ref().is_none_or(|c| c.is_open(now)));
-        let mut skipped: Vec<&str> = away.iter().map(|rep| rep.email.as_str()).collect();
-        skipped.dedup();
+        let mut skipped: Vec<&str> = Vec::new();
+        for rep in &away {
+            if !skipped.contains(&rep.email.as_str()) {
+                skipped.push(&rep.email);
+            }
+        }
         if !working.is_empty() {
-            let len = working.len() as u64;
-            let rep = working.get(((turn.max(1) - 1) % len) as usize).copied()?;
+            let len = working.len();
+            let start = ((turn.max(1) - 1) % len as u64) as usize;
+            let mut order: Vec<&Rep> = Vec::new();
+            for rep in working.iter().cycle().skip(start).take(len) {
+                if !order.iter().any(|r| r.email == rep.email) {
+                    order.push(rep);
+                }
+            }
             let note = (!skipped.is_empty())
                 .then(|| format!("skipped outside working hours: {}", skipped.join(", ")));
-            return Some((rep, note));
+            return (order, note);
         }
+        match self.none_available(turn, now) {
+            Some((rep, note)) => (vec![rep], note),
+            None => (Vec::new(), None),
+        }
+    }
+
+    fn none_available(&self, turn: u64, now: OffsetDateTime) -> Option<(&Rep, Option<String>)> {
         let (rep, how) = match self.when_none_available {
             WhenNoneAvailable::Any => (self.rep_for_turn(turn)?, "the rep whose turn it is"),
             WhenNoneAvailable::NextAvailable => (

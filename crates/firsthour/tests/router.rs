@@ -267,3 +267,58 @@ recipients = ["$FIRSTHOUR_FALLBACK_EMAILS"]
         ]
     );
 }
+
+/// Daily caps hold under concurrency: 30 leads routed at once over reps
+/// capped at 5 and 5 and one without a cap.
+#[tokio::test]
+async fn thirty_concurrent_leads_never_put_a_rep_over_their_cap() {
+    let dir = std::env::temp_dir().join(format!("firsthour-caps-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("firsthour.toml");
+    std::fs::write(
+        &config,
+        r#"
+[teams.federal]
+reps = [
+  { email = "a@example.com", max_per_day = 5 },
+  { email = "b@example.com", max_per_day = 5 },
+  { email = "c@example.com" },
+]
+
+[[rules]]
+name = "federal"
+segment = "federal"
+team = "federal"
+assignment = "round_robin"
+recipients = ["$FIRSTHOUR_FEDERAL_TEAM_EMAILS"]
+when = { sector = ["federal"] }
+
+[fallback]
+name = "fallback"
+segment = "other"
+recipients = ["$FIRSTHOUR_FALLBACK_EMAILS"]
+"#,
+    )
+    .expect("config");
+    let world = World::with_config(&config);
+    let mut ids = Vec::new();
+    for n in 0..30 {
+        ids.push(world.post_federal(&format!("Lead Number{n}")).await);
+    }
+    let routed = futures::future::join_all(ids.iter().map(|id| world.route(id))).await;
+    assert!(routed.iter().all(Result::is_ok), "{routed:?}");
+    let mut counts = std::collections::BTreeMap::new();
+    for id in &ids {
+        let owner = world.lead(id).sla.owner.expect("an owner");
+        *counts.entry(owner).or_insert(0) += 1;
+    }
+    assert_eq!(counts.get("a@example.com"), Some(&5), "{counts:?}");
+    assert_eq!(counts.get("b@example.com"), Some(&5), "{counts:?}");
+    assert_eq!(counts.get("c@example.com"), Some(&20), "{counts:?}");
+    let capped = ids
+        .iter()
+        .map(|id| world.lead(id).route.reason)
+        .filter(|reason| reason.contains("skipped at their daily cap: "))
+        .count();
+    assert!(capped > 0, "the reasons say who was at their cap");
+}

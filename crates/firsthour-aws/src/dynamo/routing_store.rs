@@ -37,6 +37,30 @@ impl RoutingStore for DynamoLeadStore {
             .ok_or_else(|| StoreError::Rejected("counter update returned no value".into()))
     }
 
+    async fn take_daily_slot(&self, rep: &str, day: &str, cap: u32) -> Result<bool, StoreError> {
+        // Kept two days past the day (TTL), then deleted by DynamoDB.
+        let expires = time::OffsetDateTime::now_utc().unix_timestamp() + 3 * 24 * 60 * 60;
+        conditional(
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key(
+                    table::PK,
+                    AttributeValue::S(format!("COUNTER#daily#{}", rep.to_ascii_lowercase())),
+                )
+                .key(table::SK, AttributeValue::S(format!("DAY#{day}")))
+                .update_expression("SET entity = :entity, #expires = :expires ADD leads :one")
+                .condition_expression("attribute_not_exists(leads) OR leads < :cap")
+                .expression_attribute_names("#expires", table::EXPIRES_AT)
+                .expression_attribute_values(":entity", AttributeValue::S("counter".into()))
+                .expression_attribute_values(":expires", number(expires))
+                .expression_attribute_values(":one", number(1))
+                .expression_attribute_values(":cap", number(i64::from(cap)))
+                .send()
+                .await,
+        )
+    }
+
     async fn mark_routed(
         &self,
         id: &LeadId,

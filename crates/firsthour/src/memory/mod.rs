@@ -48,6 +48,8 @@ struct State {
     submissions: HashMap<(String, i64), u64>,
     /// Round-robin turns taken per team.
     turns: HashMap<String, u64>,
+    /// Leads taken per (rep, local day), for daily caps.
+    daily: HashMap<(String, String), u32>,
     /// The refreshed .gov registry and the last refresh's report.
     registry: Option<StoredRegistry>,
     refresh: Option<RefreshReport>,
@@ -240,6 +242,22 @@ impl RoutingStore for MemoryStore {
             let turns = state.turns.entry(team.to_owned()).or_insert(0);
             *turns += 1;
             Ok(*turns)
+        })
+        .await
+    }
+
+    async fn take_daily_slot(&self, rep: &str, day: &str, cap: u32) -> Result<bool, StoreError> {
+        self.call(|state| {
+            let taken = state
+                .daily
+                .entry((rep.to_owned(), day.to_owned()))
+                .or_insert(0);
+            // As the adapter's condition: below the cap, or nothing is added.
+            if *taken >= cap {
+                return Ok(false);
+            }
+            *taken += 1;
+            Ok(true)
         })
         .await
     }

@@ -148,10 +148,19 @@ fn compile_teams(
                 None => team_calendar.clone(),
             };
             if rep.active {
+                if rep.max_per_day == Some(0) {
+                    return Err(problem(
+                        &rep.email,
+                        format!(
+                            "[teams.{name}] {address}: max_per_day must be at least 1 (or active = false)"
+                        ),
+                    ));
+                }
                 reps.push(Rep {
                     email: address,
                     weight: rep.weight,
                     calendar,
+                    max_per_day: rep.max_per_day,
                 });
             }
         }
