@@ -185,11 +185,7 @@ async fn a_store_outage_is_retried_by_the_next_delivery() {
 /// A team in two time zones: only the reps within their hours get leads.
 #[tokio::test]
 async fn leads_go_only_to_reps_within_their_working_hours() {
-    let dir = std::env::temp_dir().join(format!("firsthour-hours-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let config = dir.join("firsthour.toml");
-    std::fs::write(
-        &config,
+    let world = world_with_federal_team(
         r#"
 [calendars.new-york]
 time_zone = "America/New_York"
@@ -208,23 +204,8 @@ reps = [
   { email = "west-1@example.com", calendar = "los-angeles" },
   { email = "east-2@example.com" },
 ]
-
-[[rules]]
-name = "federal"
-segment = "federal"
-team = "federal"
-assignment = "round_robin"
-recipients = ["$FIRSTHOUR_FEDERAL_TEAM_EMAILS"]
-when = { sector = ["federal"] }
-
-[fallback]
-name = "fallback"
-segment = "other"
-recipients = ["$FIRSTHOUR_FALLBACK_EMAILS"]
 "#,
-    )
-    .expect("config");
-    let world = World::with_config(&config);
+    );
     // T0 is Monday 10:00 in New York, 07:00 in Los Angeles.
     let mut owners = Vec::new();
     for name in ["Ann Lee", "Bo Diaz", "Cy Ng", "Di Roy"] {
@@ -272,11 +253,7 @@ recipients = ["$FIRSTHOUR_FALLBACK_EMAILS"]
 /// capped at 5 and 5 and one without a cap.
 #[tokio::test]
 async fn thirty_concurrent_leads_never_put_a_rep_over_their_cap() {
-    let dir = std::env::temp_dir().join(format!("firsthour-caps-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let config = dir.join("firsthour.toml");
-    std::fs::write(
-        &config,
+    let world = world_with_federal_team(
         r#"
 [teams.federal]
 reps = [
@@ -284,23 +261,8 @@ reps = [
   { email = "b@example.com", max_per_day = 5 },
   { email = "c@example.com" },
 ]
-
-[[rules]]
-name = "federal"
-segment = "federal"
-team = "federal"
-assignment = "round_robin"
-recipients = ["$FIRSTHOUR_FEDERAL_TEAM_EMAILS"]
-when = { sector = ["federal"] }
-
-[fallback]
-name = "fallback"
-segment = "other"
-recipients = ["$FIRSTHOUR_FALLBACK_EMAILS"]
 "#,
-    )
-    .expect("config");
-    let world = World::with_config(&config);
+    );
     let mut ids = Vec::new();
     for n in 0..30 {
         ids.push(world.post_federal(&format!("Lead Number{n}")).await);
@@ -321,4 +283,30 @@ recipients = ["$FIRSTHOUR_FALLBACK_EMAILS"]
         .filter(|reason| reason.contains("skipped at their daily cap: "))
         .count();
     assert!(capped > 0, "the reasons say who was at their cap");
+}
+
+/// The rule and fallback the team tests share.
+const FEDERAL_RULE: &str = r#"
+[[rules]]
+name = "federal"
+segment = "federal"
+team = "federal"
+assignment = "round_robin"
+recipients = ["$FIRSTHOUR_FEDERAL_TEAM_EMAILS"]
+when = { sector = ["federal"] }
+
+[fallback]
+name = "fallback"
+segment = "other"
+recipients = ["$FIRSTHOUR_FALLBACK_EMAILS"]
+"#;
+
+/// A world whose rules send federal leads round robin to the federal team
+/// `team` (TOML: `[teams.federal]` and any `[calendars]`) describes.
+fn world_with_federal_team(team: &str) -> World {
+    let dir = std::env::temp_dir().join(format!("firsthour-team-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("firsthour.toml");
+    std::fs::write(&config, format!("{team}\n{FEDERAL_RULE}")).expect("config");
+    World::with_config(&config)
 }
