@@ -2,10 +2,10 @@
 //! refreshed copy a deployed stack keeps in its table (`update`, `status`),
 //! through the same checks and store the daily refresh uses.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Subcommand;
-use firsthour::config::{FileConfig, registry_source};
+use firsthour::config::registry_source;
 use firsthour::ports::RegistryStore;
 use firsthour::sector::refresh::RefreshOutcome;
 use firsthour::sector::{GovRegistry, classify_domain, normalise_domain};
@@ -55,7 +55,12 @@ pub fn run(command: RegistryCommand) -> Result<String, String> {
             domain,
             gov_domains,
             table: None,
-        } => show(&domain, registry_of(gov_domains.as_deref())?.as_ref()),
+        } => show(
+            &domain,
+            crate::load_config(None, gov_domains.as_deref())?
+                .registry
+                .as_deref(),
+        ),
         RegistryCommand::Show {
             domain,
             table: Some(table),
@@ -71,17 +76,6 @@ pub fn run(command: RegistryCommand) -> Result<String, String> {
         RegistryCommand::Update { from, table } => crate::block_on(update(from, table)),
         RegistryCommand::Status { table } => crate::block_on(status(table)),
     }
-}
-
-/// The registry a file names, or the built-in snapshot.
-fn registry_of(gov_domains: Option<&Path>) -> Result<Option<GovRegistry>, String> {
-    let config = match gov_domains {
-        Some(path) => FileConfig::default()
-            .with_registry(path)
-            .map_err(|err| err.to_string())?,
-        None => FileConfig::default().with_built_in_registry(),
-    };
-    Ok(config.registry.as_deref().cloned())
 }
 
 async fn store(table: &str) -> DynamoLeadStore {

@@ -75,21 +75,14 @@ impl<S: RegistryStore> RegistryRefresh<S> {
     ) -> RefreshReport {
         // Stored to the millisecond: what is read back equals what was kept.
         let now = jiff::Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now);
-        let report = |outcome, detail: String, rows| RefreshReport {
-            at: now,
-            source: source.to_owned(),
-            outcome,
-            detail,
-            rows,
-        };
-        let report = match download {
-            Err(why) => report(
+        let (outcome, detail, rows) = match download {
+            Err(why) => (
                 RefreshOutcome::Failed,
                 format!("download failed: {why}"),
                 None,
             ),
             Ok(bytes) => match self.current().await {
-                Err(StoreError::Unavailable(err)) => report(
+                Err(StoreError::Unavailable(err)) => (
                     RefreshOutcome::Failed,
                     format!("could not read the copy in use: {err}"),
                     None,
@@ -103,6 +96,13 @@ impl<S: RegistryStore> RegistryRefresh<S> {
                 }
                 Ok(in_use) => self.check_and_store(&bytes, &in_use, source, now).await,
             },
+        };
+        let report = RefreshReport {
+            at: now,
+            source: source.to_owned(),
+            outcome,
+            detail,
+            rows,
         };
         match report.outcome {
             RefreshOutcome::Accepted => tracing::info!(
@@ -125,23 +125,18 @@ impl<S: RegistryStore> RegistryRefresh<S> {
         report
     }
 
+    /// How checking and storing one download went: outcome, detail, and
+    /// the domains of an accepted copy.
     async fn check_and_store(
         &self,
         bytes: &[u8],
         in_use: &GovRegistry,
         source: &str,
         now: jiff::Timestamp,
-    ) -> RefreshReport {
-        let report = |outcome, detail: String, rows| RefreshReport {
-            at: now,
-            source: source.to_owned(),
-            outcome,
-            detail,
-            rows,
-        };
+    ) -> (RefreshOutcome, String, Option<u32>) {
         let (stored, summary) = match refresh::check(bytes, in_use, &self.checks, source, now) {
             Ok(checked) => checked,
-            Err(rejection) => return report(RefreshOutcome::Rejected, rejection.to_string(), None),
+            Err(rejection) => return (RefreshOutcome::Rejected, rejection.to_string(), None),
         };
         let mut detail = format!(
             "{} domains ({} federal); {} of the snapshot's {} federal domains kept; {} of {} in use gone; {} rows differ from the built-in snapshot of {}, {} removed",
@@ -159,13 +154,13 @@ impl<S: RegistryStore> RegistryRefresh<S> {
             detail.push_str("; a last line without a line break was left out");
         }
         match self.store.store_registry(&stored).await {
-            Ok(true) => report(RefreshOutcome::Accepted, detail, Some(stored.rows)),
-            Ok(false) => report(
+            Ok(true) => (RefreshOutcome::Accepted, detail, Some(stored.rows)),
+            Ok(false) => (
                 RefreshOutcome::Rejected,
                 "a copy fetched later is already stored".into(),
                 None,
             ),
-            Err(err) => report(
+            Err(err) => (
                 RefreshOutcome::Failed,
                 format!("could not store the checked copy: {err}"),
                 None,
