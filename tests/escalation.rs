@@ -12,7 +12,7 @@ use firsthour::claim::{LinkKey, claim_url};
 use firsthour::lead::LeadId;
 use firsthour::metrics::Metrics;
 use firsthour::notify::OutgoingEmail;
-use firsthour::ports::{MailError, Mailer, ManualClock};
+use firsthour::ports::{Clock, MailError, Mailer, ManualClock};
 use firsthour::record::RoutingState;
 use firsthour_aws::table::LeadItem;
 use firsthour_tests::*;
@@ -77,6 +77,16 @@ async fn route_with<M: Mailer>(t: &TestStack, router: &Router<M, ManualClock>) {
     }
 }
 
+/// The rep after `owner` in the shipped federal rotation.
+fn next_rep(owner: &str) -> String {
+    let reps = ["fed-rep-1", "fed-rep-2", "fed-rep-3"];
+    let at = reps
+        .iter()
+        .position(|r| owner.starts_with(r))
+        .expect("a federal rep");
+    format!("{}@example.com", reps[(at + 1) % reps.len()])
+}
+
 async fn item(t: &TestStack, id: &str) -> HashMap<String, AttributeValue> {
     t.leads()
         .await
@@ -108,10 +118,17 @@ async fn a_lead_walks_every_tier_of_its_ladder_at_the_right_minute() {
         .clock(clock.clone())
         .mailer(outbox.clone())
         .escalation();
-    // The federal ladder: 5 min → owner, 15 min → manager, 60 min → director, then the fallback.
-    let steps: [(u64, Vec<String>); 6] = [
+    // The federal ladder: 5 min → owner, 10 min → the next rep (and the
+    // owner told it moved), 15 min → manager, 60 min → director, then the fallback.
+    let next = next_rep(&owner);
+    let steps: [(u64, Vec<String>); 7] = [
         (4, vec![]),
         (5, vec![owner.clone()]),
+        (10, {
+            let mut both = vec![next.clone(), owner.clone()];
+            both.sort();
+            both
+        }),
         (14, vec![]),
         (15, vec!["federal-lead@example.com".into()]),
         (60, vec!["federal-director@example.com".into()]),
@@ -130,6 +147,7 @@ async fn a_lead_walks_every_tier_of_its_ladder_at_the_right_minute() {
             );
         }
     }
+    assert_eq!(s(&item(&t, &id).await, "owner"), Some(next.as_str()));
     let stored = item(&t, &id).await;
     assert!(s(&stored, "breached_at").is_some());
     let lead: LeadItem = serde_dynamo::from_item(stored.clone()).expect("lead item");
@@ -142,12 +160,19 @@ async fn a_lead_walks_every_tier_of_its_ladder_at_the_right_minute() {
         stamps,
         vec![
             (1, 5, false),
-            (2, 15, false),
-            (3, 60, false),
-            (4, 105, true)
+            (2, 10, false),
+            (3, 15, false),
+            (4, 60, false),
+            (5, 105, true)
         ],
         "one stamp per tier, the breach last"
     );
+    let moves: Vec<(Option<&str>, &str, u32)> = lead
+        .reassignments
+        .iter()
+        .map(|r| (r.from.as_deref(), r.to.as_str(), r.tier))
+        .collect();
+    assert_eq!(moves, vec![(Some(owner.as_str()), next.as_str(), 2)]);
     assert!(
         !stored.contains_key("due_bucket"),
         "out of the due index after the breach"
@@ -512,7 +537,8 @@ async fn two_concurrent_sweeps_send_each_tier_once() {
         .map(|_| due_item(&template, Some(t0 + Duration::from_secs(60))))
         .collect();
     t.put_items(items).await;
-    clock.set(t0 + Duration::from_secs(10 * 60));
+    // Past the first tier, before the second (10 minutes).
+    clock.set(t0 + Duration::from_secs(9 * 60));
     let (first, second) = (Outbox::default(), Outbox::default());
     let a = t
         .app()
@@ -676,7 +702,7 @@ async fn a_rejected_first_notification_escalates_at_once() {
     let sent = outbox.take();
     assert_eq!(sent.len(), 1);
     assert!(
-        sent[0].subject.starts_with("Escalation 1 of 3"),
+        sent[0].subject.starts_with("Escalation 1 of 4"),
         "{}",
         sent[0].subject
     );
@@ -718,10 +744,11 @@ async fn a_throttled_tier_is_sent_later_exactly_once() {
     assert_eq!(report.escalated, 1, "{report:?}");
     assert_eq!(mailer.outbox.take().len(), 1, "sent once, not lost");
     assert!(!item(&t, &id).await.contains_key("owed_tier"));
-    // And the next tier still comes at 15 minutes.
-    clock.set(t0 + Duration::from_secs(15 * 60));
-    escalation.sweep().await.expect("sweep");
-    assert_eq!(to(&mailer.outbox.take()), vec!["federal-lead@example.com"]);
+    // And the next tier still comes at 10 minutes.
+    clock.set(t0 + Duration::from_secs(9 * 60));
+    assert_eq!(escalation.sweep().await.expect("sweep").due, 0);
+    clock.set(t0 + Duration::from_secs(10 * 60));
+    assert_eq!(escalation.sweep().await.expect("sweep").escalated, 1);
 }
 
 #[tokio::test]
@@ -860,5 +887,179 @@ async fn every_stage_is_stamped_on_the_lead_and_measured() {
             !line.contains("army.mil") && !line.contains("Payne"),
             "no personal data in metrics: {line}"
         );
+    }
+}
+
+/// The claim link (path and query) in an email.
+fn claim_link_in(email: &OutgoingEmail) -> (String, HashMap<String, String>) {
+    let href = email
+        .html
+        .split("href=\"")
+        .find(|h| h.contains("/claim?"))
+        .and_then(|h| h.split('"').next())
+        .expect("a claim link");
+    link_parts(&href.replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn a_reassign_tier_moves_the_lead_once_and_only_the_new_owner_can_claim() {
+    let t = TestStack::new().await;
+    let t0 = datetime!(2026-11-23 15:00 UTC);
+    let clock = ManualClock::new(t0);
+    let outbox = Outbox::default();
+    let id = post_at(
+        &t,
+        &clock,
+        &[],
+        r#"{"email":"maj@army.mil","name":"Ann Major"}"#,
+    )
+    .await;
+    route_all(&t, &clock, &[], &outbox).await;
+    let first = outbox.take();
+    let owner = s(&item(&t, &id).await, "owner").expect("owner").to_owned();
+    let owner_email = first
+        .iter()
+        .find(|e| e.to == [owner.clone()])
+        .expect("owner's email");
+    let (old_path, old_link) = claim_link_in(owner_email);
+    let (a, b) = (Outbox::default(), Outbox::default());
+    let sweeps = |mailer: &Outbox| {
+        t.app()
+            .clock(clock.clone())
+            .mailer(mailer.clone())
+            .escalation()
+    };
+    let (sweep_a, sweep_b) = (sweeps(&a), sweeps(&b));
+    clock.set(t0 + Duration::from_secs(5 * 60));
+    sweep_a.sweep().await.expect("sweep");
+    a.take();
+    // Two sweeps race on the reassign tier: the lead moves once.
+    clock.set(t0 + Duration::from_secs(10 * 60));
+    let (ra, rb) = tokio::join!(sweep_a.sweep(), sweep_b.sweep());
+    let (ra, rb) = (ra.expect("a"), rb.expect("b"));
+    assert_eq!(ra.escalated + rb.escalated, 1, "{ra:?} {rb:?}");
+    let sent: Vec<OutgoingEmail> = a.take().into_iter().chain(b.take()).collect();
+    assert_eq!(sent.len(), 2, "the new owner and the old one");
+    let stored = item(&t, &id).await;
+    let next = s(&stored, "owner").expect("owner").to_owned();
+    assert_eq!(next, next_rep(&owner));
+    let lead: LeadItem = serde_dynamo::from_item(stored).expect("lead item");
+    assert_eq!(lead.reassignments.len(), 1);
+    assert_eq!(lead.reassigned_from, vec![owner.clone()]);
+    let new_email = sent
+        .iter()
+        .find(|e| e.to == [next.clone()])
+        .expect("new owner's email");
+    assert!(
+        new_email.subject.starts_with("Reassigned to you"),
+        "{}",
+        new_email.subject
+    );
+    let (new_path, new_link) = claim_link_in(new_email);
+    let moved = sent
+        .iter()
+        .find(|e| e.to == [owner.clone()])
+        .expect("old owner told");
+    assert!(moved.text.contains(&next), "{}", moved.text);
+    // The old owner's link says where the lead went, and claims nothing.
+    let intake = t.app().clock(clock.clone()).intake();
+    let (status, _, page) = parts(
+        intake
+            .handle(claim_request("GET", &old_path, &old_link))
+            .await,
+    );
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("This lead was reassigned") && page.contains(&next),
+        "{page}"
+    );
+    let (status, _, page) = parts(
+        intake
+            .handle(claim_request("POST", &old_path, &old_link))
+            .await,
+    );
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains(&next), "{page}");
+    assert!(s(&item(&t, &id).await, "claimed_at").is_none());
+    // The new owner's claims it and stops the ladder.
+    let (status, _, page) = parts(
+        intake
+            .handle(claim_request("POST", &new_path, &new_link))
+            .await,
+    );
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(s(&item(&t, &id).await, "claimed_by"), Some(next.as_str()));
+    for minute in [15, 60, 105] {
+        clock.set(t0 + Duration::from_secs(minute * 60));
+        assert_eq!(
+            sweep_a.sweep().await.expect("sweep").due,
+            0,
+            "minute {minute}"
+        );
+    }
+    assert!(a.take().is_empty());
+}
+
+#[tokio::test]
+async fn a_rep_whose_leads_keep_moving_on_is_set_away_once() {
+    use firsthour::ports::RepStore;
+    let t = TestStack::new().await;
+    let t0 = datetime!(2026-11-23 15:00 UTC);
+    let clock = ManualClock::new(t0);
+    let outbox = Outbox::default();
+    // Three leads: owners rep-1, rep-2, rep-3 in turn; each moves to the next rep.
+    for n in 0..3 {
+        post_at(
+            &t,
+            &clock,
+            &[],
+            &format!(r#"{{"email":"officer{n}@navy.mil"}}"#),
+        )
+        .await;
+    }
+    route_all(&t, &clock, &[], &outbox).await;
+    outbox.take();
+    let escalation = t
+        .app()
+        .clock(clock.clone())
+        .mailer(outbox.clone())
+        .escalation();
+    for minute in [5, 10] {
+        clock.set(t0 + Duration::from_secs(minute * 60));
+        escalation.sweep().await.expect("sweep");
+    }
+    // Three more, and they move on too: each rep's second miss in a row.
+    clock.set(t0 + Duration::from_secs(20 * 60));
+    for n in 3..6 {
+        post_at(
+            &t,
+            &clock,
+            &[],
+            &format!(r#"{{"email":"officer{n}@navy.mil"}}"#),
+        )
+        .await;
+    }
+    route_all(&t, &clock, &[], &outbox).await;
+    for minute in [25, 30] {
+        clock.set(t0 + Duration::from_secs(minute * 60));
+        escalation.sweep().await.expect("sweep");
+    }
+    let told: Vec<OutgoingEmail> = outbox
+        .take()
+        .into_iter()
+        .filter(|e| e.subject.contains("set away"))
+        .collect();
+    assert_eq!(told.len(), 3, "the manager told once per rep");
+    assert!(told.iter().all(|e| e.to == ["federal-lead@example.com"]));
+    let store = firsthour_aws::DynamoLeadStore::new(t.dynamo(), t.stack.table_name.clone());
+    let reps = [
+        "fed-rep-1@example.com",
+        "fed-rep-2@example.com",
+        "fed-rep-3@example.com",
+    ];
+    let roster = store.rep_statuses(&reps).await.expect("read");
+    for rep in reps {
+        let away = roster.away_at(rep, clock.now()).expect("set away");
+        assert!(away.reason.starts_with("auto: 2 leads"), "{}", away.reason);
     }
 }

@@ -262,8 +262,11 @@ async fn round_robin_is_fair_under_concurrency_and_skips_the_inactive_rep() {
     assert_eq!(events.len(), 30);
     let sent = Arc::new(AtomicUsize::new(0));
     let counter = sent.clone();
+    // Monday 10:00 in New York: every federal rep is within their hours.
+    let clock = firsthour::ports::ManualClock::new(time::macros::datetime!(2026-11-23 15:00 UTC));
     let router = Arc::new(
         t.app()
+            .clock(clock)
             .mailer(FlakyMailer {
                 failures: AtomicUsize::new(0),
                 sent: counter,

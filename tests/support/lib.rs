@@ -12,7 +12,7 @@ use escalation::EscalationApp;
 use federal_router::RouterApp;
 use firsthour::config::{EnvReader, EscalationSettings, IntakeSettings, RouterSettings};
 use firsthour::ports::{
-    Clock, EscalationStore, EventPublisher, LeadStore, Mailer, RoutingStore, SystemClock,
+    Clock, EscalationStore, EventPublisher, LeadStore, Mailer, RepStore, RoutingStore, SystemClock,
 };
 use firsthour_aws::{DynamoLeadStore, EventBridgePublisher, SesMailer};
 use firsthour_local::bootstrap::LocalStack;
@@ -621,7 +621,7 @@ pub fn parts(response: http::Response<intake::Body>) -> (u16, HeaderMap, String)
 /// Posts a JSON lead to `POST /leads` and returns its id (asserting 202).
 pub async fn post_json_lead<S, P, C>(app: &IntakeApp<S, P, C>, body: &str) -> String
 where
-    S: LeadStore + EscalationStore + RoutingStore,
+    S: LeadStore + EscalationStore + RoutingStore + RepStore,
     P: EventPublisher,
     C: Clock,
 {
@@ -645,7 +645,7 @@ impl TestStack {
         body: &str,
     ) -> (u16, String)
     where
-        S: LeadStore + EscalationStore + RoutingStore,
+        S: LeadStore + EscalationStore + RoutingStore + RepStore,
         P: EventPublisher,
         C: Clock,
     {

@@ -14,10 +14,11 @@ use std::time::Duration;
 use firsthour::dedup::{DedupKind, DedupMarker, sha256_hex};
 use firsthour::lead::{Contact, Lead, LeadId, RawField, Source, unix_millis};
 use firsthour::ports::{
-    ClaimOutcome, EscalationStore, InsertOutcome, LeadStore, RegistryStore, RoutingStore,
+    ClaimOutcome, EscalationStore, InsertOutcome, LeadStore, RegistryStore, RepStore, RoutingStore,
     TouchOutcome,
 };
 use firsthour::record::{LeadRecord, RoutingState};
+use firsthour::roster::Away;
 use firsthour::routing::{Assignment, Priority, RouteDecision};
 use firsthour::sector::refresh::{RefreshOutcome, RefreshReport, StoredRegistry};
 use firsthour_aws::DynamoLeadStore;
@@ -25,8 +26,8 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 /// Every store port at once: what the use cases are built on.
-trait Store: LeadStore + RoutingStore + EscalationStore + RegistryStore {}
-impl<S: LeadStore + RoutingStore + EscalationStore + RegistryStore> Store for S {}
+trait Store: LeadStore + RoutingStore + EscalationStore + RegistryStore + RepStore {}
+impl<S: LeadStore + RoutingStore + EscalationStore + RegistryStore + RepStore> Store for S {}
 
 /// Each check, run on both stores.
 macro_rules! contract {
@@ -81,6 +82,9 @@ contract!(
     the_last_refresh_is_kept_as_reported,
     a_lead_routed_with_a_reason_keeps_it,
     a_reps_daily_slots_stop_at_the_cap,
+    a_lead_moves_once_per_tier_and_the_old_owners_link_claims_nothing,
+    a_rep_is_away_until_back_or_until_their_time,
+    a_reps_unanswered_streak_counts_and_starts_again,
 );
 
 /// A fresh table on the moto server the test run started.
@@ -1270,4 +1274,125 @@ async fn a_reps_daily_slots_stop_at_the_cap<S: Store>(store: S) {
             .await,
         Ok(true)
     );
+}
+
+async fn a_lead_moves_once_per_tier_and_the_old_owners_link_claims_nothing<S: Store>(store: S) {
+    let id = routed(&store, T0 + secs(300)).await;
+    let (old, new) = ("fed-rep-1@example.com", "fed-rep-2@example.com");
+    let now = T0 + secs(600);
+    assert_eq!(
+        store.reassign(&id, 2, Some(new), old, now).await,
+        Ok(false),
+        "not the owner"
+    );
+    assert_eq!(store.reassign(&id, 2, Some(old), new, now).await, Ok(true));
+    assert_eq!(
+        store
+            .reassign(&id, 2, Some(new), "fed-rep-3@example.com", now)
+            .await,
+        Ok(false),
+        "tier 2 moved it already"
+    );
+    let item = stored(&store, &id).await;
+    assert_eq!(item.sla.owner.as_deref(), Some(new));
+    assert_eq!(item.sla.reassignments.len(), 1);
+    let moved = &item.sla.reassignments[0];
+    assert_eq!(
+        (
+            moved.from.as_deref(),
+            moved.to.as_str(),
+            moved.tier,
+            moved.at.as_str()
+        ),
+        (Some(old), new, 2, "2026-11-23T15:10:00.000Z")
+    );
+    // The old owner's link (in any case) claims nothing and says where it went.
+    assert_eq!(
+        store.claim(&id, "FED-REP-1@example.com", now).await,
+        Ok(ClaimOutcome::Reassigned {
+            to: Some(new.into())
+        })
+    );
+    assert_eq!(stored(&store, &id).await, item, "nothing changed");
+    // Back to the first rep at tier 3: their link claims again.
+    assert_eq!(store.reassign(&id, 3, Some(new), old, now).await, Ok(true));
+    assert!(matches!(
+        store.claim(&id, old, now).await,
+        Ok(ClaimOutcome::Claimed { .. })
+    ));
+    assert_eq!(
+        store.reassign(&id, 4, Some(old), new, now).await,
+        Ok(false),
+        "a claimed lead stays"
+    );
+}
+
+async fn a_rep_is_away_until_back_or_until_their_time<S: Store>(store: S) {
+    let rep = "Ana@Example.com";
+    let away = |until: Option<OffsetDateTime>| Away {
+        since: T0,
+        until,
+        reason: "vacation".into(),
+    };
+    assert_eq!(
+        store
+            .rep_statuses(&[rep])
+            .await
+            .map(|r| r.status(rep).cloned()),
+        Ok(None)
+    );
+    assert_eq!(
+        store
+            .set_away(rep, &away(Some(T0 + secs(3600))), false)
+            .await,
+        Ok(true)
+    );
+    let roster = store
+        .rep_statuses(&[rep, "bo@example.com"])
+        .await
+        .expect("read");
+    let status = roster.status("ana@example.com").expect("known");
+    assert_eq!(status.away, Some(away(Some(T0 + secs(3600)))));
+    assert!(roster.away_at(rep, T0 + secs(60)).is_some());
+    assert!(
+        roster.away_at(rep, T0 + secs(3600)).is_none(),
+        "over at until"
+    );
+    assert!(roster.status("bo@example.com").is_none());
+    // Automatic away only when not away already.
+    let auto = Away {
+        since: T0 + secs(60),
+        until: None,
+        reason: "auto".into(),
+    };
+    assert_eq!(store.set_away(rep, &auto, true).await, Ok(false));
+    let later = Away {
+        since: T0 + secs(3600),
+        ..auto.clone()
+    };
+    assert_eq!(
+        store.set_away(rep, &later, true).await,
+        Ok(true),
+        "the first one ended"
+    );
+    assert_eq!(store.set_away(rep, &later, true).await, Ok(false), "once");
+    store.set_back(rep).await.expect("back");
+    let roster = store.rep_statuses(&[rep]).await.expect("read");
+    assert!(roster.away_at(rep, T0 + secs(7200)).is_none());
+    // Back for someone never away is no error.
+    assert_eq!(store.set_back("cy@example.com").await, Ok(()));
+}
+
+async fn a_reps_unanswered_streak_counts_and_starts_again<S: Store>(store: S) {
+    let rep = "ana@example.com";
+    assert_eq!(store.add_missed(rep).await, Ok(1));
+    assert_eq!(store.add_missed("ANA@example.com").await, Ok(2));
+    let roster = store.rep_statuses(&[rep]).await.expect("read");
+    assert_eq!(roster.status(rep).map(|s| s.missed), Some(2));
+    store.reset_missed(rep).await.expect("reset");
+    assert_eq!(store.add_missed(rep).await, Ok(1));
+    // A claimant who is nobody's rep: nothing to reset, no error.
+    assert_eq!(store.reset_missed("visitor@example.com").await, Ok(()));
+    store.set_back(rep).await.expect("back");
+    assert_eq!(store.add_missed(rep).await, Ok(1), "back starts it again");
 }

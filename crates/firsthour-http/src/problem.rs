@@ -239,6 +239,7 @@ impl From<ClaimError> for Problem {
             }
             ClaimError::Link(ClaimLinkError::Expired) => (StatusCode::GONE, "expired"),
             ClaimError::Taken { .. } => (StatusCode::CONFLICT, "claimed"),
+            ClaimError::Reassigned { .. } => (StatusCode::CONFLICT, "reassigned"),
             ClaimError::Link(ClaimLinkError::BadSignature) => {
                 (StatusCode::FORBIDDEN, "bad_signature")
             }

@@ -131,6 +131,18 @@ impl Calendar {
         self.add_business_time(at, Duration::ZERO)
     }
 
+    /// The first working instant on a later local date than `at`'s: when
+    /// a rep who is off for the rest of today is back.
+    pub fn next_working_day(&self, at: OffsetDateTime) -> OffsetDateTime {
+        let tomorrow = jiff::Timestamp::from_second(at.unix_timestamp())
+            .ok()
+            .and_then(|t| t.to_zoned(self.time_zone.clone()).date().tomorrow().ok())
+            .and_then(|d| self.instant(d, Time::midnight()))
+            .and_then(to_offset)
+            .unwrap_or(at + Duration::from_secs(24 * 60 * 60));
+        self.next_open(tomorrow)
+    }
+
     /// Whether `at` falls within working hours on a working day.
     pub fn is_open(&self, at: OffsetDateTime) -> bool {
         self.next_open(at) == at

@@ -9,13 +9,19 @@ use time::OffsetDateTime;
 use crate::events::{LeadEscalated, OutboundEvent};
 use crate::lead::format_utc_millis;
 use crate::metrics;
-use crate::notify::{NotificationContext, render_escalation};
-use crate::ports::{
-    Clock, EscalationStore, EventPublisher, MailError, Mailer, RoutingStore, StoreError,
+use crate::notify::{
+    NotificationContext, OutgoingEmail, render_auto_away, render_escalation, render_moved_away,
+    render_reassigned_to_you,
 };
-use crate::record::{LeadRecord, RoutingState};
-use crate::router::{NOTIFY_LEASE, RouterOutcome, RouterPolicy, RouterService};
-use crate::routing::{Audience, Ladder};
+use crate::ports::{
+    Clock, EscalationStore, EventPublisher, MailError, Mailer, RepStore, RoutingStore, StoreError,
+};
+use crate::record::{LeadRecord, Reassignment, RoutingState};
+use crate::roster::Away;
+use crate::router::{
+    NOTIFY_LEASE, RouterOutcome, RouterPolicy, RouterService, choose_owner, team_roster,
+};
+use crate::routing::{Audience, Ladder, Team};
 
 /// How long a throttled tier waits before its emails are tried again.
 pub const THROTTLE_RETRY: Duration = Duration::from_secs(60);
@@ -89,7 +95,7 @@ pub fn breach_due(
 
 impl<S, M, P, C> EscalationService<S, M, P, C>
 where
-    S: RoutingStore + EscalationStore,
+    S: RoutingStore + EscalationStore + RepStore,
     M: Mailer,
     P: EventPublisher,
     C: Clock,
@@ -251,27 +257,58 @@ where
         let ladder = self.policy.routing.ladder_for(rule);
         let tiers = ladder.map_or(0, |l| l.tiers.len());
         let breached = tier as usize > tiers;
+        let reassigns = ladder
+            .and_then(|l| l.tiers.get((tier as usize).wrapping_sub(1)))
+            .is_some_and(|t| t.reassign);
+        let mut lead = lead.clone();
+        let moved = match reassigns {
+            true => match self.reassign(&mut lead, tier, now).await? {
+                Some(moved) => Some(moved),
+                // Claimed while the tier was being handled: nothing to send.
+                None if lead.sla.claimed_at.is_some() => return Ok(Step::Skipped),
+                None => None,
+            },
+            false => None,
+        };
+        let lead = &lead;
         let recipients = self.recipients(lead, ladder, tier);
         let speedup = self.policy.speedup;
         let received = lead.received_at;
         let waited = describe_wait((now - received).try_into().unwrap_or_default());
         let policy = &self.policy;
+        let mut emails: Vec<OutgoingEmail> = Vec::with_capacity(recipients.len() + 1);
         for recipient in &recipients {
             let link = policy.claim_link(lead, recipient, now);
-            let email = render_escalation(
-                lead,
-                tier,
-                tiers,
-                &waited,
-                recipient,
-                NotificationContext {
-                    sender: &policy.sender,
-                    // The next tier's time: tier N+1 is the ladder's index N.
-                    deadline: ladder.and_then(|l| l.due_at(tier as usize, received, speedup)),
-                    claim_url: link.as_deref(),
-                },
-            );
-            match self.mailer.send(&email).await {
+            let context = NotificationContext {
+                sender: &policy.sender,
+                // The next tier's time: tier N+1 is the ladder's index N.
+                deadline: ladder.and_then(|l| l.due_at(tier as usize, received, speedup)),
+                claim_url: link.as_deref(),
+            };
+            emails.push(match &moved {
+                // The new owner gets the lead as new, with their own claim link.
+                Some(moved) if moved.to.eq_ignore_ascii_case(recipient) => {
+                    render_reassigned_to_you(
+                        lead,
+                        moved.from.as_deref(),
+                        &waited,
+                        recipient,
+                        context,
+                    )
+                }
+                _ => render_escalation(lead, tier, tiers, &waited, recipient, context),
+            });
+        }
+        if let Some(Reassignment {
+            from: Some(from),
+            to,
+            ..
+        }) = &moved
+        {
+            emails.push(render_moved_away(lead, to, &waited, from, &policy.sender));
+        }
+        for email in &emails {
+            match self.mailer.send(email).await {
                 Ok(_) => {}
                 Err(MailError::Rejected(reason)) => {
                     tracing::error!(lead_id = %lead.id, tier, reason = %reason, "escalation email rejected for one recipient");
@@ -303,7 +340,7 @@ where
         if let Err(err) = self.publisher.publish(&OutboundEvent::from(&event)).await {
             tracing::warn!(lead_id = %lead.id, error = %err, "LeadEscalated not published");
         }
-        tracing::info!(lead_id = %lead.id, tier, breached, recipients = recipients.len(), "escalated");
+        tracing::info!(lead_id = %lead.id, tier, breached, recipients = recipients.len(), reassigned = moved.is_some(), "escalated");
         Ok(if breached {
             Step::Breached
         } else {
@@ -311,14 +348,116 @@ where
         })
     }
 
+    /// Tier `tier` moves `lead` to the next available rep of its team, once:
+    /// the move this tier made (now, or by an earlier attempt of the tier
+    /// whose emails were not all sent), or `None` when the lead stays
+    /// (nobody else available, no team, or claimed meanwhile). `lead` is
+    /// brought up to date.
+    async fn reassign(
+        &self,
+        lead: &mut LeadRecord,
+        tier: u32,
+        now: OffsetDateTime,
+    ) -> Result<Option<Reassignment>, StoreError> {
+        if let Some(done) = lead.sla.reassigned_at_tier(tier) {
+            return Ok(Some(done.clone()));
+        }
+        // A rule that assigns no owner has nobody to move the lead from.
+        let team = self
+            .team_of(lead)
+            .filter(|_| lead.route.assignment != crate::routing::Assignment::None);
+        let Some(team) = team else {
+            return Ok(None);
+        };
+        let roster = team_roster(&self.store, team).await?;
+        let from = lead.sla.owner.clone();
+        let plan = team.reassign_plan(from.as_deref(), now, &roster);
+        let (to, note) = choose_owner(&self.store, &plan, &self.policy.routing, now).await?;
+        let Some(to) = to.filter(|to| from.as_deref().is_none_or(|f| !f.eq_ignore_ascii_case(to)))
+        else {
+            tracing::info!(lead_id = %lead.id, tier, note = note.as_deref().unwrap_or(""), "nobody to reassign to");
+            return Ok(None);
+        };
+        if !self
+            .store
+            .reassign(&lead.id, tier, from.as_deref(), &to, now)
+            .await?
+        {
+            // Claimed, or another attempt of this tier moved it first.
+            let Some(fresh) = self.store.get_lead(&lead.id).await? else {
+                return Ok(None);
+            };
+            *lead = fresh;
+            return Ok(lead.sla.reassigned_at_tier(tier).cloned());
+        }
+        let moved = Reassignment {
+            from: from.clone(),
+            to: to.clone(),
+            at: format_utc_millis(now),
+            tier,
+        };
+        lead.sla.owner = Some(to);
+        lead.sla.reassignments.push(moved.clone());
+        self.metrics.emit(
+            now,
+            metrics::lead_reassigned(&lead.id, &lead.route.segment, tier),
+        );
+        tracing::info!(lead_id = %lead.id, tier, note = note.as_deref().unwrap_or(""), "reassigned");
+        if let Some(from) = &from {
+            self.count_missed(team, from, now).await;
+        }
+        Ok(Some(moved))
+    }
+
+    /// One more lead moved on from `rep` unanswered: with the team's
+    /// `auto_away_after` reached, the rep is set away and the manager told,
+    /// once. A failure here leaves the reassignment standing.
+    async fn count_missed(&self, team: &Team, rep: &str, now: OffsetDateTime) {
+        let Some(limit) = team.auto_away_after else {
+            return;
+        };
+        let missed = match self.store.add_missed(rep).await {
+            Ok(missed) => missed,
+            Err(err) => {
+                tracing::warn!(error = %err, "a rep's unanswered streak was not counted");
+                return;
+            }
+        };
+        if missed < limit {
+            return;
+        }
+        let away = Away {
+            since: now,
+            until: None,
+            reason: format!("auto: {missed} leads in a row reassigned unanswered"),
+        };
+        match self.store.set_away(rep, &away, true).await {
+            Ok(true) => {
+                tracing::warn!(team = %team.name, missed, "a rep was set away automatically");
+                if let Some(manager) = &team.manager {
+                    let email =
+                        render_auto_away(rep, missed, &team.name, manager, &self.policy.sender);
+                    if let Err(err) = self.mailer.send(&email).await {
+                        tracing::error!(team = %team.name, error = %err, "the manager was not told of an automatic away");
+                    }
+                }
+            }
+            Ok(false) => {}
+            Err(err) => tracing::warn!(error = %err, "a rep was not set away automatically"),
+        }
+    }
+
+    fn team_of(&self, lead: &LeadRecord) -> Option<&Team> {
+        lead.route
+            .team
+            .as_ref()
+            .and_then(|t| self.policy.routing.teams.get(t))
+    }
+
     /// Who tier `tier` notifies; the fallback's recipients for the breach,
     /// and whenever a tier would otherwise reach nobody.
     fn recipients(&self, lead: &LeadRecord, ladder: Option<&Ladder>, tier: u32) -> Vec<String> {
-        let team = lead
-            .route
-            .team
-            .as_ref()
-            .and_then(|t| self.policy.routing.teams.get(t));
+        let team = self.team_of(lead);
         let index = (tier as usize).checked_sub(1);
         let audiences = match ladder.zip(index).and_then(|(l, i)| l.tiers.get(i)) {
             Some(t) => t.notify.clone(),

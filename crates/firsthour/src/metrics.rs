@@ -31,6 +31,7 @@ pub mod names {
     pub const LEADS_ROUTED: &str = "LeadsRouted";
     pub const TIME_TO_NOTIFY: &str = "TimeToNotify";
     pub const LEADS_ESCALATED: &str = "LeadsEscalated";
+    pub const LEADS_REASSIGNED: &str = "LeadsReassigned";
     pub const BREACHES: &str = "Breaches";
     pub const LEADS_TOUCHED: &str = "LeadsTouched";
     pub const TIME_TO_FIRST_TOUCH: &str = "TimeToFirstTouch";
@@ -187,6 +188,14 @@ pub fn lead_escalated(id: &LeadId, segment: &str, tier: u32, breach: bool) -> Me
         .dimension("Tier", &tier.to_string(), true)
         .value(names::LEADS_ESCALATED, 1.0, Unit::Count)
         .value(names::BREACHES, f64::from(u8::from(breach)), Unit::Count)
+        .lead(id)
+}
+
+/// Tier `tier` moved the lead to another owner.
+pub fn lead_reassigned(id: &LeadId, segment: &str, tier: u32) -> MetricEvent {
+    MetricEvent::new(segment)
+        .dimension("Tier", &tier.to_string(), true)
+        .value(names::LEADS_REASSIGNED, 1.0, Unit::Count)
         .lead(id)
 }
 

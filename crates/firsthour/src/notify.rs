@@ -206,28 +206,127 @@ pub fn render_escalation(
     recipient: &str,
     context: NotificationContext<'_>,
 ) -> OutgoingEmail {
-    let first = render_first_notification(item, context);
     // Tier 1 is the ladder's first; one past its last is the breach.
     let label = if tier as usize > tiers {
         format!("Unanswered lead, SLA breached after {waited}")
     } else {
         format!("Escalation {tier} of {tiers}: still unclaimed after {waited}")
     };
+    with_banner(
+        item,
+        &label,
+        "Nobody has claimed this lead yet.",
+        recipient,
+        context,
+    )
+}
+
+/// The new-lead email to the rep a tier moved the lead to, with their own
+/// claim link, saying whose it was.
+pub fn render_reassigned_to_you(
+    item: &LeadRecord,
+    from: Option<&str>,
+    waited: &str,
+    recipient: &str,
+    context: NotificationContext<'_>,
+) -> OutgoingEmail {
+    let label = format!("Reassigned to you: unclaimed after {waited}");
+    let note = match from {
+        Some(from) => format!("{from} did not claim it; it is yours now."),
+        None => "Nobody claimed it; it is yours now.".to_owned(),
+    };
+    with_banner(item, &label, &note, recipient, context)
+}
+
+/// The first notification under a banner and a subject that say what
+/// happened since.
+fn with_banner(
+    item: &LeadRecord,
+    label: &str,
+    note: &str,
+    recipient: &str,
+    context: NotificationContext<'_>,
+) -> OutgoingEmail {
+    let first = render_first_notification(item, context);
     let subject = subject_line(&format!("{label} — {}", first.subject));
     let banner = format!(
-        "<p style=\"background:#fff4e5;border-left:4px solid #f0a30a;padding:8px 12px\"><strong>{}</strong>. Nobody has claimed this lead yet.</p>",
-        escape_text(&label)
+        "<p style=\"background:#fff4e5;border-left:4px solid #f0a30a;padding:8px 12px\"><strong>{}</strong>. {}</p>",
+        escape_text(label),
+        escape_text(note)
     );
     OutgoingEmail {
         to: vec![recipient.to_owned()],
-        text: format!(
-            "{label}. Nobody has claimed this lead yet.\n\n{}",
-            first.text
-        ),
+        text: format!("{label}. {note}\n\n{}", first.text),
         html: first.html.replacen("<table", &format!("{banner}<table"), 1),
         subject,
         ..first
     }
+}
+
+/// A short plain email: a subject, paragraphs, and the footer.
+fn short_email(sender: &str, to: &str, subject: &str, paragraphs: &[String]) -> OutgoingEmail {
+    let mut html = String::from(
+        "<!doctype html><html><body style=\"font-family:system-ui,-apple-system,Segoe UI,Roboto,Arial,sans-serif;color:#1f2933;max-width:640px;margin:0 auto;padding:16px\">",
+    );
+    for paragraph in paragraphs {
+        html.push_str(&format!("<p>{}</p>", escape_text(paragraph)));
+    }
+    html.push_str("<p style=\"color:#52606d;font-size:12px;margin-top:24px\">Sent by firsthour.</p></body></html>");
+    OutgoingEmail {
+        from: header_safe(sender),
+        to: vec![to.to_owned()],
+        reply_to: None,
+        subject: subject_line(subject),
+        text: paragraphs.join("\n\n") + "\n",
+        html,
+    }
+}
+
+/// To the rep a tier took the lead from: where it went. Their claim link
+/// no longer claims it.
+pub fn render_moved_away(
+    item: &LeadRecord,
+    to: &str,
+    waited: &str,
+    recipient: &str,
+    sender: &str,
+) -> OutgoingEmail {
+    short_email(
+        sender,
+        recipient,
+        &format!("Reassigned to {to} — {}", subject(item)),
+        &[
+            format!(
+                "Nobody claimed this lead within {waited}, so it now belongs to {to}, who has been sent it."
+            ),
+            "Your claim link for it no longer claims it. If you are already talking to this person, tell them.".to_owned(),
+            format!("Lead id: {}", item.id),
+        ],
+    )
+}
+
+/// To a team's manager: a rep was set away after leads kept moving on
+/// from them unanswered.
+pub fn render_auto_away(
+    rep: &str,
+    missed: u32,
+    team: &str,
+    recipient: &str,
+    sender: &str,
+) -> OutgoingEmail {
+    short_email(
+        sender,
+        recipient,
+        &format!("{rep} set away: {missed} leads in a row reassigned unanswered"),
+        &[
+            format!(
+                "{missed} leads in a row were reassigned from {rep} (team {team}) without them claiming or touching any, so firsthour set them away: they get no new leads until they are back."
+            ),
+            format!(
+                "They come back with the \"I'm back\" link in any firsthour email, or an admin runs: firsthour reps back {rep}"
+            ),
+        ],
+    )
 }
 
 /// "Sun 22 Nov 2026, 14:24 UTC": what a person reads at a glance.

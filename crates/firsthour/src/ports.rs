@@ -10,6 +10,7 @@ use crate::events::OutboundEvent;
 use crate::lead::LeadId;
 use crate::notify::OutgoingEmail;
 use crate::record::LeadRecord;
+use crate::roster::{Away, Roster};
 use crate::sector::refresh::{RefreshReport, StoredRegistry};
 
 /// The time, so tests can control it.
@@ -230,6 +231,10 @@ pub enum ClaimOutcome {
         by: Option<String>,
         at: Option<String>,
     },
+    /// The claimant owned the lead before a tier moved it to `to`: nothing claimed.
+    Reassigned {
+        to: Option<String>,
+    },
     NotFound,
 }
 
@@ -304,7 +309,21 @@ pub trait EscalationStore: Send + Sync {
     /// Takes a lead that needs nothing more out of the due index.
     fn drop_from_index(&self, id: &LeadId) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Claims the lead for `by`, stopping its clock, unless someone has.
+    /// Moves an untouched lead from its owner `from` to `to` for tier
+    /// `tier` and records it in the lead's history, once: `Ok(false)` when
+    /// the lead was touched, its owner is no longer `from`, or tier `tier`
+    /// already moved it (a second sweep, a re-sent tier).
+    fn reassign(
+        &self,
+        id: &LeadId,
+        tier: u32,
+        from: Option<&str>,
+        to: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Claims the lead for `by`, stopping its clock, unless someone has,
+    /// or `by` owned it before a tier moved it on.
     fn claim(
         &self,
         id: &LeadId,
@@ -321,6 +340,35 @@ pub trait EscalationStore: Send + Sync {
         channel: &str,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<TouchOutcome, StoreError>> + Send;
+}
+
+/// What the table knows of reps beyond the rules file: who is away, and
+/// whose leads keep moving on unanswered.
+pub trait RepStore: Send + Sync {
+    /// The statuses of `reps` (reps the table knows nothing of are absent).
+    fn rep_statuses(
+        &self,
+        reps: &[&str],
+    ) -> impl Future<Output = Result<Roster, StoreError>> + Send;
+
+    /// Sets the rep away. `only_if_present`: only when they are not away
+    /// at `away.since` already (`Ok(false)` then, nothing written), so an
+    /// automatic away state is set, and told, once.
+    fn set_away(
+        &self,
+        rep: &str,
+        away: &Away,
+        only_if_present: bool,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The rep is back: no away state, and their streak starts again.
+    fn set_back(&self, rep: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// One more lead moved on from the rep unanswered: their streak now.
+    fn add_missed(&self, rep: &str) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
+    /// The rep claimed or touched a lead: their streak starts again.
+    fn reset_missed(&self, rep: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Where the refreshed .gov registry is kept (the lead table, on AWS).

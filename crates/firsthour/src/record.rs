@@ -104,6 +104,8 @@ pub struct SlaState {
     pub touches: u32,
     /// Every escalation tier that fired, in order (the breach included).
     pub escalations: Vec<EscalationStamp>,
+    /// Every time a tier moved the lead to another owner, in order.
+    pub reassignments: Vec<Reassignment>,
     /// Durations from `received_at`, written with each stamp.
     pub ms_to_store: Option<i64>,
     pub ms_to_route: Option<i64>,
@@ -138,6 +140,7 @@ impl SlaState {
             last_touch_at: None,
             touches: 0,
             escalations: Vec::new(),
+            reassignments: Vec::new(),
             ms_to_store: Some(ms_to_store),
             ms_to_route: None,
             ms_to_notify: None,
@@ -158,6 +161,39 @@ pub struct EscalationStamp {
     pub ms: i64,
     #[serde(default)]
     pub breach: bool,
+}
+
+/// A tier moved the lead from its owner (none: the rule's recipients had
+/// it) to another rep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reassignment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    pub to: String,
+    pub at: String,
+    /// The tier that moved it (1 = the ladder's first).
+    pub tier: u32,
+}
+
+impl SlaState {
+    /// Whether `recipient` owned the lead before a tier moved it on and
+    /// does not own it now: their claim link no longer claims.
+    pub fn moved_from(&self, recipient: &str) -> bool {
+        !self
+            .owner
+            .as_deref()
+            .is_some_and(|owner| owner.eq_ignore_ascii_case(recipient))
+            && self.reassignments.iter().any(|r| {
+                r.from
+                    .as_deref()
+                    .is_some_and(|from| from.eq_ignore_ascii_case(recipient))
+            })
+    }
+
+    /// The reassignment tier `tier` made, if it made one.
+    pub fn reassigned_at_tier(&self, tier: u32) -> Option<&Reassignment> {
+        self.reassignments.iter().find(|r| r.tier == tier)
+    }
 }
 
 /// Milliseconds from a lead's arrival (its id carries the arrival time) to

@@ -11,9 +11,10 @@ use crate::metrics::{self, Metrics};
 use crate::notify::{
     NotificationContext, OutgoingEmail, first_recipients, render_first_notification,
 };
-use crate::ports::{Clock, MailError, Mailer, RoutingStore, StoreError};
+use crate::ports::{Clock, MailError, Mailer, RepStore, RoutingStore, StoreError};
 use crate::record::{LeadRecord, RoutingState, elapsed_ms};
-use crate::routing::{Assignment, Routing};
+use crate::roster::Roster;
+use crate::routing::{Assignment, Plan, Routing, Team};
 
 /// How long a sender's claim on the first notification holds before another
 /// delivery may take over (a crashed sender must not silence the lead).
@@ -111,7 +112,7 @@ pub struct RouterService<S, M, C> {
     metrics: Metrics,
 }
 
-impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
+impl<S: RoutingStore + RepStore, M: Mailer, C: Clock> RouterService<S, M, C> {
     pub fn new(store: S, mailer: M, clock: C, policy: RouterPolicy) -> Self {
         Self {
             store,
@@ -316,38 +317,63 @@ impl<S: RoutingStore, M: Mailer, C: Clock> RouterService<S, M, C> {
         };
         let turn = self.store.next_turn(&team.name).await?;
         let now = self.clock.now();
-        let (candidates, note) = team.candidates(turn, now);
-        let mut at_cap: Vec<&str> = Vec::new();
-        for rep in &candidates {
-            let free = match rep.max_per_day {
-                Some(cap) => {
-                    self.store
-                        .take_daily_slot(&rep.email, &rep.local_date(now), cap)
-                        .await?
-                }
-                None => true,
-            };
-            if free {
-                let mut notes: Vec<String> = note.into_iter().collect();
-                if !at_cap.is_empty() {
-                    notes.push(format!("skipped at their daily cap: {}", at_cap.join(", ")));
-                }
-                let note = (!notes.is_empty()).then(|| notes.join("; "));
-                return Ok((Some(rep.email.clone()), note));
-            }
-            at_cap.push(&rep.email);
+        let roster = team_roster(&self.store, team).await?;
+        let plan = team.plan(turn, now, &roster);
+        Ok(choose_owner(&self.store, &plan, &self.policy.routing, now).await?)
+    }
+}
+
+/// What the table knows of a team's reps (one read).
+pub async fn team_roster<S: RepStore>(store: &S, team: &Team) -> Result<Roster, StoreError> {
+    let mut reps: Vec<&str> = Vec::new();
+    for rep in &team.rotation {
+        if !reps.contains(&rep.email.as_str()) {
+            reps.push(&rep.email);
         }
-        // Everyone working is at their cap: the turn's rep still gets it, as
-        // a lead must have someone.
-        Ok(match candidates.first() {
-            Some(rep) => (
+    }
+    store.rep_statuses(&reps).await
+}
+
+/// The owner a plan comes to, and why others were passed over: its
+/// candidates in order, each with a daily cap taking one of their slots
+/// (a rep at their cap is passed); everyone at their cap, the first still
+/// (a lead must have someone); nobody available and the team says
+/// `fallback`, the fallback rule's first recipient.
+pub async fn choose_owner<S: RoutingStore>(
+    store: &S,
+    plan: &Plan<'_>,
+    routing: &Routing,
+    now: OffsetDateTime,
+) -> Result<(Option<String>, Option<String>), StoreError> {
+    if plan.to_fallback {
+        return Ok((routing.fallback.recipients.first().cloned(), plan.note(&[])));
+    }
+    let mut at_cap: Vec<&str> = Vec::new();
+    for rep in &plan.candidates {
+        let free = match rep.max_per_day {
+            Some(cap) => {
+                store
+                    .take_daily_slot(&rep.email, &rep.local_date(now), cap)
+                    .await?
+            }
+            None => true,
+        };
+        if free {
+            return Ok((Some(rep.email.clone()), plan.note(&at_cap)));
+        }
+        at_cap.push(&rep.email);
+    }
+    Ok(match plan.candidates.first() {
+        Some(rep) => {
+            let note = plan.note(&[]).map(|n| format!("{n}; ")).unwrap_or_default();
+            (
                 Some(rep.email.clone()),
                 Some(format!(
-                    "every rep working is at their daily cap ({}): the rep whose turn it is",
+                    "{note}every rep available is at their daily cap ({}): the first in turn",
                     at_cap.join(", ")
                 )),
-            ),
-            None => (None, None),
-        })
-    }
+            )
+        }
+        None => (None, None),
+    })
 }

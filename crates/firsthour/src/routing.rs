@@ -14,6 +14,7 @@ use crate::calendar::Calendar;
 use crate::email::EmailAddress;
 use crate::lead::RawField;
 use crate::lead::normalise_field_name as normalise_name;
+use crate::roster::Roster;
 use crate::sector::Sector;
 
 /// How urgent a segment is.
@@ -93,6 +94,10 @@ pub struct TeamConfig {
     /// Who gets a lead when no rep is working.
     #[serde(default)]
     pub when_none_available: WhenNoneAvailable,
+    /// A rep whose leads were reassigned this many times in a row, without
+    /// them claiming or touching any, is set away (and the manager told).
+    #[serde(default)]
+    pub auto_away_after: Option<Spanned<u32>>,
 }
 
 /// Who gets a lead when no rep of the team is within their hours.
@@ -102,8 +107,10 @@ pub enum WhenNoneAvailable {
     /// The rep whose turn it is, working or not (what teams did before hours).
     #[default]
     Any,
-    /// The rep whose hours start first.
+    /// The rep who is available first (back from away, hours starting).
     NextAvailable,
+    /// The fallback rule's first recipient, the fallback owner.
+    Fallback,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -114,6 +121,11 @@ pub struct TierConfig {
     /// `owner`, `manager`, `team`, `fallback`, or email addresses.
     #[serde(default)]
     pub notify: Vec<Spanned<String>>,
+    /// Moves an untouched lead to the next available rep of the rule's
+    /// team; `owner` in `notify` is then the new owner. For a rule that
+    /// assigns no owner, the tier only notifies.
+    #[serde(default)]
+    pub reassign: bool,
 }
 
 /// Whether a ladder's delays count every minute or only working minutes.
@@ -262,6 +274,7 @@ pub struct Team {
     pub rotation: Vec<Rep>,
     pub manager: Option<String>,
     pub when_none_available: WhenNoneAvailable,
+    pub auto_away_after: Option<u32>,
 }
 
 impl Team {
@@ -271,65 +284,197 @@ impl Team {
         (len > 0).then(|| &self.rotation[((turn.max(1) - 1) % len) as usize])
     }
 
-    /// The owner for a turn at `now`: the turn goes round the reps within
-    /// their hours (so the counter stays fair among those working); when
-    /// nobody is, [`WhenNoneAvailable`] decides.
+    /// The owner for a turn at `now` with nobody set away (see [`Team::plan`]).
     pub fn owner_for_turn(&self, turn: u64, now: OffsetDateTime) -> Option<&Rep> {
-        self.assign(turn, now).map(|(rep, _)| rep)
+        self.plan(turn, now, &Roster::default())
+            .candidates
+            .first()
+            .copied()
     }
 
-    /// [`Team::owner_for_turn`], with why others were passed over when any
-    /// were (for the lead's routing reason): `None` when nobody was.
-    pub fn assign(&self, turn: u64, now: OffsetDateTime) -> Option<(&Rep, Option<String>)> {
-        let (candidates, note) = self.candidates(turn, now);
-        candidates.first().map(|rep| (*rep, note))
+    /// Who may take a turn's lead at `now`, in the order to try them: the
+    /// turn goes round the reps available now (not away, within their
+    /// hours), so the counter stays fair among them; a rep at their daily
+    /// cap is passed for the next. When nobody is available,
+    /// [`WhenNoneAvailable`] decides. The plan says who was passed over, and why.
+    pub fn plan<'a>(&'a self, turn: u64, now: OffsetDateTime, roster: &Roster) -> Plan<'a> {
+        let mut plan = Plan::default();
+        let available = self.available(now, roster, &mut plan);
+        if !available.is_empty() {
+            let start = ((turn.max(1) - 1) % available.len() as u64) as usize;
+            plan.candidates = rotate(&available, start);
+            return plan;
+        }
+        self.none_available(turn, now, roster, &mut plan);
+        plan
     }
 
-    /// The reps who may take a turn's lead, in the order to try them (the
-    /// turn's working rep, then the next working ones, each once; a rep at
-    /// their daily cap is passed for the next), and why others were
-    /// passed over.
-    pub fn candidates(&self, turn: u64, now: OffsetDateTime) -> (Vec<&Rep>, Option<String>) {
-        let (working, away): (Vec<&Rep>, Vec<&Rep>) = self
+    /// Who a lead moves to when its owner did not act: the available reps
+    /// after `current` in the team's order, other than `current`; `current`
+    /// only when nobody else is available.
+    pub fn reassign_plan<'a>(
+        &'a self,
+        current: Option<&str>,
+        now: OffsetDateTime,
+        roster: &Roster,
+    ) -> Plan<'a> {
+        let mut plan = Plan::default();
+        let is_current = |rep: &Rep| current.is_some_and(|c| rep.email.eq_ignore_ascii_case(c));
+        let start = self
             .rotation
             .iter()
-            .partition(|rep| rep.calendar.as_ref().is_none_or(|c| c.is_open(now)));
-        let mut skipped: Vec<&str> = Vec::new();
-        for rep in &away {
-            if !skipped.contains(&rep.email.as_str()) {
-                skipped.push(&rep.email);
+            .position(&is_current)
+            .map_or(0, |i| i + 1);
+        let mut order: Vec<&Rep> = Vec::new();
+        let len = self.rotation.len();
+        for rep in self.rotation.iter().cycle().skip(start).take(len) {
+            if !is_current(rep) && !order.iter().any(|r| r.email == rep.email) {
+                order.push(rep);
             }
         }
-        if !working.is_empty() {
-            let len = working.len();
-            let start = ((turn.max(1) - 1) % len as u64) as usize;
-            let mut order: Vec<&Rep> = Vec::new();
-            for rep in working.iter().cycle().skip(start).take(len) {
-                if !order.iter().any(|r| r.email == rep.email) {
-                    order.push(rep);
-                }
+        for rep in order {
+            if let Some(why) = unavailable(rep, now, roster) {
+                plan.pass(&rep.email, why);
+            } else {
+                plan.candidates.push(rep);
             }
-            let note = (!skipped.is_empty())
-                .then(|| format!("skipped outside working hours: {}", skipped.join(", ")));
-            return (order, note);
         }
-        match self.none_available(turn, now) {
-            Some((rep, note)) => (vec![rep], note),
-            None => (Vec::new(), None),
+        if plan.candidates.is_empty()
+            && let Some(rep) = self.rotation.iter().find(|rep| is_current(rep))
+        {
+            plan.candidates.push(rep);
+            plan.none = Some("nobody else available: the lead stays with its owner");
         }
+        plan
     }
 
-    fn none_available(&self, turn: u64, now: OffsetDateTime) -> Option<(&Rep, Option<String>)> {
+    /// The reps available now, each once, in rotation order; the others
+    /// go into the plan as passed over.
+    fn available(&self, now: OffsetDateTime, roster: &Roster, plan: &mut Plan<'_>) -> Vec<&Rep> {
+        let mut available: Vec<&Rep> = Vec::new();
+        for rep in &self.rotation {
+            match unavailable(rep, now, roster) {
+                // Weighted rotations list a rep several times: each slot counts.
+                None => available.push(rep),
+                Some(why) => plan.pass(&rep.email, why),
+            }
+        }
+        available
+    }
+
+    fn none_available<'a>(
+        &'a self,
+        turn: u64,
+        now: OffsetDateTime,
+        roster: &Roster,
+        plan: &mut Plan<'a>,
+    ) {
+        let present: Vec<&Rep> = self
+            .rotation
+            .iter()
+            .filter(|rep| roster.away_at(&rep.email, now).is_none())
+            .collect();
+        let by_turn = |reps: &[&'a Rep]| {
+            let len = reps.len() as u64;
+            (len > 0).then(|| reps[((turn.max(1) - 1) % len) as usize])
+        };
+        let all: Vec<&Rep> = self.rotation.iter().collect();
         let (rep, how) = match self.when_none_available {
-            WhenNoneAvailable::Any => (self.rep_for_turn(turn)?, "the rep whose turn it is"),
+            WhenNoneAvailable::Any => (
+                by_turn(&present).or_else(|| by_turn(&all)),
+                "nobody available: the rep whose turn it is",
+            ),
             WhenNoneAvailable::NextAvailable => (
                 self.rotation
                     .iter()
-                    .min_by_key(|rep| rep.calendar.as_ref().map(|c| c.next_open(now)))?,
-                "the rep whose hours start first",
+                    .filter_map(|rep| roster.available_from(rep, now).map(|at| (rep, at)))
+                    .min_by_key(|(_, at)| *at)
+                    .map(|(rep, _)| rep)
+                    .or_else(|| by_turn(&all)),
+                "nobody available: the rep who is available first",
             ),
+            WhenNoneAvailable::Fallback => {
+                plan.to_fallback = true;
+                plan.none = Some("nobody available: the fallback");
+                return;
+            }
         };
-        Some((rep, Some(format!("nobody within working hours: {how}"))))
+        plan.candidates.extend(rep);
+        plan.none = Some(how);
+    }
+}
+
+/// Why a rep cannot take a new lead at `now`, if they cannot.
+fn unavailable(rep: &Rep, now: OffsetDateTime, roster: &Roster) -> Option<Unavailable> {
+    if roster.away_at(&rep.email, now).is_some() {
+        Some(Unavailable::Away)
+    } else if rep.calendar.as_ref().is_some_and(|c| !c.is_open(now)) {
+        Some(Unavailable::OutsideHours)
+    } else {
+        None
+    }
+}
+
+/// `reps` from `start`, round, each rep once.
+fn rotate<'a>(reps: &[&'a Rep], start: usize) -> Vec<&'a Rep> {
+    let mut order: Vec<&Rep> = Vec::new();
+    for rep in reps.iter().cycle().skip(start).take(reps.len()) {
+        if !order.iter().any(|r| r.email == rep.email) {
+            order.push(rep);
+        }
+    }
+    order
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unavailable {
+    Away,
+    OutsideHours,
+}
+
+/// Who may own a lead, in the order to try them, and who was passed over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan<'a> {
+    pub candidates: Vec<&'a Rep>,
+    /// Away at the time.
+    pub away: Vec<String>,
+    /// Outside their working hours.
+    pub outside_hours: Vec<String>,
+    /// How the owner was chosen when nobody was available.
+    pub none: Option<&'static str>,
+    /// Nobody was available and the team hands the lead to the fallback.
+    pub to_fallback: bool,
+}
+
+impl Plan<'_> {
+    fn pass(&mut self, email: &str, why: Unavailable) {
+        let list = match why {
+            Unavailable::Away => &mut self.away,
+            Unavailable::OutsideHours => &mut self.outside_hours,
+        };
+        if !list.iter().any(|e| e == email) {
+            list.push(email.to_owned());
+        }
+    }
+
+    /// Why reps were passed over, for the lead's routing reason (`None`
+    /// when nobody was), with the reps `at_cap` passed at their daily cap.
+    pub fn note(&self, at_cap: &[&str]) -> Option<String> {
+        let mut notes = Vec::new();
+        if !self.away.is_empty() {
+            notes.push(format!("skipped away: {}", self.away.join(", ")));
+        }
+        if !self.outside_hours.is_empty() {
+            notes.push(format!(
+                "skipped outside working hours: {}",
+                self.outside_hours.join(", ")
+            ));
+        }
+        if !at_cap.is_empty() {
+            notes.push(format!("skipped at their daily cap: {}", at_cap.join(", ")));
+        }
+        notes.extend(self.none.map(str::to_owned));
+        (!notes.is_empty()).then(|| notes.join("; "))
     }
 }
 
@@ -369,6 +514,7 @@ pub enum Audience {
 pub struct Tier {
     pub after: Duration,
     pub notify: Vec<Audience>,
+    pub reassign: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -14,6 +14,8 @@ use support::*;
 const OWNER: &str = "fed-rep-1@example.com";
 const MANAGER: &str = "federal-lead@example.com";
 const DIRECTOR: &str = "federal-director@example.com";
+/// The rep after [`OWNER`] in the federal rotation: where tier 2 moves a lead.
+const NEXT: &str = "fed-rep-2@example.com";
 
 #[tokio::test]
 async fn each_tier_reaches_its_audience_then_the_fallback() {
@@ -22,12 +24,14 @@ async fn each_tier_reaches_its_audience_then_the_fallback() {
     world.route(&id).await.expect("routed");
     world.mailer.take();
     let sweep = world.sweeper();
-    // The federal ladder: 5 min → owner, 15 → manager, 60 → director; the
-    // breach one last interval (45 min) later → the fallback.
-    let steps: [(u64, &[&str]); 8] = [
+    // The federal ladder: 5 min → owner; 10 → reassigned to the next rep
+    // (who gets it as new; the first owner is told it moved); 15 → manager,
+    // 60 → director; the breach one last interval (45 min) later → the fallback.
+    let steps: [(u64, &[&str]); 9] = [
         (4, &[]),
         (5, &[OWNER]),
         (6, &[]),
+        (10, &[NEXT, OWNER]),
         (14, &[]),
         (15, &[MANAGER]),
         (60, &[DIRECTOR]),
@@ -59,12 +63,21 @@ async fn each_tier_reaches_its_audience_then_the_fallback() {
         stamps,
         vec![
             (1, 5, false),
-            (2, 15, false),
-            (3, 60, false),
-            (4, 105, true)
+            (2, 10, false),
+            (3, 15, false),
+            (4, 60, false),
+            (5, 105, true)
         ]
     );
     assert_eq!(lead.sla.due_at, None, "out of the index");
+    assert_eq!(lead.sla.owner.as_deref(), Some(NEXT));
+    let moves: Vec<(Option<&str>, &str, u32)> = lead
+        .sla
+        .reassignments
+        .iter()
+        .map(|r| (r.from.as_deref(), r.to.as_str(), r.tier))
+        .collect();
+    assert_eq!(moves, vec![(Some(OWNER), NEXT, 2)]);
     // One LeadEscalated per tier, the breach marked.
     let events: Vec<(u64, bool)> = world
         .bus
@@ -72,7 +85,10 @@ async fn each_tier_reaches_its_audience_then_the_fallback() {
         .iter()
         .map(|d| (d["tier"].as_u64().unwrap_or(99), d["breached"] == true))
         .collect();
-    assert_eq!(events, vec![(1, false), (2, false), (3, false), (4, true)]);
+    assert_eq!(
+        events,
+        vec![(1, false), (2, false), (3, false), (4, false), (5, true)]
+    );
     // Nothing more, ever.
     let report = world.sweep_at(&sweep, minute(24 * 60)).await;
     assert_eq!(report.due, 0, "{report:?}");
@@ -174,10 +190,10 @@ async fn a_throttled_tier_is_owed_and_sent_once_later() {
     assert_eq!(lead.sla.owed_tier, None);
     assert_eq!(lead.sla.escalations.len(), 1, "one stamp for the tier");
     // The next tier keeps its own minute.
-    assert_eq!(lead.sla.due_at, Some(unix_millis(minute(15))));
+    assert_eq!(lead.sla.due_at, Some(unix_millis(minute(10))));
     assert_eq!(world.sweep_at(&sweep, minute(8)).await.due, 0);
-    world.sweep_at(&sweep, minute(15)).await;
-    assert_eq!(world.mailer.take_to(), vec![MANAGER]);
+    world.sweep_at(&sweep, minute(10)).await;
+    assert_eq!(world.mailer.take_to(), vec![OWNER, NEXT], "moved on");
 }
 
 #[tokio::test]
@@ -191,7 +207,10 @@ async fn two_sweeps_at_once_fire_each_tier_exactly_once() {
     }
     world.mailer.take();
     let (a, b) = (world.sweeper(), world.sweeper());
-    for (at, tier_recipients) in [(5, 6), (15, 6), (60, 6), (105, 6)] {
+    // At 10 minutes each lead moves on: its new owner and its old one are
+    // told, and each rep, two leads in a row moved from them unanswered
+    // (auto_away_after = 2), is set away, the manager told once per rep.
+    for (at, tier_recipients) in [(5, 6), (10, 6 * 2 + 3), (15, 6), (60, 6), (105, 6)] {
         world.clock.set(minute(at));
         let (first, second) = tokio::join!(a.sweep(minute(at)), b.sweep(minute(at)));
         let (first, second) = (first.expect("sweep"), second.expect("sweep"));
@@ -208,9 +227,14 @@ async fn two_sweeps_at_once_fire_each_tier_exactly_once() {
             .iter()
             .map(|s| s.tier)
             .collect();
-        assert_eq!(tiers, vec![1, 2, 3, 4], "{id}");
+        assert_eq!(tiers, vec![1, 2, 3, 4, 5], "{id}");
+        assert_eq!(
+            world.lead(id).sla.reassignments.len(),
+            1,
+            "moved once: {id}"
+        );
     }
-    assert_eq!(world.bus.details("LeadEscalated").len(), 4 * ids.len());
+    assert_eq!(world.bus.details("LeadEscalated").len(), 5 * ids.len());
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use firsthour::config::{ConfigError, EnvReader, EscalationSettings};
 use firsthour::escalation::{EscalationService, SweepReport};
 use firsthour::metrics::Metrics;
 use firsthour::ports::{
-    Clock, EscalationStore, EventPublisher, Mailer, RoutingStore, StoreError, SystemClock,
+    Clock, EscalationStore, EventPublisher, Mailer, RepStore, RoutingStore, StoreError, SystemClock,
 };
 use firsthour::router::RouterPolicy;
 use firsthour_aws::{DynamoLeadStore, EventBridgePublisher, FromEnv, SesMailer};
@@ -43,7 +43,7 @@ impl FromEnv for AwsEscalationApp {
 
 impl<S, M, P, C> EscalationApp<S, M, P, C>
 where
-    S: RoutingStore + EscalationStore + Clone,
+    S: RoutingStore + EscalationStore + RepStore + Clone,
     M: Mailer + Clone,
     P: EventPublisher,
     C: Clock + Clone,

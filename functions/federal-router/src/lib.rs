@@ -8,7 +8,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use firsthour::config::{ConfigError, EnvReader, RouterSettings};
 use firsthour::lead::LeadId;
 use firsthour::metrics::Metrics;
-use firsthour::ports::{Clock, Mailer, RoutingStore, SystemClock};
+use firsthour::ports::{Clock, Mailer, RepStore, RoutingStore, SystemClock};
 use firsthour::router::{RouterError, RouterOutcome, RouterPolicy, RouterService};
 use firsthour_aws::{DynamoLeadStore, FromEnv, SesMailer};
 
@@ -34,7 +34,7 @@ impl FromEnv for AwsRouterApp {
     }
 }
 
-impl<S: RoutingStore, M: Mailer, C: Clock> RouterApp<S, M, C> {
+impl<S: RoutingStore + RepStore, M: Mailer, C: Clock> RouterApp<S, M, C> {
     pub fn new(store: S, mailer: M, clock: C, settings: &RouterSettings) -> Self {
         Self {
             service: RouterService::new(store, mailer, clock, RouterPolicy::from(settings))

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use firsthour::ports::{Clock, EscalationStore, EventPublisher, LeadStore, RoutingStore};
+use firsthour::ports::{Clock, EscalationStore, EventPublisher, LeadStore, RepStore, RoutingStore};
 use firsthour::service::intake::{AcceptStatus, Accepted};
 use firsthour::service::touch::Channel;
 use firsthour_http::{Body, Problem, Request, json_response, prefers_html, redirect_response};
@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::IntakeApp;
 
-impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
+impl<S: LeadStore + EscalationStore + RoutingStore + RepStore, P: EventPublisher, C: Clock>
     IntakeApp<S, P, C>
 {
     pub(crate) async fn post_lead(

@@ -14,7 +14,7 @@ use firsthour::config::{ConfigError, EnvReader, IntakeSettings};
 use firsthour::html;
 use firsthour::metrics::Metrics;
 use firsthour::ports::{
-    Clock, EscalationStore, EventPublisher, LeadStore, RoutingStore, SystemClock,
+    Clock, EscalationStore, EventPublisher, LeadStore, RepStore, RoutingStore, SystemClock,
 };
 use firsthour::service::intake::{IntakePolicy, IntakeService};
 use firsthour::service::registry;
@@ -68,7 +68,7 @@ impl FromEnv for AwsIntakeApp {
     }
 }
 
-impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
+impl<S: LeadStore + EscalationStore + RoutingStore + RepStore, P: EventPublisher, C: Clock>
     IntakeApp<S, P, C>
 {
     pub fn new(store: S, publisher: P, clock: C, settings: &IntakeSettings) -> Self

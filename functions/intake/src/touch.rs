@@ -2,7 +2,7 @@
 //! touch API for CRMs and dialers. Either stops the lead's SLA clock.
 
 use firsthour::html;
-use firsthour::ports::{Clock, EscalationStore, EventPublisher, LeadStore, RoutingStore};
+use firsthour::ports::{Clock, EscalationStore, EventPublisher, LeadStore, RepStore, RoutingStore};
 use firsthour::service::touch::{LinkParams, Reported};
 use firsthour_http::{Body, Problem, Request, html_response, json_response};
 use http::{Method, Response, StatusCode};
@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::IntakeApp;
 
-impl<S: LeadStore + EscalationStore + RoutingStore, P: EventPublisher, C: Clock>
+impl<S: LeadStore + EscalationStore + RoutingStore + RepStore, P: EventPublisher, C: Clock>
     IntakeApp<S, P, C>
 {
     /// A claim link. Opening it (GET, HEAD, any prefetch) never changes

@@ -6,6 +6,7 @@
 mod demo;
 mod registry;
 mod report;
+mod reps;
 mod time_arg;
 
 use std::path::{Path, PathBuf};
@@ -41,6 +42,9 @@ enum Command {
         #[command(subcommand)]
         command: registry::RegistryCommand,
     },
+    /// Who takes leads now; set a rep away or back without redeploying
+    /// (`list`, `away`, `back`).
+    Reps(reps::RepsArgs),
     /// How fast leads were answered, per segment and source, from the lead table.
     Report(report::ReportArgs),
     /// Write realistic demo leads over the past days into the lead table.
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
             command: RulesCommand::Check { file, gov_domains },
         } => rules_check(&file, gov_domains.as_deref()),
         Command::Registry { command } => registry::run(command),
+        Command::Reps(args) => reps::run(args),
         Command::Report(args) => {
             block_on(async { report::run(args).await.map_err(|e| e.to_string()) })
         }

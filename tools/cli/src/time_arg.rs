@@ -18,6 +18,13 @@ pub fn parse_time(raw: &str, bound: TimeBound) -> Result<OffsetDateTime, String>
     if let Ok(at) = OffsetDateTime::parse(raw, &Rfc3339) {
         return Ok(at);
     }
+    // ISO 8601 as people write it: seconds left out (2026-12-02T09:00-05:00).
+    if raw.contains('T')
+        && let Ok(at) = raw.parse::<jiff::Timestamp>()
+        && let Ok(at) = OffsetDateTime::from_unix_timestamp_nanos(at.as_nanosecond())
+    {
+        return Ok(at);
+    }
     let date = Date::parse(raw, format_description!("[year]-[month]-[day]"))
         .map_err(|_| format!("{raw:?} is not a date: write 2026-11-01 or 2026-11-01T09:00:00Z"))?;
     let start = date.midnight().assume_utc();
@@ -52,5 +59,13 @@ mod tests {
             "{err}"
         );
         assert!(parse_time("2026-02-30", TimeBound::Start).is_err());
+        assert_eq!(
+            parse_time("2026-12-02T09:00-05:00", TimeBound::Start),
+            Ok(datetime!(2026-12-02 14:00 UTC))
+        );
+        assert!(
+            parse_time("2026-12-02T09:00", TimeBound::Start).is_err(),
+            "an offset is needed"
+        );
     }
 }

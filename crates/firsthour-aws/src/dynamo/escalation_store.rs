@@ -183,6 +183,63 @@ impl EscalationStore for DynamoLeadStore {
         .map(|_| ())
     }
 
+    async fn reassign(
+        &self,
+        id: &LeadId,
+        tier: u32,
+        from: Option<&str>,
+        to: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let moved = firsthour::record::Reassignment {
+            from: from.map(str::to_owned),
+            to: to.to_owned(),
+            at: format_utc_millis(now),
+            tier,
+        };
+        let moved = serde_dynamo::to_attribute_value(vec![moved])
+            .map_err(|e| StoreError::Rejected(e.to_string()))?;
+        let mut update = self.lead_key(self.client.update_item(), id);
+        let mut sets = vec![
+            "#owner = :to",
+            "reassignments = list_append(if_not_exists(reassignments, :none), :moved)",
+            "reassigned_tier = :tier",
+        ];
+        let owner_was = match from {
+            Some(from) => {
+                sets.push(
+                    "reassigned_from = list_append(if_not_exists(reassigned_from, :none), :from)",
+                );
+                update = update
+                    .expression_attribute_values(":owner", AttributeValue::S(from.to_owned()))
+                    .expression_attribute_values(
+                        ":from",
+                        AttributeValue::L(vec![AttributeValue::S(firsthour::roster::rep_key(
+                            from,
+                        ))]),
+                    );
+                "#owner = :owner"
+            }
+            None => "attribute_not_exists(#owner)",
+        };
+        // Once per tier: `reassigned_tier` holds the last tier that moved it.
+        conditional(
+            update
+                .update_expression(format!("SET {}", sets.join(", ")))
+                .condition_expression(format!(
+                    "attribute_exists(pk) AND attribute_not_exists(claimed_at) AND {owner_was} \
+                     AND (attribute_not_exists(reassigned_tier) OR reassigned_tier < :tier)"
+                ))
+                .expression_attribute_names("#owner", "owner")
+                .expression_attribute_values(":to", AttributeValue::S(to.to_owned()))
+                .expression_attribute_values(":tier", number(i64::from(tier)))
+                .expression_attribute_values(":moved", moved)
+                .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+                .send()
+                .await,
+        )
+    }
+
     async fn claim(
         &self,
         id: &LeadId,
@@ -196,10 +253,16 @@ impl EscalationStore for DynamoLeadStore {
                     "SET claimed_at = :at, claimed_by = :by, first_touch_at = if_not_exists(first_touch_at, :at), \
                      ms_to_first_touch = if_not_exists(ms_to_first_touch, :elapsed), last_touch_at = :at ADD touches :one REMOVE #due_at, due_bucket, owed_tier, pending_tier, pending_claimed_at",
                 )
-                .condition_expression("attribute_exists(pk) AND attribute_not_exists(claimed_at)")
+                // A previous owner's link claims nothing, unless the lead came back to them.
+                .condition_expression(
+                    "attribute_exists(pk) AND attribute_not_exists(claimed_at) \
+                     AND (NOT contains(reassigned_from, :by_key) OR #owner = :by)",
+                )
                 .expression_attribute_names("#due_at", table::DUE_AT)
+                .expression_attribute_names("#owner", "owner")
                 .expression_attribute_values(":at", at)
                 .expression_attribute_values(":by", AttributeValue::S(by.to_owned()))
+                .expression_attribute_values(":by_key", AttributeValue::S(firsthour::roster::rep_key(by)))
                 .expression_attribute_values(":one", number(1))
                 .expression_attribute_values(":elapsed", number(firsthour::record::elapsed_ms(id, now)))
                 .send()
@@ -211,6 +274,9 @@ impl EscalationStore for DynamoLeadStore {
         }
         Ok(match self.get_lead(id).await? {
             None => ClaimOutcome::NotFound,
+            Some(lead) if lead.sla.claimed_at.is_none() => {
+                ClaimOutcome::Reassigned { to: lead.sla.owner }
+            }
             Some(lead) => ClaimOutcome::AlreadyClaimed {
                 by: lead.sla.claimed_by,
                 at: lead.sla.claimed_at,

@@ -23,6 +23,7 @@ use firsthour::record::{LeadRecord, RoutingState};
 mod escalation_store;
 mod lead_store;
 mod registry_store;
+mod rep_store;
 mod routing_store;
 
 #[derive(Debug, Clone)]

@@ -14,7 +14,7 @@ use firsthour::lead::{
     LeadId, RawField, RequestMeta, Source, Utm, format_utc_millis, note_truncated, unix_millis,
 };
 use firsthour::record::{
-    EscalationStamp, LeadRecord, RoutingState, SlaState, StoredContact, Submission,
+    EscalationStamp, LeadRecord, Reassignment, RoutingState, SlaState, StoredContact, Submission,
 };
 use firsthour::routing::{Assignment, Priority, RouteDecision};
 use firsthour::sector::{Evidence, Sector, SectorDecision};
@@ -193,6 +193,13 @@ pub struct LeadItem {
     /// Every escalation tier that fired, in order (the breach included).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalations: Vec<EscalationStamp>,
+    /// Every time a tier moved the lead to another owner, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reassignments: Vec<Reassignment>,
+    /// The previous owners, lowercased: the claim's condition refuses them
+    /// (unless the lead came back to them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reassigned_from: Vec<String>,
     /// Derived durations from `received_at`, written with each stamp.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ms_to_store: Option<i64>,
@@ -320,6 +327,12 @@ impl From<LeadRecord> for LeadItem {
             first_touch_at: sla.first_touch_at,
             last_touch_at: sla.last_touch_at,
             touches: sla.touches,
+            reassigned_from: sla
+                .reassignments
+                .iter()
+                .filter_map(|r| r.from.as_deref().map(firsthour::roster::rep_key))
+                .collect(),
+            reassignments: sla.reassignments,
             escalations: sla.escalations,
             ms_to_store: sla.ms_to_store,
             ms_to_route: sla.ms_to_route,
@@ -420,6 +433,7 @@ impl From<LeadItem> for LeadRecord {
                 last_touch_at: item.last_touch_at,
                 touches: item.touches,
                 escalations: item.escalations,
+                reassignments: item.reassignments,
                 ms_to_store: item.ms_to_store,
                 ms_to_route: item.ms_to_route,
                 ms_to_notify: item.ms_to_notify,
@@ -482,6 +496,7 @@ mod fit;
 #[cfg(test)]
 mod intake_fit;
 pub mod registry;
+pub mod rep;
 pub mod size;
 
 pub use fit::CUT_ORDER;

@@ -26,6 +26,9 @@ pub fn view(lead: &LeadRecord, recipient: &str) -> String {
             someone_elses(Some(by), at, &summary)
         };
     }
+    if lead.sla.moved_from(recipient) {
+        return reassigned(lead.sla.owner.as_deref(), &summary);
+    }
     // No action attribute: the form posts to this same signed URL.
     claim_page(
         "Claim this lead?",
@@ -75,6 +78,17 @@ fn someone_elses(by: Option<&str>, at: &str, summary: &str) -> String {
     )
 }
 
+/// The link's recipient owned the lead before a tier moved it on.
+fn reassigned(to: Option<&str>, summary: &str) -> String {
+    claim_page(
+        "This lead was reassigned",
+        &format!(
+            "{summary}<p>Nobody claimed it in time, so it was reassigned to <strong>{}</strong>. This link no longer claims it.</p>",
+            escape_text(to.unwrap_or("a colleague"))
+        ),
+    )
+}
+
 /// Why the link shows no lead, or could not claim it.
 pub fn refused(err: &ClaimError) -> String {
     match err {
@@ -91,6 +105,7 @@ pub fn refused(err: &ClaimError) -> String {
         ),
         ClaimError::Link(err) => link_refused(*err),
         ClaimError::Taken { by, at } => someone_elses(by.as_deref(), at, ""),
+        ClaimError::Reassigned { to } => reassigned(to.as_deref(), ""),
         ClaimError::NoSuchLead => claim_page(
             "No such lead",
             "<p>This lead does not exist (any more).</p>",

@@ -21,10 +21,11 @@ use time::OffsetDateTime;
 use crate::dedup::DedupMarker;
 use crate::lead::LeadId;
 use crate::ports::{
-    ClaimOutcome, DueLeads, EscalationStore, InsertOutcome, LeadStore, RegistryStore, RoutingStore,
-    StoreError, TouchOutcome,
+    ClaimOutcome, DueLeads, EscalationStore, InsertOutcome, LeadStore, RegistryStore, RepStore,
+    RoutingStore, StoreError, TouchOutcome,
 };
 use crate::record::LeadRecord;
+use crate::roster::{Away, RepStatus, Roster, rep_key};
 use crate::sector::refresh::{RefreshReport, StoredRegistry};
 
 /// Items the adapter asks the due index for per page (its `DUE_PAGE`).
@@ -50,6 +51,8 @@ struct State {
     turns: HashMap<String, u64>,
     /// Leads taken per (rep, local day), for daily caps.
     daily: HashMap<(String, String), u32>,
+    /// What the table knows of reps, by [`rep_key`].
+    reps: HashMap<String, RepStatus>,
     /// The refreshed .gov registry and the last refresh's report.
     registry: Option<StoredRegistry>,
     refresh: Option<RefreshReport>,
@@ -386,6 +389,18 @@ impl EscalationStore for MemoryStore {
         self.update(id, rules::drop_from_index).await.map(|_| ())
     }
 
+    async fn reassign(
+        &self,
+        id: &LeadId,
+        tier: u32,
+        from: Option<&str>,
+        to: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.update(id, |lead| rules::reassign(lead, tier, from, to, now))
+            .await
+    }
+
     async fn claim(
         &self,
         id: &LeadId,
@@ -424,6 +439,69 @@ impl EscalationStore for MemoryStore {
 }
 
 mod rules;
+
+impl RepStore for MemoryStore {
+    async fn rep_statuses(&self, reps: &[&str]) -> Result<Roster, StoreError> {
+        self.call(|state| {
+            Ok(Roster::new(
+                reps.iter()
+                    .filter_map(|rep| {
+                        let key = rep_key(rep);
+                        state.reps.get(&key).map(|s| (key, s.clone()))
+                    })
+                    .collect(),
+            ))
+        })
+        .await
+    }
+
+    async fn set_away(
+        &self,
+        rep: &str,
+        away: &Away,
+        only_if_present: bool,
+    ) -> Result<bool, StoreError> {
+        self.call(|state| {
+            let status = state.reps.entry(rep_key(rep)).or_default();
+            // As the adapter's condition: not away, or away no longer.
+            if only_if_present && status.away.as_ref().is_some_and(|a| a.holds_at(away.since)) {
+                return Ok(false);
+            }
+            status.away = Some(away.clone());
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn set_back(&self, rep: &str) -> Result<(), StoreError> {
+        self.call(|state| {
+            if let Some(status) = state.reps.get_mut(&rep_key(rep)) {
+                *status = RepStatus::default();
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn add_missed(&self, rep: &str) -> Result<u32, StoreError> {
+        self.call(|state| {
+            let status = state.reps.entry(rep_key(rep)).or_default();
+            status.missed = status.missed.saturating_add(1);
+            Ok(status.missed)
+        })
+        .await
+    }
+
+    async fn reset_missed(&self, rep: &str) -> Result<(), StoreError> {
+        self.call(|state| {
+            if let Some(status) = state.reps.get_mut(&rep_key(rep)) {
+                status.missed = 0;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
 
 impl RegistryStore for MemoryStore {
     async fn stored_registry(&self) -> Result<Option<StoredRegistry>, StoreError> {

@@ -8,7 +8,9 @@ use time::OffsetDateTime;
 
 use crate::lead::{LeadId, format_utc_millis, unix_millis};
 use crate::ports::{ClaimOutcome, TouchOutcome};
-use crate::record::{EscalationStamp, LeadRecord, RoutingState, SlaState, elapsed_ms};
+use crate::record::{
+    EscalationStamp, LeadRecord, Reassignment, RoutingState, SlaState, elapsed_ms,
+};
 
 pub(super) fn id(lead: &LeadRecord) -> &LeadId {
     &lead.id
@@ -150,6 +152,29 @@ pub(super) fn advance_tier(
     true
 }
 
+pub(super) fn reassign(
+    lead: &mut LeadRecord,
+    tier: u32,
+    from: Option<&str>,
+    to: &str,
+    now: OffsetDateTime,
+) -> bool {
+    if lead.sla.claimed_at.is_some()
+        || lead.sla.owner.as_deref() != from
+        || lead.sla.reassigned_at_tier(tier).is_some()
+    {
+        return false;
+    }
+    lead.sla.owner = Some(to.to_owned());
+    lead.sla.reassignments.push(Reassignment {
+        from: from.map(str::to_owned),
+        to: to.to_owned(),
+        at: format_utc_millis(now),
+        tier,
+    });
+    true
+}
+
 pub(super) fn lease_pending(
     lead: &mut LeadRecord,
     tier: u32,
@@ -225,6 +250,11 @@ pub(super) fn claim(
         return ClaimOutcome::AlreadyClaimed {
             by: lead.sla.claimed_by.clone(),
             at: lead.sla.claimed_at.clone(),
+        };
+    }
+    if lead.sla.moved_from(by) {
+        return ClaimOutcome::Reassigned {
+            to: lead.sla.owner.clone(),
         };
     }
     // A claim names its claimant outright; a touch only fills them in.

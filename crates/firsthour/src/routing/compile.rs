@@ -169,6 +169,15 @@ fn compile_teams(
             .as_ref()
             .map(|m| email(m, &format!("[teams.{name}] manager")))
             .transpose()?;
+        let auto_away_after = match &team.auto_away_after {
+            Some(n) if *n.get_ref() == 0 => {
+                return Err(problem(
+                    n,
+                    format!("[teams.{name}] auto_away_after must be at least 1 (or left out)"),
+                ));
+            }
+            n => n.as_ref().map(|n| *n.get_ref()),
+        };
         compiled_teams.insert(
             name.clone(),
             Team {
@@ -176,6 +185,7 @@ fn compile_teams(
                 rotation: rotation(&reps),
                 manager,
                 when_none_available: team.when_none_available,
+                auto_away_after,
             },
         );
     }
@@ -211,7 +221,11 @@ fn compile_ladders(
                     _ => email(target, &format!("[ladders.{name}] notify")).map(Audience::Address),
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            tiers.push(Tier { after, notify });
+            tiers.push(Tier {
+                after,
+                notify,
+                reassign: tier.reassign,
+            });
         }
         let calendar = match (ladder.clock, &ladder.calendar) {
             (ClockKind::Wall, None) => None,

@@ -261,11 +261,14 @@ fn round_robin_skips_inactive_reps_and_weights_interleave() {
 fn ladders_compile_with_their_audiences() {
     let routing = shipped();
     let federal = &routing.ladders["federal"];
-    assert_eq!(federal.tiers.len(), 3);
+    assert_eq!(federal.tiers.len(), 4);
     assert_eq!(federal.tiers[0].after, Duration::from_secs(300));
     assert_eq!(federal.tiers[0].notify, vec![Audience::Owner]);
+    assert!(!federal.tiers[0].reassign);
+    assert!(federal.tiers[1].reassign, "reassigns at 10 minutes");
+    assert_eq!(federal.tiers[1].notify, vec![Audience::Owner]);
     assert_eq!(
-        federal.tiers[2].notify,
+        federal.tiers[3].notify,
         vec![Audience::Address("federal-director@example.com".into())]
     );
 }

@@ -16,7 +16,8 @@ use crate::events::{LeadTouched, OutboundEvent};
 use crate::lead::{LeadId, format_utc_millis};
 use crate::metrics::{self, Metrics};
 use crate::ports::{
-    ClaimOutcome, Clock, EscalationStore, EventPublisher, RoutingStore, StoreError, TouchOutcome,
+    ClaimOutcome, Clock, EscalationStore, EventPublisher, RepStore, RoutingStore, StoreError,
+    TouchOutcome,
 };
 use crate::record::{LeadRecord, elapsed_ms};
 
@@ -96,6 +97,9 @@ pub enum ClaimError {
     Link(#[from] ClaimLinkError),
     #[error("no such lead")]
     NoSuchLead,
+    /// The link's recipient owned the lead before a tier moved it to `to`.
+    #[error("the lead was reassigned")]
+    Reassigned { to: Option<String> },
     /// Someone other than the link's recipient claimed the lead first.
     #[error("the lead was claimed by someone else")]
     Taken { by: Option<String>, at: String },
@@ -227,7 +231,9 @@ pub struct TouchService<S, P, C> {
     touch_token: Option<String>,
 }
 
-impl<S: EscalationStore + RoutingStore, P: EventPublisher, C: Clock> TouchService<S, P, C> {
+impl<S: EscalationStore + RoutingStore + RepStore, P: EventPublisher, C: Clock>
+    TouchService<S, P, C>
+{
     pub fn new(store: S, publisher: P, clock: C) -> Self {
         Self {
             store,
@@ -307,6 +313,7 @@ impl<S: EscalationStore + RoutingStore, P: EventPublisher, C: Clock> TouchServic
             })?;
         match outcome {
             ClaimOutcome::Claimed { segment } => {
+                self.acted(&link.recipient).await;
                 self.announce(id, Channel::Claim, 1).await;
                 self.first_touch(id, segment.as_deref());
                 tracing::info!(lead_id = %id, seconds_to_first_touch = elapsed_ms(id, now) / 1000, "lead claimed");
@@ -322,6 +329,7 @@ impl<S: EscalationStore + RoutingStore, P: EventPublisher, C: Clock> TouchServic
                     Err(ClaimError::Taken { by, at })
                 }
             }
+            ClaimOutcome::Reassigned { to } => Err(ClaimError::Reassigned { to }),
             ClaimOutcome::NotFound => Err(ClaimError::NoSuchLead),
         }
     }
@@ -379,6 +387,7 @@ impl<S: EscalationStore + RoutingStore, P: EventPublisher, C: Clock> TouchServic
             .touch(id, touch_id, by.as_str(), channel.as_str(), now)
             .await?;
         if let TouchOutcome::Recorded { touches, segment } = &outcome {
+            self.acted(by.as_str()).await;
             self.announce(id, channel, *touches).await;
             if *touches == 1 {
                 self.first_touch(id, segment.as_deref());
@@ -388,6 +397,14 @@ impl<S: EscalationStore + RoutingStore, P: EventPublisher, C: Clock> TouchServic
             }
         }
         Ok(outcome)
+    }
+
+    /// The rep acted on a lead: their unanswered streak (auto-away's count)
+    /// starts again. The claim or touch stands either way.
+    async fn acted(&self, by: &str) {
+        if let Err(err) = self.store.reset_missed(by).await {
+            tracing::warn!(error = %err, "a rep's unanswered streak was not reset");
+        }
     }
 
     fn first_touch(&self, id: &LeadId, segment: Option<&str>) {

@@ -20,6 +20,7 @@ use firsthour::ports::{EventPublisher, MailError, Mailer, ManualClock, PublishEr
 use firsthour::record::LeadRecord;
 use firsthour::router::{RouterError, RouterOutcome, RouterPolicy, RouterService};
 use firsthour::service::intake::{AcceptStatus, Delivery, IntakePolicy, IntakeService};
+use firsthour::service::touch::TouchService;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -269,6 +270,12 @@ impl World {
 
     pub fn lead(&self, id: &LeadId) -> LeadRecord {
         self.store.lead(id).expect("the lead is stored")
+    }
+
+    /// Claims and touches as the intake's claim links and touch API take them.
+    pub fn touches(&self) -> TouchService<MemoryStore, Bus, ManualClock> {
+        TouchService::new(self.store.clone(), self.bus.clone(), self.clock.clone())
+            .with_link_key(self.settings.router.links.link_key.clone())
     }
 
     /// Makes the next `calls` store calls fail as an unreachable table would.
