@@ -1063,3 +1063,136 @@ async fn a_rep_whose_leads_keep_moving_on_is_set_away_once() {
         assert!(away.reason.starts_with("auto: 2 leads"), "{}", away.reason);
     }
 }
+
+#[tokio::test]
+async fn reps_set_away_and_back_with_the_cli_get_no_new_leads_meanwhile() {
+    let t = TestStack::new().await;
+    let table = t.stack.table_name.clone();
+    let cli = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--table", table.as_str()]);
+        firsthour_cli(&all)
+    };
+    let (code, out, err) = cli(&[
+        "reps",
+        "away",
+        "FED-REP-2@example.com",
+        "--until",
+        "2099-12-02T09:00-05:00",
+        "--reason",
+        "leave",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("fed-rep-2@example.com is away until 2099-12-02T14:00:00.000Z"),
+        "{out}"
+    );
+    let (code, out, err) = cli(&["reps", "list", "--team", "federal", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<serde_json::Value> = out.lines().map(json).collect();
+    assert_eq!(rows.len(), 3, "the active federal reps: {out}");
+    let rep2 = rows
+        .iter()
+        .find(|r| r["rep"] == "fed-rep-2@example.com")
+        .expect("listed");
+    assert_eq!(rep2["available"], false);
+    assert!(
+        rep2["status"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("away until 2099-12-02") && s.contains("leave")),
+        "{rep2}"
+    );
+    let (code, out, _) = cli(&["reps", "list"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("TEAM")
+            && out.contains("commercial")
+            && out.contains("fed-rep-3@example.com"),
+        "{out}"
+    );
+    // Routed on a Monday morning, leads skip the away rep.
+    let clock = ManualClock::new(datetime!(2026-11-23 15:00 UTC));
+    let outbox = Outbox::default();
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        ids.push(
+            post_at(
+                &t,
+                &clock,
+                &[],
+                &format!(r#"{{"email":"officer{n}@navy.mil"}}"#),
+            )
+            .await,
+        );
+    }
+    route_all(&t, &clock, &[], &outbox).await;
+    let mut owners = Vec::new();
+    for id in &ids {
+        let lead = item(&t, id).await;
+        owners.push(s(&lead, "owner").expect("owner").to_owned());
+        assert!(
+            s(&lead, "route_reason")
+                .is_some_and(|r| r.contains("skipped away: fed-rep-2@example.com"))
+        );
+    }
+    assert!(
+        !owners.contains(&"fed-rep-2@example.com".to_owned()),
+        "{owners:?}"
+    );
+    // Back: the rep takes leads again.
+    let (code, out, err) = cli(&["reps", "back", "fed-rep-2@example.com"]);
+    assert_eq!(code, 0, "{out}{err}");
+    for n in 4..7 {
+        post_at(
+            &t,
+            &clock,
+            &[],
+            &format!(r#"{{"email":"officer{n}@navy.mil"}}"#),
+        )
+        .await;
+    }
+    route_all(&t, &clock, &[], &outbox).await;
+    let owners: Vec<String> = t
+        .leads()
+        .await
+        .iter()
+        .filter_map(|l| s(l, "owner").map(str::to_owned))
+        .collect();
+    assert!(
+        owners.contains(&"fed-rep-2@example.com".to_owned()),
+        "{owners:?}"
+    );
+    // Mistakes are named, and write nothing.
+    for (args, says) in [
+        (
+            vec!["reps", "away", "nobody@example.com"],
+            "not an active rep",
+        ),
+        (vec!["reps", "away", "not-an-address"], "not-an-address"),
+        (
+            vec![
+                "reps",
+                "away",
+                "fed-rep-1@example.com",
+                "--until",
+                "tomorrow",
+            ],
+            "--until",
+        ),
+        (
+            vec![
+                "reps",
+                "away",
+                "fed-rep-1@example.com",
+                "--until",
+                "2020-01-01",
+            ],
+            "in the past",
+        ),
+        (vec!["reps", "list", "--team", "nope"], "no team \"nope\""),
+    ] {
+        let (code, out, err) = cli(&args);
+        assert_eq!(code, 1, "{args:?}: {out}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
