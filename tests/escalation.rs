@@ -1196,3 +1196,115 @@ async fn reps_set_away_and_back_with_the_cli_get_no_new_leads_meanwhile() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+/// The "I'm away" link (path and query) in an email, if it has one.
+fn away_link_in(email: &OutgoingEmail) -> Option<(String, HashMap<String, String>)> {
+    let href = email
+        .html
+        .split("href=\"")
+        .find(|h| h.contains("/reps/away?"))?
+        .split('"')
+        .next()?;
+    Some(link_parts(&href.replace("&amp;", "&")))
+}
+
+/// The away link's button: a form post of `action`.
+fn away_post(path: &str, params: &HashMap<String, String>, action: &str) -> intake::Request {
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter())
+        .finish();
+    let mut event = http_api_event(
+        "POST",
+        path,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        format!("action={action}").as_bytes(),
+    );
+    event["rawQueryString"] = query.into();
+    request_from_event(event)
+}
+
+#[tokio::test]
+async fn a_reps_away_link_gives_their_new_leads_to_others_until_their_next_working_day() {
+    let t = TestStack::new().await;
+    let t0 = datetime!(2026-11-23 15:00 UTC);
+    let clock = ManualClock::new(t0);
+    let outbox = Outbox::default();
+    post_at(&t, &clock, &[], r#"{"email":"maj@army.mil"}"#).await;
+    route_all(&t, &clock, &[], &outbox).await;
+    let sent = outbox.take();
+    let to_owner = sent
+        .iter()
+        .find(|e| e.to[0].starts_with("fed-rep-"))
+        .expect("owner's email");
+    let rep = to_owner.to[0].clone();
+    let team = sent
+        .iter()
+        .find(|e| e.to == ["federal-sales@example.com"])
+        .expect("team's email");
+    assert!(
+        away_link_in(team).is_none(),
+        "a team address takes no leads: no away link"
+    );
+    assert!(
+        to_owner
+            .text
+            .contains("I'm away, give my new leads to someone else: ")
+    );
+    let (path, params) = away_link_in(to_owner).expect("the owner's away link");
+    assert_eq!(path, "/reps/away");
+    let intake = t.app().clock(clock.clone()).intake();
+    // Opening it changes nothing.
+    for _ in 0..2 {
+        let (status, headers, page) =
+            parts(intake.handle(claim_request("GET", &path, &params)).await);
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(
+            headers.get("cache-control").and_then(|v| v.to_str().ok()),
+            Some("no-store")
+        );
+        assert!(
+            page.contains("Going away?") && page.contains("action\" value=\"away"),
+            "{page}"
+        );
+    }
+    // Tampered: refused, nothing changed.
+    let mut forged = params.clone();
+    forged.insert("r".into(), "fed-rep-3@example.com".into());
+    let (status, _, page) = parts(intake.handle(away_post(&path, &forged, "away")).await);
+    assert_eq!(status, 403, "{page}");
+    // The button, twice: away until Tuesday 08:00 in the rep's time zone.
+    for _ in 0..2 {
+        let (status, _, page) = parts(intake.handle(away_post(&path, &params, "away")).await);
+        assert_eq!(status, 200, "{page}");
+        assert!(
+            page.contains("You are away") && page.contains("until 2026-11-24T"),
+            "{page}"
+        );
+    }
+    // New leads go to the others meanwhile.
+    for n in 0..3 {
+        post_at(
+            &t,
+            &clock,
+            &[],
+            &format!(r#"{{"email":"officer{n}@navy.mil"}}"#),
+        )
+        .await;
+    }
+    route_all(&t, &clock, &[], &outbox).await;
+    let owners: Vec<String> = t
+        .leads()
+        .await
+        .iter()
+        .filter_map(|l| s(l, "owner").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        owners.iter().filter(|o| **o == rep).count(),
+        1,
+        "only the first lead: {owners:?}"
+    );
+    // Back from the same link.
+    let (status, _, page) = parts(intake.handle(away_post(&path, &params, "back")).await);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Going away?"), "{page}");
+}

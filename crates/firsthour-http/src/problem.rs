@@ -6,6 +6,7 @@ use firsthour::claim::ClaimLinkError;
 use firsthour::html;
 use firsthour::intake::IntakeError;
 use firsthour::ports::StoreError;
+use firsthour::service::away::AwayError;
 use firsthour::service::intake::AcceptError;
 use firsthour::service::touch::{ClaimError, TouchError};
 use http::{HeaderValue, Response, StatusCode, header};
@@ -248,6 +249,24 @@ impl From<ClaimError> for Problem {
             }
         };
         Self::page(status, code, html::claim::refused(&err))
+    }
+}
+
+/// An away link's refusals are pages too.
+impl From<AwayError> for Problem {
+    fn from(err: AwayError) -> Self {
+        let (status, code) = match &err {
+            AwayError::NotEnabled | AwayError::NotARep(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AwayError::Incomplete | AwayError::Link(ClaimLinkError::Malformed) => {
+                (StatusCode::BAD_REQUEST, "malformed")
+            }
+            AwayError::Link(ClaimLinkError::Expired) => (StatusCode::GONE, "expired"),
+            AwayError::Link(ClaimLinkError::BadSignature) => {
+                (StatusCode::FORBIDDEN, "bad_signature")
+            }
+            AwayError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+        };
+        Self::page(status, code, html::away::refused(&err))
     }
 }
 

@@ -14,6 +14,8 @@ pub enum Route<'a> {
     /// `POST …/leads/{id}/touch`: the touch API.
     Touch(&'a str),
     ThankYou,
+    /// `…/reps/away`: a rep's "I'm away" link (GET shows, POST acts).
+    Away,
     NotFound,
 }
 
@@ -31,6 +33,7 @@ pub fn route(path: &str) -> Route<'_> {
             prefix: segments[..i].iter().map(|s| format!("/{s}")).collect(),
         },
         _ if segments.last() == Some(&"thank-you") => Route::ThankYou,
+        _ if segments.ends_with(&["reps", "away"]) => Route::Away,
         _ => Route::NotFound,
     }
 }
@@ -63,6 +66,8 @@ mod tests {
             }
         );
         assert_eq!(route("/thank-you"), Route::ThankYou);
+        assert_eq!(route("/reps/away"), Route::Away);
+        assert_eq!(route("/prod/reps/away"), Route::Away);
         assert_eq!(route("/leads/a/b"), Route::NotFound);
         assert_eq!(route("/"), Route::NotFound);
     }

@@ -34,13 +34,17 @@ impl LinkKey {
         Ok(Self(secret.to_vec()))
     }
 
-    fn mac(&self, lead: &LeadId, recipient: &str, expires: i64) -> HmacSha256 {
+    /// The MAC of one link: what it does (`claim`, `away`), what it is
+    /// about (a lead id; empty for a rep's own link), who it was sent to,
+    /// and until when. The purpose keeps one kind of link from passing
+    /// for another.
+    fn mac(&self, purpose: &str, subject: &str, recipient: &str, expires: i64) -> HmacSha256 {
         // new_from_slice accepts any key length for HMAC.
         let mut mac = HmacSha256::new_from_slice(&self.0)
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         for part in [
-            "claim",
-            lead.as_str(),
+            purpose,
+            subject,
             &recipient.to_ascii_lowercase(),
             &expires.to_string(),
         ] {
@@ -50,15 +54,50 @@ impl LinkKey {
         mac
     }
 
-    /// The query string of a claim link: `r=…&e=…&s=…`.
-    pub fn sign(&self, lead: &LeadId, recipient: &str, expires: OffsetDateTime) -> String {
+    fn sign_link(
+        &self,
+        purpose: &str,
+        subject: &str,
+        recipient: &str,
+        expires: OffsetDateTime,
+    ) -> String {
         let expires = expires.unix_timestamp();
-        let signature =
-            URL_SAFE_NO_PAD.encode(self.mac(lead, recipient, expires).finalize().into_bytes());
+        let signature = URL_SAFE_NO_PAD.encode(
+            self.mac(purpose, subject, recipient, expires)
+                .finalize()
+                .into_bytes(),
+        );
         format!(
             "r={}&e={expires}&s={signature}",
             url::form_urlencoded::byte_serialize(recipient.as_bytes()).collect::<String>()
         )
+    }
+
+    fn verify_link(
+        &self,
+        purpose: &str,
+        subject: &str,
+        recipient: &str,
+        expires: &str,
+        signature: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), ClaimLinkError> {
+        let expires: i64 = expires.parse().map_err(|_| ClaimLinkError::Malformed)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| ClaimLinkError::Malformed)?;
+        self.mac(purpose, subject, recipient, expires)
+            .verify_slice(&signature)
+            .map_err(|_| ClaimLinkError::BadSignature)?;
+        if now.unix_timestamp() > expires {
+            return Err(ClaimLinkError::Expired);
+        }
+        Ok(())
+    }
+
+    /// The query string of a claim link: `r=…&e=…&s=…`.
+    pub fn sign(&self, lead: &LeadId, recipient: &str, expires: OffsetDateTime) -> String {
+        self.sign_link("claim", lead.as_str(), recipient, expires)
     }
 
     /// Checks a claim link's parameters (constant-time comparison).
@@ -70,17 +109,23 @@ impl LinkKey {
         signature: &str,
         now: OffsetDateTime,
     ) -> Result<(), ClaimLinkError> {
-        let expires: i64 = expires.parse().map_err(|_| ClaimLinkError::Malformed)?;
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|_| ClaimLinkError::Malformed)?;
-        self.mac(lead, recipient, expires)
-            .verify_slice(&signature)
-            .map_err(|_| ClaimLinkError::BadSignature)?;
-        if now.unix_timestamp() > expires {
-            return Err(ClaimLinkError::Expired);
-        }
-        Ok(())
+        self.verify_link("claim", lead.as_str(), recipient, expires, signature, now)
+    }
+
+    /// The query string of a rep's "I'm away" link.
+    pub fn sign_away(&self, rep: &str, expires: OffsetDateTime) -> String {
+        self.sign_link("away", "", rep, expires)
+    }
+
+    /// Checks an "I'm away" link's parameters.
+    pub fn verify_away(
+        &self,
+        rep: &str,
+        expires: &str,
+        signature: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), ClaimLinkError> {
+        self.verify_link("away", "", rep, expires, signature, now)
     }
 }
 
@@ -99,6 +144,15 @@ pub enum ClaimLinkError {
 /// compare without case, as the link's signature does.
 pub fn is_holder(by: Option<&str>, recipient: &str) -> bool {
     by.is_some_and(|by| by.eq_ignore_ascii_case(recipient))
+}
+
+/// A rep's "I'm away, give my new leads to someone else" URL.
+pub fn away_url(base: &str, key: &LinkKey, rep: &str, expires: OffsetDateTime) -> String {
+    format!(
+        "{}/reps/away?{}",
+        base.trim_end_matches('/'),
+        key.sign_away(rep, expires)
+    )
 }
 
 /// The full claim URL for a recipient.
@@ -176,6 +230,18 @@ mod tests {
         assert_eq!(
             key().verify(&lead, &r, &e, "%%%", now),
             Err(ClaimLinkError::Malformed)
+        );
+        // An "I'm away" link's signature is no claim link's, and back.
+        let (ar, ae, as_) =
+            parts(&key().sign_away("rep@example.com", datetime!(2026-11-29 14:00 UTC)));
+        assert_eq!(key().verify_away(&ar, &ae, &as_, now), Ok(()));
+        assert_eq!(
+            key().verify(&lead, &ar, &ae, &as_, now),
+            Err(ClaimLinkError::BadSignature)
+        );
+        assert_eq!(
+            key().verify_away(&r, &e, &s, now),
+            Err(ClaimLinkError::BadSignature)
         );
         let other_key = LinkKey::new(&[7u8; 32]).expect("key");
         assert_eq!(

@@ -1,6 +1,7 @@
 //! Small HTML pages (thank-you, errors, the claim link's), every dynamic
 //! text escaped.
 
+pub mod away;
 pub mod claim;
 
 pub use html_escape::encode_text as escape_text;

@@ -168,6 +168,8 @@ pub struct NotificationContext<'a> {
     pub deadline: Option<OffsetDateTime>,
     /// The one-click claim link (live once escalation is enabled).
     pub claim_url: Option<&'a str>,
+    /// The recipient's own "I'm away" link, when they are a rep.
+    pub away_url: Option<&'a str>,
 }
 
 fn display_name(item: &LeadRecord) -> String {
@@ -575,6 +577,11 @@ pub fn render_first_notification(
     if let Some(cut) = &cut {
         text.push_str(&format!("  ({cut})\n"));
     }
+    if let Some(url) = context.away_url {
+        text.push_str(&format!(
+            "\nI'm away, give my new leads to someone else: {url}\n"
+        ));
+    }
 
     let mut html = String::from(
         "<!doctype html><html><body style=\"font-family:system-ui,-apple-system,Segoe UI,Roboto,Arial,sans-serif;color:#1f2933;max-width:640px;margin:0 auto;padding:16px\">",
@@ -617,6 +624,12 @@ pub fn render_first_notification(
         html.push_str(&format!(
             "<p style=\"color:#52606d\">{}</p>",
             escape_text(cut)
+        ));
+    }
+    if let Some(url) = context.away_url {
+        html.push_str(&format!(
+            "<p style=\"font-size:13px;margin-top:24px\"><a href=\"{}\">I'm away, give my new leads to someone else</a></p>",
+            html_escape::encode_double_quoted_attribute(url)
         ));
     }
     html.push_str("<p style=\"color:#52606d;font-size:12px;margin-top:24px\">Sent by firsthour. Reply to this email to answer the lead directly.</p></body></html>");

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::claim::{LinkKey, claim_url};
+use crate::claim::{LinkKey, away_url, claim_url};
 use crate::lead::LeadId;
 use crate::metrics::{self, Metrics};
 use crate::notify::{
@@ -88,6 +88,23 @@ impl RouterPolicy {
             recipient,
             now + self.link_ttl,
         ))
+    }
+}
+
+impl RouterPolicy {
+    /// A rep's signed "I'm away" link, when links are configured and the
+    /// recipient is an active rep of a team (a team address or a manager
+    /// takes no leads, so gets none).
+    pub fn away_link(&self, recipient: &str, now: OffsetDateTime) -> Option<String> {
+        let base = self.public_base_url.as_ref()?;
+        let key = self.link_key.as_ref()?;
+        let is_rep = self
+            .routing
+            .teams
+            .values()
+            .flat_map(|t| &t.rotation)
+            .any(|r| r.email.eq_ignore_ascii_case(recipient));
+        is_rep.then(|| away_url(base, key, recipient, now + self.link_ttl))
     }
 }
 
@@ -220,12 +237,14 @@ impl<S: RoutingStore + RepStore, M: Mailer, C: Clock> RouterService<S, M, C> {
         let mut sent = Vec::with_capacity(recipients.len());
         for recipient in recipients {
             let link = self.claim_link(lead, recipient);
+            let away = self.policy.away_link(recipient, self.clock.now());
             let email = render_first_notification(
                 lead,
                 NotificationContext {
                     sender: &self.policy.sender,
                     deadline,
                     claim_url: link.as_deref(),
+                    away_url: away.as_deref(),
                 },
             );
             let email = OutgoingEmail {

@@ -16,6 +16,7 @@ use firsthour::metrics::Metrics;
 use firsthour::ports::{
     Clock, EscalationStore, EventPublisher, LeadStore, RepStore, RoutingStore, SystemClock,
 };
+use firsthour::service::away::AwayService;
 use firsthour::service::intake::{IntakePolicy, IntakeService};
 use firsthour::service::registry;
 use firsthour::service::touch::TouchService;
@@ -40,6 +41,8 @@ pub struct IntakeApp<S, P, C> {
     service: IntakeService<S, P, C>,
     /// Claims (the claim link's button) and reported touches.
     touches: TouchService<S, P, C>,
+    /// Reps' "I'm away" links.
+    away: AwayService<S, C>,
     cors: Cors,
     thank_you_url: Option<String>,
     verifiers: HashMap<String, Verifier>,
@@ -79,6 +82,12 @@ impl<S: LeadStore + EscalationStore + RoutingStore + RepStore, P: EventPublisher
     {
         let metrics = Metrics::stdout(&settings.metrics_namespace);
         Self {
+            away: AwayService::new(
+                store.clone(),
+                clock.clone(),
+                settings.links.link_key.clone(),
+                settings.file.routing.clone(),
+            ),
             touches: TouchService::new(store.clone(), publisher.clone(), clock.clone())
                 .with_link_key(settings.links.link_key.clone())
                 .with_touch_token(settings.touch_token.clone())
@@ -119,7 +128,8 @@ impl<S: LeadStore + EscalationStore + RoutingStore + RepStore, P: EventPublisher
         let wants_html = matches!(route, Route::Leads { .. })
             && method == Method::POST
             && prefers_html(&request.headers);
-        let claim_page = matches!(route, Route::Claim(_)) && (reads || method == Method::POST);
+        let claim_page =
+            matches!(route, Route::Claim(_) | Route::Away) && (reads || method == Method::POST);
         let mut response = match (route, &method) {
             (Route::Leads { .. }, &Method::OPTIONS) => Ok(self.cors.preflight(&request.headers)),
             (Route::Leads { source, prefix }, &Method::POST) => {
@@ -130,11 +140,14 @@ impl<S: LeadStore + EscalationStore + RoutingStore + RepStore, P: EventPublisher
             }
             (Route::ThankYou, _) if reads => Ok(html_response(StatusCode::OK, html::thank_you())),
             (Route::Claim(id), _) if claim_page => self.claim(id, &request, &method).await,
+            (Route::Away, _) if claim_page => self.away(&request, &method).await,
             (Route::Touch(id), &Method::POST) => self.touch(id, &request).await,
-            (Route::Claim(_) | Route::Touch(_), _) => Err(Problem::method_not_allowed(
-                "open a claim link with GET and claim with POST; touch with POST",
-                None,
-            )),
+            (Route::Claim(_) | Route::Touch(_) | Route::Away, _) => {
+                Err(Problem::method_not_allowed(
+                    "open a claim or away link with GET and act with POST; touch with POST",
+                    None,
+                ))
+            }
             _ => Err(Problem::not_found("POST leads to /leads")),
         }
         .unwrap_or_else(|problem| problem.into_response(wants_html));

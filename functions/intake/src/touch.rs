@@ -3,6 +3,7 @@
 
 use firsthour::html;
 use firsthour::ports::{Clock, EscalationStore, EventPublisher, LeadStore, RepStore, RoutingStore};
+use firsthour::service::away::AwayAction;
 use firsthour::service::touch::{LinkParams, Reported};
 use firsthour_http::{Body, Problem, Request, html_response, json_response};
 use http::{Method, Response, StatusCode};
@@ -35,6 +36,28 @@ impl<S: LeadStore + EscalationStore + RoutingStore + RepStore, P: EventPublisher
             html::claim::view(&self.touches.claim_view(&link).await?, &link.recipient)
         };
         Ok(html_response(StatusCode::OK, page))
+    }
+
+    /// A rep's "I'm away" link: opening it shows where they stand; its
+    /// button's POST (`action=away` or `action=back`) changes it.
+    pub(crate) async fn away(
+        &self,
+        request: &Request,
+        method: &Method,
+    ) -> Result<Response<Body>, Problem> {
+        let rep = self.away.open(
+            request.query_first("r"),
+            request.query_first("e"),
+            request.query_first("s"),
+        )?;
+        let view = if method == Method::POST {
+            self.away
+                .act(&rep, AwayAction::from_form(&request.body))
+                .await?
+        } else {
+            self.away.view(&rep).await?
+        };
+        Ok(html_response(StatusCode::OK, html::away::view(&view)))
     }
 
     /// `POST …/leads/{id}/touch`, with the touch API's bearer token.

@@ -65,6 +65,7 @@ fn user_text_never_breaks_a_header() {
             sender: "leads@example.com",
             deadline: None,
             claim_url: None,
+            away_url: None,
         },
     );
     assert!(
@@ -97,6 +98,7 @@ fn html_shows_markup_as_text() {
             sender: "leads@example.com",
             deadline: Some(deadline),
             claim_url: Some("https://leads.example.com/leads/x/claim?t=a&b=\"c\""),
+            away_url: None,
         },
     );
     for raw in ["<script>", "<img", "<b>40</b>"] {
@@ -151,6 +153,7 @@ fn other_fields_skip_what_the_summary_shows_and_the_forms_own_fields() {
             sender: "leads@example.com",
             deadline: None,
             claim_url: None,
+            away_url: None,
         },
     );
     let others = email
@@ -240,6 +243,7 @@ fn a_reversed_company_cannot_spoof_the_subject() {
             sender: "leads@example.com",
             deadline: None,
             claim_url: None,
+            away_url: None,
         },
     );
     assert_eq!(
@@ -333,6 +337,7 @@ fn only_the_validated_email_and_phone_are_links() {
             sender: "leads@example.com",
             deadline: None,
             claim_url: None,
+            away_url: None,
         },
     );
     let links: Vec<&str> = email
@@ -357,6 +362,7 @@ fn only_the_validated_email_and_phone_are_links() {
             sender: "leads@example.com",
             deadline: None,
             claim_url: None,
+            away_url: None,
         },
     );
     assert!(!email.html.contains("href=\"mailto:"), "{}", email.html);
@@ -373,6 +379,7 @@ fn what_was_cut_is_named_in_the_email() {
             sender: "leads@example.com",
             deadline: None,
             claim_url: None,
+            away_url: None,
         },
     );
     assert!(
@@ -391,6 +398,7 @@ fn what_was_cut_is_named_in_the_email() {
             sender: "leads@example.com",
             deadline: None,
             claim_url: None,
+            away_url: None,
         },
     );
     assert!(email.text.contains("Some values were cut to fit"));
@@ -407,6 +415,7 @@ fn a_lead_answered_before_its_email_shows_who_answered_and_no_deadline() {
             sender: "leads@example.com",
             deadline: Some(datetime!(2026-11-22 14:29:11.123 UTC)),
             claim_url: None,
+            away_url: None,
         },
     );
     assert!(

@@ -3,6 +3,7 @@
 //! (Routing and the escalation sweep are [`crate::router`] and
 //! [`crate::escalation`].)
 
+pub mod away;
 pub mod intake;
 pub mod registry;
 pub mod touch;
