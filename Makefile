@@ -11,6 +11,8 @@ MOTO_PORT ?= 5000
 # The landing-page example (examples/landing-page) is served here by `make run`.
 SITE_PORT ?= 8080
 TICK_SECONDS ?= 60
+# CONFIG=path runs the local system with another rules file (default: the shipped infra/config/firsthour.toml).
+CONFIG ?= infra/config/firsthour.toml
 # LADDER_SPEEDUP=60 runs SLA ladders 60x faster (a 5-minute tier fires after 5 s): try a whole ladder in minutes.
 LADDER_SPEEDUP ?= 1
 CARGO ?= cargo
@@ -88,7 +90,7 @@ build:
 
 ## run: the whole system locally (intake on :$(PORT), moto on :$(MOTO_PORT), mail at /_local/mail, landing page on :$(SITE_PORT))
 run: venv build
-	$(CARGO) run --quiet --profile local -p firsthour-local --bin firsthour-local -- --port $(PORT) --moto-port $(MOTO_PORT) --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto $(if $(GOV_DOMAINS_FILE),--gov-domains "$(GOV_DOMAINS_FILE)") --ladder-speedup $(LADDER_SPEEDUP) --site-port $(SITE_PORT) $(if $(filter undefined,$(origin GOV_REGISTRY_URL)),,--param "GovRegistryUrl=$(GOV_REGISTRY_URL)")
+	$(CARGO) run --quiet --profile local -p firsthour-local --bin firsthour-local -- --port $(PORT) --moto-port $(MOTO_PORT) --config "$(CONFIG)" --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto $(if $(GOV_DOMAINS_FILE),--gov-domains "$(GOV_DOMAINS_FILE)") --ladder-speedup $(LADDER_SPEEDUP) --site-port $(SITE_PORT) $(if $(filter undefined,$(origin GOV_REGISTRY_URL)),,--param "GovRegistryUrl=$(GOV_REGISTRY_URL)")
 
 ## test: every test, against a private moto on a free port, and the template checks
 ## (installs Chromium for the browser test first: see `browser`)

@@ -73,6 +73,22 @@ async fn demo_data_and_a_real_lead_show_in_every_format_and_the_chart() {
         .expect("the real lead's row");
     assert_eq!(web["leads"], 1);
     assert_eq!(web["buckets"]["within_5_min"], 1);
+    // The federal ladder's 10-minute tier moves unanswered demo leads on
+    // (those whose next rep was working then); other ladders move nothing.
+    let federal = rows
+        .iter()
+        .find(|r| r["segment"] == "federal" && r["source"].is_null())
+        .expect("federal row");
+    let reassigned = federal["reassigned"].as_u64().expect("reassigned");
+    assert!(
+        reassigned <= federal["escalations"]["2"].as_u64().unwrap_or(0),
+        "{federal}"
+    );
+    let commercial = rows
+        .iter()
+        .find(|r| r["segment"] == "commercial" && r["source"].is_null())
+        .expect("commercial row");
+    assert_eq!(commercial["reassigned"], 0, "{commercial}");
     for segment in ["federal", "commercial", "enterprise"] {
         assert!(
             rows.iter()

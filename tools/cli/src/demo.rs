@@ -19,7 +19,9 @@ use firsthour::config::FileConfig;
 use firsthour::email::EmailAddress;
 use firsthour::escalation::breach_due;
 use firsthour::lead::{Contact, Lead, LeadId, RawField, Source, format_utc_millis, unix_millis};
-use firsthour::record::{EscalationStamp, LeadRecord, RoutingState};
+use firsthour::record::{EscalationStamp, LeadRecord, Reassignment, RoutingState};
+use firsthour::roster::Roster;
+use firsthour::routing::Assignment;
 use firsthour::service::intake::classify;
 use firsthour_aws::table::LeadItem;
 
@@ -300,10 +302,8 @@ fn live(
         .routing
         .rule(&route.rule)
         .unwrap_or(&config.routing.fallback);
-    item.sla.owner = rule
-        .team
-        .as_ref()
-        .and_then(|t| config.routing.teams.get(t))
+    let team = rule.team.as_ref().and_then(|t| config.routing.teams.get(t));
+    item.sla.owner = team
         .and_then(|team| team.rep_for_turn(turn))
         .map(|rep| rep.email.clone());
     item.sla.routing_state = RoutingState::Routed;
@@ -338,6 +338,24 @@ fn live(
                 breach: false,
             });
             item.sla.escalated_at = Some(format_utc_millis(due));
+            // A reassign tier moves the lead on, as the sweep does.
+            if ladder.tiers[i].reassign
+                && let Some(team) = team.filter(|_| rule.assignment != Assignment::None)
+            {
+                let from = item.sla.owner.clone();
+                let plan = team.reassign_plan(from.as_deref(), due, &Roster::default());
+                if let Some(to) = plan.candidates.first().map(|r| r.email.clone())
+                    && from.as_deref() != Some(to.as_str())
+                {
+                    item.sla.reassignments.push(Reassignment {
+                        from,
+                        to: to.clone(),
+                        at: format_utc_millis(due),
+                        tier: u32::try_from(tier).unwrap_or(u32::MAX),
+                    });
+                    item.sla.owner = Some(to);
+                }
+            }
         }
         if tier == ladder.tiers.len()
             && let Some(breach) = breach_due(ladder, received, 1)

@@ -22,6 +22,8 @@ pub struct LeadRecord {
     /// Tiers that fired (1 = the ladder's first); the breach is flagged apart.
     pub escalated_tiers: Vec<u32>,
     pub breached: bool,
+    /// A tier moved it to another owner at least once.
+    pub reassigned: bool,
     pub fallback: bool,
 }
 
@@ -96,6 +98,8 @@ pub struct GroupStats {
     /// Escalations that fired, by tier number.
     pub escalations: BTreeMap<u32, u64>,
     pub breaches: u64,
+    /// Leads a tier moved to another owner.
+    pub reassigned: u64,
     pub fallback_hits: u64,
     /// Every answered lead's time to first touch, sorted (for the chart).
     #[serde(skip)]
@@ -120,6 +124,7 @@ impl GroupStats {
             p50_ms_to_notify: None,
             escalations: BTreeMap::new(),
             breaches: 0,
+            reassigned: 0,
             fallback_hits: 0,
             touch_times: Vec::new(),
         }
@@ -138,6 +143,7 @@ impl GroupStats {
             *self.escalations.entry(*tier).or_default() += 1;
         }
         self.breaches += u64::from(record.breached);
+        self.reassigned += u64::from(record.reassigned);
         self.fallback_hits += u64::from(record.fallback);
     }
 

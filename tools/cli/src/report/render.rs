@@ -30,7 +30,11 @@ fn columns(report: &Report) -> Vec<String> {
     .map(|c| (*c).to_owned())
     .collect();
     columns.extend((1..=report.max_tier).map(|t| format!("tier {t}")));
-    columns.extend(["breached".to_owned(), "fallback".to_owned()]);
+    columns.extend([
+        "breached".to_owned(),
+        "reassigned".to_owned(),
+        "fallback".to_owned(),
+    ]);
     columns
 }
 
@@ -50,6 +54,7 @@ fn cells(row: &GroupStats, max_tier: u32) -> Vec<String> {
     ];
     cells.extend((1..=max_tier).map(|t| row.escalations.get(&t).copied().unwrap_or(0).to_string()));
     cells.push(row.breaches.to_string());
+    cells.push(row.reassigned.to_string());
     cells.push(row.fallback_hits.to_string());
     cells
 }
@@ -130,7 +135,11 @@ pub fn csv(report: &Report) -> Result<String, csv::Error> {
     .map(str::to_owned)
     .collect::<Vec<_>>();
     header.extend((1..=report.max_tier).map(|t| format!("tier_{t}")));
-    header.extend(["breached".into(), "fallback_hits".into()]);
+    header.extend([
+        "breached".into(),
+        "reassigned".into(),
+        "fallback_hits".into(),
+    ]);
     writer.write_record(&header)?;
     let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
     for row in report.rows() {
@@ -153,6 +162,7 @@ pub fn csv(report: &Report) -> Result<String, csv::Error> {
                 .map(|t| row.escalations.get(&t).copied().unwrap_or(0).to_string()),
         );
         record.push(row.breaches.to_string());
+        record.push(row.reassigned.to_string());
         record.push(row.fallback_hits.to_string());
         writer.write_record(&record)?;
     }

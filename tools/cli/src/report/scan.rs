@@ -32,13 +32,14 @@ pub struct ScanRequest {
 
 /// The attributes read, by name (`#a0`, `#a1`… in the projection: some are
 /// DynamoDB reserved words).
-const PROJECTED: [&str; 8] = [
+const PROJECTED: [&str; 9] = [
     "segment",
     "source",
     "received_at_ms",
     "ms_to_first_touch",
     "ms_to_notify",
     "escalations",
+    "reassignments",
     "breached_at",
     "fallback",
 ];
@@ -167,6 +168,10 @@ fn record(item: &HashMap<String, AttributeValue>) -> LeadRecord {
             .map(|e| e.tier)
             .collect(),
         breached: item.contains_key("breached_at"),
+        reassigned: item
+            .get("reassignments")
+            .and_then(|v| v.as_l().ok())
+            .is_some_and(|moves| !moves.is_empty()),
         fallback: item
             .get("fallback")
             .and_then(|v| v.as_bool().ok())
