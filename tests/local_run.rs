@@ -336,3 +336,158 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
         );
     }
 }
+
+/// The rules of the reassignment run: one team without hours (the run uses
+/// the real clock), a ladder that reminds at 5 minutes and reassigns at 10,
+/// and auto-away after one unanswered move.
+const REASSIGN_RULES: &str = r#"
+[teams.federal]
+manager = "federal-lead@example.com"
+auto_away_after = 1
+reps = [
+  { email = "fed-rep-1@example.com" },
+  { email = "fed-rep-2@example.com" },
+]
+
+[ladders.federal]
+tiers = [
+  { after = "5m", notify = ["owner"] },
+  { after = "10m", reassign = true, notify = ["owner"] },
+  { after = "60m", notify = ["manager"] },
+]
+
+[[rules]]
+name = "federal"
+segment = "federal"
+team = "federal"
+assignment = "round_robin"
+recipients = ["$FIRSTHOUR_FEDERAL_TEAM_EMAILS"]
+ladder = "federal"
+when = { sector = ["federal"] }
+
+[fallback]
+name = "fallback"
+segment = "other"
+recipients = ["$FIRSTHOUR_FALLBACK_EMAILS"]
+"#;
+
+/// The path and query of the link in `body` whose path contains `marker`.
+fn link_in(body: &str, marker: &str) -> Option<String> {
+    let href = body
+        .split("href=\"")
+        .find(|h| h.contains(marker))?
+        .split('"')
+        .next()?
+        .replace("&amp;", "&");
+    let path = href.split_once("//").map_or(href.as_str(), |(_, rest)| {
+        rest.split_once('/').map_or(rest, |(_, p)| p)
+    });
+    Some(format!("/{path}"))
+}
+
+#[tokio::test]
+async fn under_make_run_with_ladder_speedup_an_unanswered_lead_moves_to_the_next_rep() {
+    let moto = PrivateMoto::start().await;
+    let sdk = sdk_at(&moto.url).await;
+    let config = temp_config(REASSIGN_RULES);
+    let mut options = run_options(
+        &moto,
+        None,
+        vec![
+            ("FIRSTHOUR_LADDER_SPEEDUP".into(), "60".into()),
+            (
+                "FIRSTHOUR_PUBLIC_BASE_URL".into(),
+                "http://links.test".into(),
+            ),
+        ],
+    );
+    options
+        .extra_env
+        .retain(|(k, _)| k != "FIRSTHOUR_CONFIG_FILE");
+    options
+        .extra_env
+        .push(("FIRSTHOUR_CONFIG_FILE".into(), config));
+    let running = start(&options, &sdk)
+        .await
+        .expect("local system starts (run `make build` first)");
+    let base = format!("http://{}", running.http_addr);
+    let client = reqwest::Client::new();
+    let answer = client
+        .post(format!("{base}/leads"))
+        .header("content-type", "application/json")
+        .body(r#"{"email":"maj.payne@army.mil","name":"Major Payne"}"#)
+        .send()
+        .await
+        .expect("intake answers");
+    assert_eq!(answer.status().as_u16(), 202);
+    let id = answer.json::<serde_json::Value>().await.expect("json")["lead_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // 10 minutes at 60x: the move comes about 10 s after arrival.
+    let started = std::time::Instant::now();
+    let moved = loop {
+        let sent = firsthour_local::mail::sent_messages(&moto.url)
+            .await
+            .expect("moto data");
+        let mine: Vec<_> = sent.into_iter().filter(|m| m.body.contains(&id)).collect();
+        if let Some(new) = mine
+            .iter()
+            .find(|m| m.subject.starts_with("Reassigned to you"))
+        {
+            break (new.clone(), mine);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "no reassignment: {:?}",
+            mine.iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let (to_new, mine) = moved;
+    assert_eq!(to_new.to, ["fed-rep-2@example.com"]);
+    let first = mine
+        .iter()
+        .find(|m| m.to == ["fed-rep-1@example.com"] && !m.subject.starts_with("Reassigned"))
+        .expect("the first owner's email");
+    assert!(
+        mine.iter().any(|m| m.to == ["fed-rep-1@example.com"]
+            && m.subject.starts_with("Reassigned to fed-rep-2@example.com")),
+        "the first owner is told"
+    );
+    // The first owner's claim link no longer claims; the new owner's does.
+    let old = link_in(&first.body, "/claim?").expect("old claim link");
+    let new = link_in(&to_new.body, "/claim?").expect("new claim link");
+    let status = client
+        .post(format!("{base}{old}"))
+        .send()
+        .await
+        .expect("answers")
+        .status();
+    assert_eq!(status.as_u16(), 409);
+    let claimed = client
+        .post(format!("{base}{new}"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(claimed.status().as_u16(), 200);
+    // The first owner, moved from once without answering, is set away and the manager told.
+    let started = std::time::Instant::now();
+    loop {
+        let sent = firsthour_local::mail::sent_messages(&moto.url)
+            .await
+            .expect("moto data");
+        if sent.iter().any(|m| {
+            m.to == ["federal-lead@example.com"]
+                && m.subject.contains("fed-rep-1@example.com set away")
+        }) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the manager was not told"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    running.stop().await;
+}
