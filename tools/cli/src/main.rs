@@ -220,7 +220,10 @@ fn route(args: &RouteArgs) -> Result<String, String> {
         "rule": decision.rule,
         "fallback": decision.fallback,
         "team": decision.team,
+        // Who would own it now, from the rules file alone (away states are
+        // in the table: `firsthour reps list`), and who would be passed over.
         "owner": serde_json::Value::Null,
+        "assignment_now": assignment_now(&config, &decision),
         "assignment": decision.assignment,
         "recipients": decision.recipients,
         "ladder": decision.ladder,
@@ -229,6 +232,35 @@ fn route(args: &RouteArgs) -> Result<String, String> {
         "warnings": normalised.warnings,
     });
     serde_json::to_string_pretty(&output).map_err(|e| e.to_string())
+}
+
+/// The team's plan at this moment for a rule that assigns: the reps in the
+/// order they would be tried, and why others would be passed over.
+fn assignment_now(
+    config: &FileConfig,
+    decision: &firsthour::routing::RouteDecision,
+) -> serde_json::Value {
+    if decision.assignment == firsthour::routing::Assignment::None {
+        return serde_json::Value::Null;
+    }
+    let Some(team) = decision
+        .team
+        .as_ref()
+        .and_then(|t| config.routing.teams.get(t))
+    else {
+        return serde_json::Value::Null;
+    };
+    let plan = team.plan(
+        1,
+        time::OffsetDateTime::now_utc(),
+        &firsthour::roster::Roster::default(),
+    );
+    json!({
+        "team": team.name,
+        "candidates": plan.candidates.iter().map(|r| r.email.as_str()).collect::<Vec<_>>(),
+        "to_fallback": plan.to_fallback,
+        "passed_over": plan.note(&[]),
+    })
 }
 
 fn rules_check(file: &Path, gov_domains: Option<&Path>) -> Result<String, String> {

@@ -124,6 +124,18 @@ fn routes_every_vendor_sample() {
             out["team"].is_string() || out["recipients"].as_array().is_some_and(|r| !r.is_empty()),
             "{file}"
         );
+        // A rule that assigns says who would own the lead now, and who would
+        // be passed over (outside their hours, at this moment).
+        if rule == "federal" {
+            let now = &out["assignment_now"];
+            assert_eq!(now["team"], "federal", "{file}: {now}");
+            let candidates = now["candidates"].as_array().expect("candidates");
+            assert!(!candidates.is_empty(), "{now}");
+            assert!(
+                !candidates.iter().any(|c| c == "fed-rep-away@example.com"),
+                "{now}"
+            );
+        }
     }
 }
 
