@@ -77,6 +77,28 @@ async fn route_with<M: Mailer>(t: &TestStack, router: &Router<M, ManualClock>) {
     }
 }
 
+/// Federal leads `officer{n}@navy.mil`, one per `n`, posted at the clock's time.
+async fn post_officers(t: &TestStack, clock: &ManualClock, numbers: std::ops::Range<u32>) {
+    for n in numbers {
+        post_at(
+            t,
+            clock,
+            &[],
+            &format!(r#"{{"email":"officer{n}@navy.mil"}}"#),
+        )
+        .await;
+    }
+}
+
+/// Every stored lead's owner.
+async fn lead_owners(t: &TestStack) -> Vec<String> {
+    t.leads()
+        .await
+        .iter()
+        .filter_map(|l| s(l, "owner").map(str::to_owned))
+        .collect()
+}
+
 /// The rep after `owner` in the shipped federal rotation.
 fn next_rep(owner: &str) -> String {
     let reps = ["fed-rep-1", "fed-rep-2", "fed-rep-3"];
@@ -1008,15 +1030,7 @@ async fn a_rep_whose_leads_keep_moving_on_is_set_away_once() {
     let clock = ManualClock::new(t0);
     let outbox = Outbox::default();
     // Three leads: owners rep-1, rep-2, rep-3 in turn; each moves to the next rep.
-    for n in 0..3 {
-        post_at(
-            &t,
-            &clock,
-            &[],
-            &format!(r#"{{"email":"officer{n}@navy.mil"}}"#),
-        )
-        .await;
-    }
+    post_officers(&t, &clock, 0..3).await;
     route_all(&t, &clock, &[], &outbox).await;
     outbox.take();
     let escalation = t
@@ -1030,15 +1044,7 @@ async fn a_rep_whose_leads_keep_moving_on_is_set_away_once() {
     }
     // Three more, and they move on too: each rep's second miss in a row.
     clock.set(t0 + Duration::from_secs(20 * 60));
-    for n in 3..6 {
-        post_at(
-            &t,
-            &clock,
-            &[],
-            &format!(r#"{{"email":"officer{n}@navy.mil"}}"#),
-        )
-        .await;
-    }
+    post_officers(&t, &clock, 3..6).await;
     route_all(&t, &clock, &[], &outbox).await;
     for minute in [25, 30] {
         clock.set(t0 + Duration::from_secs(minute * 60));
@@ -1142,22 +1148,9 @@ async fn reps_set_away_and_back_with_the_cli_get_no_new_leads_meanwhile() {
     // Back: the rep takes leads again.
     let (code, out, err) = cli(&["reps", "back", "fed-rep-2@example.com"]);
     assert_eq!(code, 0, "{out}{err}");
-    for n in 4..7 {
-        post_at(
-            &t,
-            &clock,
-            &[],
-            &format!(r#"{{"email":"officer{n}@navy.mil"}}"#),
-        )
-        .await;
-    }
+    post_officers(&t, &clock, 4..7).await;
     route_all(&t, &clock, &[], &outbox).await;
-    let owners: Vec<String> = t
-        .leads()
-        .await
-        .iter()
-        .filter_map(|l| s(l, "owner").map(str::to_owned))
-        .collect();
+    let owners = lead_owners(&t).await;
     assert!(
         owners.contains(&"fed-rep-2@example.com".to_owned()),
         "{owners:?}"
@@ -1282,22 +1275,9 @@ async fn a_reps_away_link_gives_their_new_leads_to_others_until_their_next_worki
         );
     }
     // New leads go to the others meanwhile.
-    for n in 0..3 {
-        post_at(
-            &t,
-            &clock,
-            &[],
-            &format!(r#"{{"email":"officer{n}@navy.mil"}}"#),
-        )
-        .await;
-    }
+    post_officers(&t, &clock, 0..3).await;
     route_all(&t, &clock, &[], &outbox).await;
-    let owners: Vec<String> = t
-        .leads()
-        .await
-        .iter()
-        .filter_map(|l| s(l, "owner").map(str::to_owned))
-        .collect();
+    let owners = lead_owners(&t).await;
     assert_eq!(
         owners.iter().filter(|o| **o == rep).count(),
         1,

@@ -63,14 +63,7 @@ impl LeadStore for DynamoLeadStore {
             .send()
             .await
             .map_err(|err| store_error(&err))?;
-        Ok(output
-            .attributes
-            .and_then(|a| {
-                a.get("hits")
-                    .and_then(|h| h.as_n().ok())
-                    .and_then(|n| n.parse().ok())
-            })
-            .unwrap_or(1))
+        Ok(counter_value(output.attributes, "hits").unwrap_or(1))
     }
 
     async fn find_marker(

@@ -233,6 +233,11 @@ fn conditional<T, R>(
     }
 }
 
+/// A counter's new value from an `ADD … RETURN UPDATED_NEW` update.
+fn counter_value(attributes: Option<HashMap<String, AttributeValue>>, name: &str) -> Option<u64> {
+    attributes?.get(name)?.as_n().ok()?.parse().ok()
+}
+
 fn number(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }

@@ -139,13 +139,8 @@ impl RepStore for DynamoLeadStore {
             .send()
             .await
             .map_err(|err| store_error(&err))?;
-        Ok(output
-            .attributes
-            .and_then(|a| {
-                a.get("missed")
-                    .and_then(|n| n.as_n().ok())
-                    .and_then(|n| n.parse().ok())
-            })
+        Ok(counter_value(output.attributes, "missed")
+            .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(1))
     }
 

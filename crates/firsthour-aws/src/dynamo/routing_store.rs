@@ -27,13 +27,7 @@ impl RoutingStore for DynamoLeadStore {
             .send()
             .await
             .map_err(|err| store_error(&err))?;
-        output
-            .attributes
-            .and_then(|a| {
-                a.get("turns")
-                    .and_then(|t| t.as_n().ok())
-                    .and_then(|n| n.parse().ok())
-            })
+        counter_value(output.attributes, "turns")
             .ok_or_else(|| StoreError::Rejected("counter update returned no value".into()))
     }
 
