@@ -240,10 +240,19 @@ async fn throttling_is_retried_and_sends_once() {
     assert!(s(&lead(&t, &id).await, "notified_at").is_some());
 }
 
-#[tokio::test]
-async fn round_robin_is_fair_under_concurrency_and_skips_the_inactive_rep() {
-    let t = TestStack::new().await;
-    let intake = t.app().intake();
+/// Thirty federal leads posted, then routed all at once at `at` with the
+/// rules at `config` (the shipped ones without): how many each owner got,
+/// and how many emails went out.
+async fn thirty_routed_at_once(
+    t: &TestStack,
+    config: Option<&str>,
+    at: time::OffsetDateTime,
+) -> (HashMap<String, usize>, usize) {
+    let app = || match config {
+        Some(path) => t.app().config(path),
+        None => t.app(),
+    };
+    let intake = app().intake();
     for i in 0..30 {
         post(
             &intake,
@@ -261,15 +270,12 @@ async fn round_robin_is_fair_under_concurrency_and_skips_the_inactive_rep() {
         .await;
     assert_eq!(events.len(), 30);
     let sent = Arc::new(AtomicUsize::new(0));
-    let counter = sent.clone();
-    // Monday 10:00 in New York: every federal rep is within their hours.
-    let clock = firsthour::ports::ManualClock::new(time::macros::datetime!(2026-11-23 15:00 UTC));
     let router = Arc::new(
-        t.app()
-            .clock(clock)
+        app()
+            .clock(firsthour::ports::ManualClock::new(at))
             .mailer(FlakyMailer {
                 failures: AtomicUsize::new(0),
-                sent: counter,
+                sent: sent.clone(),
             })
             .router(),
     );
@@ -292,13 +298,101 @@ async fn round_robin_is_fair_under_concurrency_and_skips_the_inactive_rep() {
             .entry(s(&item, "owner").unwrap_or("none").to_owned())
             .or_default() += 1;
     }
+    (per_owner, sent.load(Ordering::SeqCst))
+}
+
+/// Monday 10:00 in New York: every shipped federal rep is within their hours.
+const MONDAY_MORNING: time::OffsetDateTime = time::macros::datetime!(2026-11-23 15:00 UTC);
+
+#[tokio::test]
+async fn round_robin_is_fair_under_concurrency_and_skips_the_inactive_rep() {
+    let t = TestStack::new().await;
+    let (per_owner, sent) = thirty_routed_at_once(&t, None, MONDAY_MORNING).await;
     assert_eq!(per_owner.len(), 3, "{per_owner:?}");
     assert!(per_owner.values().all(|n| *n == 10), "{per_owner:?}");
     assert!(!per_owner.contains_key("fed-rep-away@example.com"));
+    assert_eq!(sent, 60, "team and owner, once each per lead");
+}
+
+/// Only available reps get leads, under concurrency: one away (set in the
+/// table), one outside their hours, two at a cap of 5, one without a cap.
+#[tokio::test]
+async fn thirty_leads_at_once_skip_away_and_off_hours_reps_and_keep_caps() {
+    use firsthour::ports::RepStore;
+    let t = TestStack::new().await;
+    let path = temp_config(
+        r#"
+[calendars.tokyo]
+time_zone = "Asia/Tokyo"
+hours = "09:00-17:00"
+
+[teams.federal]
+reps = [
+  { email = "capped-1@example.com", max_per_day = 5 },
+  { email = "capped-2@example.com", max_per_day = 5 },
+  { email = "open@example.com" },
+  { email = "on-leave@example.com" },
+  { email = "tokyo@example.com", calendar = "tokyo" },
+]
+
+[[rules]]
+name = "federal"
+segment = "federal"
+team = "federal"
+assignment = "round_robin"
+recipients = ["$FIRSTHOUR_FEDERAL_TEAM_EMAILS"]
+when = { sector = ["federal"] }
+
+[fallback]
+name = "fallback"
+segment = "other"
+recipients = ["$FIRSTHOUR_FALLBACK_EMAILS"]
+"#,
+    );
+    let store = firsthour_aws::DynamoLeadStore::new(t.dynamo(), t.stack.table_name.clone());
+    let away = firsthour::roster::Away {
+        since: MONDAY_MORNING,
+        until: None,
+        reason: "leave".into(),
+    };
+    store
+        .set_away("on-leave@example.com", &away, false)
+        .await
+        .expect("away");
+    // 10:00 in New York is midnight in Tokyo.
+    let (per_owner, _) = thirty_routed_at_once(&t, Some(&path), MONDAY_MORNING).await;
     assert_eq!(
-        sent.load(Ordering::SeqCst),
-        60,
-        "team and owner, once each per lead"
+        per_owner.get("capped-1@example.com"),
+        Some(&5),
+        "{per_owner:?}"
+    );
+    assert_eq!(
+        per_owner.get("capped-2@example.com"),
+        Some(&5),
+        "{per_owner:?}"
+    );
+    assert_eq!(
+        per_owner.get("open@example.com"),
+        Some(&20),
+        "{per_owner:?}"
+    );
+    assert_eq!(
+        per_owner.len(),
+        3,
+        "nobody away or off hours: {per_owner:?}"
+    );
+    let reasons: Vec<String> = t
+        .leads()
+        .await
+        .iter()
+        .filter_map(|l| s(l, "route_reason").map(str::to_owned))
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r.contains("skipped away: on-leave@example.com")
+                && r.contains("skipped outside working hours: tokyo@example.com")),
+        "{reasons:?}"
     );
 }
 

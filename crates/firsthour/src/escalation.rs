@@ -261,15 +261,15 @@ where
             .and_then(|l| l.tiers.get((tier as usize).wrapping_sub(1)))
             .is_some_and(|t| t.reassign);
         let mut lead = lead.clone();
-        let moved = match reassigns {
-            true => match self.reassign(&mut lead, tier, now).await? {
-                Some(moved) => Some(moved),
-                // Claimed while the tier was being handled: nothing to send.
-                None if lead.sla.claimed_at.is_some() => return Ok(Step::Skipped),
-                None => None,
-            },
-            false => None,
+        let moved = if reassigns {
+            self.reassign(&mut lead, tier, now).await?
+        } else {
+            None
         };
+        // Claimed while the tier was being handled: nothing to send.
+        if lead.sla.claimed_at.is_some() {
+            return Ok(Step::Skipped);
+        }
         let lead = &lead;
         let recipients = self.recipients(lead, ladder, tier);
         let speedup = self.policy.speedup;
@@ -374,6 +374,8 @@ where
         let roster = team_roster(&self.store, team).await?;
         let from = lead.sla.owner.clone();
         let plan = team.reassign_plan(from.as_deref(), now, &roster);
+        // A capped rep's daily slot is taken before the move is written: a
+        // claim landing in between wastes that slot, never oversteps a cap.
         let (to, note) = choose_owner(&self.store, &plan, &self.policy.routing, now).await?;
         let Some(to) = to.filter(|to| from.as_deref().is_none_or(|f| !f.eq_ignore_ascii_case(to)))
         else {
@@ -435,7 +437,7 @@ where
         };
         match self.store.set_away(rep, &away, true).await {
             Ok(true) => {
-                tracing::warn!(team = %team.name, missed, "a rep was set away automatically");
+                tracing::warn!(team = %team.name, rep = %crate::roster::rep_key(rep), missed, "a rep was set away automatically");
                 if let Some(manager) = &team.manager {
                     let email =
                         render_auto_away(rep, missed, &team.name, manager, &self.policy.sender);

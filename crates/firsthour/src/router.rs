@@ -89,9 +89,7 @@ impl RouterPolicy {
             now + self.link_ttl,
         ))
     }
-}
 
-impl RouterPolicy {
     /// A rep's signed "I'm away" link, when links are configured and the
     /// recipient is an active rep of a team (a team address or a manager
     /// takes no leads, so gets none).
