@@ -1024,6 +1024,10 @@ async fn a_lead_is_claimed_once<S: Store>(store: S) {
     assert_eq!(item.sla.touches, 1);
     assert_eq!(item.sla.due_at, None, "the clock stopped");
     assert_eq!(
+        item.sla.first_response_at, None,
+        "a claim acknowledges; it is no response"
+    );
+    assert_eq!(
         (item.sla.owed_tier, item.sla.owed_tier_leased_at),
         (None, None)
     );
@@ -1094,6 +1098,37 @@ async fn touches_count_once_per_touch_id_and_the_first_claims<S: Store>(store: S
         Some("2026-11-23T15:03:00.000Z")
     );
     assert_eq!(item.sla.ms_to_first_touch, Some(60_000));
+    // A touch is a response: the first one's time and channel stay.
+    assert_eq!(
+        (
+            item.sla.first_response_at.as_deref(),
+            item.sla.first_response_channel.as_deref(),
+            item.sla.ms_to_first_response
+        ),
+        (Some("2026-11-23T15:01:00.000Z"), Some("call"), Some(60_000))
+    );
+    // A touch after a claim is the first response all the same.
+    let acked = routed(&store, T0 + secs(300)).await;
+    assert!(matches!(
+        store.claim(&acked, "fed-rep-1@example.com", first).await,
+        Ok(ClaimOutcome::Claimed { .. })
+    ));
+    store
+        .touch(&acked, "reply-1", "fed-rep-1@example.com", "email", second)
+        .await
+        .expect("touched");
+    let item = stored(&store, &acked).await;
+    assert_eq!(
+        item.sla.claimed_at.as_deref(),
+        Some("2026-11-23T15:01:00.000Z")
+    );
+    assert_eq!(
+        (
+            item.sla.first_response_at.as_deref(),
+            item.sla.first_response_channel.as_deref()
+        ),
+        (Some("2026-11-23T15:03:00.000Z"), Some("email"))
+    );
     // A touch id is per lead: another lead may use it.
     let other = routed(&store, T0 + secs(300)).await;
     let reused = store

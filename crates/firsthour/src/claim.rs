@@ -112,6 +112,18 @@ impl LinkKey {
         self.verify_link("claim", lead.as_str(), recipient, expires, signature, now)
     }
 
+    /// The first 10 bytes of a reply address's MAC, bound to the lead and
+    /// the rep it was sent to (no expiry in it: the lead's age bounds it).
+    pub(crate) fn reply_mac(&self, lead: &LeadId, recipient: &str) -> [u8; 10] {
+        let full = self
+            .mac("reply", lead.as_str(), recipient, 0)
+            .finalize()
+            .into_bytes();
+        let mut short = [0u8; 10];
+        short.copy_from_slice(&full[..10]);
+        short
+    }
+
     /// The query string of a rep's "I'm away" link.
     pub fn sign_away(&self, rep: &str, expires: OffsetDateTime) -> String {
         self.sign_link("away", "", rep, expires)

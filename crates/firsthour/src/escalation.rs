@@ -280,12 +280,14 @@ where
         for recipient in &recipients {
             let link = policy.claim_link(lead, recipient, now);
             let away = policy.away_link(recipient, now);
+            let reply = policy.reply_link(lead, recipient);
             let context = NotificationContext {
                 sender: &policy.sender,
                 // The next tier's time: tier N+1 is the ladder's index N.
                 deadline: ladder.and_then(|l| l.due_at(tier as usize, received, speedup)),
                 claim_url: link.as_deref(),
                 away_url: away.as_deref(),
+                reply_url: reply.as_deref(),
             };
             emails.push(match &moved {
                 // The new owner gets the lead as new, with their own claim link.

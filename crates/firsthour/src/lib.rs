@@ -42,6 +42,7 @@ pub mod metrics;
 pub mod notify;
 pub mod ports;
 pub mod record;
+pub mod reply;
 pub mod roster;
 pub mod router;
 pub mod routing;

@@ -170,6 +170,33 @@ pub struct NotificationContext<'a> {
     pub claim_url: Option<&'a str>,
     /// The recipient's own "I'm away" link, when they are a rep.
     pub away_url: Option<&'a str>,
+    /// The "Reply to …" button's `mailto:` (tracked when replies are received).
+    pub reply_url: Option<&'a str>,
+}
+
+/// "Re: " and what the person asked: their message's first line (at most
+/// 80 characters), or their company when they left no message.
+pub fn reply_subject(item: &LeadRecord) -> String {
+    let asked = item
+        .contact
+        .message
+        .as_deref()
+        .and_then(|m| m.lines().map(str::trim).find(|l| !l.is_empty()))
+        .map(|line| {
+            let mut cut: String = line.chars().take(80).collect();
+            if line.chars().count() > 80 {
+                cut.push('…');
+            }
+            cut
+        })
+        .or_else(|| {
+            item.contact
+                .company
+                .as_ref()
+                .map(|c| format!("your inquiry ({c})"))
+        })
+        .unwrap_or_else(|| "your inquiry".to_owned());
+    subject_line(&format!("Re: {asked}"))
 }
 
 fn display_name(item: &LeadRecord) -> String {
@@ -563,6 +590,9 @@ pub fn render_first_notification(
     if let Some(message) = &item.contact.message {
         text.push_str(&format!("\nMessage:\n{message}\n"));
     }
+    if let Some(url) = context.reply_url {
+        text.push_str(&format!("\nReply to {}: {url}\n", display_name(item)));
+    }
     match context.claim_url {
         Some(url) => text.push_str(&format!("\nClaim this lead (one click): {url}\n")),
         None => text.push_str("\nClaim links arrive with escalation; reply to the lead now.\n"),
@@ -594,6 +624,14 @@ pub fn render_first_notification(
         html.push_str(&format!(
             "<p><a href=\"{}\" style=\"display:inline-block;background:#0b6bcb;color:#fff;padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600\">Claim this lead</a></p>",
             html_escape::encode_double_quoted_attribute(url)
+        ));
+    }
+    if let Some(url) = context.reply_url {
+        // The rep's own mail client sends it; a tracked Bcc counts it as the response.
+        html.push_str(&format!(
+            "<p><a href=\"{}\" style=\"display:inline-block;background:#137333;color:#fff;padding:10px 18px;border-radius:6px;text-decoration:none;font-weight:600\">Reply to {}</a></p>",
+            html_escape::encode_double_quoted_attribute(url),
+            escape_text(&display_name(item))
         ));
     }
     html.push_str("<table style=\"border-collapse:collapse;font-size:14px\">");

@@ -106,6 +106,11 @@ pub struct SlaState {
     pub escalations: Vec<EscalationStamp>,
     /// Every time a tier moved the lead to another owner, in order.
     pub reassignments: Vec<Reassignment>,
+    /// The first real response (a tracked reply, a call, a meeting, a CRM
+    /// touch), apart from a claim (an acknowledgement), and its channel.
+    pub first_response_at: Option<String>,
+    pub first_response_channel: Option<String>,
+    pub ms_to_first_response: Option<i64>,
     /// Durations from `received_at`, written with each stamp.
     pub ms_to_store: Option<i64>,
     pub ms_to_route: Option<i64>,
@@ -141,6 +146,9 @@ impl SlaState {
             touches: 0,
             escalations: Vec::new(),
             reassignments: Vec::new(),
+            first_response_at: None,
+            first_response_channel: None,
+            ms_to_first_response: None,
             ms_to_store: Some(ms_to_store),
             ms_to_route: None,
             ms_to_notify: None,

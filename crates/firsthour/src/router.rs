@@ -9,10 +9,11 @@ use crate::claim::{LinkKey, away_url, claim_url};
 use crate::lead::LeadId;
 use crate::metrics::{self, Metrics};
 use crate::notify::{
-    NotificationContext, OutgoingEmail, first_recipients, render_first_notification,
+    NotificationContext, OutgoingEmail, first_recipients, render_first_notification, reply_subject,
 };
 use crate::ports::{Clock, MailError, Mailer, RepStore, RoutingStore, StoreError};
 use crate::record::{LeadRecord, RoutingState, elapsed_ms};
+use crate::reply::{reply_address, reply_mailto};
 use crate::roster::Roster;
 use crate::routing::{Assignment, Plan, Routing, Team};
 
@@ -68,6 +69,8 @@ pub struct RouterPolicy {
     pub link_ttl: Duration,
     /// Ladder delays are divided by this (1 in production).
     pub speedup: u32,
+    /// Where tracked replies are received; `None`: plain reply buttons.
+    pub inbound_domain: Option<String>,
 }
 
 impl RouterPolicy {
@@ -88,6 +91,19 @@ impl RouterPolicy {
             recipient,
             now + self.link_ttl,
         ))
+    }
+
+    /// The "Reply to …" button's `mailto:` for one recipient, when the lead
+    /// left an address: Bcc the recipient's tracked reply address when
+    /// replies are received (an inbound domain and the link key).
+    pub fn reply_link(&self, item: &LeadRecord, recipient: &str) -> Option<String> {
+        let to = item.contact.email.as_deref()?;
+        let bcc = self
+            .inbound_domain
+            .as_deref()
+            .zip(self.link_key.as_ref())
+            .map(|(domain, key)| reply_address(key, domain, &item.id, recipient));
+        Some(reply_mailto(to, bcc.as_deref(), &reply_subject(item)))
     }
 
     /// A rep's signed "I'm away" link, when links are configured and the
@@ -115,6 +131,7 @@ impl From<&crate::config::RouterSettings> for RouterPolicy {
             link_key: settings.links.link_key.clone(),
             link_ttl: settings.links.link_ttl,
             speedup: settings.links.speedup,
+            inbound_domain: settings.links.inbound_domain.clone(),
         }
     }
 }
@@ -236,6 +253,7 @@ impl<S: RoutingStore + RepStore, M: Mailer, C: Clock> RouterService<S, M, C> {
         for recipient in recipients {
             let link = self.claim_link(lead, recipient);
             let away = self.policy.away_link(recipient, self.clock.now());
+            let reply = self.policy.reply_link(lead, recipient);
             let email = render_first_notification(
                 lead,
                 NotificationContext {
@@ -243,6 +261,7 @@ impl<S: RoutingStore + RepStore, M: Mailer, C: Clock> RouterService<S, M, C> {
                     deadline,
                     claim_url: link.as_deref(),
                     away_url: away.as_deref(),
+                    reply_url: reply.as_deref(),
                 },
             );
             let email = OutgoingEmail {

@@ -61,6 +61,50 @@ async fn each_email_is_for_one_recipient_with_a_claim_link() {
 }
 
 #[tokio::test]
+async fn each_email_has_a_reply_button_with_the_recipients_own_tracked_bcc() {
+    let world = World::new();
+    let id = world
+        .post(r#"{"email":"ann.lee@army.mil","name":"Ann Lee","message":"Pricing for 40 seats?\nThanks"}"#)
+        .await;
+    world.route(&id).await.expect("routed");
+    let key = firsthour::claim::LinkKey::new(LINK_KEY.as_bytes()).expect("key");
+    for email in world.mailer.take() {
+        let recipient = &email.to[0];
+        let href = email
+            .html
+            .split("href=\"")
+            .find(|h| h.starts_with("mailto:"))
+            .and_then(|h| h.split('"').next())
+            .expect("a reply button")
+            .replace("&amp;", "&");
+        let (to, query) = href
+            .trim_start_matches("mailto:")
+            .split_once('?')
+            .expect("query");
+        assert_eq!(to, "ann.lee@army.mil");
+        let params: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect();
+        assert_eq!(params["subject"], "Re: Pricing for 40 seats?");
+        let bcc = &params["bcc"];
+        let read = firsthour::reply::read_reply_address(
+            &key,
+            INBOUND_DOMAIN,
+            bcc,
+            recipient,
+            world.clock.now(),
+        );
+        assert_eq!(read, Ok(id.clone()), "{recipient}: {bcc}");
+        assert!(
+            email.text.contains("Reply to Ann Lee: mailto:"),
+            "{}",
+            email.text
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_lead_without_a_team_goes_to_its_rule_recipients() {
     let world = World::new();
     // A .gov address without the registry: unverified government, the state-and-local rule.

@@ -324,13 +324,17 @@ impl EscalationStore for DynamoLeadStore {
                     .update_expression(
                         "SET claimed_at = if_not_exists(claimed_at, :at), claimed_by = if_not_exists(claimed_by, :by), \
                          first_touch_at = if_not_exists(first_touch_at, :at), last_touch_at = :at, \
-                         ms_to_first_touch = if_not_exists(ms_to_first_touch, :elapsed) \
+                         ms_to_first_touch = if_not_exists(ms_to_first_touch, :elapsed), \
+                         first_response_at = if_not_exists(first_response_at, :at), \
+                         first_response_channel = if_not_exists(first_response_channel, :channel), \
+                         ms_to_first_response = if_not_exists(ms_to_first_response, :elapsed) \
                          ADD touches :one REMOVE #due_at, due_bucket, owed_tier, pending_tier, pending_claimed_at",
                     )
                     .condition_expression("attribute_exists(pk)")
                     .expression_attribute_names("#due_at", table::DUE_AT)
                     .expression_attribute_values(":at", at)
                     .expression_attribute_values(":by", AttributeValue::S(by.to_owned()))
+                    .expression_attribute_values(":channel", AttributeValue::S(channel.to_owned()))
                     .expression_attribute_values(":one", number(1))
                     .expression_attribute_values(":elapsed", number(firsthour::record::elapsed_ms(id, now)))
                     .build()

@@ -187,6 +187,14 @@ pub struct LeadItem {
     pub first_touch_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_touch_at: Option<String>,
+    /// The first real response (a reply, a call, a meeting, a CRM touch),
+    /// apart from a claim, and its channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_response_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_response_channel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ms_to_first_response: Option<i64>,
     /// How many times someone acted on the lead (persistence).
     #[serde(default)]
     pub touches: u32,
@@ -200,6 +208,10 @@ pub struct LeadItem {
     /// (unless the lead came back to them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reassigned_from: Vec<String>,
+    /// The last tier that moved the lead (a tier moves it once). Written
+    /// by the reassign update alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reassigned_tier: Option<u32>,
     /// Derived durations from `received_at`, written with each stamp.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ms_to_store: Option<i64>,
@@ -333,6 +345,10 @@ impl From<LeadRecord> for LeadItem {
                 .filter_map(|r| r.from.as_deref().map(firsthour::roster::rep_key))
                 .collect(),
             reassignments: sla.reassignments,
+            reassigned_tier: None,
+            first_response_at: sla.first_response_at,
+            first_response_channel: sla.first_response_channel,
+            ms_to_first_response: sla.ms_to_first_response,
             escalations: sla.escalations,
             ms_to_store: sla.ms_to_store,
             ms_to_route: sla.ms_to_route,
@@ -434,6 +450,9 @@ impl From<LeadItem> for LeadRecord {
                 touches: item.touches,
                 escalations: item.escalations,
                 reassignments: item.reassignments,
+                first_response_at: item.first_response_at,
+                first_response_channel: item.first_response_channel,
+                ms_to_first_response: item.ms_to_first_response,
                 ms_to_store: item.ms_to_store,
                 ms_to_route: item.ms_to_route,
                 ms_to_notify: item.ms_to_notify,
@@ -617,6 +636,17 @@ mod tests {
                 breach: true,
             })
             .collect();
+        // Reassignments: at most one a reassign tier.
+        after.reassignments = (0..limits::MAX_REASSIGN_TIERS)
+            .map(|tier| Reassignment {
+                from: Some(address.clone()),
+                to: address.clone(),
+                at: stamp.clone(),
+                tier: u32::MAX - u32::try_from(tier).unwrap_or(0),
+            })
+            .collect();
+        after.reassigned_from = vec![address.clone(); limits::MAX_REASSIGN_TIERS];
+        after.reassigned_tier = Some(u32::MAX);
         // The claim and touches (touch history is items of its own).
         after.claimed_at = Some(stamp.clone());
         after.claimed_by = Some(address);
@@ -624,6 +654,9 @@ mod tests {
         after.last_touch_at = Some(stamp);
         after.touches = u32::MAX;
         after.ms_to_first_touch = Some(i64::MAX);
+        after.first_response_at = Some("2026-11-22T14:24:11.123Z".to_owned());
+        after.first_response_channel = Some("meeting".to_owned());
+        after.ms_to_first_response = Some(i64::MAX);
         let grown = after.size().expect("measurable") - before;
         assert!(
             grown <= limits::LATER_WRITES_HEADROOM,

@@ -42,6 +42,9 @@ pub mod vars {
     pub const SES_CONFIGURATION_SET: &str = "FIRSTHOUR_SES_CONFIGURATION_SET";
     pub const PUBLIC_BASE_URL: &str = "FIRSTHOUR_PUBLIC_BASE_URL";
     pub const LINK_SIGNING_KEY: &str = "FIRSTHOUR_LINK_SIGNING_KEY";
+    /// The domain SES receives tracked replies on (the InboundDomain
+    /// parameter); unset: reply buttons are plain mailto links.
+    pub const INBOUND_DOMAIN: &str = "FIRSTHOUR_INBOUND_DOMAIN";
     pub const CLAIM_LINK_TTL_HOURS: &str = "FIRSTHOUR_CLAIM_LINK_TTL_HOURS";
     pub const LADDER_SPEEDUP: &str = "FIRSTHOUR_LADDER_SPEEDUP";
     pub const TOUCH_API_TOKEN: &str = "FIRSTHOUR_TOUCH_API_TOKEN";
@@ -334,6 +337,8 @@ pub struct LinkSettings {
     pub link_key: Option<crate::claim::LinkKey>,
     pub link_ttl: Duration,
     pub speedup: u32,
+    /// Where tracked replies are received (needs the link key too).
+    pub inbound_domain: Option<String>,
 }
 
 impl LinkSettings {
@@ -367,6 +372,34 @@ impl LinkSettings {
                 env.number(vars::CLAIM_LINK_TTL_HOURS, 168, 1..=24 * 90)? * 3600,
             ),
             speedup: u32::try_from(env.number(vars::LADDER_SPEEDUP, 1, 1..=3600)?).unwrap_or(1),
+            inbound_domain: env
+                .optional(vars::INBOUND_DOMAIN)
+                .map(|raw| inbound_domain(&raw))
+                .transpose()?,
+        })
+    }
+}
+
+/// A receiving domain: a DNS name (letters, digits, hyphens, dots), at
+/// least two labels, as SES receipt rules and MX records take it.
+fn inbound_domain(raw: &str) -> Result<String, ConfigError> {
+    let domain = raw.trim().trim_end_matches('.').to_ascii_lowercase();
+    let labels: Vec<&str> = domain.split('.').collect();
+    let valid = domain.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if valid {
+        Ok(domain)
+    } else {
+        Err(ConfigError::Invalid {
+            var: vars::INBOUND_DOMAIN,
+            problem: format!("{raw:?} is not a domain like reply.example.com"),
         })
     }
 }

@@ -19,10 +19,14 @@ pub const DYNAMODB_ITEM_LIMIT: usize = 400 * 1024;
 /// ladder (each tier is another email to a person).
 pub const MAX_ESCALATION_STAMPS: usize = 256;
 
+/// Most tiers of one ladder that may reassign, so a lead's reassignment
+/// history (two addresses a move) stays within the later writes' headroom.
+pub const MAX_REASSIGN_TIERS: usize = 5;
+
 /// Room kept for what later writes add to a lead item: the router's stamps
 /// and owner, the notification stamps and a 500-character error, the
-/// claim and touch stamps, and one `escalations` entry per fired tier
-/// (64 bytes each at most). `table::tests` measures the worst case of all
+/// claim, touch and first-response stamps, one `escalations` entry per
+/// fired tier (64 bytes each at most), and the reassignment history. `table::tests` measures the worst case of all
 /// of them together against this.
 pub const LATER_WRITES_HEADROOM: usize = 24 * 1024;
 

@@ -421,7 +421,7 @@ impl EscalationStore for MemoryStore {
         id: &LeadId,
         touch_id: &str,
         by: &str,
-        _channel: &str,
+        channel: &str,
         now: OffsetDateTime,
     ) -> Result<TouchOutcome, StoreError> {
         self.call(|state| {
@@ -432,7 +432,7 @@ impl EscalationStore for MemoryStore {
             if !state.touches.insert((id.clone(), touch_id.to_owned())) {
                 return Ok(TouchOutcome::Duplicate);
             }
-            Ok(rules::touch(lead, id, by, now))
+            Ok(rules::touch(lead, id, by, channel, now))
         })
         .await
     }

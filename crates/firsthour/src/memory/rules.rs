@@ -270,9 +270,16 @@ pub(super) fn touch(
     lead: &mut LeadRecord,
     id: &LeadId,
     by: &str,
+    channel: &str,
     now: OffsetDateTime,
 ) -> TouchOutcome {
     stop_clock(lead, id, by, now);
+    // A touch is a response; a claim only an acknowledgement.
+    if lead.sla.first_response_at.is_none() {
+        lead.sla.first_response_at = Some(format_utc_millis(now));
+        lead.sla.first_response_channel = Some(channel.to_owned());
+        lead.sla.ms_to_first_response = Some(elapsed_ms(id, now));
+    }
     TouchOutcome::Recorded {
         touches: lead.sla.touches,
         segment: Some(lead.route.segment.clone()),

@@ -66,6 +66,7 @@ fn user_text_never_breaks_a_header() {
             deadline: None,
             claim_url: None,
             away_url: None,
+            reply_url: None,
         },
     );
     assert!(
@@ -99,6 +100,7 @@ fn html_shows_markup_as_text() {
             deadline: Some(deadline),
             claim_url: Some("https://leads.example.com/leads/x/claim?t=a&b=\"c\""),
             away_url: None,
+            reply_url: None,
         },
     );
     for raw in ["<script>", "<img", "<b>40</b>"] {
@@ -154,6 +156,7 @@ fn other_fields_skip_what_the_summary_shows_and_the_forms_own_fields() {
             deadline: None,
             claim_url: None,
             away_url: None,
+            reply_url: None,
         },
     );
     let others = email
@@ -244,6 +247,7 @@ fn a_reversed_company_cannot_spoof_the_subject() {
             deadline: None,
             claim_url: None,
             away_url: None,
+            reply_url: None,
         },
     );
     assert_eq!(
@@ -338,6 +342,7 @@ fn only_the_validated_email_and_phone_are_links() {
             deadline: None,
             claim_url: None,
             away_url: None,
+            reply_url: None,
         },
     );
     let links: Vec<&str> = email
@@ -363,6 +368,7 @@ fn only_the_validated_email_and_phone_are_links() {
             deadline: None,
             claim_url: None,
             away_url: None,
+            reply_url: None,
         },
     );
     assert!(!email.html.contains("href=\"mailto:"), "{}", email.html);
@@ -380,6 +386,7 @@ fn what_was_cut_is_named_in_the_email() {
             deadline: None,
             claim_url: None,
             away_url: None,
+            reply_url: None,
         },
     );
     assert!(
@@ -399,6 +406,7 @@ fn what_was_cut_is_named_in_the_email() {
             deadline: None,
             claim_url: None,
             away_url: None,
+            reply_url: None,
         },
     );
     assert!(email.text.contains("Some values were cut to fit"));
@@ -416,6 +424,7 @@ fn a_lead_answered_before_its_email_shows_who_answered_and_no_deadline() {
             deadline: Some(datetime!(2026-11-22 14:29:11.123 UTC)),
             claim_url: None,
             away_url: None,
+            reply_url: None,
         },
     );
     assert!(

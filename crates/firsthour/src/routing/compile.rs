@@ -227,6 +227,15 @@ fn compile_ladders(
                 reassign: tier.reassign,
             });
         }
+        if tiers.iter().filter(|t| t.reassign).count() > crate::intake::limits::MAX_REASSIGN_TIERS {
+            return Err(Problem {
+                offset: ladder.tiers.first().map_or(0, |t| t.after.span().start),
+                message: format!(
+                    "[ladders.{name}] at most {} tiers may reassign",
+                    crate::intake::limits::MAX_REASSIGN_TIERS
+                ),
+            });
+        }
         let calendar = match (ladder.clock, &ladder.calendar) {
             (ClockKind::Wall, None) => None,
             (ClockKind::Wall, Some(calendar)) => {

@@ -28,6 +28,9 @@ use time::macros::datetime;
 pub const T0: OffsetDateTime = datetime!(2026-11-23 15:00 UTC);
 
 pub const FEDERAL_TEAM: &str = "federal-sales@example.com";
+pub const LINK_KEY: &str = "a-test-key-of-at-least-32-bytes!!";
+/// Where the world's tracked replies are received.
+pub const INBOUND_DOMAIN: &str = "reply.example.com";
 pub const FALLBACK: &str = "sales-ops@example.com";
 
 /// `minutes` after [`T0`].
@@ -181,7 +184,8 @@ impl World {
             (vars::FEDERAL_TEAM_EMAILS, FEDERAL_TEAM),
             (vars::FALLBACK_EMAILS, FALLBACK),
             (vars::PUBLIC_BASE_URL, "https://leads.example.com"),
-            (vars::LINK_SIGNING_KEY, "a-test-key-of-at-least-32-bytes!!"),
+            (vars::LINK_SIGNING_KEY, LINK_KEY),
+            (vars::INBOUND_DOMAIN, INBOUND_DOMAIN),
         ]);
         let env = EnvReader::new(|var: &str| env.get(var).map(|v| (*v).to_owned()));
         let intake = IntakeSettings::from_env(&env).expect("intake settings");
