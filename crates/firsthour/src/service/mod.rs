@@ -4,6 +4,7 @@
 //! [`crate::escalation`].)
 
 pub mod away;
+pub mod inbound;
 pub mod intake;
 pub mod registry;
 pub mod touch;

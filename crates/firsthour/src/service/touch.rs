@@ -381,7 +381,20 @@ impl<S: EscalationStore + RoutingStore + RepStore, P: EventPublisher, C: Clock>
         by: &EmailAddress,
         channel: Channel,
     ) -> Result<TouchOutcome, StoreError> {
-        let now = self.clock.now();
+        self.touch_at(id, touch_id, by, channel, self.clock.now())
+            .await
+    }
+
+    /// [`TouchService::touch`], at a time the caller read from the touch
+    /// itself (a reply's `Date`), already bounded by the caller.
+    pub async fn touch_at(
+        &self,
+        id: &LeadId,
+        touch_id: &str,
+        by: &EmailAddress,
+        channel: Channel,
+        now: OffsetDateTime,
+    ) -> Result<TouchOutcome, StoreError> {
         let outcome = self
             .store
             .touch(id, touch_id, by.as_str(), channel.as_str(), now)
