@@ -10,6 +10,8 @@ PORT ?= 3000
 MOTO_PORT ?= 5000
 # The landing-page example (examples/landing-page) is served here by `make run`.
 SITE_PORT ?= 8080
+# Where `make run` listens for tracked replies (SMTP; the SES receiving stand-in).
+SMTP_PORT ?= 2525
 TICK_SECONDS ?= 60
 # CONFIG=path runs the local system with another rules file (default: the shipped infra/config/firsthour.toml).
 CONFIG ?= infra/config/firsthour.toml
@@ -90,7 +92,7 @@ build:
 
 ## run: the whole system locally (intake on :$(PORT), moto on :$(MOTO_PORT), mail at /_local/mail, landing page on :$(SITE_PORT))
 run: venv build
-	$(CARGO) run --quiet --profile local -p firsthour-local --bin firsthour-local -- --port $(PORT) --moto-port $(MOTO_PORT) --config "$(CONFIG)" --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto $(if $(GOV_DOMAINS_FILE),--gov-domains "$(GOV_DOMAINS_FILE)") --ladder-speedup $(LADDER_SPEEDUP) --site-port $(SITE_PORT) $(if $(filter undefined,$(origin GOV_REGISTRY_URL)),,--param "GovRegistryUrl=$(GOV_REGISTRY_URL)")
+	$(CARGO) run --quiet --profile local -p firsthour-local --bin firsthour-local -- --port $(PORT) --moto-port $(MOTO_PORT) --config "$(CONFIG)" --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto $(if $(GOV_DOMAINS_FILE),--gov-domains "$(GOV_DOMAINS_FILE)") --ladder-speedup $(LADDER_SPEEDUP) --site-port $(SITE_PORT) --smtp-port $(SMTP_PORT) $(if $(filter undefined,$(origin GOV_REGISTRY_URL)),,--param "GovRegistryUrl=$(GOV_REGISTRY_URL)")
 
 ## test: every test, against a private moto on a free port, and the template checks
 ## (installs Chromium for the browser test first: see `browser`)

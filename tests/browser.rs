@@ -192,6 +192,7 @@ async fn the_landing_pages_post_leads_from_headless_chromium() {
         show_function_logs: false,
         log_dir: Some(work.join("logs")),
         gateway: Default::default(),
+        smtp_addr: None,
     };
     let running = start(&options, &sdk)
         .await

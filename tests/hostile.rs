@@ -263,6 +263,7 @@ async fn start_stack(
             body_timeout: BODY_TIMEOUT,
             ..GatewayLimits::default()
         },
+        smtp_addr: None,
     };
     let running = start(&options, &sdk)
         .await

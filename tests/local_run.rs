@@ -35,6 +35,7 @@ fn run_options(
         show_function_logs: false,
         log_dir,
         gateway: Default::default(),
+        smtp_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
     }
 }
 
@@ -489,5 +490,223 @@ async fn under_make_run_with_ladder_speedup_an_unanswered_lead_moves_to_the_next
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    running.stop().await;
+}
+
+/// Sends `message` (RFC 5322 text) with Python's smtplib, a real SMTP
+/// client, to `recipients` through the listener at `addr`: the refused
+/// recipients, or the client's error.
+fn smtplib_send(
+    addr: std::net::SocketAddr,
+    sender: &str,
+    recipients: &[&str],
+    message: &str,
+) -> Result<String, String> {
+    let script = r#"
+import json, smtplib, sys
+host, port, sender, recipients, message = sys.argv[1], int(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4]), sys.stdin.read()
+try:
+    with smtplib.SMTP(host, port, timeout=10) as smtp:
+        refused = smtp.sendmail(sender, recipients, message.encode())
+    print(json.dumps(sorted(refused)))
+except smtplib.SMTPException as err:
+    print(type(err).__name__, err)
+    sys.exit(3)
+"#;
+    use std::io::Write;
+    let mut child = std::process::Command::new("python3")
+        .args([
+            "-c",
+            script,
+            &addr.ip().to_string(),
+            &addr.port().to_string(),
+            sender,
+            &serde_json::to_string(recipients).expect("json"),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(message.as_bytes())
+        .expect("message written");
+    let output = child.wait_with_output().expect("python3 finished");
+    let out = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    if output.status.success() {
+        Ok(out)
+    } else {
+        Err(format!("{out} {}", String::from_utf8_lossy(&output.stderr)))
+    }
+}
+
+/// The reply button of the email to `rep` about `lead_id`: (to, subject, bcc).
+fn reply_button(mail: &firsthour_local::mail::SentMail) -> (String, String, String) {
+    let href = mail
+        .body
+        .split("href=\"")
+        .find(|h| h.starts_with("mailto:"))
+        .and_then(|h| h.split('"').next())
+        .expect("a reply button")
+        .replace("&amp;", "&");
+    let (to, query) = href
+        .trim_start_matches("mailto:")
+        .split_once('?')
+        .expect("query");
+    let params: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+    let to = url::form_urlencoded::parse(format!("x={to}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    (to, params["subject"].clone(), params["bcc"].clone())
+}
+
+// Multi-threaded: smtplib runs as a blocking child process while the
+// listener answers it on another worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_sent_with_smtplib_to_the_tracked_address_is_the_response() {
+    let moto = PrivateMoto::start().await;
+    let sdk = sdk_at(&moto.url).await;
+    let running = start(&run_options(&moto, None, Vec::new()), &sdk)
+        .await
+        .expect("local system starts (run `make build` first)");
+    let smtp = running
+        .smtp_addr
+        .expect("the SES receiving stand-in listens");
+    let base = format!("http://{}", running.http_addr);
+    let client = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for email in ["ann.lee@army.mil", "bo.diaz@navy.mil"] {
+        let answer = client
+            .post(format!("{base}/leads"))
+            .header("content-type", "application/json")
+            .body(serde_json::json!({"email": email, "name": "Pat Example", "message": "Pricing for 40 seats?"}).to_string())
+            .send()
+            .await
+            .expect("intake answers");
+        assert_eq!(answer.status().as_u16(), 202);
+        ids.push(
+            answer.json::<serde_json::Value>().await.expect("json")["lead_id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
+    }
+    // The owners' emails, with their reply buttons.
+    let started = std::time::Instant::now();
+    let owner_mails = loop {
+        let sent = firsthour_local::mail::sent_messages(&moto.url)
+            .await
+            .expect("moto data");
+        let found: Vec<_> = ids
+            .iter()
+            .filter_map(|id| {
+                sent.iter()
+                    .find(|m| {
+                        m.body.contains(id.as_str())
+                            && m.to.iter().any(|t| t.starts_with("fed-rep-"))
+                    })
+                    .cloned()
+            })
+            .collect();
+        if found.len() == ids.len() {
+            break found;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no owner emails"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let (to, subject, bcc) = reply_button(&owner_mails[0]);
+    let rep = owner_mails[0].to[0].clone();
+    assert_eq!(to, "ann.lee@army.mil");
+    assert_eq!(subject, "Re: Pricing for 40 seats?");
+    assert!(bcc.ends_with("@replies.firsthour.test"), "{bcc}");
+    let message = |from: &str, to: &str| {
+        format!(
+            "From: Fed Rep <{from}>\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {}\r\nMessage-ID: <{}@example.com>\r\n\r\nHello, happy to help.\r\n.leading dot\r\n",
+            time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc2822)
+                .expect("date"),
+            ulid::Ulid::new()
+        )
+    };
+    // Mistakes first: none of them touches anything.
+    // A recipient the stack does not receive for is refused at RCPT.
+    assert!(smtplib_send(smtp, &rep, &["someone@example.com"], &message(&rep, &to)).is_err());
+    // No tracked address; someone else using the rep's address; the other
+    // lead's owner's address under this rep's name.
+    let (_, _, other_bcc) = reply_button(&owner_mails[1]);
+    for (from, rcpt) in [
+        (rep.as_str(), "sales@replies.firsthour.test"),
+        ("intruder@example.com", bcc.as_str()),
+        (
+            rep.as_str(),
+            &other_bcc.replace(&ids[1].to_ascii_lowercase(), &ids[0].to_ascii_lowercase()),
+        ),
+    ] {
+        assert_eq!(
+            smtplib_send(smtp, from, &[rcpt], &message(from, &to)),
+            Ok("[]".into())
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let lead = |id: String| {
+        let sdk = sdk.clone();
+        let table = running.stack.table_name.clone();
+        async move {
+            aws_sdk_dynamodb::Client::new(&sdk)
+                .get_item()
+                .table_name(table)
+                .key(
+                    "pk",
+                    aws_sdk_dynamodb::types::AttributeValue::S(format!("LEAD#{id}")),
+                )
+                .key(
+                    "sk",
+                    aws_sdk_dynamodb::types::AttributeValue::S("LEAD".into()),
+                )
+                .send()
+                .await
+                .expect("get")
+                .item
+                .expect("lead")
+        }
+    };
+    for id in &ids {
+        let item = lead(id.clone()).await;
+        assert!(
+            s(&item, "first_response_at").is_none(),
+            "touched by a bad message: {id}"
+        );
+    }
+    // The rep's reply, as their mail client sends the Bcc copy: the lead is touched.
+    assert_eq!(
+        smtplib_send(smtp, &rep, &[&bcc], &message(&rep, &to)),
+        Ok("[]".into())
+    );
+    let started = std::time::Instant::now();
+    let item = loop {
+        let item = lead(ids[0].clone()).await;
+        if s(&item, "first_response_at").is_some() {
+            break item;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the reply was not counted"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(s(&item, "first_response_channel"), Some("email"));
+    assert_eq!(s(&item, "claimed_by"), Some(rep.as_str()));
+    assert!(!item.contains_key("due_at"), "the ladder stopped");
+    assert!(s(&lead(ids[1].clone()).await, "first_response_at").is_none());
     running.stop().await;
 }

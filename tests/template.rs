@@ -105,6 +105,7 @@ fn every_function_gets_the_variables_it_reads() {
         vars::WEBHOOK_SECRETS_ARN,
         vars::FALLBACK_EMAILS,
         vars::TOUCH_API_TOKEN_SECRET_ARN,
+        vars::INBOUND_DOMAIN,
     ];
     for function in &model.functions {
         for name in function.environment.keys() {

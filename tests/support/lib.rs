@@ -93,6 +93,9 @@ pub async fn sdk_at(endpoint: &str) -> SdkConfig {
 pub const SENDER: &str = "firsthour@example.com";
 
 /// Template parameters without defaults, for test stacks.
+/// Where the test stacks receive tracked replies.
+pub const INBOUND_DOMAIN: &str = "replies.firsthour.test";
+
 pub fn test_parameters() -> BTreeMap<String, String> {
     BTreeMap::from([
         ("SenderEmail".to_owned(), SENDER.to_owned()),
@@ -106,6 +109,7 @@ pub fn test_parameters() -> BTreeMap<String, String> {
         ),
         // The registry refresh is off unless a test serves a registry.
         ("GovRegistryUrl".to_owned(), String::new()),
+        ("InboundDomain".to_owned(), INBOUND_DOMAIN.to_owned()),
     ])
 }
 

@@ -6,4 +6,5 @@ pub mod mail;
 pub mod run;
 pub mod runtime_api;
 pub mod site;
+pub mod smtp;
 pub mod template;

@@ -50,6 +50,9 @@ struct Args {
     /// The landing-page example.
     #[arg(long, default_value_t = 8080)]
     site_port: u16,
+    /// Where the SES receiving stand-in listens for replies (SMTP, 0 for none).
+    #[arg(long, default_value_t = 2525)]
+    smtp_port: u16,
     /// The landing page's folder ("" serves none).
     #[arg(long, default_value = "examples/landing-page")]
     site_dir: PathBuf,
@@ -60,6 +63,10 @@ struct Args {
     #[arg(long)]
     quiet: bool,
 }
+
+/// The domain `make run` receives tracked replies on (`.test` is reserved
+/// for testing: nothing outside this machine answers for it).
+const LOCAL_INBOUND_DOMAIN: &str = "replies.firsthour.test";
 
 fn name_value(pair: &str) -> Result<(String, String), String> {
     pair.split_once('=')
@@ -235,6 +242,8 @@ async fn run(
         ),
         ("CorsOrigins".to_owned(), site_origins.clone()),
         ("RedirectOrigins".to_owned(), site_origins),
+        // Replies to notifications come back through the SMTP stand-in.
+        ("InboundDomain".to_owned(), LOCAL_INBOUND_DOMAIN.to_owned()),
     ]);
     parameters.extend(args.params.iter().cloned());
     let options = RunOptions {
@@ -250,6 +259,8 @@ async fn run(
         show_function_logs: !args.quiet,
         log_dir: None,
         gateway: Default::default(),
+        smtp_addr: (args.smtp_port != 0)
+            .then(|| SocketAddr::from(([127, 0, 0, 1], args.smtp_port))),
     };
     let running = start(&options, &sdk).await?;
     // The touch API token the stack generated (as Secrets Manager would in AWS).
@@ -282,7 +293,7 @@ async fn run(
     println!(
         "\nfirsthour is running locally.\n\
          \n  intake      POST {base}/leads  (or {base}/leads/{{source}})\
-         \n  sent mail   {base}/_local/mail{landing}\
+         \n  sent mail   {base}/_local/mail{landing}{smtp}\
          \n  emulator    {emulator_url}  (moto)\
          \n  schedule    escalation every {tick} s; .gov registry refresh at start, then daily{refresh}\
          \n\nTry:\n  curl -i {base}/leads -H 'content-type: application/json' \\\n    -d '{{\"email\":\"jane.doe@example.com\",\"name\":\"Jane Doe\",\"company\":\"Example Inc\",\"message\":\"Please call me\"}}'\
@@ -291,6 +302,9 @@ async fn run(
          \n\nTo read the stack with the AWS CLI or the report, use:\n  export AWS_ENDPOINT_URL={emulator_url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1\
          \n  table {table}, bus {bus}         \n\nResponse-time report (with that environment):\n  {cli} demo-data        # a few hundred realistic leads over 5 days\n  {cli} report --chart report.png         \n\nCtrl-C stops everything.\n",
         cli = cli_hint(&args.bin_dir()),
+        smtp = running.smtp_addr.map_or_else(String::new, |addr| format!(
+            "\n  replies     SMTP {addr}: a reply sent with a notification's \"Reply to\" button (its Bcc, @{LOCAL_INBOUND_DOMAIN}) counts as the response"
+        )),
         tick = args.tick_seconds,
         refresh = match args
             .params

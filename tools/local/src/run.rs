@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use crate::bootstrap::{BootError, LocalStack, RuleQueue};
 use crate::gateway::{self, GatewayLimits, GatewayState};
 use crate::runtime_api::{FunctionHost, FunctionSpec};
+use crate::smtp;
 use crate::template::TemplateModel;
 
 /// What to run, and where.
@@ -40,12 +41,17 @@ pub struct RunOptions {
     pub log_dir: Option<PathBuf>,
     /// What the HTTP API stand-in enforces (API Gateway's quotas by default).
     pub gateway: GatewayLimits,
+    /// Where the SES receiving stand-in listens for SMTP (when the template
+    /// has the inbound function and a domain to receive for).
+    pub smtp_addr: Option<SocketAddr>,
 }
 
 /// The running system. Dropping it stops the function processes.
 pub struct RunningStack {
     pub stack: LocalStack,
     pub http_addr: SocketAddr,
+    /// The SMTP listener's address, when replies are received.
+    pub smtp_addr: Option<SocketAddr>,
     hosts: BTreeMap<String, Arc<FunctionHost>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -137,9 +143,39 @@ pub async fn start(options: &RunOptions, sdk: &SdkConfig) -> Result<RunningStack
             eprintln!("[gateway] stopped: {err}");
         }
     }));
+    let smtp_addr = match (options.smtp_addr, model.function_by_binary("inbound")) {
+        (Some(addr), Some(function)) => {
+            let domain = stack
+                .function_env(&model, &function.logical_id)?
+                .into_iter()
+                .find(|(k, _)| k == "FIRSTHOUR_INBOUND_DOMAIN")
+                .map(|(_, v)| v)
+                .filter(|v| !v.is_empty());
+            match (domain, hosts.get(&function.logical_id).cloned()) {
+                (Some(domain), Some(inbound)) => {
+                    let listener = tokio::net::TcpListener::bind(addr).await?;
+                    let bound = listener.local_addr()?;
+                    let receiving = smtp::Receiving {
+                        inbound,
+                        domain,
+                        function_arn: format!(
+                            "arn:aws:lambda:us-east-1:123456789012:function:{}-inbound",
+                            options.prefix
+                        ),
+                        max_bytes: smtp::MAX_MESSAGE_BYTES,
+                    };
+                    tasks.push(tokio::spawn(smtp::serve(listener, receiving)));
+                    Some(bound)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
     Ok(RunningStack {
         stack,
         http_addr,
+        smtp_addr,
         hosts,
         tasks,
     })

@@ -502,6 +502,36 @@ impl EscalationSettings {
     }
 }
 
+/// What the inbound function needs, resolved at cold start: tracked
+/// replies need the domain they are received on and the key that signed them.
+#[derive(Debug, Clone)]
+pub struct InboundSettings {
+    pub table_name: String,
+    pub event_bus_name: String,
+    pub inbound_domain: String,
+    pub link_key: crate::claim::LinkKey,
+    pub metrics_namespace: String,
+}
+
+impl InboundSettings {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &EnvReader<F>,
+    ) -> Result<Self, ConfigError> {
+        let links = LinkSettings::from_env(env)?;
+        Ok(Self {
+            table_name: env.required(vars::TABLE_NAME)?,
+            event_bus_name: env.required(vars::EVENT_BUS_NAME)?,
+            inbound_domain: links
+                .inbound_domain
+                .ok_or(ConfigError::Missing(vars::INBOUND_DOMAIN))?,
+            link_key: links
+                .link_key
+                .ok_or(ConfigError::Missing(vars::LINK_SIGNING_KEY))?,
+            metrics_namespace: metrics_namespace(env)?,
+        })
+    }
+}
+
 mod file;
 mod registry;
 
