@@ -1288,3 +1288,156 @@ async fn a_reps_away_link_gives_their_new_leads_to_others_until_their_next_worki
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Going away?"), "{page}");
 }
+
+#[tokio::test]
+async fn a_crm_touch_by_address_touches_that_persons_open_leads_only() {
+    let t = TestStack::new().await;
+    let t0 = datetime!(2026-11-23 15:00 UTC);
+    let clock = ManualClock::new(t0);
+    let outbox = Outbox::default();
+    let ann_1 = post_at(
+        &t,
+        &clock,
+        &[],
+        r#"{"email":"ann.lee@army.mil","message":"Pricing?"}"#,
+    )
+    .await;
+    let ann_2 = post_at(
+        &t,
+        &clock,
+        &[],
+        r#"{"email":"ann.lee@army.mil","message":"And a demo?"}"#,
+    )
+    .await;
+    let bo = post_at(&t, &clock, &[], r#"{"email":"bo.diaz@navy.mil"}"#).await;
+    route_all(&t, &clock, &[], &outbox).await;
+    clock.set(t0 + Duration::from_secs(5 * 60));
+    let intake = t.app().clock(clock.clone()).intake();
+    let touch = |body: String| {
+        let intake = &intake;
+        let t = &t;
+        async move { t.post_touch(intake, "/touches", &body).await }
+    };
+    // A HubSpot workflow's call, logged at 15:03 on the contact (any case).
+    let call = r#"{"email":"Ann.Lee@ARMY.mil","by":"ae-1@example.com","channel":"call","at":"2026-11-23T15:03:00Z","touch_id":"hubspot-call-1"}"#;
+    let (status, text) = touch(call.into()).await;
+    assert_eq!(status, 200, "{text}");
+    let answer = json(&text);
+    assert_eq!(answer["status"], "recorded");
+    // Both arrived in the same millisecond: in id order, whichever that is.
+    let mut ann = vec![ann_1.clone(), ann_2.clone()];
+    ann.sort();
+    assert_eq!(answer["touched"], serde_json::json!(ann));
+    assert_eq!(answer["first_responses"], serde_json::json!(ann));
+    for id in [&ann_1, &ann_2] {
+        let stored = item(&t, id).await;
+        assert_eq!(
+            s(&stored, "first_response_at"),
+            Some("2026-11-23T15:03:00.000Z")
+        );
+        assert_eq!(s(&stored, "first_response_channel"), Some("call"));
+        assert!(!stored.contains_key("due_at"), "the ladder stopped");
+    }
+    assert!(
+        s(&item(&t, &bo).await, "first_response_at").is_none(),
+        "someone else's lead"
+    );
+    // The CRM retries: counted once.
+    let (_, text) = touch(call.into()).await;
+    assert_eq!(json(&text)["status"], "duplicate");
+    // A later touch counts (persistence), the first response stays.
+    let (_, text) = touch(r#"{"email":"ann.lee@army.mil","by":"ae-1@example.com","channel":"email","touch_id":"hubspot-email-2"}"#.into()).await;
+    let answer = json(&text);
+    assert_eq!(answer["touched"], serde_json::json!(ann));
+    assert_eq!(answer["first_responses"], serde_json::json!([]));
+    let stored = item(&t, &ann_1).await;
+    assert_eq!(stored["touches"].as_n().map(String::as_str), Ok("2"));
+    assert_eq!(s(&stored, "first_response_channel"), Some("call"));
+    // HubSpot's webhook: the channel in the URL, the contact's last activity
+    // date as epoch milliseconds, no touch id (derived: retries count once),
+    // no owner address (recorded as the CRM's).
+    let dee = post_at(&t, &clock, &[], r#"{"email":"dee.fox@army.mil"}"#).await;
+    route_all(&t, &clock, &[], &outbox).await;
+    clock.set(t0 + Duration::from_secs(10 * 60));
+    let hubspot = r#"{"email":"dee.fox@army.mil","at":"1795446420000","lifecyclestage":"lead"}"#;
+    for expected in ["recorded", "duplicate"] {
+        let (status, text) = t
+            .post_touch(&intake, "/touches?channel=call", hubspot)
+            .await;
+        assert_eq!(
+            (status, json(&text)["status"].clone()),
+            (200, serde_json::json!(expected)),
+            "{text}"
+        );
+    }
+    let stored = item(&t, &dee).await;
+    assert_eq!(
+        s(&stored, "first_response_at"),
+        Some("2026-11-23T15:07:00.000Z")
+    );
+    assert_eq!(s(&stored, "claimed_by"), Some("crm"));
+    // A time in the future is taken as now; nobody's address finds nothing.
+    let (_, text) = touch(r#"{"email":"bo.diaz@navy.mil","by":"ae-2@example.com","channel":"meeting","at":"2030-01-01T00:00:00Z","touch_id":"m-1"}"#.into()).await;
+    assert_eq!(json(&text)["touched"], serde_json::json!([bo]));
+    assert_eq!(
+        s(&item(&t, &bo).await, "first_response_at"),
+        Some("2026-11-23T15:10:00.000Z")
+    );
+    let (_, text) = touch(
+        r#"{"email":"nobody@example.com","by":"ae-1@example.com","channel":"call","touch_id":"x"}"#
+            .into(),
+    )
+    .await;
+    assert_eq!(json(&text)["status"], "no_lead");
+    // Leads older than the window (30 days) are not found.
+    let old = post_at(&t, &clock, &[], r#"{"email":"cy.ng@army.mil"}"#).await;
+    clock.set(t0 + Duration::from_secs(31 * 24 * 3600));
+    let intake = t.app().clock(clock.clone()).intake();
+    let (_, text) = t.post_touch(&intake, "/touches", r#"{"email":"cy.ng@army.mil","by":"ae-1@example.com","channel":"call","touch_id":"late"}"#).await;
+    assert_eq!(json(&text)["status"], "no_lead", "{old}");
+    // Refusals name the field; a wrong token touches nothing.
+    for (body, status, field) in [
+        (
+            r#"{"email":"not-an-address","by":"ae-1@example.com","channel":"call","touch_id":"a"}"#,
+            422,
+            "email",
+        ),
+        (
+            r#"{"email":"cy.ng@army.mil","by":"ae-1@example.com","channel":"call","at":"yesterday","touch_id":"a"}"#,
+            422,
+            "at",
+        ),
+        (
+            r#"{"email":"cy.ng@army.mil","by":"ae-1@example.com","channel":"fax","touch_id":"a"}"#,
+            422,
+            "channel",
+        ),
+        (
+            r#"{"email":"cy.ng@army.mil","touch_id":"a"}"#,
+            422,
+            "channel",
+        ),
+        (
+            r#"{"email":"cy.ng@army.mil","channel":"call"}"#,
+            422,
+            "touch_id",
+        ),
+        (
+            r#"{"email":"cy.ng@army.mil","by":"someone","channel":"call","touch_id":"a"}"#,
+            422,
+            "by",
+        ),
+        (r#"{not json"#, 400, ""),
+    ] {
+        let (got, text) = t.post_touch(&intake, "/touches", body).await;
+        assert_eq!(got, status, "{body}: {text}");
+        assert!(text.contains(field), "{body}: {text}");
+    }
+    let request = http_api_request(
+        "POST",
+        "/touches",
+        &[JSON, ("authorization", "Bearer wrong-token-0123456789")],
+        call.as_bytes(),
+    );
+    assert_eq!(parts(intake.handle(request).await).0, 401);
+}

@@ -653,10 +653,26 @@ impl TestStack {
         P: EventPublisher,
         C: Clock,
     {
+        self.post_touch(app, &format!("/leads/{id}/touch"), body)
+            .await
+    }
+
+    /// `POST path` (a touch endpoint) with the stack's touch token: (status, body).
+    pub async fn post_touch<S, P, C>(
+        &self,
+        app: &IntakeApp<S, P, C>,
+        path: &str,
+        body: &str,
+    ) -> (u16, String)
+    where
+        S: LeadStore + EscalationStore + RoutingStore + RepStore,
+        P: EventPublisher,
+        C: Clock,
+    {
         let auth = format!("Bearer {}", self.secret("TouchApiTokenSecret"));
         let request = http_api_request(
             "POST",
-            &format!("/leads/{id}/touch"),
+            path,
             &[
                 ("content-type", "application/json"),
                 ("authorization", &auth),

@@ -85,6 +85,7 @@ contract!(
     a_lead_moves_once_per_tier_and_the_old_owners_link_claims_nothing,
     a_rep_is_away_until_back_or_until_their_time,
     a_reps_unanswered_streak_counts_and_starts_again,
+    leads_are_found_by_their_persons_address_oldest_first,
 );
 
 /// A fresh table on the moto server the test run started.
@@ -1430,4 +1431,33 @@ async fn a_reps_unanswered_streak_counts_and_starts_again<S: Store>(store: S) {
     assert_eq!(store.reset_missed("visitor@example.com").await, Ok(()));
     store.set_back(rep).await.expect("back");
     assert_eq!(store.add_missed(rep).await, Ok(1), "back starts it again");
+}
+
+async fn leads_are_found_by_their_persons_address_oldest_first<S: Store>(store: S) {
+    let first = lead_at(T0, T0 + secs(120));
+    let second = lead_at(T0 + secs(3600), T0 + secs(3720));
+    insert(&store, &first).await;
+    insert(&store, &second).await;
+    // Found whatever the case of the address: the key is its hash.
+    let key = firsthour::dedup::contact_key("Major.Payne@ARMY.mil");
+    let found = |since, max| store.contact_leads(&key, since, max);
+    assert_eq!(
+        found(T0 - secs(60), 10).await,
+        Ok(vec![id(&first), id(&second)])
+    );
+    assert_eq!(
+        found(T0 + secs(60), 10).await,
+        Ok(vec![id(&second)]),
+        "within the window only"
+    );
+    assert_eq!(
+        found(T0 - secs(60), 1).await,
+        Ok(vec![id(&first)]),
+        "at most max"
+    );
+    let nobody = firsthour::dedup::contact_key("someone.else@army.mil");
+    assert_eq!(
+        store.contact_leads(&nobody, T0 - secs(60), 10).await,
+        Ok(vec![])
+    );
 }

@@ -16,6 +16,8 @@ pub enum Route<'a> {
     ThankYou,
     /// `…/reps/away`: a rep's "I'm away" link (GET shows, POST acts).
     Away,
+    /// `POST …/touches`: a touch reported by the person's address.
+    Touches,
     NotFound,
 }
 
@@ -34,6 +36,7 @@ pub fn route(path: &str) -> Route<'_> {
         },
         _ if segments.last() == Some(&"thank-you") => Route::ThankYou,
         _ if segments.ends_with(&["reps", "away"]) => Route::Away,
+        _ if segments.last() == Some(&"touches") => Route::Touches,
         _ => Route::NotFound,
     }
 }
@@ -68,6 +71,8 @@ mod tests {
         assert_eq!(route("/thank-you"), Route::ThankYou);
         assert_eq!(route("/reps/away"), Route::Away);
         assert_eq!(route("/prod/reps/away"), Route::Away);
+        assert_eq!(route("/touches"), Route::Touches);
+        assert_eq!(route("/prod/touches"), Route::Touches);
         assert_eq!(route("/leads/a/b"), Route::NotFound);
         assert_eq!(route("/"), Route::NotFound);
     }

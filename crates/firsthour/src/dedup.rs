@@ -57,6 +57,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// How long a lead can be found by its person's address (`POST /touches`):
+/// the longest touch window, plus a day.
+pub const CONTACT_MARKER_DAYS: i64 = 91;
+
+/// The key a lead is found under by its person's address: a hash of the
+/// address, trimmed and lowercased, so no address is ever in a key.
+pub fn contact_key(email: &str) -> String {
+    sha256_hex(email.trim().to_ascii_lowercase().as_bytes())
+}
+
 /// Key of a delivery-id marker: hashed, so any id a sender picks (long,
 /// odd characters) becomes a fixed-size key.
 pub fn delivery_key(source: &Source, delivery_id: &str) -> String {

@@ -322,6 +322,16 @@ pub trait EscalationStore: Send + Sync {
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// The leads of the person whose address has `contact_key`
+    /// ([`crate::dedup::contact_key`]) received at or after `since`,
+    /// oldest first, at most `max`: a query on the contact's markers, never a scan.
+    fn contact_leads(
+        &self,
+        contact_key: &str,
+        since: OffsetDateTime,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<LeadId>, StoreError>> + Send;
+
     /// Claims the lead for `by`, stopping its clock, unless someone has,
     /// or `by` owned it before a tier moved it on.
     fn claim(

@@ -91,6 +91,7 @@ impl<S: LeadStore + EscalationStore + RoutingStore + RepStore, P: EventPublisher
             touches: TouchService::new(store.clone(), publisher.clone(), clock.clone())
                 .with_link_key(settings.links.link_key.clone())
                 .with_touch_token(settings.touch_token.clone())
+                .with_touch_window(settings.touch_window)
                 .with_metrics(metrics.clone()),
             service: IntakeService::new(store, publisher, clock, IntakePolicy::from(settings))
                 .with_metrics(metrics),
@@ -142,6 +143,11 @@ impl<S: LeadStore + EscalationStore + RoutingStore + RepStore, P: EventPublisher
             (Route::Claim(id), _) if claim_page => self.claim(id, &request, &method).await,
             (Route::Away, _) if claim_page => self.away(&request, &method).await,
             (Route::Touch(id), &Method::POST) => self.touch(id, &request).await,
+            (Route::Touches, &Method::POST) => self.touch_by_contact(&request).await,
+            (Route::Touches, _) => Err(Problem::method_not_allowed(
+                "report a touch by the person's address with POST",
+                Some("POST"),
+            )),
             (Route::Claim(_) | Route::Touch(_) | Route::Away, _) => {
                 Err(Problem::method_not_allowed(
                     "open a claim or away link with GET and act with POST; touch with POST",

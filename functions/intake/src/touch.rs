@@ -4,7 +4,7 @@
 use firsthour::html;
 use firsthour::ports::{Clock, EscalationStore, EventPublisher, LeadStore, RepStore, RoutingStore};
 use firsthour::service::away::AwayAction;
-use firsthour::service::touch::{LinkParams, Reported};
+use firsthour::service::touch::{ContactTouch, LinkParams, Reported};
 use firsthour_http::{Body, Problem, Request, html_response, json_response};
 use http::{Method, Response, StatusCode};
 use serde_json::json;
@@ -58,6 +58,40 @@ impl<S: LeadStore + EscalationStore + RoutingStore + RepStore, P: EventPublisher
             self.away.view(&rep).await?
         };
         Ok(html_response(StatusCode::OK, html::away::view(&view)))
+    }
+
+    /// `POST …/touches`: a touch by the person's address (what a CRM knows),
+    /// with the touch API's bearer token; the open leads it touched.
+    pub(crate) async fn touch_by_contact(
+        &self,
+        request: &Request,
+    ) -> Result<Response<Body>, Problem> {
+        let channel = request.query_first("channel");
+        let by = request.query_first("by");
+        let touch = ContactTouch::from_request(
+            &request.body,
+            channel.as_deref(),
+            by.as_deref(),
+            request.header("idempotency-key"),
+        );
+        // The token is checked first, whatever the body says.
+        let outcome = (self.touches)
+            .report_by_contact(request.bearer(), touch)
+            .await?;
+        let status = if !outcome.touched.is_empty() {
+            "recorded"
+        } else if !outcome.duplicates.is_empty() {
+            "duplicate"
+        } else {
+            "no_lead"
+        };
+        let body = json!({
+            "status": status,
+            "touched": outcome.touched,
+            "first_responses": outcome.first_responses,
+            "duplicates": outcome.duplicates,
+        });
+        Ok(json_response(StatusCode::OK, &body))
     }
 
     /// `POST …/leads/{id}/touch`, with the touch API's bearer token.

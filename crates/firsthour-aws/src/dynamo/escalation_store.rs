@@ -240,6 +240,45 @@ impl EscalationStore for DynamoLeadStore {
         )
     }
 
+    async fn contact_leads(
+        &self,
+        contact_key: &str,
+        since: OffsetDateTime,
+        max: usize,
+    ) -> Result<Vec<LeadId>, StoreError> {
+        // Ids are ULIDs: the smallest id at `since` sorts before every later one.
+        let from = LeadId::new_at(since)
+            .as_str()
+            .chars()
+            .take(10)
+            .collect::<String>();
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk >= :from")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(format!("{}{contact_key}", table::CONTACT_PREFIX)),
+            )
+            .expression_attribute_values(
+                ":from",
+                AttributeValue::S(format!("{}{from}", table::CONTACT_LEAD_PREFIX)),
+            )
+            .consistent_read(true)
+            .limit(i32::try_from(max).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|err| store_error(&err))?;
+        Ok(output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|item| serde_dynamo::from_item::<_, table::ContactItem>(item).ok())
+            .map(|contact| contact.lead_id)
+            .collect())
+    }
+
     async fn claim(
         &self,
         id: &LeadId,

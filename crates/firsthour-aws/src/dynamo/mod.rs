@@ -88,6 +88,12 @@ impl DynamoLeadStore {
             Err(err) => return Attempt::Failed(err),
         };
         let mut writes = vec![self.put(lead_item, "attribute_not_exists(pk)", None)];
+        // Found by the person's address, for CRM touches (after the markers:
+        // the cancellation reasons line up with the lead and markers first).
+        let contact = lead.email.as_deref().map(|email| {
+            let received = firsthour::lead::LeadId::created_at(&lead.lead_id).unwrap_or(now);
+            table::ContactItem::of(email, &lead.lead_id, received)
+        });
         for marker in markers {
             match to_item(marker) {
                 // An expired marker no longer counts, even before TTL deletes it.
@@ -95,6 +101,16 @@ impl DynamoLeadStore {
                     item,
                     "attribute_not_exists(pk) OR #expires < :now",
                     Some(now.unix_timestamp()),
+                )),
+                Err(err) => return Attempt::Failed(err),
+            }
+        }
+        if let Some(contact) = &contact {
+            match to_item(contact) {
+                Ok(item) => writes.push(self.put(
+                    item,
+                    "attribute_not_exists(pk) OR attribute_exists(pk)",
+                    None,
                 )),
                 Err(err) => return Attempt::Failed(err),
             }

@@ -465,6 +465,35 @@ impl From<LeadItem> for LeadRecord {
     }
 }
 
+/// A lead found by its person's address: `pk = CONTACT#<hash of the
+/// address>`, `sk = LEAD#<id>` (ids sort by arrival), written with the lead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactItem {
+    pub pk: String,
+    pub sk: String,
+    pub entity: String,
+    pub lead_id: LeadId,
+    /// Epoch seconds; TTL deletes the marker after this.
+    pub expires_at: i64,
+}
+
+pub const CONTACT_PREFIX: &str = "CONTACT#";
+pub const CONTACT_LEAD_PREFIX: &str = "LEAD#";
+
+impl ContactItem {
+    /// The marker of a lead whose person left `email`.
+    pub fn of(email: &str, lead_id: &LeadId, received_at: time::OffsetDateTime) -> Self {
+        Self {
+            pk: format!("{CONTACT_PREFIX}{}", firsthour::dedup::contact_key(email)),
+            sk: format!("{CONTACT_LEAD_PREFIX}{lead_id}"),
+            entity: "contact".to_owned(),
+            lead_id: lead_id.clone(),
+            expires_at: received_at.unix_timestamp()
+                + firsthour::dedup::CONTACT_MARKER_DAYS * 24 * 60 * 60,
+        }
+    }
+}
+
 /// A deduplication marker as one item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DedupItem {

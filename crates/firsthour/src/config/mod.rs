@@ -48,6 +48,8 @@ pub mod vars {
     pub const CLAIM_LINK_TTL_HOURS: &str = "FIRSTHOUR_CLAIM_LINK_TTL_HOURS";
     pub const LADDER_SPEEDUP: &str = "FIRSTHOUR_LADDER_SPEEDUP";
     pub const TOUCH_API_TOKEN: &str = "FIRSTHOUR_TOUCH_API_TOKEN";
+    /// How far back `POST /touches` looks for a person's open leads (days, 1 to 90).
+    pub const TOUCH_WINDOW_DAYS: &str = "FIRSTHOUR_TOUCH_WINDOW_DAYS";
     pub const ESCALATION_CONCURRENCY: &str = "FIRSTHOUR_ESCALATION_CONCURRENCY";
     /// Secrets Manager ARNs the secrets above are read from at cold start.
     pub const LINK_SIGNING_KEY_SECRET_ARN: &str = "FIRSTHOUR_LINK_SIGNING_KEY_SECRET_ARN";
@@ -184,6 +186,8 @@ pub struct IntakeSettings {
     pub links: LinkSettings,
     /// Bearer token of `POST /leads/{id}/touch`; `None` disables it.
     pub touch_token: Option<String>,
+    /// How far back `POST /touches` looks for a person's open leads.
+    pub touch_window: time::Duration,
     /// Sources that must be signed, with their verifiers.
     pub verifiers: HashMap<String, crate::signature::Verifier>,
     /// CloudWatch namespace of the EMF metrics.
@@ -249,6 +253,9 @@ impl IntakeSettings {
             verifiers: verifiers(&file, env)?,
             metrics_namespace: metrics_namespace(env)?,
             registry_refresh: env.switch(vars::GOV_REGISTRY_REFRESH, false)?,
+            touch_window: time::Duration::days(
+                i64::try_from(env.number(vars::TOUCH_WINDOW_DAYS, 30, 1..=90)?).unwrap_or(30),
+            ),
             touch_token: env
                 .optional(vars::TOUCH_API_TOKEN)
                 .map(|token| {

@@ -401,6 +401,33 @@ impl EscalationStore for MemoryStore {
             .await
     }
 
+    async fn contact_leads(
+        &self,
+        contact_key: &str,
+        since: OffsetDateTime,
+        max: usize,
+    ) -> Result<Vec<LeadId>, StoreError> {
+        self.call(|state| {
+            // As the adapter's markers (written with each lead that has an address).
+            let mut ids: Vec<LeadId> = state
+                .leads
+                .values()
+                .filter(|lead| {
+                    lead.contact
+                        .email
+                        .as_deref()
+                        .is_some_and(|e| crate::dedup::contact_key(e) == contact_key)
+                })
+                .filter(|lead| lead.id.created_at().is_some_and(|at| at >= since))
+                .map(|lead| lead.id.clone())
+                .collect();
+            ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+            ids.truncate(max);
+            Ok(ids)
+        })
+        .await
+    }
+
     async fn claim(
         &self,
         id: &LeadId,

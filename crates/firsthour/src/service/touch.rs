@@ -168,6 +168,156 @@ struct TouchBody {
     touch_id: Option<String>,
 }
 
+/// `POST /touches`: a touch reported by the person's address (what a CRM
+/// knows), with the touch API's fields. Other keys are ignored: CRMs add
+/// their own.
+#[derive(Debug, Deserialize)]
+struct ContactTouchBody {
+    /// The person's address.
+    email: String,
+    /// Who acted; the `by` query parameter, or `crm`, when left out.
+    #[serde(default)]
+    by: Option<String>,
+    /// The `channel` query parameter when left out.
+    #[serde(default)]
+    channel: Option<String>,
+    /// When it happened: RFC 3339, or epoch milliseconds (HubSpot's date
+    /// properties); now when left out.
+    #[serde(default)]
+    at: Option<serde_json::Value>,
+    #[serde(default)]
+    touch_id: Option<String>,
+}
+
+/// Who a touch by address is recorded as when nobody is named.
+pub const CRM_TOUCH_BY: &str = "crm";
+
+/// A touch reported by the person's address, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactTouch {
+    pub email: EmailAddress,
+    pub at: Option<OffsetDateTime>,
+    /// Who acted: an address, or [`CRM_TOUCH_BY`].
+    pub by: String,
+    pub channel: Channel,
+    pub touch_id: String,
+}
+
+/// Reads `at`: an RFC 3339 string (a space for the `T` too, as
+/// Salesforce's `TEXT()` of a date-time writes it), or epoch milliseconds
+/// as a number or a string.
+fn touch_time(raw: &serde_json::Value) -> Option<OffsetDateTime> {
+    use time::format_description::well_known::Rfc3339;
+    let millis = match raw {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(text) => {
+            let text = text.trim();
+            let with_t = text.replacen(' ', "T", 1);
+            if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339)
+                .or_else(|_| OffsetDateTime::parse(&with_t, &Rfc3339))
+            {
+                return Some(at);
+            }
+            text.parse::<i64>().ok()
+        }
+        _ => None,
+    }?;
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis).checked_mul(1_000_000)?).ok()
+}
+
+impl ContactTouch {
+    /// The body, with `channel` and `by` from the query string when the body
+    /// leaves them out (a CRM's webhook URL can carry them), and the touch id
+    /// from the body, the idempotency key, or (with a time) the touch itself,
+    /// so a CRM's retries count once.
+    pub fn from_request(
+        body: &[u8],
+        query_channel: Option<&str>,
+        query_by: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Self, TouchError> {
+        let body: ContactTouchBody =
+            serde_json::from_slice(body).map_err(|err| TouchError::Malformed(err.to_string()))?;
+        let unprocessable = |field, problem: String| TouchError::Unprocessable { field, problem };
+        let email = EmailAddress::parse(&body.email)
+            .map_err(|err| unprocessable("email", err.to_string()))?;
+        let at = body
+            .at
+            .as_ref()
+            .filter(|raw| !raw.is_null() && raw.as_str().is_none_or(|t| !t.trim().is_empty()))
+            .map(|raw| {
+                touch_time(raw).ok_or_else(|| {
+                    unprocessable(
+                        "at",
+                        format!("{raw} is not a time: RFC 3339 (2026-11-30T14:05:00Z) or epoch milliseconds"),
+                    )
+                })
+            })
+            .transpose()?;
+        let channel: Channel = body
+            .channel
+            .as_deref()
+            .or(query_channel)
+            .ok_or_else(|| {
+                unprocessable(
+                    "channel",
+                    "give a channel: call, email, meeting, sms, chat or other".into(),
+                )
+            })?
+            .parse()
+            .map_err(|err: UnknownChannel| unprocessable("channel", err.to_string()))?;
+        let by = match body
+            .by
+            .as_deref()
+            .or(query_by)
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+        {
+            Some(by) => EmailAddress::parse(by)
+                .map_err(|err| unprocessable("by", err.to_string()))?
+                .as_str()
+                .to_owned(),
+            None => CRM_TOUCH_BY.to_owned(),
+        };
+        let derived = at.map(|at| {
+            let key = format!("{}|{channel}|{}", email.as_str(), at.unix_timestamp());
+            format!("derived:{}", crate::dedup::sha256_hex(key.as_bytes()))
+        });
+        let touch_id = body
+            .touch_id
+            .or_else(|| idempotency_key.map(str::to_owned))
+            .or(derived)
+            .filter(|t| !t.trim().is_empty() && t.len() <= MAX_TOUCH_ID_LEN)
+            .ok_or_else(|| {
+                unprocessable(
+                    "touch_id",
+                    format!("give a touch_id (or an Idempotency-Key header, or an `at`) of 1 to {MAX_TOUCH_ID_LEN} characters, so retries count once"),
+                )
+            })?;
+        Ok(Self {
+            email,
+            at,
+            by,
+            channel,
+            touch_id,
+        })
+    }
+}
+
+/// What a touch by address came to, lead by lead.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactTouched {
+    /// The person's leads in the window this touch was recorded on.
+    pub touched: Vec<LeadId>,
+    /// Among them, those it was the first response of (their clock stopped now).
+    pub first_responses: Vec<LeadId>,
+    /// Leads this touch id had been recorded on already (a retry).
+    pub duplicates: Vec<LeadId>,
+}
+
+/// Most leads one touch by address acts on (a person rarely has more).
+const MAX_CONTACT_LEADS: usize = 50;
+
 /// A touch a CRM or dialer reported, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportedTouch {
@@ -229,6 +379,8 @@ pub struct TouchService<S, P, C> {
     link_key: Option<LinkKey>,
     /// The touch API's shared secret; `None` when it is not enabled.
     touch_token: Option<String>,
+    /// How far back a touch by address looks for the person's leads.
+    touch_window: time::Duration,
 }
 
 impl<S: EscalationStore + RoutingStore + RepStore, P: EventPublisher, C: Clock>
@@ -242,7 +394,14 @@ impl<S: EscalationStore + RoutingStore + RepStore, P: EventPublisher, C: Clock>
             metrics: Metrics::default(),
             link_key: None,
             touch_token: None,
+            touch_window: time::Duration::days(30),
         }
+    }
+
+    /// How far back `POST /touches` looks for a person's open leads.
+    pub fn with_touch_window(mut self, window: time::Duration) -> Self {
+        self.touch_window = window;
+        self
     }
 
     /// The token the touch API's callers present (the API off without one).
@@ -344,12 +503,7 @@ impl<S: EscalationStore + RoutingStore + RepStore, P: EventPublisher, C: Clock>
         body: &[u8],
         idempotency_key: Option<&str>,
     ) -> Result<Reported, TouchError> {
-        let expected = self.touch_token.as_deref().ok_or(TouchError::NotEnabled)?;
-        let admitted =
-            token.is_some_and(|t| bool::from(t.trim().as_bytes().ct_eq(expected.as_bytes())));
-        if !admitted {
-            return Err(TouchError::Unauthorized);
-        }
+        self.admit(token)?;
         let id = LeadId::parse(raw_id).ok_or(TouchError::NoSuchLead)?;
         let touch = ReportedTouch::from_json(body, idempotency_key)?;
         match self
@@ -369,6 +523,64 @@ impl<S: EscalationStore + RoutingStore + RepStore, P: EventPublisher, C: Clock>
                 }
                 Err(TouchError::Store(err))
             }
+        }
+    }
+
+    /// `POST /touches`: the caller's token, then the touch recorded on each
+    /// of the person's leads received within the window (their first
+    /// response when they had none), once per lead and touch id, at `at`
+    /// (never in the future, never before the lead arrived).
+    pub async fn report_by_contact(
+        &self,
+        token: Option<&str>,
+        touch: Result<ContactTouch, TouchError>,
+    ) -> Result<ContactTouched, TouchError> {
+        self.admit(token)?;
+        let touch = touch?;
+        let now = self.clock.now();
+        let key = crate::dedup::contact_key(touch.email.as_str());
+        let leads = self
+            .store
+            .contact_leads(&key, now - self.touch_window, MAX_CONTACT_LEADS)
+            .await?;
+        let mut outcome = ContactTouched::default();
+        for id in leads {
+            let Some(lead) = self.store.get_lead(&id).await? else {
+                continue;
+            };
+            let at = touch.at.unwrap_or(now).min(now).max(lead.received_at);
+            match self
+                .record(&id, &touch.touch_id, &touch.by, touch.channel, at)
+                .await?
+            {
+                TouchOutcome::Recorded { .. } => {
+                    if lead.sla.first_response_at.is_none() {
+                        outcome.first_responses.push(id.clone());
+                    }
+                    outcome.touched.push(id);
+                }
+                TouchOutcome::Duplicate => outcome.duplicates.push(id),
+                TouchOutcome::NotFound => {}
+            }
+        }
+        tracing::info!(
+            touched = outcome.touched.len(),
+            first_responses = outcome.first_responses.len(),
+            duplicates = outcome.duplicates.len(),
+            "touch by address"
+        );
+        Ok(outcome)
+    }
+
+    /// The touch API's token check (constant time).
+    fn admit(&self, token: Option<&str>) -> Result<(), TouchError> {
+        let expected = self.touch_token.as_deref().ok_or(TouchError::NotEnabled)?;
+        let admitted =
+            token.is_some_and(|t| bool::from(t.trim().as_bytes().ct_eq(expected.as_bytes())));
+        if admitted {
+            Ok(())
+        } else {
+            Err(TouchError::Unauthorized)
         }
     }
 
@@ -395,12 +607,24 @@ impl<S: EscalationStore + RoutingStore + RepStore, P: EventPublisher, C: Clock>
         channel: Channel,
         now: OffsetDateTime,
     ) -> Result<TouchOutcome, StoreError> {
+        self.record(id, touch_id, by.as_str(), channel, now).await
+    }
+
+    /// One touch by `by` (an address, or [`CRM_TOUCH_BY`]).
+    async fn record(
+        &self,
+        id: &LeadId,
+        touch_id: &str,
+        by: &str,
+        channel: Channel,
+        now: OffsetDateTime,
+    ) -> Result<TouchOutcome, StoreError> {
         let outcome = self
             .store
-            .touch(id, touch_id, by.as_str(), channel.as_str(), now)
+            .touch(id, touch_id, by, channel.as_str(), now)
             .await?;
         if let TouchOutcome::Recorded { touches, segment } = &outcome {
-            self.acted(by.as_str()).await;
+            self.acted(by).await;
             self.announce(id, channel, *touches).await;
             if *touches == 1 {
                 self.first_touch(id, segment.as_deref());
@@ -454,6 +678,24 @@ mod tests {
         assert_eq!("fax".parse::<Channel>(), Err(UnknownChannel));
         for channel in Channel::REPORTED {
             assert_eq!(channel.as_str().parse(), Ok(channel));
+        }
+    }
+
+    #[test]
+    fn a_touch_time_reads_as_crms_write_it() {
+        use serde_json::json;
+        let at = time::macros::datetime!(2026-11-30 14:05 UTC);
+        for raw in [
+            json!("2026-11-30T14:05:00Z"),
+            json!("2026-11-30 14:05:00Z"),
+            json!("2026-11-30T09:05:00-05:00"),
+            json!("1796047500000"),
+            json!(1_796_047_500_000_i64),
+        ] {
+            assert_eq!(touch_time(&raw), Some(at), "{raw}");
+        }
+        for raw in [json!("yesterday"), json!(true), json!(i64::MAX), json!("")] {
+            assert_eq!(touch_time(&raw), None, "{raw}");
         }
     }
 
