@@ -124,9 +124,10 @@ async fn demo_data_and_a_real_lead_show_in_every_format_and_the_chart() {
         "{out}"
     );
     assert!(
-        out.contains("≤ 5 min") && out.contains("p90 touch"),
+        out.contains("≤ 5 min") && out.contains("p50 response") && out.contains("claim only"),
         "{out}"
     );
+    assert!(out.contains("buckets by first response"), "{out}");
 
     let (code, out, _) = firsthour(&["report", "--table", &table, "--format", "csv"]);
     assert_eq!(code, 0);
@@ -178,8 +179,54 @@ async fn demo_data_and_a_real_lead_show_in_every_format_and_the_chart() {
         } else {
             let svg = String::from_utf8(bytes).expect("utf-8");
             assert!(svg.contains("federal (") && svg.contains("<polyline"));
+            // The chart says what it measures, and its bars read as the table does.
+            assert!(svg.contains("Time to first response"), "{svg}");
+            assert!(svg.contains("≤ 1 h") && !svg.contains("5–60 min"));
         }
     }
+
+    // Both moments, and how the responses came.
+    let by = |measure: &str| {
+        let (code, out, err) = firsthour(&[
+            "report", "--table", &table, "--format", "json", "--by", measure,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let report = json(&out);
+        assert_eq!(report["report"]["buckets_by"], measure);
+        report["rows"]
+            .as_array()
+            .and_then(|r| r.last().cloned())
+            .expect("total")
+    };
+    let (response, claim) = (by("response"), by("claim"));
+    let within = |row: &serde_json::Value| row["answered_within_1_hour"].as_f64().expect("share");
+    assert!(
+        within(&response) <= within(&claim),
+        "a response never comes before the first touch"
+    );
+    assert!(
+        response["responded_by_reply"].as_u64() > Some(0),
+        "{response}"
+    );
+    assert!(
+        response["responded_by_crm"].as_u64() > Some(0),
+        "{response}"
+    );
+    assert!(response["claim_only"].as_u64() > Some(0), "{response}");
+    assert!(
+        response["p50_ms_to_first_response"].as_i64() >= response["p50_ms_to_first_touch"].as_i64()
+    );
+
+    // The demo leads go; the real one stays.
+    let (code, out, err) = firsthour(&["demo-data", "--clear", "--table", &table]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("150 demo leads deleted"), "{out}");
+    let (_, out, _) = firsthour(&["report", "--table", &table, "--format", "json"]);
+    let rows = json(&out)["rows"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        rows.last().map(|r| r["leads"].clone()),
+        Some(serde_json::json!(1))
+    );
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@
 
 use std::path::PathBuf;
 
-use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use clap::Args;
 use time::{Duration, OffsetDateTime};
 
@@ -27,8 +27,14 @@ use firsthour_aws::table::LeadItem;
 
 use crate::report::LOCAL_TABLE;
 
+/// Marks a demo lead (its notification id), so `--clear` finds only those.
+const DEMO_MESSAGE_PREFIX: &str = "demo-";
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
+    /// Delete the demo leads this command wrote (and nothing else) instead.
+    #[arg(long)]
+    pub clear: bool,
     /// How many leads.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     leads: u32,
@@ -42,7 +48,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "infra/config/firsthour.toml")]
     pub rules: PathBuf,
     #[arg(long, env = "FIRSTHOUR_TABLE_NAME", default_value = LOCAL_TABLE)]
-    table: String,
+    pub table: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -311,7 +317,7 @@ fn live(
     item.sla.ms_to_route = Some(ms(routed));
     item.sla.notified_at = Some(format_utc_millis(notified));
     item.sla.ms_to_notify = Some(ms(notified));
-    item.sla.notify_message_id = Some(format!("demo-{}", lead.id));
+    item.sla.notify_message_id = Some(format!("{DEMO_MESSAGE_PREFIX}{}", lead.id));
     // Never in the due index: a running stack must not email demo leads.
     item.sla.due_at = None;
 
@@ -388,6 +394,18 @@ fn live(
         item.sla.last_touch_at = Some(format_utc_millis(at));
         item.sla.ms_to_first_touch = Some(ms(at));
         item.sla.touches = rng.u32(1..4);
+        // How the first response came: a tracked reply a few minutes after
+        // the claim, a call logged by the CRM, or a claim with no response yet.
+        let (responded, channel) = match rng.f64() {
+            r if r < 0.55 => (Some(at + Duration::minutes(rng.i64(1..20))), "email"),
+            r if r < 0.85 => (Some(at), "call"),
+            _ => (None, ""),
+        };
+        if let Some(responded) = responded.filter(|r| *r <= now) {
+            item.sla.first_response_at = Some(format_utc_millis(responded));
+            item.sla.first_response_channel = Some(channel.to_owned());
+            item.sla.ms_to_first_response = Some(ms(responded));
+        }
     }
     item
 }
@@ -432,28 +450,40 @@ pub async fn run(args: DemoArgs, config: FileConfig) -> Result<String, DemoError
     ))
 }
 
-/// BatchWriteItem, 25 at a time, re-sending what DynamoDB leaves unprocessed.
+/// Writes the demo leads, 25 a batch.
 async fn write_all(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     items: &[LeadRecord],
 ) -> Result<(), DemoError> {
-    let write_error = |message: String| DemoError::Write {
+    let mut requests = Vec::with_capacity(items.len());
+    for item in items {
+        let attributes = serde_dynamo::to_item(LeadItem::stored(item.clone()))
+            .map_err(|e| write_error(table, e.to_string()))?;
+        let put = PutRequest::builder()
+            .set_item(Some(attributes))
+            .build()
+            .map_err(|e| write_error(table, e.to_string()))?;
+        requests.push(WriteRequest::builder().put_request(put).build());
+    }
+    batch_write(client, table, requests).await
+}
+
+fn write_error(table: &str, message: String) -> DemoError {
+    DemoError::Write {
         table: table.to_owned(),
         message,
-    };
-    for chunk in items.chunks(25) {
-        let mut requests = Vec::with_capacity(chunk.len());
-        for item in chunk {
-            let attributes = serde_dynamo::to_item(LeadItem::stored(item.clone()))
-                .map_err(|e| write_error(e.to_string()))?;
-            let put = PutRequest::builder()
-                .set_item(Some(attributes))
-                .build()
-                .map_err(|e| write_error(e.to_string()))?;
-            requests.push(WriteRequest::builder().put_request(put).build());
-        }
-        let mut pending = requests;
+    }
+}
+
+/// BatchWriteItem, 25 at a time, re-sending what DynamoDB leaves unprocessed.
+async fn batch_write(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    requests: Vec<WriteRequest>,
+) -> Result<(), DemoError> {
+    for chunk in requests.chunks(25) {
+        let mut pending = chunk.to_vec();
         for attempt in 0..8u32 {
             let output = client
                 .batch_write_item()
@@ -461,7 +491,10 @@ async fn write_all(
                 .send()
                 .await
                 .map_err(|e| {
-                    write_error(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
+                    write_error(
+                        table,
+                        aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
+                    )
                 })?;
             pending = output
                 .unprocessed_items
@@ -473,13 +506,56 @@ async fn write_all(
             tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
         }
         if !pending.is_empty() {
-            return Err(write_error(format!(
-                "{} items still unprocessed after retries",
-                pending.len()
-            )));
+            return Err(write_error(
+                table,
+                format!("{} items still unprocessed after retries", pending.len()),
+            ));
         }
     }
     Ok(())
+}
+
+/// `demo-data --clear`: deletes every demo lead (their notification ids
+/// start with `demo-`), and nothing else.
+pub async fn clear(table: &str) -> Result<String, DemoError> {
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let mut deletes = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(table)
+            .filter_expression("entity = :lead AND begins_with(notify_message_id, :demo)")
+            .projection_expression("pk, sk")
+            .expression_attribute_values(":lead", AttributeValue::S("lead".into()))
+            .expression_attribute_values(":demo", AttributeValue::S(DEMO_MESSAGE_PREFIX.into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| {
+                write_error(
+                    table,
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
+                )
+            })?;
+        for key in page.items.unwrap_or_default() {
+            let delete = DeleteRequest::builder()
+                .set_key(Some(key))
+                .build()
+                .map_err(|e| write_error(table, e.to_string()))?;
+            deletes.push(WriteRequest::builder().delete_request(delete).build());
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    let count = deletes.len();
+    batch_write(&client, table, deletes).await?;
+    Ok(format!(
+        "{count} demo leads deleted from table {table}; other leads untouched."
+    ))
 }
 
 #[cfg(test)]

@@ -100,6 +100,9 @@ fn main() -> ExitCode {
         Command::Report(args) => {
             block_on(async { report::run(args).await.map_err(|e| e.to_string()) })
         }
+        Command::DemoData(args) if args.clear => {
+            block_on(async { demo::clear(&args.table).await.map_err(|e| e.to_string()) })
+        }
         Command::DemoData(args) => match load_config(Some(&args.rules.clone()), None) {
             Ok(config) => {
                 block_on(async { demo::run(args, config).await.map_err(|e| e.to_string()) })

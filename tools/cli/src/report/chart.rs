@@ -42,8 +42,9 @@ pub fn svg(report: &Report, subtitle: &str) -> String {
     let mut body = String::new();
     // Legend rows beyond the first push the panels down.
     let shift = legend(&mut body, &segments) - 84.0;
-    buckets_panel(&mut body, &segments, 110.0 + shift, 300.0);
-    touch_panel(&mut body, &segments, 470.0 + shift, 240.0);
+    let measure = report.measure.short();
+    buckets_panel(&mut body, &segments, measure, 110.0 + shift, 300.0);
+    touch_panel(&mut body, &segments, measure, 470.0 + shift, 240.0);
     let height = HEIGHT + shift;
     let mut svg = String::new();
     let _ = writeln!(
@@ -101,8 +102,10 @@ fn legend(svg: &mut String, segments: &[&GroupStats]) -> f64 {
     y
 }
 
-/// Grouped bars: for each bucket, one bar per segment (share of its leads).
-fn buckets_panel(svg: &mut String, segments: &[&GroupStats], top: f64, height: f64) {
+/// Grouped bars: for each bucket, one bar per segment (share of its
+/// leads), cumulative up to 24 h as the table reads (`≤ 1 h` includes
+/// `≤ 5 min`), so a bar and its table cell say the same number.
+fn buckets_panel(svg: &mut String, segments: &[&GroupStats], measure: &str, top: f64, height: f64) {
     let buckets: Vec<Bucket> = Bucket::ALL
         .iter()
         .copied()
@@ -111,7 +114,7 @@ fn buckets_panel(svg: &mut String, segments: &[&GroupStats], top: f64, height: f
     panel_title(
         svg,
         top,
-        "Time to first touch, by bucket (share of each segment's leads)",
+        &format!("Time to {measure}: share of each segment's leads (cumulative to 24 h)"),
     );
     let plot_top = top + 22.0;
     let bottom = plot_top + height - 40.0;
@@ -125,7 +128,7 @@ fn buckets_panel(svg: &mut String, segments: &[&GroupStats], top: f64, height: f
         let bars_width = bar_width * segments.len() as f64;
         let first = group_left + (group_width - bars_width) / 2.0;
         for (i, segment) in segments.iter().enumerate() {
-            let share = segment.buckets[bucket] as f64 / segment.leads.max(1) as f64;
+            let share = segment.share(*bucket);
             let h = share * plot_height;
             let x = first + i as f64 * bar_width;
             let _ = writeln!(
@@ -164,11 +167,11 @@ fn buckets_panel(svg: &mut String, segments: &[&GroupStats], top: f64, height: f
 }
 
 /// Share answered by each moment (a cumulative distribution), log time axis.
-fn touch_panel(svg: &mut String, segments: &[&GroupStats], top: f64, height: f64) {
+fn touch_panel(svg: &mut String, segments: &[&GroupStats], measure: &str, top: f64, height: f64) {
     panel_title(
         svg,
         top,
-        "Share of leads answered after … (time to first touch; the rest never were)",
+        &format!("Share of leads answered after … (time to {measure})"),
     );
     let plot_top = top + 22.0;
     let bottom = plot_top + height;
@@ -217,7 +220,8 @@ fn touch_panel(svg: &mut String, segments: &[&GroupStats], top: f64, height: f64
             r#"<polyline fill="none" stroke="{colour}" stroke-width="2.5" points="{}"/>"#,
             points.join(" ")
         );
-        if let Some(p50) = segment.p50_ms_to_first_touch {
+        // The median of the times drawn (the measure's).
+        if let Some(p50) = super::model::percentile(times, 50) {
             let answered = times.partition_point(|t| *t <= p50) as f64;
             let y = bottom - answered / leads * (bottom - plot_top);
             let _ = writeln!(
@@ -246,7 +250,7 @@ fn touch_panel(svg: &mut String, segments: &[&GroupStats], top: f64, height: f64
         11.0,
         "end",
         r##"fill="#666""##,
-        "Dots: each segment's median time to first touch. Dashed: 5 min, 1 h, 24 h.",
+        &format!("Dots: each segment's median time to {measure}. Dashed: 5 min, 1 h, 24 h."),
     );
 }
 
@@ -336,7 +340,11 @@ mod tests {
                 ..LeadRecord::default()
             })
             .collect();
-        Report::build(&records, 30 * 86_400_000)
+        Report::build(
+            &records,
+            30 * 86_400_000,
+            super::super::model::Measure::Claim,
+        )
     }
 
     #[test]
@@ -358,7 +366,7 @@ mod tests {
 
     #[test]
     fn an_empty_report_still_draws() {
-        let empty = Report::build(&[], 0);
+        let empty = Report::build(&[], 0, super::super::model::Measure::Claim);
         assert!(png(&svg(&empty, "no leads")).is_ok());
     }
 }

@@ -35,6 +35,10 @@ pub struct ReportArgs {
     /// Leads received up to this moment: 2026-11-30 (its whole day) or RFC 3339.
     #[arg(long, value_name = "DATE")]
     until: Option<String>,
+    /// What the buckets measure: the first response (a reply, call, meeting,
+    /// CRM activity) or the first touch (a claim counts).
+    #[arg(long, value_enum, default_value = "response")]
+    by: model::Measure,
     /// Only this segment (as the routing rules name it, e.g. federal).
     #[arg(long, value_name = "S")]
     segment: Option<String>,
@@ -119,7 +123,7 @@ pub async fn run(args: ReportArgs) -> Result<String, ReportError> {
         started.elapsed().as_secs_f64()
     );
 
-    let report = model::Report::build(&records, unix_millis(now));
+    let report = model::Report::build(&records, unix_millis(now), args.by);
     let readable = |at: OffsetDateTime| {
         let text = format_utc_millis(at);
         format!("{} {} UTC", &text[..10], &text[11..16])
@@ -150,8 +154,9 @@ pub async fn run(args: ReportArgs) -> Result<String, ReportError> {
     }
     Ok(match args.format {
         Format::Table => format!(
-            "Lead response, {window} ({} leads)\n\n{}",
+            "Lead response, {window} ({} leads); buckets by {}\n\n{}",
             report.total.leads,
+            report.measure.label(),
             render::table(&report)
         ),
         Format::Json => render::json(
@@ -161,6 +166,7 @@ pub async fn run(args: ReportArgs) -> Result<String, ReportError> {
                 "since": args.since.as_ref().map(|_| format_utc_millis(since)),
                 "until": format_utc_millis(until),
                 "segment": args.segment,
+                "buckets_by": report.measure,
                 "generated_at": format_utc_millis(now),
             }),
         ),

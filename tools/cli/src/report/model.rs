@@ -10,6 +10,35 @@ const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 
+/// Which moment the buckets measure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// The first real response: a tracked reply, a call, a meeting, a CRM
+    /// activity (what the HBR and MIT figures are about).
+    #[default]
+    Response,
+    /// The first claim or touch, whichever came first (an acknowledgement counts).
+    Claim,
+}
+
+impl Measure {
+    /// A few words, for the chart's titles.
+    pub fn short(self) -> &'static str {
+        match self {
+            Self::Response => "first response",
+            Self::Claim => "first touch",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Response => "first response (reply, call, meeting, CRM activity)",
+            Self::Claim => "first touch (a claim counts)",
+        }
+    }
+}
+
 /// What the report needs of one lead: no personal data.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LeadRecord {
@@ -18,6 +47,10 @@ pub struct LeadRecord {
     pub received_at_ms: i64,
     /// Milliseconds from arrival to the first claim or touch.
     pub ms_to_first_touch: Option<i64>,
+    /// Milliseconds from arrival to the first response (not a claim).
+    pub ms_to_first_response: Option<i64>,
+    /// How the first response came: `email` (a tracked reply), `call`…
+    pub response_channel: Option<String>,
     pub ms_to_notify: Option<i64>,
     /// Tiers that fired (1 = the ladder's first); the breach is flagged apart.
     pub escalated_tiers: Vec<u32>,
@@ -56,16 +89,20 @@ impl Bucket {
     pub fn label(self) -> &'static str {
         match self {
             Self::Within5Min => "≤ 5 min",
-            Self::Within1Hour => "5–60 min",
-            Self::Within24Hours => "1–24 h",
+            Self::Within1Hour => "≤ 1 h",
+            Self::Within24Hours => "≤ 24 h",
             Self::Later => "> 24 h",
             Self::Never => "never",
             Self::Waiting => "waiting",
         }
     }
 
-    pub fn of(record: &LeadRecord, now_ms: i64) -> Self {
-        match record.ms_to_first_touch {
+    pub fn of(record: &LeadRecord, now_ms: i64, measure: Measure) -> Self {
+        let ms = match measure {
+            Measure::Response => record.ms_to_first_response,
+            Measure::Claim => record.ms_to_first_touch,
+        };
+        match ms {
             Some(ms) if ms <= 5 * MINUTE => Self::Within5Min,
             Some(ms) if ms <= HOUR => Self::Within1Hour,
             Some(ms) if ms <= DAY => Self::Within24Hours,
@@ -94,6 +131,13 @@ pub struct GroupStats {
     /// Over the answered leads.
     pub p50_ms_to_first_touch: Option<i64>,
     pub p90_ms_to_first_touch: Option<i64>,
+    pub p50_ms_to_first_response: Option<i64>,
+    pub p90_ms_to_first_response: Option<i64>,
+    /// How the first responses came: a tracked email reply; a CRM or the
+    /// touch API (call, meeting…); and leads claimed with no response yet.
+    pub responded_by_reply: u64,
+    pub responded_by_crm: u64,
+    pub claim_only: u64,
     pub p50_ms_to_notify: Option<i64>,
     /// Escalations that fired, by tier number.
     pub escalations: BTreeMap<u32, u64>,
@@ -101,9 +145,13 @@ pub struct GroupStats {
     /// Leads a tier moved to another owner.
     pub reassigned: u64,
     pub fallback_hits: u64,
-    /// Every answered lead's time to first touch, sorted (for the chart).
+    /// Every answered lead's time, as the report measures it, sorted (for the chart).
     #[serde(skip)]
     pub touch_times: Vec<i64>,
+    #[serde(skip)]
+    claim_times: Vec<i64>,
+    #[serde(skip)]
+    response_times: Vec<i64>,
 }
 
 impl GroupStats {
@@ -121,12 +169,32 @@ impl GroupStats {
             waiting: 0,
             p50_ms_to_first_touch: None,
             p90_ms_to_first_touch: None,
+            p50_ms_to_first_response: None,
+            p90_ms_to_first_response: None,
+            responded_by_reply: 0,
+            responded_by_crm: 0,
+            claim_only: 0,
             p50_ms_to_notify: None,
             escalations: BTreeMap::new(),
             breaches: 0,
             reassigned: 0,
             fallback_hits: 0,
             touch_times: Vec::new(),
+            claim_times: Vec::new(),
+            response_times: Vec::new(),
+        }
+    }
+
+    /// The share of the group's leads in `bucket`, as the table shows it:
+    /// cumulative up to 24 h (`≤ 1 h` includes `≤ 5 min`), per band after.
+    pub fn share(&self, bucket: Bucket) -> f64 {
+        match bucket {
+            Bucket::Within5Min => self.answered_within_5_min,
+            Bucket::Within1Hour => self.answered_within_1_hour,
+            Bucket::Within24Hours => self.answered_within_24_hours,
+            Bucket::Later => self.answered_later,
+            Bucket::Never => self.never_answered,
+            Bucket::Waiting => self.waiting as f64 / self.leads.max(1) as f64,
         }
     }
 
@@ -134,7 +202,16 @@ impl GroupStats {
         self.leads += 1;
         *self.buckets.entry(bucket).or_default() += 1;
         if let Some(ms) = record.ms_to_first_touch {
-            self.touch_times.push(ms);
+            self.claim_times.push(ms);
+        }
+        if let Some(ms) = record.ms_to_first_response {
+            self.response_times.push(ms);
+        }
+        match (record.response_channel.as_deref(), record.ms_to_first_touch) {
+            (Some("email"), _) => self.responded_by_reply += 1,
+            (Some(_), _) => self.responded_by_crm += 1,
+            (None, Some(_)) => self.claim_only += 1,
+            (None, None) => {}
         }
         if let Some(ms) = record.ms_to_notify {
             notify_times.push(ms);
@@ -147,7 +224,7 @@ impl GroupStats {
         self.fallback_hits += u64::from(record.fallback);
     }
 
-    fn finish(&mut self, mut notify_times: Vec<i64>) {
+    fn finish(&mut self, mut notify_times: Vec<i64>, measure: Measure) {
         let share = |buckets: &[Bucket]| {
             let n: u64 = buckets.iter().map(|b| self.buckets[b]).sum();
             if self.leads == 0 {
@@ -163,10 +240,17 @@ impl GroupStats {
         self.answered_later = share(&[Later]);
         self.never_answered = share(&[Never]);
         self.waiting = self.buckets[&Waiting];
-        self.touch_times.sort_unstable();
+        self.claim_times.sort_unstable();
+        self.response_times.sort_unstable();
         notify_times.sort_unstable();
-        self.p50_ms_to_first_touch = percentile(&self.touch_times, 50);
-        self.p90_ms_to_first_touch = percentile(&self.touch_times, 90);
+        self.p50_ms_to_first_touch = percentile(&self.claim_times, 50);
+        self.p90_ms_to_first_touch = percentile(&self.claim_times, 90);
+        self.p50_ms_to_first_response = percentile(&self.response_times, 50);
+        self.p90_ms_to_first_response = percentile(&self.response_times, 90);
+        self.touch_times = match measure {
+            Measure::Response => self.response_times.clone(),
+            Measure::Claim => self.claim_times.clone(),
+        };
         self.p50_ms_to_notify = percentile(&notify_times, 50);
     }
 }
@@ -188,18 +272,20 @@ pub struct Report {
     pub total: GroupStats,
     /// The highest tier number seen (columns of the table).
     pub max_tier: u32,
+    /// What the buckets measure.
+    pub measure: Measure,
 }
 
 impl Report {
     /// Groups the records; `now_ms` tells "never" from "waiting".
-    pub fn build(records: &[LeadRecord], now_ms: i64) -> Self {
+    pub fn build(records: &[LeadRecord], now_ms: i64, measure: Measure) -> Self {
         type Group = (GroupStats, Vec<i64>);
         let mut segments: BTreeMap<String, Group> = BTreeMap::new();
         let mut sources: BTreeMap<(String, String), Group> = BTreeMap::new();
         let mut total: Group = (GroupStats::new("all", None), Vec::new());
         let mut max_tier = 0;
         for record in records {
-            let bucket = Bucket::of(record, now_ms);
+            let bucket = Bucket::of(record, now_ms, measure);
             max_tier = record
                 .escalated_tiers
                 .iter()
@@ -221,7 +307,7 @@ impl Report {
             total.0.add(record, bucket, &mut total.1);
         }
         let finish = |(mut stats, notify): Group| {
-            stats.finish(notify);
+            stats.finish(notify, measure);
             stats
         };
         Self {
@@ -229,6 +315,7 @@ impl Report {
             sources: sources.into_values().map(finish).collect(),
             total: finish(total),
             max_tier,
+            measure,
         }
     }
 
@@ -280,7 +367,7 @@ mod tests {
     #[test]
     fn buckets_follow_the_hbr_cut_offs() {
         let now = 2 * DAY;
-        let b = |min| Bucket::of(&lead("s", "w", min), now);
+        let b = |min| Bucket::of(&lead("s", "w", min), now, Measure::Claim);
         assert_eq!(b(Some(0)), Bucket::Within5Min);
         assert_eq!(b(Some(5)), Bucket::Within5Min);
         assert_eq!(b(Some(6)), Bucket::Within1Hour);
@@ -290,7 +377,7 @@ mod tests {
         assert_eq!(b(Some(24 * 60 + 1)), Bucket::Later);
         assert_eq!(b(None), Bucket::Never);
         assert_eq!(
-            Bucket::of(&lead("s", "w", None), DAY - 1),
+            Bucket::of(&lead("s", "w", None), DAY - 1, Measure::Claim),
             Bucket::Waiting,
             "untouched but younger than a day"
         );
@@ -319,7 +406,7 @@ mod tests {
         records[3].breached = true;
         records[4].escalated_tiers = vec![1];
         records[4].fallback = true;
-        let report = Report::build(&records, 3 * DAY);
+        let report = Report::build(&records, 3 * DAY, Measure::Claim);
         let federal = &report.segments[1];
         assert_eq!(federal.segment, "federal");
         assert_eq!(federal.leads, 4);
@@ -352,8 +439,44 @@ mod tests {
     }
 
     #[test]
+    fn the_buckets_measure_the_response_or_the_claim_and_the_mix_says_how() {
+        let lead = |claim: Option<i64>, response: Option<(i64, &str)>| LeadRecord {
+            segment: "federal".into(),
+            source: "web".into(),
+            ms_to_first_touch: claim.map(|m| m * MINUTE),
+            ms_to_first_response: response.map(|(m, _)| m * MINUTE),
+            response_channel: response.map(|(_, c)| c.to_owned()),
+            ..LeadRecord::default()
+        };
+        let records = [
+            // Claimed at 2 min, answered by a reply at 50.
+            lead(Some(2), Some((50, "email"))),
+            // A call from the CRM at 3 (the call also touched it first).
+            lead(Some(3), Some((3, "call"))),
+            // Claimed at 4, never answered.
+            lead(Some(4), None),
+        ];
+        let by_claim = Report::build(&records, 3 * DAY, Measure::Claim).total;
+        assert_eq!(by_claim.answered_within_5_min, 1.0);
+        let by_response = Report::build(&records, 3 * DAY, Measure::Response).total;
+        assert!((by_response.answered_within_5_min - 1.0 / 3.0).abs() < 1e-9);
+        assert!((by_response.answered_within_1_hour - 2.0 / 3.0).abs() < 1e-9);
+        assert!((by_response.never_answered - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(by_response.p50_ms_to_first_response, Some(3 * MINUTE));
+        assert_eq!(by_response.p50_ms_to_first_touch, Some(3 * MINUTE));
+        assert_eq!(
+            (
+                by_response.responded_by_reply,
+                by_response.responded_by_crm,
+                by_response.claim_only
+            ),
+            (1, 1, 1)
+        );
+    }
+
+    #[test]
     fn an_empty_table_makes_an_empty_report() {
-        let report = Report::build(&[], 0);
+        let report = Report::build(&[], 0, Measure::Response);
         assert_eq!(report.total.leads, 0);
         assert_eq!(report.total.answered_within_5_min, 0.0);
         assert_eq!(report.total.p50_ms_to_first_touch, None);

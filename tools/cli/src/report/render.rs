@@ -23,8 +23,12 @@ fn columns(report: &Report) -> Vec<String> {
         "later",
         "never",
         "waiting",
+        "p50 response",
+        "p90 response",
         "p50 touch",
-        "p90 touch",
+        "by reply",
+        "by crm",
+        "claim only",
     ]
     .iter()
     .map(|c| (*c).to_owned())
@@ -49,8 +53,12 @@ fn cells(row: &GroupStats, max_tier: u32) -> Vec<String> {
         pct(row.answered_later),
         pct(row.never_answered),
         row.waiting.to_string(),
+        duration(row.p50_ms_to_first_response),
+        duration(row.p90_ms_to_first_response),
         duration(row.p50_ms_to_first_touch),
-        duration(row.p90_ms_to_first_touch),
+        row.responded_by_reply.to_string(),
+        row.responded_by_crm.to_string(),
+        row.claim_only.to_string(),
     ];
     cells.extend((1..=max_tier).map(|t| row.escalations.get(&t).copied().unwrap_or(0).to_string()));
     cells.push(row.breaches.to_string());
@@ -95,12 +103,14 @@ pub fn table(report: &Report) -> String {
     let mut out = vec![line(&header)];
     out.extend(rows.iter().map(|r| line(r)));
     out.push(String::new());
-    out.push(
-        "≤ 5 min, ≤ 1 h, ≤ 24 h: share of leads first touched (claimed or touched) within that time of arrival; \
-         later: after 24 h; never: untouched for over 24 h; waiting: untouched, younger than 24 h. \
-         p50/p90 over touched leads."
-            .into(),
-    );
+    out.push(format!(
+        "≤ 5 min, ≤ 1 h, ≤ 24 h: share of leads whose {} came within that time of arrival (cumulative); \
+         later: after 24 h; never: none for over 24 h; waiting: none yet, younger than 24 h. \
+         p50/p90 over the leads that had one; p50 touch: the first claim or touch. \
+         by reply / by crm: the first response was a tracked email reply / a CRM or touch API activity; \
+         claim only: claimed, no response yet.",
+        report.measure.label()
+    ));
     out.join("\n")
 }
 
@@ -129,6 +139,11 @@ pub fn csv(report: &Report) -> Result<String, csv::Error> {
         "waiting",
         "p50_ms_to_first_touch",
         "p90_ms_to_first_touch",
+        "p50_ms_to_first_response",
+        "p90_ms_to_first_response",
+        "responded_by_reply",
+        "responded_by_crm",
+        "claim_only",
         "p50_ms_to_notify",
     ]
     .into_iter()
@@ -155,6 +170,11 @@ pub fn csv(report: &Report) -> Result<String, csv::Error> {
             row.waiting.to_string(),
             opt(row.p50_ms_to_first_touch),
             opt(row.p90_ms_to_first_touch),
+            opt(row.p50_ms_to_first_response),
+            opt(row.p90_ms_to_first_response),
+            row.responded_by_reply.to_string(),
+            row.responded_by_crm.to_string(),
+            row.claim_only.to_string(),
             opt(row.p50_ms_to_notify),
         ];
         record.extend(
@@ -194,6 +214,7 @@ mod tests {
                 lead("commercial", "website", None),
             ],
             10 * 86_400_000,
+            super::super::model::Measure::Claim,
         )
     }
 
@@ -205,7 +226,11 @@ mod tests {
         assert!(lines[0].contains("tier 2") && lines[0].contains("fallback"));
         let all = lines.iter().find(|l| l.starts_with("all")).expect("total");
         assert!(all.contains("33%"), "{all}");
-        assert!(text.contains("never: untouched for over 24 h"));
+        assert!(text.contains("never: none for over 24 h"));
+        assert!(
+            text.contains("first touch (a claim counts)"),
+            "says what the buckets measure"
+        );
         let widths: Vec<usize> = lines[..5].iter().map(|l| l.chars().count()).collect();
         assert!(widths.windows(2).all(|w| w[0] == w[1]), "{text}");
     }

@@ -32,7 +32,7 @@ pub struct ScanRequest {
 
 /// The attributes read, by name (`#a0`, `#a1`… in the projection: some are
 /// DynamoDB reserved words).
-const PROJECTED: [&str; 9] = [
+const PROJECTED: [&str; 11] = [
     "segment",
     "source",
     "received_at_ms",
@@ -40,6 +40,8 @@ const PROJECTED: [&str; 9] = [
     "ms_to_notify",
     "escalations",
     "reassignments",
+    "ms_to_first_response",
+    "first_response_channel",
     "breached_at",
     "fallback",
 ];
@@ -162,6 +164,8 @@ fn record(item: &HashMap<String, AttributeValue>) -> LeadRecord {
         received_at_ms: n("received_at_ms").unwrap_or(0),
         ms_to_first_touch: n("ms_to_first_touch"),
         ms_to_notify: n("ms_to_notify"),
+        ms_to_first_response: n("ms_to_first_response"),
+        response_channel: Some(s("first_response_channel")).filter(|c| !c.is_empty()),
         escalated_tiers: stamps
             .iter()
             .filter(|e| !e.breach)
