@@ -1441,3 +1441,76 @@ async fn a_crm_touch_by_address_touches_that_persons_open_leads_only() {
     );
     assert_eq!(parts(intake.handle(request).await).0, 401);
 }
+
+#[tokio::test]
+async fn the_inbound_function_counts_an_ses_reply_once_however_often_ses_delivers_it() {
+    let t = TestStack::new().await;
+    let t0 = datetime!(2026-11-23 15:00 UTC);
+    let clock = ManualClock::new(t0);
+    let outbox = Outbox::default();
+    let id = post_at(
+        &t,
+        &clock,
+        &[],
+        r#"{"email":"ann.lee@army.mil","message":"Pricing for 40 seats?"}"#,
+    )
+    .await;
+    route_all(&t, &clock, &[], &outbox).await;
+    let owner = s(&item(&t, &id).await, "owner").expect("owner").to_owned();
+    let email = outbox
+        .take()
+        .into_iter()
+        .find(|e| e.to == [owner.clone()])
+        .expect("owner's email");
+    let href = email
+        .html
+        .split("href=\"")
+        .find(|h| h.starts_with("mailto:"))
+        .and_then(|h| h.split('"').next())
+        .expect("reply button")
+        .replace("&amp;", "&");
+    let bcc: String = url::form_urlencoded::parse(
+        href.split_once('?')
+            .map(|(_, q)| q)
+            .unwrap_or_default()
+            .as_bytes(),
+    )
+    .find(|(k, _)| k == "bcc")
+    .map(|(_, v)| v.into_owned())
+    .expect("bcc");
+    // SES's documented event, for this reply.
+    let sample =
+        std::fs::read_to_string(root().join("events/lambda/ses-reply.json")).expect("sample");
+    let sample = sample
+        .replace(
+            "r+01kaq5v3n6x5j0c9w4y2b7d8ef.0123456789abcdef0123@replies.firsthour.test",
+            &bcc,
+        )
+        .replace("fed-rep-1@example.com", &owner);
+    let event: serde_json::Value = serde_json::from_str(&sample).expect("json");
+    clock.set(t0 + Duration::from_secs(5 * 60));
+    let inbound = t.app().clock(clock.clone()).inbound();
+    for delivery in 0..2 {
+        let outcomes = inbound.handle_json(event.clone()).await.expect("handled");
+        assert_eq!(outcomes.len(), 1, "delivery {delivery}");
+    }
+    let stored = item(&t, &id).await;
+    assert_eq!(
+        stored["touches"].as_n().map(String::as_str),
+        Ok("1"),
+        "counted once"
+    );
+    assert_eq!(
+        s(&stored, "first_response_at"),
+        Some("2026-11-23T15:03:57.000Z")
+    );
+    assert_eq!(s(&stored, "first_response_channel"), Some("email"));
+    // Not SES's event at all: dropped, not retried.
+    for junk in [
+        serde_json::json!({"Records": "x"}),
+        serde_json::json!([1, 2]),
+        serde_json::json!(null),
+    ] {
+        assert_eq!(inbound.handle_json(junk).await, Ok(vec![]));
+    }
+}

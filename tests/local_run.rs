@@ -708,5 +708,73 @@ async fn a_reply_sent_with_smtplib_to_the_tracked_address_is_the_response() {
     assert_eq!(s(&item, "claimed_by"), Some(rep.as_str()));
     assert!(!item.contains_key("due_at"), "the ladder stopped");
     assert!(s(&lead(ids[1].clone()).await, "first_response_at").is_none());
+
+    // Hostile mail: a properly signed address of a lead 31 days old
+    // (expired), and a message that is no MIME at all: nothing is touched
+    // and the function never dies. A second reply of the rep's is another
+    // touch (persistence), the first response stays.
+    let secret = |id: &str| {
+        let sdk = sdk.clone();
+        let arn = running.stack.refs.get(id).cloned().expect("secret");
+        async move {
+            aws_sdk_secretsmanager::Client::new(&sdk)
+                .get_secret_value()
+                .secret_id(arn)
+                .send()
+                .await
+                .expect("secret")
+                .secret_string
+                .expect("string")
+        }
+    };
+    let key = firsthour::claim::LinkKey::new(secret("LinkSigningKeySecret").await.as_bytes())
+        .expect("the stack's link key");
+    let old =
+        firsthour::lead::LeadId::new_at(time::OffsetDateTime::now_utc() - time::Duration::days(31));
+    let expired = firsthour::reply::reply_address(&key, "replies.firsthour.test", &old, &rep);
+    assert_eq!(
+        smtplib_send(smtp, &rep, &[&expired], &message(&rep, &to)),
+        Ok("[]".into())
+    );
+    let garbage = "\u{1}\u{2} not a header line at all\r\n\r\n\u{7f}";
+    assert_eq!(smtplib_send(smtp, &rep, &[&bcc], garbage), Ok("[]".into()));
+    assert_eq!(
+        smtplib_send(smtp, &rep, &[&bcc], &message(&rep, &to)),
+        Ok("[]".into())
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let again = lead(ids[0].clone()).await;
+    assert_eq!(
+        again["touches"].as_n().map(String::as_str),
+        Ok("2"),
+        "two replies, the garbage none"
+    );
+    assert_eq!(
+        s(&again, "first_response_at"),
+        s(&item, "first_response_at")
+    );
+    let inbound = running.host("InboundFunction").expect("inbound function");
+    assert_eq!(
+        inbound.process_deaths(),
+        0,
+        "no message crashed the function"
+    );
+
+    // The CRM's touch by address, through the local HTTP API: the other lead.
+    let token = secret("TouchApiTokenSecret").await;
+    let answer = client
+        .post(format!("{base}/touches?channel=call"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(r#"{"email":"Bo.Diaz@navy.mil","touch_id":"crm-call-1"}"#)
+        .send()
+        .await
+        .expect("intake answers");
+    assert_eq!(answer.status().as_u16(), 200);
+    let answer: serde_json::Value = answer.json().await.expect("json");
+    assert_eq!(answer["touched"], serde_json::json!([ids[1]]));
+    let other = lead(ids[1].clone()).await;
+    assert_eq!(s(&other, "first_response_channel"), Some("call"));
+    assert_eq!(s(&other, "claimed_by"), Some("crm"));
     running.stop().await;
 }

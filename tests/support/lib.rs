@@ -25,6 +25,7 @@ pub type Intake<C = SystemClock> = IntakeApp<DynamoLeadStore, EventBridgePublish
 pub type Router<M = SesMailer, C = SystemClock> = RouterApp<DynamoLeadStore, M, C>;
 pub type Escalation<M = SesMailer, C = SystemClock> =
     EscalationApp<DynamoLeadStore, M, EventBridgePublisher, C>;
+pub type Inbound<C = SystemClock> = inbound::InboundApp<DynamoLeadStore, EventBridgePublisher, C>;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -487,6 +488,19 @@ impl<'a, C: Clock + Clone, K: MailerChoice> AppBuilder<'a, C, K> {
             .mail
             .into_mailer(self.stack, settings.configuration_set.clone());
         RouterApp::new(store, mailer, self.clock, &settings)
+    }
+
+    /// The inbound function (SES receiving's Lambda action).
+    pub fn inbound(self) -> Inbound<C> {
+        let settings =
+            firsthour::config::InboundSettings::from_env(&self.env_of("InboundFunction"))
+                .expect("inbound settings");
+        inbound::InboundApp::new(
+            self.store(&settings.table_name),
+            self.bus(&settings.event_bus_name),
+            self.clock,
+            &settings,
+        )
     }
 
     /// The escalation sweep (the ladders' tiers, re-drive).

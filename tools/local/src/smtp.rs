@@ -324,3 +324,64 @@ fn ses_event(message: &[u8], envelope: &Envelope, receiving: &Receiving, id: &st
         }]
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn data(input: &[u8], max: usize) -> Option<Vec<u8>> {
+        let mut read = BufReader::new(input);
+        read_data(&mut read, max).await.expect("read")
+    }
+
+    #[tokio::test]
+    async fn data_ends_at_the_lone_dot_and_is_unstuffed() {
+        let message = data(
+            b"Subject: x\r\n\r\n..leading dot\r\nbody\r\n.\r\nQUIT\r\n",
+            1024,
+        )
+        .await;
+        assert_eq!(
+            message.as_deref(),
+            Some(&b"Subject: x\r\n\r\n.leading dot\r\nbody\r\n"[..])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_message_over_the_limit_is_refused_and_read_to_its_end() {
+        let big = format!("Subject: x\r\n\r\n{}\r\n.\r\n", "a".repeat(100));
+        assert_eq!(data(big.as_bytes(), 64).await, None);
+        // A connection that ends inside DATA is an error, not a message.
+        let mut read = BufReader::new(&b"Subject: cut\r\n"[..]);
+        assert!(read_data(&mut read, 1024).await.is_err());
+    }
+
+    #[test]
+    fn paths_and_recipients_read_as_smtp_writes_them() {
+        assert_eq!(
+            path_address(" <Ann@Example.com> SIZE=42"),
+            Some("Ann@Example.com".into())
+        );
+        assert_eq!(path_address("ann@example.com"), None);
+        assert_eq!(path_address("><"), None);
+        assert!(ours(
+            "r+x.y@Replies.Firsthour.Test",
+            "replies.firsthour.test"
+        ));
+        assert!(!ours("r+x.y@example.com", "replies.firsthour.test"));
+        assert!(!ours("no-at-sign", "replies.firsthour.test"));
+    }
+
+    #[test]
+    fn local_verdicts_pass_unless_a_message_asks_otherwise() {
+        let default = verdicts(None);
+        assert_eq!(default["spf"], "PASS");
+        assert_eq!(default["dkim"], "GRAY");
+        let asked = verdicts(Some("spf=fail, virus=FAIL, bogus=PASS"));
+        assert_eq!(
+            (asked["spf"].as_str(), asked["virus"].as_str()),
+            ("FAIL", "FAIL")
+        );
+        assert!(!asked.contains_key("bogus"));
+    }
+}
