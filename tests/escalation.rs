@@ -306,14 +306,7 @@ async fn claiming_stops_the_clock_and_links_cannot_be_forged() {
         .find(|e| e.to[0].starts_with("fed-rep-"))
         .expect("owner email");
     let owner = owner_email.to[0].clone();
-    let href = owner_email
-        .html
-        .split("href=\"")
-        .nth(1)
-        .and_then(|h| h.split('"').next())
-        .expect("claim link");
-    let href = href.replace("&amp;", "&");
-    let (path, params) = link_parts(&href);
+    let (path, params) = claim_link_in(owner_email);
     assert_eq!(path, format!("/leads/{id}/claim"));
     let intake = t.app().clock(clock.clone()).intake();
 
@@ -1462,22 +1455,7 @@ async fn the_inbound_function_counts_an_ses_reply_once_however_often_ses_deliver
         .into_iter()
         .find(|e| e.to == [owner.clone()])
         .expect("owner's email");
-    let href = email
-        .html
-        .split("href=\"")
-        .find(|h| h.starts_with("mailto:"))
-        .and_then(|h| h.split('"').next())
-        .expect("reply button")
-        .replace("&amp;", "&");
-    let bcc: String = url::form_urlencoded::parse(
-        href.split_once('?')
-            .map(|(_, q)| q)
-            .unwrap_or_default()
-            .as_bytes(),
-    )
-    .find(|(k, _)| k == "bcc")
-    .map(|(_, v)| v.into_owned())
-    .expect("bcc");
+    let bcc = reply_button(&email.html).1["bcc"].clone();
     // SES's documented event, for this reply.
     let sample =
         std::fs::read_to_string(root().join("events/lambda/ses-reply.json")).expect("sample");

@@ -543,32 +543,12 @@ except smtplib.SMTPException as err:
     }
 }
 
-/// The reply button of the email to `rep` about `lead_id`: (to, subject, bcc).
-fn reply_button(mail: &firsthour_local::mail::SentMail) -> (String, String, String) {
-    let href = mail
-        .body
-        .split("href=\"")
-        .find(|h| h.starts_with("mailto:"))
-        .and_then(|h| h.split('"').next())
-        .expect("a reply button")
-        .replace("&amp;", "&");
-    let (to, query) = href
-        .trim_start_matches("mailto:")
-        .split_once('?')
-        .expect("query");
-    let params: std::collections::HashMap<String, String> =
-        url::form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect();
-    let to = url::form_urlencoded::parse(format!("x={to}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
+/// The reply button of an email: (to, subject, bcc).
+fn reply_parts(mail: &firsthour_local::mail::SentMail) -> (String, String, String) {
+    let (to, params) = reply_button(&mail.body);
     (to, params["subject"].clone(), params["bcc"].clone())
 }
 
-// Multi-threaded: smtplib runs as a blocking child process while the
-// listener answers it on another worker.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_sent_with_smtplib_to_the_tracked_address_is_the_response() {
     let moto = PrivateMoto::start().await;
@@ -624,7 +604,7 @@ async fn a_reply_sent_with_smtplib_to_the_tracked_address_is_the_response() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let (to, subject, bcc) = reply_button(&owner_mails[0]);
+    let (to, subject, bcc) = reply_parts(&owner_mails[0]);
     let rep = owner_mails[0].to[0].clone();
     assert_eq!(to, "ann.lee@army.mil");
     assert_eq!(subject, "Re: Pricing for 40 seats?");
@@ -643,7 +623,7 @@ async fn a_reply_sent_with_smtplib_to_the_tracked_address_is_the_response() {
     assert!(smtplib_send(smtp, &rep, &["someone@example.com"], &message(&rep, &to)).is_err());
     // No tracked address; someone else using the rep's address; the other
     // lead's owner's address under this rep's name.
-    let (_, _, other_bcc) = reply_button(&owner_mails[1]);
+    let (_, _, other_bcc) = reply_parts(&owner_mails[1]);
     for (from, rcpt) in [
         (rep.as_str(), "sales@replies.firsthour.test"),
         ("intruder@example.com", bcc.as_str()),

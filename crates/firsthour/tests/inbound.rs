@@ -33,18 +33,7 @@ fn tracked_bcc(world: &World, recipient: &str) -> String {
         .into_iter()
         .find(|e| e.to == [recipient])
         .expect("the recipient's email");
-    let href = email
-        .html
-        .split("href=\"")
-        .find(|h| h.starts_with("mailto:"))
-        .and_then(|h| h.split('"').next())
-        .expect("a reply button")
-        .replace("&amp;", "&");
-    let query = href.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "bcc")
-        .map(|(_, v)| v.into_owned())
-        .expect("a tracked bcc")
+    reply_button(&email.html).1["bcc"].clone()
 }
 
 fn inbound(

@@ -70,22 +70,8 @@ async fn each_email_has_a_reply_button_with_the_recipients_own_tracked_bcc() {
     let key = firsthour::claim::LinkKey::new(LINK_KEY.as_bytes()).expect("key");
     for email in world.mailer.take() {
         let recipient = &email.to[0];
-        let href = email
-            .html
-            .split("href=\"")
-            .find(|h| h.starts_with("mailto:"))
-            .and_then(|h| h.split('"').next())
-            .expect("a reply button")
-            .replace("&amp;", "&");
-        let (to, query) = href
-            .trim_start_matches("mailto:")
-            .split_once('?')
-            .expect("query");
+        let (to, params) = reply_button(&email.html);
         assert_eq!(to, "ann.lee@army.mil");
-        let params: std::collections::HashMap<String, String> =
-            url::form_urlencoded::parse(query.as_bytes())
-                .into_owned()
-                .collect();
         assert_eq!(params["subject"], "Re: Pricing for 40 seats?");
         let bcc = &params["bcc"];
         let read = firsthour::reply::read_reply_address(

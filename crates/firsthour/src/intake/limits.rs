@@ -26,8 +26,8 @@ pub const MAX_REASSIGN_TIERS: usize = 5;
 /// Room kept for what later writes add to a lead item: the router's stamps
 /// and owner, the notification stamps and a 500-character error, the
 /// claim, touch and first-response stamps, one `escalations` entry per
-/// fired tier (64 bytes each at most), and the reassignment history. `table::tests` measures the worst case of all
-/// of them together against this.
+/// fired tier (64 bytes each at most), and the reassignment history.
+/// `table::tests` measures the worst case of all of them together against this.
 pub const LATER_WRITES_HEADROOM: usize = 24 * 1024;
 
 /// What the intake may write: the item limit less the later writes' room.

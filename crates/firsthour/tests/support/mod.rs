@@ -288,3 +288,28 @@ impl World {
             .fail_next(calls, StoreError::Unavailable("connection failed".into()));
     }
 }
+
+/// The "Reply to" button of an email's HTML: its `mailto:` address (decoded)
+/// and its query (`subject`, `bcc`).
+pub fn reply_button(html: &str) -> (String, std::collections::HashMap<String, String>) {
+    let href = html
+        .split("href=\"")
+        .find(|h| h.starts_with("mailto:"))
+        .and_then(|h| h.split('"').next())
+        .expect("a reply button")
+        .replace("&amp;", "&");
+    let (to, query) = href
+        .trim_start_matches("mailto:")
+        .split_once('?')
+        .expect("a query");
+    let to = url::form_urlencoded::parse(format!("to={to}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    (
+        to,
+        url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect(),
+    )
+}
