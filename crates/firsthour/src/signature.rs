@@ -51,6 +51,9 @@ pub enum Scheme {
     Wpforms,
     /// Framer forms: `Framer-Signature: sha256=<hex>` over the body then the submission id.
     Framer,
+    /// Slack's request signing (interactivity, Events API, slash commands):
+    /// `X-Slack-Signature: v0=<hex>` over `v0:<X-Slack-Request-Timestamp>:<body>`.
+    Slack,
     /// The shared key Wufoo and Formstack put in the body itself: a
     /// `HandshakeKey` field, form-encoded or top-level JSON.
     HandshakeKey,
@@ -72,6 +75,7 @@ impl Scheme {
             Self::Calendly => "calendly",
             Self::Wpforms => "wpforms",
             Self::Framer => "framer",
+            Self::Slack => "slack",
             Self::HandshakeKey => "handshake_key",
         }
     }

@@ -34,6 +34,12 @@ pub(super) enum Signed {
     },
     /// The body followed by another header's value (Framer's submission id).
     BodyThenHeader(&'static str),
+    /// `<version>:<timestamp>:<body>`, the timestamp in a header of its own
+    /// (Slack's `v0`): the timestamp must be fresh.
+    VersionTimestampBody {
+        version: &'static str,
+        timestamp_header: &'static str,
+    },
 }
 
 /// One vendor's scheme.
@@ -100,6 +106,16 @@ pub(super) fn body_mac(scheme: Scheme) -> Option<BodyMac> {
             Hex,
             Signed::BodyThenHeader("framer-webhook-submission-id"),
         ),
+        Scheme::Slack => row(
+            "x-slack-signature",
+            Some("v0="),
+            Sha256,
+            Hex,
+            Signed::VersionTimestampBody {
+                version: "v0",
+                timestamp_header: "x-slack-request-timestamp",
+            },
+        ),
         _ => None,
     }
 }
@@ -120,6 +136,16 @@ impl BodyMac {
                 let seconds: i64 = t.parse().map_err(|_| malformed.clone())?;
                 fresh(seconds, request.now)?;
                 (Some(t), signature)
+            }
+            Signed::VersionTimestampBody {
+                timestamp_header, ..
+            } => {
+                let t = header(timestamp_header)?.trim();
+                let seconds: i64 = t
+                    .parse()
+                    .map_err(|_| SignatureError::Malformed(timestamp_header))?;
+                fresh(seconds, request.now)?;
+                (Some(t), value)
             }
             _ => (None, value),
         };
@@ -152,9 +178,13 @@ impl BodyMac {
         body: &[u8],
         extra: Option<&str>,
     ) -> Vec<u8> {
-        let mut parts: Vec<&[u8]> = Vec::with_capacity(4);
-        if let Some(t) = timestamp {
-            parts.extend([t.as_bytes(), b"."]);
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(5);
+        match (self.signed, timestamp) {
+            (Signed::VersionTimestampBody { version, .. }, Some(t)) => {
+                parts.extend([version.as_bytes(), b":", t.as_bytes(), b":"]);
+            }
+            (_, Some(t)) => parts.extend([t.as_bytes(), b"."]),
+            (_, None) => {}
         }
         parts.push(body);
         if let Some(extra) = extra {
@@ -166,7 +196,8 @@ impl BodyMac {
         }
     }
 
-    /// The header value a sender puts on `body` (tests, benchmarks).
+    /// The header value a sender puts on `body` (tests, benchmarks); with a
+    /// timestamp header of its own, that header carries `timestamp`.
     pub(super) fn sign(
         &self,
         secret: &[u8],

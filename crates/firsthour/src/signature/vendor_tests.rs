@@ -300,3 +300,81 @@ fn a_handshake_key_in_the_body_is_checked_form_encoded_or_json() {
         Err(SignatureError::Missing("HandshakeKey"))
     );
 }
+
+/// Slack's worked example ("Verifying requests from Slack"): its signing
+/// secret, timestamp, slash-command body and signature.
+#[test]
+fn slack_request_signing_matches_slacks_worked_example() {
+    const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+    const TIMESTAMP: &str = "1531420618";
+    const BODY: &str = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
+    const SIGNATURE: &str = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
+    let sent = OffsetDateTime::from_unix_timestamp(1_531_420_618).expect("time");
+    let slack = |signature: &str, timestamp: &str, body: &str, now| {
+        verify(
+            Scheme::Slack,
+            SECRET,
+            &[
+                ("X-Slack-Signature", signature),
+                ("X-Slack-Request-Timestamp", timestamp),
+            ],
+            body.as_bytes(),
+            now,
+        )
+    };
+    let minute = time::Duration::minutes(1);
+    assert_eq!(
+        slack(SIGNATURE, TIMESTAMP, BODY, sent + minute),
+        Ok(Verified::default())
+    );
+    // The row's own signer gives Slack's answer.
+    let row = body_mac::body_mac(Scheme::Slack).expect("a row");
+    assert_eq!(
+        row.sign(
+            SECRET.as_bytes(),
+            Some(1_531_420_618),
+            BODY.as_bytes(),
+            None
+        ),
+        SIGNATURE
+    );
+    // Five minutes either way, then stale (a replayed request).
+    assert_eq!(
+        slack(SIGNATURE, TIMESTAMP, BODY, sent + 6 * minute),
+        Err(SignatureError::Stale)
+    );
+    assert_eq!(
+        slack(SIGNATURE, TIMESTAMP, BODY, sent - 6 * minute),
+        Err(SignatureError::Stale)
+    );
+    // Tampered, or signed for another moment.
+    let other_body = BODY.replace("roadrunner", "coyote");
+    assert_eq!(
+        slack(SIGNATURE, TIMESTAMP, &other_body, sent),
+        Err(SignatureError::Mismatch)
+    );
+    assert_eq!(
+        slack(SIGNATURE, "1531420619", BODY, sent),
+        Err(SignatureError::Mismatch)
+    );
+    // Broken headers are named.
+    assert_eq!(
+        slack(SIGNATURE, "soon", BODY, sent),
+        Err(SignatureError::Malformed("x-slack-request-timestamp"))
+    );
+    assert_eq!(
+        slack("a2114d57b48eac39", TIMESTAMP, BODY, sent),
+        Err(SignatureError::Malformed("x-slack-signature"))
+    );
+    let no_timestamp = verify(
+        Scheme::Slack,
+        SECRET,
+        &[("X-Slack-Signature", SIGNATURE)],
+        BODY.as_bytes(),
+        sent,
+    );
+    assert_eq!(
+        no_timestamp,
+        Err(SignatureError::Missing("x-slack-request-timestamp"))
+    );
+}
