@@ -6,6 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 MOTO_VERSION := 5.2.5
 MOTO := $(VENV)/bin/moto_server
+# The official Standard Webhooks verifier, holding our webhook signatures to it in tests.
+STANDARDWEBHOOKS_VERSION := 1.1.0
+STANDARDWEBHOOKS := $(VENV)/.standardwebhooks-$(STANDARDWEBHOOKS_VERSION)
 PORT ?= 3000
 MOTO_PORT ?= 5000
 # The landing-page example (examples/landing-page) is served here by `make run`.
@@ -44,7 +47,11 @@ CHROMEDRIVER := /usr/bin/chromedriver
 .PHONY: run test venv sam-venv checkov-venv build lint validate sam-build fuzz browser
 
 ## venv: moto server (pinned) in a git-ignored virtualenv
-venv: $(MOTO)
+venv: $(MOTO) $(STANDARDWEBHOOKS)
+
+$(STANDARDWEBHOOKS): $(MOTO)
+	$(VENV)/bin/pip install --quiet 'standardwebhooks==$(STANDARDWEBHOOKS_VERSION)'
+	touch $@
 
 $(MOTO):
 	$(PYTHON) -m venv $(VENV)
