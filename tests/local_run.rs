@@ -758,3 +758,75 @@ async fn a_reply_sent_with_smtplib_to_the_tracked_address_is_the_response() {
     assert_eq!(s(&other, "claimed_by"), Some("crm"));
     running.stop().await;
 }
+
+/// One raw SMTP exchange: writes `lines`, reads what the listener answers
+/// until it closes or goes quiet.
+async fn smtp_raw(addr: std::net::SocketAddr, input: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    let _ = stream.write_all(input).await;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(Duration::from_millis(500), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Err(_) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+// Multi-threaded: smtplib blocks one worker while the listener answers on another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_smtp_stand_in_answers_hostile_dialogues_and_keeps_serving() {
+    let moto = PrivateMoto::start().await;
+    let sdk = sdk_at(&moto.url).await;
+    let running = start(&run_options(&moto, None, Vec::new()), &sdk)
+        .await
+        .expect("local system starts (run `make build` first)");
+    let smtp = running
+        .smtp_addr
+        .expect("the SES receiving stand-in listens");
+    let tracked = "r+01kaq5v3n6x5j0c9w4y2b7d8ef.0123456789abcdef0123@replies.firsthour.test";
+    let long = format!("EHLO {}\r\n", "a".repeat(5000));
+    let many: String = (0..60)
+        .map(|i| format!("RCPT TO:<r+{i}@replies.firsthour.test>\r\n"))
+        .collect();
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (long.into_bytes(), "500 5.5.2 line too long"),
+        (b"DATA\r\nQUIT\r\n".to_vec(), "503 5.5.1 RCPT first"),
+        (format!("RCPT TO:<{tracked}>\r\nQUIT\r\n").into_bytes(), "503 5.5.1 MAIL first"),
+        (b"\x00\xff\xfe\x01 garbage\r\nQUIT\r\n".to_vec(), "502 5.5.2"),
+        (b"MAIL FROM:no-brackets\r\nQUIT\r\n".to_vec(), "501 5.5.4"),
+        (
+            format!("MAIL FROM:<a@example.com>\r\n{many}QUIT\r\n").into_bytes(),
+            "452 4.5.3 too many recipients",
+        ),
+        // Cut off inside DATA: the listener drops the connection, nothing else.
+        (
+            format!("MAIL FROM:<a@example.com>\r\nRCPT TO:<{tracked}>\r\nDATA\r\nFrom: a@example.com\r\nSubject: cut").into_bytes(),
+            "354 End data",
+        ),
+    ];
+    for (input, expected) in cases {
+        let answer = smtp_raw(smtp, &input).await;
+        assert!(answer.starts_with("220 "), "a greeting: {answer}");
+        assert!(answer.contains(expected), "{expected:?} in {answer:?}");
+    }
+    // Still serving, and a real client still gets through.
+    assert_eq!(
+        smtplib_send(
+            smtp,
+            "a@example.com",
+            &[tracked],
+            "From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
+        ),
+        Ok("[]".into())
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let inbound = running.host("InboundFunction").expect("inbound function");
+    assert_eq!(inbound.process_deaths(), 0);
+    running.stop().await;
+}

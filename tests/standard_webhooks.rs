@@ -68,10 +68,16 @@ fn the_official_verifier_accepts_what_firsthour_signs_and_refuses_a_change() {
             "webhook-timestamp": now.to_string(),
             "webhook-signature": signature,
         });
-        let verified = official("verify", serde_json::json!({"body": body, "headers": headers}));
+        let verified = official(
+            "verify",
+            serde_json::json!({"body": body, "headers": headers}),
+        );
         assert_eq!(verified.as_deref(), Ok("verified"), "body {n}");
         let tampered = format!("{body} ");
-        let refused = official("verify", serde_json::json!({"body": tampered, "headers": headers}));
+        let refused = official(
+            "verify",
+            serde_json::json!({"body": tampered, "headers": headers}),
+        );
         assert!(refused.is_err(), "body {n}: a changed body must not verify");
     }
 }
