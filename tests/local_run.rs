@@ -149,22 +149,7 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
     let answer: serde_json::Value = response.json().await.expect("json");
     let lead_id = answer["lead_id"].as_str().expect("id").to_owned();
 
-    let item = aws_sdk_dynamodb::Client::new(&sdk)
-        .get_item()
-        .table_name(&running.stack.table_name)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("LEAD#{lead_id}")),
-        )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("LEAD".into()),
-        )
-        .send()
-        .await
-        .expect("get")
-        .item
-        .expect("lead stored");
+    let item = stored_lead(&sdk, &running, &lead_id).await;
     // The shipped config maps Gravity Forms field ids.
     assert_eq!(s(&item, "full_name"), Some("Grace Hopper"));
     assert_eq!(s(&item, "phone"), Some("(703) 555-0100"));
@@ -336,6 +321,25 @@ async fn a_curl_style_post_is_stored_and_routed_through_the_real_binaries() {
             "a log line carries personal data {canary:?}"
         );
     }
+}
+
+/// The lead item `id`, read back from the running stack's table.
+async fn stored_lead(
+    sdk: &aws_config::SdkConfig,
+    running: &firsthour_local::run::RunningStack,
+    id: &str,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    aws_sdk_dynamodb::Client::new(sdk)
+        .get_item()
+        .table_name(&running.stack.table_name)
+        .key("pk", AttributeValue::S(format!("LEAD#{id}")))
+        .key("sk", AttributeValue::S("LEAD".into()))
+        .send()
+        .await
+        .expect("get")
+        .item
+        .expect("lead stored")
 }
 
 /// The rules of the reassignment run: one team without hours (the run uses
@@ -638,30 +642,8 @@ async fn a_reply_sent_with_smtplib_to_the_tracked_address_is_the_response() {
         );
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let lead = |id: String| {
-        let sdk = sdk.clone();
-        let table = running.stack.table_name.clone();
-        async move {
-            aws_sdk_dynamodb::Client::new(&sdk)
-                .get_item()
-                .table_name(table)
-                .key(
-                    "pk",
-                    aws_sdk_dynamodb::types::AttributeValue::S(format!("LEAD#{id}")),
-                )
-                .key(
-                    "sk",
-                    aws_sdk_dynamodb::types::AttributeValue::S("LEAD".into()),
-                )
-                .send()
-                .await
-                .expect("get")
-                .item
-                .expect("lead")
-        }
-    };
     for id in &ids {
-        let item = lead(id.clone()).await;
+        let item = stored_lead(&sdk, &running, id).await;
         assert!(
             s(&item, "first_response_at").is_none(),
             "touched by a bad message: {id}"
@@ -674,7 +656,7 @@ async fn a_reply_sent_with_smtplib_to_the_tracked_address_is_the_response() {
     );
     let started = std::time::Instant::now();
     let item = loop {
-        let item = lead(ids[0].clone()).await;
+        let item = stored_lead(&sdk, &running, &ids[0]).await;
         if s(&item, "first_response_at").is_some() {
             break item;
         }
@@ -687,7 +669,13 @@ async fn a_reply_sent_with_smtplib_to_the_tracked_address_is_the_response() {
     assert_eq!(s(&item, "first_response_channel"), Some("email"));
     assert_eq!(s(&item, "claimed_by"), Some(rep.as_str()));
     assert!(!item.contains_key("due_at"), "the ladder stopped");
-    assert!(s(&lead(ids[1].clone()).await, "first_response_at").is_none());
+    assert!(
+        s(
+            &stored_lead(&sdk, &running, &ids[1]).await,
+            "first_response_at"
+        )
+        .is_none()
+    );
 
     // Hostile mail: a properly signed address of a lead 31 days old
     // (expired), and a message that is no MIME at all: nothing is touched
@@ -723,7 +711,7 @@ async fn a_reply_sent_with_smtplib_to_the_tracked_address_is_the_response() {
         Ok("[]".into())
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let again = lead(ids[0].clone()).await;
+    let again = stored_lead(&sdk, &running, &ids[0]).await;
     assert_eq!(
         again["touches"].as_n().map(String::as_str),
         Ok("2"),
@@ -753,7 +741,7 @@ async fn a_reply_sent_with_smtplib_to_the_tracked_address_is_the_response() {
     assert_eq!(answer.status().as_u16(), 200);
     let answer: serde_json::Value = answer.json().await.expect("json");
     assert_eq!(answer["touched"], serde_json::json!([ids[1]]));
-    let other = lead(ids[1].clone()).await;
+    let other = stored_lead(&sdk, &running, &ids[1]).await;
     assert_eq!(s(&other, "first_response_channel"), Some("call"));
     assert_eq!(s(&other, "claimed_by"), Some("crm"));
     running.stop().await;

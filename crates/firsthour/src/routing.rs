@@ -325,14 +325,11 @@ impl Team {
             .iter()
             .position(&is_current)
             .map_or(0, |i| i + 1);
-        let mut order: Vec<&Rep> = Vec::new();
-        let len = self.rotation.len();
-        for rep in self.rotation.iter().cycle().skip(start).take(len) {
-            if !is_current(rep) && !order.iter().any(|r| r.email == rep.email) {
-                order.push(rep);
-            }
-        }
-        for rep in order {
+        let all: Vec<&Rep> = self.rotation.iter().collect();
+        for rep in rotate(&all, start)
+            .into_iter()
+            .filter(|rep| !is_current(rep))
+        {
             if let Some(why) = unavailable(rep, now, roster) {
                 plan.pass(&rep.email, why);
             } else {

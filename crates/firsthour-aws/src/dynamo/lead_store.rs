@@ -12,8 +12,20 @@ impl LeadStore for DynamoLeadStore {
         // Laid out and fitted once, whatever the retries.
         let lead = &LeadItem::stored(lead);
         let markers: &[DedupItem] = &markers.iter().map(DedupItem::from).collect::<Vec<_>>();
+        let contact = match lead.email.as_deref() {
+            Some(email) => {
+                let received = lead.lead_id.created_at().unwrap_or(now);
+                Some(to_item(&table::ContactItem::of(
+                    email,
+                    &lead.lead_id,
+                    received,
+                ))?)
+            }
+            None => None,
+        };
+        let contact = contact.as_ref();
         let outcome = (|| async {
-            match self.attempt(lead, markers, now).await {
+            match self.attempt(lead, markers, contact, now).await {
                 Attempt::Done(outcome) => Ok(outcome),
                 Attempt::Conflict => Err(None),
                 Attempt::Failed(err) => Err(Some(err)),

@@ -59,21 +59,21 @@ impl DynamoLeadStore {
     fn put(
         &self,
         item: HashMap<String, AttributeValue>,
-        condition: &str,
+        condition: Option<&str>,
         now_s: Option<i64>,
     ) -> TransactWriteItem {
         let mut put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression(condition);
+            .set_condition_expression(condition.map(str::to_owned));
         if let Some(now_s) = now_s {
             put = put
                 .expression_attribute_names("#expires", table::EXPIRES_AT)
                 .expression_attribute_values(":now", AttributeValue::N(now_s.to_string()));
         }
-        // Built from a table name, an item and a condition, all always set.
+        // Built from a table name and an item, both always set.
         TransactWriteItem::builder()
-            .put(put.build().expect("Put has table, item and condition"))
+            .put(put.build().expect("Put has table and item"))
             .build()
     }
 
@@ -81,39 +81,29 @@ impl DynamoLeadStore {
         &self,
         lead: &LeadItem,
         markers: &[DedupItem],
+        contact: Option<&HashMap<String, AttributeValue>>,
         now: OffsetDateTime,
     ) -> Attempt {
         let lead_item = match to_item(lead) {
             Ok(item) => item,
             Err(err) => return Attempt::Failed(err),
         };
-        let mut writes = vec![self.put(lead_item, "attribute_not_exists(pk)", None)];
-        // Found by the person's address, for CRM touches (after the markers:
-        // the cancellation reasons line up with the lead and markers first).
-        let contact = lead.email.as_deref().map(|email| {
-            let received = firsthour::lead::LeadId::created_at(&lead.lead_id).unwrap_or(now);
-            table::ContactItem::of(email, &lead.lead_id, received)
-        });
+        let mut writes = vec![self.put(lead_item, Some("attribute_not_exists(pk)"), None)];
         for marker in markers {
             match to_item(marker) {
                 // An expired marker no longer counts, even before TTL deletes it.
                 Ok(item) => writes.push(self.put(
                     item,
-                    "attribute_not_exists(pk) OR #expires < :now",
+                    Some("attribute_not_exists(pk) OR #expires < :now"),
                     Some(now.unix_timestamp()),
                 )),
                 Err(err) => return Attempt::Failed(err),
             }
         }
-        if let Some(contact) = &contact {
-            match to_item(contact) {
-                Ok(item) => writes.push(self.put(
-                    item,
-                    "attribute_not_exists(pk) OR attribute_exists(pk)",
-                    None,
-                )),
-                Err(err) => return Attempt::Failed(err),
-            }
+        // Found by the person's address, for CRM touches (after the markers:
+        // the cancellation reasons line up with the lead and markers first).
+        if let Some(contact) = contact {
+            writes.push(self.put(contact.clone(), None, None));
         }
         let result = self
             .client
