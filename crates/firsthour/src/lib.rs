@@ -28,6 +28,7 @@
 //!   single-line, visible, bounded text.
 
 pub mod calendar;
+pub mod channel;
 pub mod claim;
 pub mod config;
 pub mod dedup;
