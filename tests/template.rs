@@ -106,6 +106,9 @@ fn every_function_gets_the_variables_it_reads() {
         vars::FALLBACK_EMAILS,
         vars::TOUCH_API_TOKEN_SECRET_ARN,
         vars::INBOUND_DOMAIN,
+        vars::OUTBOUND_SECRETS_ARN,
+        vars::DELIVERY_QUEUE_URL,
+        vars::DELIVERY_DEAD_LETTER_QUEUE_URL,
     ];
     for function in &model.functions {
         for name in function.environment.keys() {
@@ -450,11 +453,18 @@ fn every_queue_is_encrypted_kept_two_weeks_and_alarmed() {
             Some(1_209_600),
             "{id}: kept 14 days"
         );
+        // A queue a function reads always holds messages: it alarms when
+        // one has waited an hour instead.
+        let metric = if read_by_a_function(resources, id) {
+            "ApproximateAgeOfOldestMessage"
+        } else {
+            "ApproximateNumberOfMessagesVisible"
+        };
         assert!(
             alarms.iter().any(|(_, alarm)| {
                 let p = &alarm["Properties"];
                 p["Namespace"] == "AWS/SQS"
-                    && p["MetricName"] == "ApproximateNumberOfMessagesVisible"
+                    && p["MetricName"] == metric
                     && get_att(&p["Dimensions"][0]["Value"])
                         .is_some_and(|(q, attr)| q == *id && attr == "QueueName")
                     && p["AlarmActions"]
@@ -464,6 +474,17 @@ fn every_queue_is_encrypted_kept_two_weeks_and_alarmed() {
             "{id}: an alarm when a message waits"
         );
     }
+}
+
+/// Whether a function's SQS event source reads `queue`.
+fn read_by_a_function(resources: &serde_yaml::Value, queue: &str) -> bool {
+    resources_of_type(resources, "AWS::Serverless::Function")
+        .iter()
+        .flat_map(|(_, f)| f["Properties"]["Events"].as_mapping().into_iter().flatten())
+        .any(|(_, event)| {
+            event["Type"] == "SQS"
+                && get_att(&event["Properties"]["Queue"]).is_some_and(|(q, _)| q == queue)
+        })
 }
 
 #[test]

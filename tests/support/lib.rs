@@ -484,10 +484,11 @@ impl<'a, C: Clock + Clone, K: MailerChoice> AppBuilder<'a, C, K> {
         let settings = RouterSettings::from_env(&self.env_of("FederalRouterFunction"))
             .expect("router settings");
         let store = self.store(&settings.table_name);
+        let publisher = settings.event_bus_name.as_deref().map(|bus| self.bus(bus));
         let mailer = self
             .mail
             .into_mailer(self.stack, settings.configuration_set.clone());
-        RouterApp::new(store, mailer, self.clock, &settings)
+        RouterApp::new(store, mailer, self.clock, &settings, publisher)
     }
 
     /// The inbound function (SES receiving's Lambda action).

@@ -5,6 +5,7 @@
 pub mod download;
 pub mod dynamo;
 pub mod eventbridge;
+pub mod http_out;
 pub mod item_size;
 pub mod secrets;
 pub mod ses;

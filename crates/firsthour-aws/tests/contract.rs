@@ -14,8 +14,8 @@ use std::time::Duration;
 use firsthour::dedup::{DedupKind, DedupMarker, sha256_hex};
 use firsthour::lead::{Contact, Lead, LeadId, RawField, Source, unix_millis};
 use firsthour::ports::{
-    ClaimOutcome, EscalationStore, InsertOutcome, LeadStore, RegistryStore, RepStore, RoutingStore,
-    TouchOutcome,
+    ChannelPostStore, ClaimOutcome, EscalationStore, InsertOutcome, LeadStore, RegistryStore,
+    RepStore, RoutingStore, TouchOutcome,
 };
 use firsthour::record::{LeadRecord, RoutingState};
 use firsthour::roster::Away;
@@ -26,8 +26,14 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 /// Every store port at once: what the use cases are built on.
-trait Store: LeadStore + RoutingStore + EscalationStore + RegistryStore + RepStore {}
-impl<S: LeadStore + RoutingStore + EscalationStore + RegistryStore + RepStore> Store for S {}
+trait Store:
+    LeadStore + RoutingStore + EscalationStore + RegistryStore + RepStore + ChannelPostStore
+{
+}
+impl<S: LeadStore + RoutingStore + EscalationStore + RegistryStore + RepStore + ChannelPostStore>
+    Store for S
+{
+}
 
 /// Each check, run on both stores.
 macro_rules! contract {
@@ -53,6 +59,7 @@ macro_rules! contract {
 }
 
 contract!(
+    a_channel_post_is_recorded_once_per_channel,
     a_lead_is_stored_with_its_markers,
     a_taken_marker_makes_a_duplicate_and_writes_nothing,
     an_expired_marker_neither_counts_nor_blocks,
@@ -1431,6 +1438,59 @@ async fn a_reps_unanswered_streak_counts_and_starts_again<S: Store>(store: S) {
     assert_eq!(store.reset_missed("visitor@example.com").await, Ok(()));
     store.set_back(rep).await.expect("back");
     assert_eq!(store.add_missed(rep).await, Ok(1), "back starts it again");
+}
+
+async fn a_channel_post_is_recorded_once_per_channel<S: Store>(store: S) {
+    let lead = lead_at(T0, T0 + secs(1));
+    insert(&store, &lead).await;
+    let slack = firsthour::record::ChannelPost {
+        conversation: Some("C0FEDERAL1".into()),
+        ts: Some("1700000000.000100".into()),
+        at: "2026-11-23T15:00:01.000Z".into(),
+    };
+    let teams = firsthour::record::ChannelPost {
+        conversation: None,
+        ts: None,
+        at: "2026-11-23T15:00:02.000Z".into(),
+    };
+    let again = firsthour::record::ChannelPost {
+        ts: Some("1700000000.000999".into()),
+        ..slack.clone()
+    };
+    assert_eq!(
+        store
+            .record_channel_post(&id(&lead), "federal-slack", &slack)
+            .await,
+        Ok(true)
+    );
+    assert_eq!(
+        store
+            .record_channel_post(&id(&lead), "federal-teams", &teams)
+            .await,
+        Ok(true)
+    );
+    assert_eq!(
+        store
+            .record_channel_post(&id(&lead), "federal-slack", &again)
+            .await,
+        Ok(false),
+        "a retried post records nothing"
+    );
+    let stored = store
+        .get_lead(&id(&lead))
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(stored.sla.channel_posts.get("federal-slack"), Some(&slack));
+    assert_eq!(stored.sla.channel_posts.get("federal-teams"), Some(&teams));
+    let nobody = firsthour::lead::LeadId::new_at(T0);
+    assert_eq!(
+        store
+            .record_channel_post(&nobody, "federal-slack", &slack)
+            .await,
+        Ok(false),
+        "no lead, no post"
+    );
 }
 
 async fn leads_are_found_by_their_persons_address_oldest_first<S: Store>(store: S) {

@@ -18,6 +18,8 @@ pub enum Route<'a> {
     Away,
     /// `POST …/touches`: a touch reported by the person's address.
     Touches,
+    /// `POST …/slack/interactions`: Slack's Claim button.
+    SlackInteractions,
     NotFound,
 }
 
@@ -37,6 +39,7 @@ pub fn route(path: &str) -> Route<'_> {
         _ if segments.last() == Some(&"thank-you") => Route::ThankYou,
         _ if segments.ends_with(&["reps", "away"]) => Route::Away,
         _ if segments.last() == Some(&"touches") => Route::Touches,
+        _ if segments.ends_with(&["slack", "interactions"]) => Route::SlackInteractions,
         _ => Route::NotFound,
     }
 }
@@ -72,6 +75,8 @@ mod tests {
         assert_eq!(route("/reps/away"), Route::Away);
         assert_eq!(route("/prod/reps/away"), Route::Away);
         assert_eq!(route("/touches"), Route::Touches);
+        assert_eq!(route("/slack/interactions"), Route::SlackInteractions);
+        assert_eq!(route("/prod/slack/interactions"), Route::SlackInteractions);
         assert_eq!(route("/prod/touches"), Route::Touches);
         assert_eq!(route("/leads/a/b"), Route::NotFound);
         assert_eq!(route("/"), Route::NotFound);

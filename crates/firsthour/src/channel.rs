@@ -78,3 +78,150 @@ pub struct MessageContext<'a> {
     /// button to this signed claim link.
     pub claim_url: Option<&'a str>,
 }
+
+/// Longest channel (and webhook) name: it is a key in the lead's item and
+/// in the outbound secrets JSON.
+pub const MAX_CHANNEL_NAME_BYTES: usize = 64;
+
+/// Most channels one file may name (each may hold a post on a lead's item).
+pub const MAX_CHANNELS: usize = 20;
+
+/// `[channels.NAME]` as written.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelConfig {
+    pub kind: ChannelKindConfig,
+    /// Slack app: the channel's id (`C0123456789`; Slack shows it under the
+    /// channel's name › About). Without it, a Slack channel is an incoming
+    /// webhook.
+    #[serde(default)]
+    pub channel: Option<String>,
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub users: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKindConfig {
+    Slack,
+    Teams,
+}
+
+/// A name as the file and the secrets JSON spell it: letters, digits, `-`, `_`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_CHANNEL_NAME_BYTES
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A Slack conversation id: `C`, `G` or `D` and upper-case letters and digits.
+fn slack_conversation_id(id: &str) -> bool {
+    (9..=24).contains(&id.len())
+        && id.starts_with(['C', 'G', 'D'])
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// A Slack user id: `U` or `W` and upper-case letters and digits.
+pub fn slack_user_id(id: &str) -> bool {
+    (9..=24).contains(&id.len())
+        && id.starts_with(['U', 'W'])
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// `[channels]`, checked: names, kinds, Slack ids and the user mapping's
+/// addresses.
+pub fn compile_channels(
+    channels: &std::collections::HashMap<String, toml::Spanned<ChannelConfig>>,
+) -> Result<std::collections::HashMap<String, ChatChannel>, crate::routing::Problem> {
+    use crate::routing::problem;
+    if channels.len() > MAX_CHANNELS
+        && let Some(any) = channels.values().next()
+    {
+        return Err(problem(
+            any,
+            format!("[channels]: at most {MAX_CHANNELS} channels"),
+        ));
+    }
+    let mut compiled = std::collections::HashMap::new();
+    for (name, spanned) in channels {
+        let config = spanned.get_ref();
+        let label = format!("[channels.{name}]");
+        if !valid_name(name) {
+            return Err(problem(
+                spanned,
+                format!(
+                    "{label}: a channel name is 1 to {MAX_CHANNEL_NAME_BYTES} letters, digits, '-' or '_'"
+                ),
+            ));
+        }
+        let secret = config.secret.clone().unwrap_or_else(|| name.clone());
+        if !valid_name(&secret) {
+            return Err(problem(
+                spanned,
+                format!("{label} secret {secret:?}: a key of letters, digits, '-' or '_'"),
+            ));
+        }
+        let kind = match (config.kind, &config.channel) {
+            (ChannelKindConfig::Slack, Some(channel)) if slack_conversation_id(channel) => {
+                ChannelKind::SlackApp {
+                    channel: channel.clone(),
+                }
+            }
+            (ChannelKindConfig::Slack, Some(channel)) => {
+                return Err(problem(
+                    spanned,
+                    format!(
+                        "{label} channel {channel:?}: give the channel's id (like C0123456789, under the channel's name › About), not its name"
+                    ),
+                ));
+            }
+            (ChannelKindConfig::Slack, None) => ChannelKind::SlackWebhook,
+            (ChannelKindConfig::Teams, None) => ChannelKind::Teams,
+            (ChannelKindConfig::Teams, Some(_)) => {
+                return Err(problem(
+                    spanned,
+                    format!(
+                        "{label}: a Teams channel is its workflow's webhook URL (in the secret); it takes no `channel`"
+                    ),
+                ));
+            }
+        };
+        if !config.users.is_empty() && !matches!(kind, ChannelKind::SlackApp { .. }) {
+            return Err(problem(
+                spanned,
+                format!("{label}: `users` maps Slack app users; this channel has no Claim button"),
+            ));
+        }
+        let mut users = BTreeMap::new();
+        for (user, address) in &config.users {
+            if !slack_user_id(user) {
+                return Err(problem(
+                    spanned,
+                    format!("{label} users: {user:?} is not a Slack user id (like U024BE7LH)"),
+                ));
+            }
+            let address = crate::email::EmailAddress::parse(address).map_err(|err| {
+                problem(spanned, format!("{label} users.{user}: {address:?}: {err}"))
+            })?;
+            users.insert(user.clone(), address.as_str().to_owned());
+        }
+        compiled.insert(
+            name.clone(),
+            ChatChannel {
+                name: name.clone(),
+                kind,
+                secret,
+                users,
+            },
+        );
+    }
+    Ok(compiled)
+}

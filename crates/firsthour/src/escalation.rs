@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use time::OffsetDateTime;
 
-use crate::events::{LeadEscalated, OutboundEvent};
+use crate::events::{LeadEscalated, LeadReassigned, OutboundEvent};
 use crate::lead::format_utc_millis;
 use crate::metrics;
 use crate::notify::{
@@ -64,12 +64,12 @@ pub struct EscalationService<S, M, P, C> {
     policy: RouterPolicy,
     metrics: metrics::Metrics,
     /// Re-drives a lead whose first notification never happened.
-    router: RouterService<S, M, C>,
+    router: RouterService<S, M, C, P>,
     concurrency: usize,
 }
 
 /// Describes a wait like "15 min" or "2 h".
-fn describe_wait(wait: Duration) -> String {
+pub(crate) fn describe_wait(wait: Duration) -> String {
     let minutes = wait.as_secs() / 60;
     match minutes {
         0 => format!("{} s", wait.as_secs()),
@@ -114,6 +114,7 @@ where
         S: Clone,
         M: Clone,
         C: Clone,
+        P: Clone,
     {
         Self {
             router: RouterService::new(
@@ -121,7 +122,8 @@ where
                 mailer.clone(),
                 clock.clone(),
                 policy.clone(),
-            ),
+            )
+            .with_publisher(publisher.clone()),
             store,
             mailer,
             publisher,
@@ -408,6 +410,17 @@ where
             now,
             metrics::lead_reassigned(&lead.id, &lead.route.segment, tier),
         );
+        let event = LeadReassigned {
+            lead_id: lead.id.clone(),
+            segment: lead.route.segment.clone(),
+            from: moved.from.clone(),
+            to: moved.to.clone(),
+            tier,
+            at: moved.at.clone(),
+        };
+        if let Err(err) = self.publisher.publish(&OutboundEvent::from(&event)).await {
+            tracing::warn!(lead_id = %lead.id, error = %err, "LeadReassigned not published");
+        }
         tracing::info!(lead_id = %lead.id, tier, note = note.as_deref().unwrap_or(""), "reassigned");
         if let Some(from) = &from {
             self.count_missed(team, from, now).await;
@@ -502,9 +515,12 @@ where
                     .iter()
                     .for_each(|r| push_unique(&mut out, r)),
                 Audience::Address(address) => push_unique(&mut out, address),
+                // The deliver function posts it, on this tier's LeadEscalated.
+                Audience::Channel(_) => {}
             }
         }
-        if out.is_empty() {
+        let told_a_channel = audiences.iter().any(|a| matches!(a, Audience::Channel(_)));
+        if out.is_empty() && !told_a_channel {
             self.policy
                 .routing
                 .fallback

@@ -59,11 +59,7 @@ pub struct OutboundEvent {
 
 impl From<&LeadReceived> for OutboundEvent {
     fn from(event: &LeadReceived) -> Self {
-        Self {
-            detail_type: LEAD_RECEIVED,
-            // Serialising plain strings and bools cannot fail.
-            detail: serde_json::to_string(event).unwrap_or_default(),
-        }
+        outbound(LEAD_RECEIVED, event)
     }
 }
 
@@ -97,18 +93,95 @@ pub struct LeadTouched {
 
 impl From<&LeadEscalated> for OutboundEvent {
     fn from(event: &LeadEscalated) -> Self {
-        Self {
-            detail_type: LEAD_ESCALATED,
-            detail: serde_json::to_string(event).unwrap_or_default(),
-        }
+        outbound(LEAD_ESCALATED, event)
     }
 }
 
 impl From<&LeadTouched> for OutboundEvent {
     fn from(event: &LeadTouched) -> Self {
-        Self {
-            detail_type: LEAD_TOUCHED,
-            detail: serde_json::to_string(event).unwrap_or_default(),
-        }
+        outbound(LEAD_TOUCHED, event)
     }
 }
+
+/// `detail-type` of the event published once a lead's first notification is out.
+pub const LEAD_ROUTED: &str = "LeadRouted";
+/// `detail-type` of the event published when a tier moves a lead to another rep.
+pub const LEAD_REASSIGNED: &str = "LeadReassigned";
+/// `detail-type` of the event published when a lead is claimed (a claim
+/// link, Slack's Claim button, or the first touch).
+pub const LEAD_CLAIMED: &str = "LeadClaimed";
+
+/// Detail of a `LeadRouted` event: who owns the lead and how it was routed
+/// (rep addresses are the company's own; nothing of the person's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadRouted {
+    pub lead_id: LeadId,
+    pub segment: String,
+    pub rule: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// When the first tier fires if nobody claims the lead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    pub recipients: usize,
+    pub at: String,
+}
+
+/// Detail of a `LeadReassigned` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadReassigned {
+    pub lead_id: LeadId,
+    pub segment: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    pub to: String,
+    pub tier: u32,
+    pub at: String,
+}
+
+/// Detail of a `LeadClaimed` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeadClaimed {
+    pub lead_id: LeadId,
+    /// Who claimed it: a rep's address, or `crm`.
+    pub by: String,
+    /// How: `claim` (a link or Slack's button), or the first touch's channel.
+    pub channel: String,
+    pub at: String,
+}
+
+/// An event's detail as JSON: serialising strings, numbers and bools cannot fail.
+fn outbound(detail_type: &'static str, detail: &impl Serialize) -> OutboundEvent {
+    OutboundEvent {
+        detail_type,
+        detail: serde_json::to_string(detail).unwrap_or_default(),
+    }
+}
+
+impl From<&LeadRouted> for OutboundEvent {
+    fn from(event: &LeadRouted) -> Self {
+        outbound(LEAD_ROUTED, event)
+    }
+}
+
+impl From<&LeadReassigned> for OutboundEvent {
+    fn from(event: &LeadReassigned) -> Self {
+        outbound(LEAD_REASSIGNED, event)
+    }
+}
+
+impl From<&LeadClaimed> for OutboundEvent {
+    fn from(event: &LeadClaimed) -> Self {
+        outbound(LEAD_CLAIMED, event)
+    }
+}
+
+/// Every `detail-type` firsthour publishes, as `[[webhooks]] events` name them.
+pub const EVENT_TYPES: [&str; 6] = [
+    LEAD_RECEIVED,
+    LEAD_ROUTED,
+    LEAD_ESCALATED,
+    LEAD_REASSIGNED,
+    LEAD_CLAIMED,
+    LEAD_TOUCHED,
+];

@@ -32,6 +32,7 @@ pub mod channel;
 pub mod claim;
 pub mod config;
 pub mod dedup;
+pub mod deliver;
 pub mod email;
 pub mod escalation;
 pub mod events;

@@ -359,7 +359,7 @@ pub fn render_auto_away(
 }
 
 /// "Sun 22 Nov 2026, 14:24 UTC": what a person reads at a glance.
-fn readable_time(at: OffsetDateTime) -> String {
+pub(crate) fn readable_time(at: OffsetDateTime) -> String {
     let format = time::macros::format_description!(
         "[weekday repr:short] [day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
     );
@@ -368,7 +368,7 @@ fn readable_time(at: OffsetDateTime) -> String {
         .unwrap_or_else(|_| format_utc_millis(at))
 }
 
-fn describe_minutes(minutes: i64) -> String {
+pub(crate) fn describe_minutes(minutes: i64) -> String {
     match minutes {
         m if m < 120 => format!("{m} min"),
         m if m % 60 == 0 => format!("{} h", m / 60),

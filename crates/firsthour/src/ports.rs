@@ -135,6 +135,16 @@ pub trait EventPublisher: Send + Sync {
     ) -> impl Future<Output = Result<(), PublishError>> + Send;
 }
 
+/// A publisher that may not be configured: `None` announces nothing.
+impl<P: EventPublisher> EventPublisher for Option<P> {
+    async fn publish(&self, event: &OutboundEvent) -> Result<(), PublishError> {
+        match self {
+            Some(publisher) => publisher.publish(event).await,
+            None => Ok(()),
+        }
+    }
+}
+
 /// Why an email was not sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MailError {
@@ -404,4 +414,16 @@ pub trait RegistryStore: Send + Sync {
     fn last_refresh(
         &self,
     ) -> impl Future<Output = Result<Option<RefreshReport>, StoreError>> + Send;
+}
+
+/// Where a lead's chat messages are, for threads and `chat.update`.
+pub trait ChannelPostStore: Send + Sync {
+    /// Records the lead's first message in `channel`, once: `Ok(false)`
+    /// when one is recorded already (a retried delivery).
+    fn record_channel_post(
+        &self,
+        id: &LeadId,
+        channel: &str,
+        post: &crate::record::ChannelPost,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -120,6 +120,20 @@ pub struct SlaState {
     pub due_at: Option<i64>,
     /// Set when publishing `LeadReceived` failed after the lead was stored.
     pub publish_failed_at: Option<String>,
+    /// The lead's first message in each chat channel, by channel name:
+    /// where a tier's thread reply and a claim's `chat.update` go.
+    pub channel_posts: std::collections::BTreeMap<String, ChannelPost>,
+}
+
+/// Where a lead's first message in a channel is. Slack app messages have
+/// a conversation and a `ts`; webhook posts have neither (one post each).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelPost {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<String>,
+    pub at: String,
 }
 
 impl SlaState {
@@ -155,6 +169,7 @@ impl SlaState {
             ms_to_first_touch: None,
             due_at: Some(unix_millis(redrive_at)),
             publish_failed_at: None,
+            channel_posts: std::collections::BTreeMap::new(),
         }
     }
 }

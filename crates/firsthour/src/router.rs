@@ -6,12 +6,16 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::claim::{LinkKey, away_url, claim_url};
+use crate::events::{LeadRouted, OutboundEvent};
 use crate::lead::LeadId;
+use crate::lead::format_utc_millis;
 use crate::metrics::{self, Metrics};
 use crate::notify::{
     NotificationContext, OutgoingEmail, first_recipients, render_first_notification, reply_subject,
 };
-use crate::ports::{Clock, MailError, Mailer, RepStore, RoutingStore, StoreError};
+use crate::ports::{
+    Clock, EventPublisher, MailError, Mailer, PublishError, RepStore, RoutingStore, StoreError,
+};
 use crate::record::{LeadRecord, RoutingState, elapsed_ms};
 use crate::reply::{reply_address, reply_mailto};
 use crate::roster::Roster;
@@ -136,12 +140,24 @@ impl From<&crate::config::RouterSettings> for RouterPolicy {
     }
 }
 
-pub struct RouterService<S, M, C> {
+/// A router that announces nothing (tests, and re-drives by a sweep that
+/// was given no bus).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoEvents;
+
+impl EventPublisher for NoEvents {
+    async fn publish(&self, _event: &OutboundEvent) -> Result<(), PublishError> {
+        Ok(())
+    }
+}
+
+pub struct RouterService<S, M, C, P = NoEvents> {
     store: S,
     mailer: M,
     clock: C,
     policy: RouterPolicy,
     metrics: Metrics,
+    publisher: P,
 }
 
 impl<S: RoutingStore + RepStore, M: Mailer, C: Clock> RouterService<S, M, C> {
@@ -152,6 +168,22 @@ impl<S: RoutingStore + RepStore, M: Mailer, C: Clock> RouterService<S, M, C> {
             clock,
             policy,
             metrics: Metrics::default(),
+            publisher: NoEvents,
+        }
+    }
+}
+
+impl<S: RoutingStore + RepStore, M: Mailer, C: Clock, P: EventPublisher> RouterService<S, M, C, P> {
+    /// Announces `LeadRouted` on `publisher` once a lead's first
+    /// notification is out (chat channels and webhooks follow it).
+    pub fn with_publisher<Q: EventPublisher>(self, publisher: Q) -> RouterService<S, M, C, Q> {
+        RouterService {
+            store: self.store,
+            mailer: self.mailer,
+            clock: self.clock,
+            policy: self.policy,
+            metrics: self.metrics,
+            publisher,
         }
     }
 
@@ -192,7 +224,36 @@ impl<S: RoutingStore + RepStore, M: Mailer, C: Clock> RouterService<S, M, C> {
             return Ok(RouterOutcome::NotificationRejected(problem));
         }
         let sent = self.send_first(&lead, &recipients, deadline).await;
-        self.record_sent(&lead, recipients.len(), sent).await
+        let outcome = self.record_sent(&lead, recipients.len(), sent).await?;
+        if let RouterOutcome::Notified { owner, recipients } = &outcome {
+            self.announce(&lead, owner.as_deref(), *recipients, deadline)
+                .await;
+        }
+        Ok(outcome)
+    }
+
+    /// `LeadRouted` on the bus. The emails are out either way; a lost
+    /// announcement costs the channels and webhooks this lead's first
+    /// message, and is logged.
+    async fn announce(
+        &self,
+        lead: &LeadRecord,
+        owner: Option<&str>,
+        recipients: usize,
+        deadline: Option<OffsetDateTime>,
+    ) {
+        let event = LeadRouted {
+            lead_id: lead.id.clone(),
+            segment: lead.route.segment.clone(),
+            rule: lead.route.rule.clone(),
+            owner: owner.map(str::to_owned),
+            deadline: deadline.map(format_utc_millis),
+            recipients,
+            at: format_utc_millis(self.clock.now()),
+        };
+        if let Err(err) = self.publisher.publish(&OutboundEvent::from(&event)).await {
+            tracing::error!(lead_id = %lead.id, error = %err, "LeadRouted not published: channels and webhooks miss this lead's first message");
+        }
     }
 
     async fn load(&self, lead_id: &LeadId, missing: &str) -> Result<LeadRecord, RouterError> {

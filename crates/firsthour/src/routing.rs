@@ -505,6 +505,8 @@ pub enum Audience {
     Team,
     Fallback,
     Address(String),
+    /// A chat channel (`channel:NAME`): a message there, never an email.
+    Channel(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -549,6 +551,8 @@ pub struct Rule {
     pub segment: String,
     pub team: Option<String>,
     pub recipients: Vec<String>,
+    /// The chat channels told of each new lead (`channel:NAME` recipients).
+    pub channels: Vec<String>,
     pub assignment: Assignment,
     pub ladder: Option<String>,
     pub priority: Priority,
@@ -563,6 +567,8 @@ pub struct Routing {
     pub teams: HashMap<String, Team>,
     pub ladders: HashMap<String, Ladder>,
     pub customer_domains: Vec<String>,
+    /// The chat channels rules and tiers may name.
+    pub channels: HashMap<String, crate::channel::ChatChannel>,
 }
 
 impl Default for Routing {
@@ -574,6 +580,7 @@ impl Default for Routing {
                 segment: "unmatched".into(),
                 team: None,
                 recipients: Vec::new(),
+                channels: Vec::new(),
                 assignment: Assignment::None,
                 ladder: None,
                 priority: Priority::Normal,
@@ -582,6 +589,7 @@ impl Default for Routing {
             teams: HashMap::new(),
             ladders: HashMap::new(),
             customer_domains: Vec::new(),
+            channels: HashMap::new(),
         }
     }
 }
@@ -596,7 +604,7 @@ pub struct Problem {
     pub message: String,
 }
 
-fn problem<T>(span: &Spanned<T>, message: impl Into<String>) -> Problem {
+pub(crate) fn problem<T>(span: &Spanned<T>, message: impl Into<String>) -> Problem {
     Problem {
         offset: span.span().start,
         message: message.into(),
@@ -843,6 +851,7 @@ fn matches(
 }
 
 mod compile;
+pub use compile::Sections;
 
 #[cfg(test)]
 mod tests;

@@ -45,7 +45,7 @@ impl<S, M, P, C> EscalationApp<S, M, P, C>
 where
     S: RoutingStore + EscalationStore + RepStore + Clone,
     M: Mailer + Clone,
-    P: EventPublisher,
+    P: EventPublisher + Clone,
     C: Clock + Clone,
 {
     pub fn new(store: S, mailer: M, publisher: P, clock: C, settings: &EscalationSettings) -> Self {

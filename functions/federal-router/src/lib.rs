@@ -10,10 +10,10 @@ use firsthour::lead::LeadId;
 use firsthour::metrics::Metrics;
 use firsthour::ports::{Clock, Mailer, RepStore, RoutingStore, SystemClock};
 use firsthour::router::{RouterError, RouterOutcome, RouterPolicy, RouterService};
-use firsthour_aws::{DynamoLeadStore, FromEnv, SesMailer};
+use firsthour_aws::{DynamoLeadStore, EventBridgePublisher, FromEnv, SesMailer};
 
 pub struct RouterApp<S, M, C> {
-    service: RouterService<S, M, C>,
+    service: RouterService<S, M, C, Option<EventBridgePublisher>>,
 }
 
 pub type AwsRouterApp = RouterApp<DynamoLeadStore, SesMailer, SystemClock>;
@@ -30,14 +30,26 @@ impl FromEnv for AwsRouterApp {
             aws_sdk_sesv2::Client::new(sdk),
             settings.configuration_set.clone(),
         );
-        Ok(Self::new(store, mailer, SystemClock, &settings))
+        let publisher = settings
+            .event_bus_name
+            .as_ref()
+            .map(|bus| EventBridgePublisher::new(aws_sdk_eventbridge::Client::new(sdk), bus));
+        Ok(Self::new(store, mailer, SystemClock, &settings, publisher))
     }
 }
 
 impl<S: RoutingStore + RepStore, M: Mailer, C: Clock> RouterApp<S, M, C> {
-    pub fn new(store: S, mailer: M, clock: C, settings: &RouterSettings) -> Self {
+    /// `publisher`: where `LeadRouted` is announced (`None`: nowhere).
+    pub fn new(
+        store: S,
+        mailer: M,
+        clock: C,
+        settings: &RouterSettings,
+        publisher: Option<EventBridgePublisher>,
+    ) -> Self {
         Self {
             service: RouterService::new(store, mailer, clock, RouterPolicy::from(settings))
+                .with_publisher(publisher)
                 .with_metrics(Metrics::stdout(&settings.metrics_namespace)),
         }
     }

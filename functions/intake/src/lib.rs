@@ -19,8 +19,10 @@ use firsthour::ports::{
 use firsthour::service::away::AwayService;
 use firsthour::service::intake::{IntakePolicy, IntakeService};
 use firsthour::service::registry;
+use firsthour::service::slack::SlackInteractions;
 use firsthour::service::touch::TouchService;
 use firsthour::signature::Verifier;
+use firsthour_aws::http_out::ReqwestPoster;
 use firsthour_aws::{DynamoLeadStore, EventBridgePublisher, FromEnv};
 use firsthour_http::route::{Route, route};
 pub use firsthour_http::{Body, HttpApiEvent, Request};
@@ -28,6 +30,7 @@ use firsthour_http::{Cors, EventResponse, Problem, html_response, keep_private, 
 use http::{Method, Response, StatusCode};
 
 mod leads;
+mod slack;
 mod touch;
 
 /// The methods `/leads` takes, and the headers a page that `fetch()`es it
@@ -46,6 +49,8 @@ pub struct IntakeApp<S, P, C> {
     cors: Cors,
     thank_you_url: Option<String>,
     verifiers: HashMap<String, Verifier>,
+    /// Slack's Claim button, or why it is not available.
+    slack: Result<SlackInteractions<ReqwestPoster>, String>,
 }
 
 /// The production wiring: DynamoDB, EventBridge, the system clock.
@@ -98,6 +103,7 @@ impl<S: LeadStore + EscalationStore + RoutingStore + RepStore, P: EventPublisher
             cors: Cors::new(settings.cors_origins.clone(), LEADS_METHODS, LEADS_HEADERS),
             thank_you_url: settings.thank_you_url.clone(),
             verifiers: settings.verifiers.clone(),
+            slack: slack_interactions(settings),
         }
     }
 
@@ -144,6 +150,11 @@ impl<S: LeadStore + EscalationStore + RoutingStore + RepStore, P: EventPublisher
             (Route::Away, _) if claim_page => self.away(&request, &method).await,
             (Route::Touch(id), &Method::POST) => self.touch(id, &request).await,
             (Route::Touches, &Method::POST) => self.touch_by_contact(&request).await,
+            (Route::SlackInteractions, &Method::POST) => self.slack_interaction(&request).await,
+            (Route::SlackInteractions, _) => Err(Problem::method_not_allowed(
+                "Slack posts interactions",
+                Some("POST"),
+            )),
             (Route::Touches, _) => Err(Problem::method_not_allowed(
                 "report a touch by the person's address with POST",
                 Some("POST"),
@@ -166,4 +177,21 @@ impl<S: LeadStore + EscalationStore + RoutingStore + RepStore, P: EventPublisher
         self.cors.apply(&request.headers, response.headers_mut());
         response
     }
+}
+
+/// Slack's Claim button when a Slack app channel is configured with its
+/// credentials; otherwise why not. A problem here never stops the intake:
+/// leads come first, and the button answers 503 naming what to fix.
+fn slack_interactions(
+    settings: &IntakeSettings,
+) -> Result<SlackInteractions<ReqwestPoster>, String> {
+    let outbound = settings.slack.clone().map_err(|err| {
+        tracing::error!(error = %err, "Slack interactivity is off");
+        err.to_string()
+    })?;
+    let http = ReqwestPoster::new()?;
+    SlackInteractions::new(outbound, http).ok_or_else(|| {
+        "Slack interactivity is off: no [channels] entry is a Slack app with a signing secret"
+            .to_owned()
+    })
 }

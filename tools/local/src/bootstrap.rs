@@ -3,6 +3,9 @@
 //! Where AWS would have EventBridge invoke a function, the local stack
 //! points the same rule (same pattern) at an SQS queue; the runner polls the
 //! queue and invokes the function. Tests observe events the same way.
+//!
+//! The template's own queues and the rules that target them are created as
+//! declared; the runner stands in for Lambda's event source mappings on them.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +16,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use crate::template::{EnvValue, RuleDef, TableDef, TemplateModel};
+use crate::template::{EnvValue, QueueDef, QueueRuleDef, RuleDef, TableDef, TemplateModel};
 
 /// The local stack's resources.
 #[derive(Debug, Clone)]
@@ -22,8 +25,30 @@ pub struct LocalStack {
     pub table_name: String,
     pub bus_name: String,
     pub rule_queues: Vec<RuleQueue>,
+    /// The template's `AWS::SQS::Queue`s by logical id.
+    pub queues: BTreeMap<String, StackQueue>,
+    /// The template's rules that target its queues, as created.
+    pub queue_rules: Vec<StackQueueRule>,
     /// Values of the template's `Ref`s: parameters and resources.
     pub refs: BTreeMap<String, String>,
+    /// Values of the template's `GetAtt`s, keyed `Resource.Attribute`.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// A queue of the template as created (`{prefix}-{LogicalId}`).
+#[derive(Debug, Clone)]
+pub struct StackQueue {
+    pub name: String,
+    pub url: String,
+    pub arn: String,
+}
+
+/// A rule of the template that targets its queues, as created.
+#[derive(Debug, Clone)]
+pub struct StackQueueRule {
+    pub rule: QueueRuleDef,
+    pub rule_name: String,
+    pub bus_name: String,
 }
 
 /// A template rule created locally with an SQS queue as its target.
@@ -59,7 +84,6 @@ pub async fn rule_to_queue(
     pattern: &str,
 ) -> Result<String, BootError> {
     let sqs = aws_sdk_sqs::Client::new(sdk);
-    let events = aws_sdk_eventbridge::Client::new(sdk);
     let queue_url = sqs
         .create_queue()
         .queue_name(rule_name)
@@ -68,16 +92,39 @@ pub async fn rule_to_queue(
         .map_err(boxed("create queue"))?
         .queue_url
         .ok_or("create queue: no URL")?;
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
+    let queue_arn = queue_arn(&sqs, &queue_url).await?;
+    put_rule_to_queues(
+        &aws_sdk_eventbridge::Client::new(sdk),
+        bus,
+        rule_name,
+        pattern,
+        &[("local-queue", queue_arn.as_str())],
+    )
+    .await?;
+    Ok(queue_url)
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Result<String, BootError> {
+    sqs.get_queue_attributes()
+        .queue_url(queue_url)
         .attribute_names(QueueAttributeName::QueueArn)
         .send()
         .await
         .map_err(boxed("queue attributes"))?
         .attributes
         .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .ok_or("queue has no ARN")?;
+        .ok_or_else(|| "queue has no ARN".into())
+}
+
+/// A rule `rule_name` on `bus` matching `pattern`, with `(target id, queue
+/// ARN)` targets (put again when the rule exists: targets are replaced by id).
+async fn put_rule_to_queues(
+    events: &aws_sdk_eventbridge::Client,
+    bus: &str,
+    rule_name: &str,
+    pattern: &str,
+    targets: &[(&str, &str)],
+) -> Result<(), BootError> {
     events
         .put_rule()
         .name(rule_name)
@@ -86,21 +133,72 @@ pub async fn rule_to_queue(
         .send()
         .await
         .map_err(boxed("put rule"))?;
-    events
-        .put_targets()
-        .rule(rule_name)
-        .event_bus_name(bus)
-        .targets(
+    let mut request = events.put_targets().rule(rule_name).event_bus_name(bus);
+    for (id, arn) in targets {
+        request = request.targets(
             aws_sdk_eventbridge::types::Target::builder()
-                .id("local-queue")
-                .arn(queue_arn)
+                .id(*id)
+                .arn(*arn)
                 .build()
                 .map_err(boxed("target"))?,
-        )
-        .send()
-        .await
-        .map_err(boxed("put targets"))?;
-    Ok(queue_url)
+        );
+    }
+    request.send().await.map_err(boxed("put targets"))?;
+    Ok(())
+}
+
+/// The template's queues as `{prefix}-{LogicalId}` with their timeouts, then
+/// their redrive policies (a dead-letter queue must exist first).
+async fn create_queues(
+    sqs: &aws_sdk_sqs::Client,
+    queues: &[QueueDef],
+    prefix: &str,
+) -> Result<BTreeMap<String, StackQueue>, BootError> {
+    let mut created = BTreeMap::new();
+    for queue in queues {
+        let name = format!("{prefix}-{}", queue.logical_id);
+        let mut request = sqs.create_queue().queue_name(&name);
+        if let Some(seconds) = queue.visibility_timeout {
+            request =
+                request.attributes(QueueAttributeName::VisibilityTimeout, seconds.to_string());
+        }
+        if let Some(seconds) = queue.message_retention_period {
+            request = request.attributes(
+                QueueAttributeName::MessageRetentionPeriod,
+                seconds.to_string(),
+            );
+        }
+        let url = request
+            .send()
+            .await
+            .map_err(boxed(&format!("create queue {name}")))?
+            .queue_url
+            .ok_or("create queue: no URL")?;
+        let arn = queue_arn(sqs, &url).await?;
+        created.insert(queue.logical_id.clone(), StackQueue { name, url, arn });
+    }
+    for queue in queues {
+        let (Some(redrive), Some(source)) = (&queue.redrive, created.get(&queue.logical_id)) else {
+            continue;
+        };
+        let target = created.get(&redrive.dead_letter_queue).ok_or_else(|| {
+            format!(
+                "{}: no dead-letter queue {}",
+                queue.logical_id, redrive.dead_letter_queue
+            )
+        })?;
+        let policy = serde_json::json!({
+            "deadLetterTargetArn": target.arn,
+            "maxReceiveCount": redrive.max_receive_count,
+        });
+        sqs.set_queue_attributes()
+            .queue_url(&source.url)
+            .attributes(QueueAttributeName::RedrivePolicy, policy.to_string())
+            .send()
+            .await
+            .map_err(boxed(&format!("redrive policy of {}", source.name)))?;
+    }
+    Ok(created)
 }
 
 impl LocalStack {
@@ -150,8 +248,55 @@ impl LocalStack {
                 queue_url,
             });
         }
+        let queues = create_queues(&aws_sdk_sqs::Client::new(sdk), &model.queues, prefix).await?;
+        let mut queue_rules = Vec::new();
+        for rule in &model.queue_rules {
+            let rule_bus = match rule.bus_ref.as_deref() {
+                None => "default".to_owned(),
+                Some(bus) if bus == model.bus_logical_id => bus_name.clone(),
+                Some(other) => {
+                    return Err(format!(
+                        "{}: EventBusName refers to {other}, which is not the template's bus",
+                        rule.logical_id
+                    )
+                    .into());
+                }
+            };
+            let targets = rule
+                .targets
+                .iter()
+                .map(|t| {
+                    queues
+                        .get(&t.queue)
+                        .map(|q| (t.id.as_str(), q.arn.as_str()))
+                        .ok_or_else(|| format!("{}: no queue {}", rule.logical_id, t.queue))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let rule_name = format!("{prefix}-{}", rule.logical_id);
+            put_rule_to_queues(
+                &events,
+                &rule_bus,
+                &rule_name,
+                &rule.pattern.to_string(),
+                &targets,
+            )
+            .await?;
+            queue_rules.push(StackQueueRule {
+                rule: rule.clone(),
+                rule_name,
+                bus_name: rule_bus,
+            });
+        }
         let mut refs = model.parameters.clone();
         refs.extend(parameters.clone());
+        let mut attributes = BTreeMap::new();
+        for (logical_id, queue) in &queues {
+            // `!Ref` of a queue is its URL; `!GetAtt` gives its ARN and name.
+            refs.insert(logical_id.clone(), queue.url.clone());
+            attributes.insert(format!("{logical_id}.Arn"), queue.arn.clone());
+            attributes.insert(format!("{logical_id}.QueueName"), queue.name.clone());
+            attributes.insert(format!("{logical_id}.QueueUrl"), queue.url.clone());
+        }
         let secrets = aws_sdk_secretsmanager::Client::new(sdk);
         for secret in &model.secrets {
             let logical_id = &secret.logical_id;
@@ -206,7 +351,10 @@ impl LocalStack {
             table_name,
             bus_name,
             rule_queues,
+            queues,
+            queue_rules,
             refs,
+            attributes,
         })
     }
 
@@ -230,6 +378,11 @@ impl LocalStack {
                     .get(target)
                     .map(|v| (name.clone(), v.clone()))
                     .ok_or_else(|| format!("{logical_id}: {name} refers to {target}, which the local stack has no value for").into()),
+                EnvValue::GetAtt(resource, attribute) => self
+                    .attributes
+                    .get(&format!("{resource}.{attribute}"))
+                    .map(|v| (name.clone(), v.clone()))
+                    .ok_or_else(|| format!("{logical_id}: {name} is {resource}.{attribute}, which the local stack has no value for").into()),
             })
             .collect()
     }
@@ -254,7 +407,11 @@ impl LocalStack {
                 "AWS::Partition" => "aws",
                 "AWS::URLSuffix" => "amazonaws.com",
                 "AWS::StackName" => &self.prefix,
-                other => self.refs.get(other).map_or("local", String::as_str),
+                other => self
+                    .refs
+                    .get(other)
+                    .or_else(|| self.attributes.get(other))
+                    .map_or("local", String::as_str),
             });
             rest = &rest[start + end + 1..];
         }

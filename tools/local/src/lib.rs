@@ -7,4 +7,5 @@ pub mod run;
 pub mod runtime_api;
 pub mod site;
 pub mod smtp;
+pub mod stand_ins;
 pub mod template;

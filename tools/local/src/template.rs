@@ -1,6 +1,11 @@
 //! Reads `infra/template.yaml`, so the local stack is created from the same
 //! definitions that are deployed: the table's keys and indexes, the event
-//! rules' patterns, the schedules and every function's environment.
+//! rules' patterns, the schedules, the queues and their consumers, and
+//! every function's environment.
+//!
+//! Conditions (`Condition:`) are not evaluated: a conditional resource is
+//! read like any other (the inbound function runs locally whatever
+//! `InboundDomain` is; only its SMTP stand-in waits for a domain).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -74,6 +79,55 @@ pub struct SecretDef {
     pub json_key: Option<String>,
 }
 
+/// An `AWS::SQS::Queue`. Unset numbers keep SQS's defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueDef {
+    pub logical_id: String,
+    pub visibility_timeout: Option<u32>,
+    pub message_retention_period: Option<u32>,
+    pub redrive: Option<RedriveDef>,
+}
+
+/// A queue's `RedrivePolicy`: after `max_receive_count` receives, SQS moves
+/// a message to the queue `dead_letter_queue` (a logical id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedriveDef {
+    pub dead_letter_queue: String,
+    pub max_receive_count: u32,
+}
+
+/// An `AWS::Events::Rule` with queues of the template among its targets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueRuleDef {
+    pub logical_id: String,
+    /// `EventBusName: !Ref X`; `None` is the default bus.
+    pub bus_ref: Option<String>,
+    pub pattern: serde_json::Value,
+    pub targets: Vec<QueueTargetDef>,
+}
+
+/// A rule target that is a queue of the template (`Arn: !GetAtt Q.Arn`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueTargetDef {
+    pub id: String,
+    pub queue: String,
+}
+
+/// A function's `SQS` event: Lambda's event source mapping on a queue of
+/// the template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqsEventDef {
+    pub function: String,
+    pub event_name: String,
+    /// The queue's logical id.
+    pub queue: String,
+    /// At most this many messages per invocation (SAM's default: 10).
+    pub batch_size: u32,
+    /// `FunctionResponseTypes: [ReportBatchItemFailures]`: the function's
+    /// `batchItemFailures` answer is honoured.
+    pub report_batch_item_failures: bool,
+}
+
 /// A function: its logical id, the cargo binary it runs, and its environment
 /// (values still unresolved: literal strings, or `Ref` names).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +144,8 @@ pub enum EnvValue {
     Ref(String),
     /// `!Sub "…${X}…"`: a string with references.
     Sub(String),
+    /// `!GetAtt X.Attribute`: (resource, attribute).
+    GetAtt(String, String),
 }
 
 /// What the local stack needs from the template.
@@ -105,6 +161,12 @@ pub struct TemplateModel {
     /// `AWS::SecretsManager::Secret` resources (generated values), with the
     /// JSON template and key their value is generated into, if any.
     pub secrets: Vec<SecretDef>,
+    /// `AWS::SQS::Queue` resources.
+    pub queues: Vec<QueueDef>,
+    /// `AWS::Events::Rule` resources that target queues of the template.
+    pub queue_rules: Vec<QueueRuleDef>,
+    /// Functions' `SQS` events (event source mappings).
+    pub sqs_events: Vec<SqsEventDef>,
     /// The raw template, for checks that want more.
     pub raw: Value,
 }
@@ -123,6 +185,9 @@ fn text(value: &Value) -> Option<String> {
 }
 
 fn env_value(value: &Value) -> Option<EnvValue> {
+    if let Some((resource, attribute)) = get_att(value) {
+        return Some(EnvValue::GetAtt(resource, attribute));
+    }
     match value {
         Value::Tagged(tagged) if tagged.tag == "Ref" => text(&tagged.value).map(EnvValue::Ref),
         Value::Tagged(tagged) if tagged.tag == "Sub" => text(&tagged.value).map(EnvValue::Sub),
@@ -135,8 +200,84 @@ fn env_value(value: &Value) -> Option<EnvValue> {
 fn ref_name(value: &Value) -> Option<String> {
     match env_value(value)? {
         EnvValue::Ref(name) => Some(name),
-        EnvValue::Literal(_) | EnvValue::Sub(_) => None,
+        EnvValue::Literal(_) | EnvValue::Sub(_) | EnvValue::GetAtt(..) => None,
     }
+}
+
+/// `!GetAtt X.Attr`, `!GetAtt [X, Attr]` or `{Fn::GetAtt: …}` → (X, Attr).
+fn get_att(value: &Value) -> Option<(String, String)> {
+    let inner = match value {
+        Value::Tagged(tagged) if tagged.tag == "GetAtt" => &tagged.value,
+        Value::Mapping(map) if map.len() == 1 => map.get("Fn::GetAtt")?,
+        _ => return None,
+    };
+    match inner {
+        Value::String(dotted) => {
+            let (resource, attribute) = dotted.split_once('.')?;
+            Some((resource.to_owned(), attribute.to_owned()))
+        }
+        Value::Sequence(parts) => match parts.as_slice() {
+            [resource, attribute] => Some((text(resource)?, text(attribute)?)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A non-negative whole number written literally (`90` or `"90"`).
+fn whole_number(value: &Value, owner: &str, what: &str) -> Result<u32, TemplateError> {
+    text(value)
+        .and_then(|t| t.parse::<u32>().ok())
+        .ok_or_else(|| shape(format!("{owner}: {what} must be a whole number")))
+}
+
+fn optional_number(
+    props: Option<&Value>,
+    key: &str,
+    owner: &str,
+) -> Result<Option<u32>, TemplateError> {
+    props
+        .and_then(|p| p.get(key))
+        .map(|v| whole_number(v, owner, key))
+        .transpose()
+}
+
+fn queue_def(id: &str, queue: &Value) -> Result<QueueDef, TemplateError> {
+    let props = queue.get("Properties");
+    let redrive = match props.and_then(|p| p.get("RedrivePolicy")) {
+        None => None,
+        Some(policy) => {
+            let target = policy
+                .get("deadLetterTargetArn")
+                .and_then(get_att)
+                .filter(|(_, attribute)| attribute == "Arn")
+                .map(|(resource, _)| resource)
+                .ok_or_else(|| {
+                    shape(format!(
+                        "{id}: RedrivePolicy.deadLetterTargetArn must be !GetAtt <queue>.Arn"
+                    ))
+                })?;
+            let count = policy
+                .get("maxReceiveCount")
+                .ok_or_else(|| shape(format!("{id}: RedrivePolicy.maxReceiveCount is missing")))?;
+            Some(RedriveDef {
+                dead_letter_queue: target,
+                max_receive_count: whole_number(count, id, "RedrivePolicy.maxReceiveCount")?,
+            })
+        }
+    };
+    Ok(QueueDef {
+        logical_id: id.to_owned(),
+        visibility_timeout: optional_number(props, "VisibilityTimeout", id)?,
+        message_retention_period: optional_number(props, "MessageRetentionPeriod", id)?,
+        redrive,
+    })
+}
+
+/// The queue logical id of `value` if it is `!GetAtt Q.Arn` of a queue in `queues`.
+fn queue_arn_ref(value: Option<&Value>, queues: &[QueueDef]) -> Option<String> {
+    let (resource, attribute) = get_att(value?)?;
+    (attribute == "Arn" && queues.iter().any(|q| q.logical_id == resource)).then_some(resource)
 }
 
 fn to_json(value: &Value) -> Result<serde_json::Value, TemplateError> {
@@ -183,9 +324,25 @@ impl TemplateModel {
             .and_then(Value::as_mapping)
             .cloned()
             .unwrap_or_default();
+        let queues = of_type("AWS::SQS::Queue")
+            .map(|(id, queue)| queue_def(id, queue))
+            .collect::<Result<Vec<_>, _>>()?;
+        for queue in &queues {
+            if let Some(redrive) = &queue.redrive
+                && !queues
+                    .iter()
+                    .any(|q| q.logical_id == redrive.dead_letter_queue)
+            {
+                return Err(shape(format!(
+                    "{}: dead-letter queue {} is not a queue of this template",
+                    queue.logical_id, redrive.dead_letter_queue
+                )));
+            }
+        }
         let mut functions = Vec::new();
         let mut rules = Vec::new();
         let mut schedules = Vec::new();
+        let mut sqs_events = Vec::new();
         for (id, function) in of_type("AWS::Serverless::Function") {
             let binary = function
                 .get("Metadata")
@@ -234,6 +391,36 @@ impl TemplateModel {
                             pattern: to_json(pattern)?,
                         });
                     }
+                    Some("SQS") => {
+                        let owner = format!("{id}.{event_name}");
+                        let queue = queue_arn_ref(
+                            event_props.and_then(|p| p.get("Queue")),
+                            &queues,
+                        )
+                        .ok_or_else(|| {
+                            shape(format!(
+                                "{owner}: Queue must be !GetAtt <a queue of this template>.Arn"
+                            ))
+                        })?;
+                        let batch_size =
+                            optional_number(event_props, "BatchSize", &owner)?.unwrap_or(10);
+                        if batch_size == 0 {
+                            return Err(shape(format!("{owner}: BatchSize must be at least 1")));
+                        }
+                        let report_batch_item_failures = event_props
+                            .and_then(|p| p.get("FunctionResponseTypes"))
+                            .and_then(Value::as_sequence)
+                            .into_iter()
+                            .flatten()
+                            .any(|t| t.as_str() == Some("ReportBatchItemFailures"));
+                        sqs_events.push(SqsEventDef {
+                            function: id.to_owned(),
+                            event_name,
+                            queue,
+                            batch_size,
+                            report_batch_item_failures,
+                        });
+                    }
                     Some("Schedule" | "ScheduleV2") => schedules.push(ScheduleDef {
                         function: id.to_owned(),
                         expression: event_props
@@ -277,9 +464,40 @@ impl TemplateModel {
                 }
             })
             .collect();
+        let mut queue_rules = Vec::new();
+        for (id, rule) in of_type("AWS::Events::Rule") {
+            let props = rule.get("Properties");
+            let targets: Vec<QueueTargetDef> = props
+                .and_then(|p| p.get("Targets"))
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+                .filter_map(|target| {
+                    Some(QueueTargetDef {
+                        queue: queue_arn_ref(target.get("Arn"), &queues)?,
+                        id: target.get("Id").and_then(text)?,
+                    })
+                })
+                .collect();
+            if targets.is_empty() {
+                continue;
+            }
+            let pattern = props
+                .and_then(|p| p.get("EventPattern"))
+                .ok_or_else(|| shape(format!("{id}: EventPattern is missing")))?;
+            queue_rules.push(QueueRuleDef {
+                logical_id: id.to_owned(),
+                bus_ref: props.and_then(|p| p.get("EventBusName")).and_then(ref_name),
+                pattern: to_json(pattern)?,
+                targets,
+            });
+        }
         Ok(Self {
             table,
             secrets,
+            queues,
+            queue_rules,
+            sqs_events,
             bus_logical_id: bus_id.to_owned(),
             functions,
             rules,
@@ -295,6 +513,10 @@ impl TemplateModel {
 
     pub fn function_by_binary(&self, binary: &str) -> Option<&FunctionDef> {
         self.functions.iter().find(|f| f.binary == binary)
+    }
+
+    pub fn queue(&self, logical_id: &str) -> Option<&QueueDef> {
+        self.queues.iter().find(|q| q.logical_id == logical_id)
     }
 }
 
@@ -376,4 +598,266 @@ fn table_def(id: &str, table: &Value) -> Result<TableDef, TemplateError> {
         indexes,
         ttl_attribute,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> TemplateModel {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
+        match TemplateModel::load(&path) {
+            Ok(model) => model,
+            Err(err) => panic!("infra/template.yaml: {err}"),
+        }
+    }
+
+    fn yaml(text: &str) -> Value {
+        match serde_yaml::from_str(text) {
+            Ok(value) => value,
+            Err(err) => panic!("test YAML: {err}"),
+        }
+    }
+
+    #[test]
+    fn every_queue_of_the_template_is_read_with_its_timeouts_and_redrive() {
+        let model = shipped();
+        let mut ids: Vec<&str> = model.queues.iter().map(|q| q.logical_id.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(
+            ids,
+            [
+                "DeliveryDeadLetterQueue",
+                "DeliveryQueue",
+                "FederalLeadDeadLetterQueue",
+                "OtherLeadDeadLetterQueue",
+                "RouterFailureQueue"
+            ]
+        );
+        assert_eq!(
+            model.queue("DeliveryQueue"),
+            Some(&QueueDef {
+                logical_id: "DeliveryQueue".into(),
+                visibility_timeout: Some(90),
+                message_retention_period: Some(1_209_600),
+                redrive: Some(RedriveDef {
+                    dead_letter_queue: "DeliveryDeadLetterQueue".into(),
+                    max_receive_count: 40,
+                }),
+            })
+        );
+        assert_eq!(
+            model.queue("DeliveryDeadLetterQueue"),
+            Some(&QueueDef {
+                logical_id: "DeliveryDeadLetterQueue".into(),
+                visibility_timeout: None,
+                message_retention_period: Some(1_209_600),
+                redrive: None,
+            })
+        );
+    }
+
+    #[test]
+    fn the_delivery_rule_sends_lead_events_on_the_lead_bus_to_the_delivery_queue() {
+        let model = shipped();
+        assert_eq!(model.queue_rules.len(), 1, "{:?}", model.queue_rules);
+        let rule = &model.queue_rules[0];
+        assert_eq!(rule.logical_id, "DeliveryRule");
+        assert_eq!(rule.bus_ref.as_deref(), Some(model.bus_logical_id.as_str()));
+        assert_eq!(rule.pattern["source"], serde_json::json!(["firsthour"]));
+        let detail_types = rule.pattern["detail-type"].as_array().cloned();
+        assert!(
+            detail_types
+                .unwrap_or_default()
+                .contains(&serde_json::json!("LeadRouted")),
+            "{}",
+            rule.pattern
+        );
+        assert_eq!(
+            rule.targets,
+            [QueueTargetDef {
+                id: "delivery-queue".into(),
+                queue: "DeliveryQueue".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn the_deliver_function_reads_the_delivery_queue_ten_at_a_time_with_partial_failures() {
+        let model = shipped();
+        assert_eq!(
+            model.sqs_events,
+            [SqsEventDef {
+                function: "DeliverFunction".into(),
+                event_name: "Deliveries".into(),
+                queue: "DeliveryQueue".into(),
+                batch_size: 10,
+                report_batch_item_failures: true,
+            }]
+        );
+        let deliver = model.function("DeliverFunction").map(|f| &f.environment);
+        let env = |name: &str| deliver.and_then(|e| e.get(name)).cloned();
+        assert_eq!(
+            env("FIRSTHOUR_DELIVERY_QUEUE_URL"),
+            Some(EnvValue::Ref("DeliveryQueue".into()))
+        );
+        assert_eq!(
+            env("FIRSTHOUR_DELIVERY_DEAD_LETTER_QUEUE_URL"),
+            Some(EnvValue::Ref("DeliveryDeadLetterQueue".into()))
+        );
+        assert_eq!(
+            env("FIRSTHOUR_OUTBOUND_SECRETS_ARN"),
+            Some(EnvValue::Ref("OutboundSecrets".into()))
+        );
+        let outbound = model
+            .secrets
+            .iter()
+            .find(|s| s.logical_id == "OutboundSecrets");
+        assert_eq!(
+            outbound,
+            Some(&SecretDef {
+                logical_id: "OutboundSecrets".into(),
+                json_template: Some("{}".into()),
+                json_key: Some("example".into()),
+            })
+        );
+    }
+
+    const MINIMAL: &str = r#"
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+  Bus:
+    Type: AWS::Events::EventBus
+"#;
+
+    #[test]
+    fn get_att_is_read_in_all_its_spellings() {
+        for spelling in [
+            "!GetAtt Q.Arn",
+            "!GetAtt [Q, Arn]",
+            "{Fn::GetAtt: [Q, Arn]}",
+            "{Fn::GetAtt: Q.Arn}",
+        ] {
+            assert_eq!(
+                get_att(&yaml(spelling)),
+                Some(("Q".into(), "Arn".into())),
+                "{spelling}"
+            );
+            assert_eq!(
+                env_value(&yaml(spelling)),
+                Some(EnvValue::GetAtt("Q".into(), "Arn".into()))
+            );
+        }
+        assert_eq!(get_att(&yaml("!Ref Q")), None);
+        assert_eq!(get_att(&yaml("!GetAtt Q")), None);
+    }
+
+    #[test]
+    fn an_sqs_event_defaults_to_batches_of_ten_and_whole_batch_failures() {
+        let text = format!(
+            "{MINIMAL}
+  Q:
+    Type: AWS::SQS::Queue
+  F:
+    Type: AWS::Serverless::Function
+    Metadata: {{BuildProperties: {{Binary: f}}}}
+    Properties:
+      Events:
+        E:
+          Type: SQS
+          Properties: {{Queue: !GetAtt Q.Arn}}
+"
+        );
+        let model = TemplateModel::from_value(yaml(&text));
+        let events = model.map(|m| m.sqs_events).map_err(|e| e.to_string());
+        assert_eq!(
+            events,
+            Ok(vec![SqsEventDef {
+                function: "F".into(),
+                event_name: "E".into(),
+                queue: "Q".into(),
+                batch_size: 10,
+                report_batch_item_failures: false,
+            }])
+        );
+    }
+
+    #[test]
+    fn queues_and_events_that_cannot_run_locally_are_refused_by_name() {
+        let cases = [
+            (
+                "  Q:
+    Type: AWS::SQS::Queue
+    Properties:
+      RedrivePolicy: {deadLetterTargetArn: !GetAtt Nowhere.Arn, maxReceiveCount: 3}
+",
+                "Q: dead-letter queue Nowhere",
+            ),
+            (
+                "  Q:
+    Type: AWS::SQS::Queue
+    Properties: {VisibilityTimeout: !Ref Timeout}
+",
+                "Q: VisibilityTimeout must be a whole number",
+            ),
+            (
+                "  F:
+    Type: AWS::Serverless::Function
+    Metadata: {BuildProperties: {Binary: f}}
+    Properties:
+      Events:
+        E:
+          Type: SQS
+          Properties: {Queue: arn:aws:sqs:us-east-1:123456789012:elsewhere}
+",
+                "F.E: Queue must be",
+            ),
+        ];
+        for (resources, expected) in cases {
+            let result = TemplateModel::from_value(yaml(&format!("{MINIMAL}{resources}")));
+            match result {
+                Err(err) => assert!(err.to_string().contains(expected), "{err}"),
+                Ok(_) => panic!("accepted: {resources}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_rule_without_queue_targets_is_not_a_queue_rule() {
+        let text = format!(
+            "{MINIMAL}
+  Q:
+    Type: AWS::SQS::Queue
+  ToLambda:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern: {{source: [x]}}
+      Targets: [{{Id: f, Arn: !GetAtt F.Arn}}]
+  ToQueue:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern: {{source: [x]}}
+      Targets: [{{Id: f, Arn: !GetAtt F.Arn}}, {{Id: q, Arn: !GetAtt Q.Arn}}]
+"
+        );
+        let rules = TemplateModel::from_value(yaml(&text))
+            .map(|m| m.queue_rules)
+            .map_err(|e| e.to_string());
+        assert_eq!(
+            rules,
+            Ok(vec![QueueRuleDef {
+                logical_id: "ToQueue".into(),
+                bus_ref: None,
+                pattern: serde_json::json!({"source": ["x"]}),
+                targets: vec![QueueTargetDef {
+                    id: "q".into(),
+                    queue: "Q".into(),
+                }],
+            }])
+        );
+    }
 }

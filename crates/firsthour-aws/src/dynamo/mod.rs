@@ -20,6 +20,7 @@ use firsthour::ports::{
 use firsthour::record::{LeadRecord, RoutingState};
 
 // One file per port the store implements.
+mod channel_store;
 mod escalation_store;
 mod lead_store;
 mod registry_store;

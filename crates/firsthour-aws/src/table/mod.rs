@@ -212,6 +212,9 @@ pub struct LeadItem {
     /// by the reassign update alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reassigned_tier: Option<u32>,
+    /// The lead's first message in each chat channel (threads, chat.update).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub channel_posts: std::collections::BTreeMap<String, firsthour::record::ChannelPost>,
     /// Derived durations from `received_at`, written with each stamp.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ms_to_store: Option<i64>,
@@ -346,6 +349,7 @@ impl From<LeadRecord> for LeadItem {
                 .collect(),
             reassignments: sla.reassignments,
             reassigned_tier: None,
+            channel_posts: sla.channel_posts,
             first_response_at: sla.first_response_at,
             first_response_channel: sla.first_response_channel,
             ms_to_first_response: sla.ms_to_first_response,
@@ -450,6 +454,7 @@ impl From<LeadItem> for LeadRecord {
                 touches: item.touches,
                 escalations: item.escalations,
                 reassignments: item.reassignments,
+                channel_posts: item.channel_posts,
                 first_response_at: item.first_response_at,
                 first_response_channel: item.first_response_channel,
                 ms_to_first_response: item.ms_to_first_response,
@@ -680,12 +685,28 @@ mod tests {
         after.claimed_at = Some(stamp.clone());
         after.claimed_by = Some(address);
         after.first_touch_at = Some(stamp.clone());
-        after.last_touch_at = Some(stamp);
+        after.last_touch_at = Some(stamp.clone());
         after.touches = u32::MAX;
         after.ms_to_first_touch = Some(i64::MAX);
         after.first_response_at = Some("2026-11-22T14:24:11.123Z".to_owned());
         after.first_response_channel = Some("meeting".to_owned());
         after.ms_to_first_response = Some(i64::MAX);
+        // A post in every channel the file may name.
+        after.channel_posts = (0..firsthour::channel::MAX_CHANNELS)
+            .map(|n| {
+                (
+                    format!(
+                        "{n:0>width$}",
+                        width = firsthour::channel::MAX_CHANNEL_NAME_BYTES
+                    ),
+                    firsthour::record::ChannelPost {
+                        conversation: Some("C".repeat(24)),
+                        ts: Some("1".repeat(24)),
+                        at: stamp.clone(),
+                    },
+                )
+            })
+            .collect();
         let grown = after.size().expect("measurable") - before;
         assert!(
             grown <= limits::LATER_WRITES_HEADROOM,

@@ -41,6 +41,15 @@ pub struct FileConfig {
     pub rules: Vec<Spanned<RuleConfig>>,
     #[serde(default)]
     pub fallback: Option<Spanned<RuleConfig>>,
+    /// Slack and Teams channels (`channel:NAME` in recipients and tiers).
+    #[serde(default)]
+    pub channels: HashMap<String, Spanned<crate::channel::ChannelConfig>>,
+    /// Signed webhooks out, for CRMs and automation.
+    #[serde(default)]
+    pub webhooks: Vec<Spanned<crate::deliver::WebhookConfig>>,
+    /// `webhooks`, validated by [`FileConfig::parse`].
+    #[serde(skip)]
+    pub outbound_webhooks: Vec<crate::deliver::Webhook>,
     /// The validated routing, compiled by [`FileConfig::parse`].
     #[serde(skip)]
     pub routing: Routing,
@@ -158,15 +167,20 @@ impl FileConfig {
         let mut config: FileConfig =
             toml::from_str(text).map_err(|err| file_error(err.to_string()))?;
         config.routing = Routing::compile(
-            &config.rules,
-            config.fallback.as_ref(),
-            &config.teams,
-            &config.ladders,
-            &config.calendars,
-            &config.customers,
+            crate::routing::Sections {
+                rules: &config.rules,
+                fallback: config.fallback.as_ref(),
+                teams: &config.teams,
+                ladders: &config.ladders,
+                calendars: &config.calendars,
+                customers: &config.customers,
+                channels: &config.channels,
+            },
             env,
         )
         .map_err(|p| file_error(format!("line {}: {}", line_of(text, p.offset), p.message)))?;
+        config.outbound_webhooks = crate::deliver::compile_webhooks(&config.webhooks)
+            .map_err(|p| file_error(format!("line {}: {}", line_of(text, p.offset), p.message)))?;
         for name in config.sources.keys() {
             if Source::parse(name)
                 .map(|s| s.as_str() != name)

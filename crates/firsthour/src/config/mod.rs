@@ -57,12 +57,23 @@ pub mod vars {
     /// JSON object: source name → that source's webhook signing secret.
     pub const WEBHOOK_SECRETS: &str = "FIRSTHOUR_WEBHOOK_SECRETS";
     pub const WEBHOOK_SECRETS_ARN: &str = "FIRSTHOUR_WEBHOOK_SECRETS_ARN";
+    /// JSON object: channel or webhook name → its credentials (Slack bot
+    /// token and signing secret, a Teams or Slack webhook URL, a webhook's
+    /// `whsec_` secret).
+    pub const OUTBOUND_SECRETS: &str = "FIRSTHOUR_OUTBOUND_SECRETS";
+    pub const OUTBOUND_SECRETS_ARN: &str = "FIRSTHOUR_OUTBOUND_SECRETS_ARN";
+    /// Slack's Web API (a local stand-in's address under `make run`).
+    pub const SLACK_API_URL: &str = "FIRSTHOUR_SLACK_API_URL";
+    /// The deliver function's queue, and where it parks what failed for 24 hours.
+    pub const DELIVERY_QUEUE_URL: &str = "FIRSTHOUR_DELIVERY_QUEUE_URL";
+    pub const DELIVERY_DEAD_LETTER_QUEUE_URL: &str = "FIRSTHOUR_DELIVERY_DEAD_LETTER_QUEUE_URL";
 
     /// (variable, the variable naming the secret that holds its value).
-    pub const SECRETS: [(&str, &str); 3] = [
+    pub const SECRETS: [(&str, &str); 4] = [
         (LINK_SIGNING_KEY, LINK_SIGNING_KEY_SECRET_ARN),
         (TOUCH_API_TOKEN, TOUCH_API_TOKEN_SECRET_ARN),
         (WEBHOOK_SECRETS, WEBHOOK_SECRETS_ARN),
+        (OUTBOUND_SECRETS, OUTBOUND_SECRETS_ARN),
     ];
 }
 
@@ -196,6 +207,9 @@ pub struct IntakeSettings {
     /// [`vars::GOV_REGISTRY_REFRESH`]); a registry file still wins.
     pub registry_refresh: bool,
     pub file: FileConfig,
+    /// Slack's Claim button: the Slack apps' settings, or why they are
+    /// unusable (the intake still takes leads; the button answers 503).
+    pub slack: Result<crate::deliver::Outbound, ConfigError>,
 }
 
 impl IntakeSettings {
@@ -269,6 +283,7 @@ impl IntakeSettings {
                     }
                 })
                 .transpose()?,
+            slack: outbound(env, file.clone(), true),
             file,
         })
     }
@@ -415,6 +430,8 @@ fn inbound_domain(raw: &str) -> Result<String, ConfigError> {
 #[derive(Debug, Clone)]
 pub struct RouterSettings {
     pub table_name: String,
+    /// Where `LeadRouted` is announced (none: nothing is).
+    pub event_bus_name: Option<String>,
     pub sender: String,
     pub configuration_set: Option<String>,
     pub links: LinkSettings,
@@ -440,6 +457,7 @@ impl RouterSettings {
         };
         Ok(Self {
             table_name: env.required(vars::TABLE_NAME)?,
+            event_bus_name: env.optional(vars::EVENT_BUS_NAME),
             sender,
             configuration_set: env.optional(vars::SES_CONFIGURATION_SET),
             links: LinkSettings::from_env(env)?,
@@ -537,6 +555,83 @@ impl InboundSettings {
             metrics_namespace: metrics_namespace(env)?,
         })
     }
+}
+
+/// What the deliver function needs, resolved at cold start: the channels
+/// and webhooks the rules file names, with their checked credentials.
+#[derive(Debug, Clone)]
+pub struct DeliverSettings {
+    pub table_name: String,
+    pub queue_url: String,
+    pub dead_letter_queue_url: String,
+    pub outbound: crate::deliver::Outbound,
+}
+
+impl DeliverSettings {
+    pub fn from_env<F: Fn(&str) -> Option<String>>(
+        env: &EnvReader<F>,
+    ) -> Result<Self, ConfigError> {
+        let file = match env.optional(vars::CONFIG_FILE) {
+            Some(path) => FileConfig::load_without_registry(Path::new(&path), &|k| env.get(k))?,
+            None => FileConfig::default(),
+        };
+        Ok(Self {
+            table_name: env.required(vars::TABLE_NAME)?,
+            queue_url: env.required(vars::DELIVERY_QUEUE_URL)?,
+            dead_letter_queue_url: env.required(vars::DELIVERY_DEAD_LETTER_QUEUE_URL)?,
+            outbound: outbound(env, file, false)?,
+        })
+    }
+}
+
+/// The channels' and webhooks' settings and credentials (the deliver
+/// function posts with them; the intake verifies Slack's clicks with them).
+/// `slack_apps_only`: only the Slack apps' credentials are read and
+/// checked (the intake verifies clicks; webhooks and other channels are
+/// not its business).
+pub fn outbound<F: Fn(&str) -> Option<String>>(
+    env: &EnvReader<F>,
+    file: FileConfig,
+    slack_apps_only: bool,
+) -> Result<crate::deliver::Outbound, ConfigError> {
+    let links = LinkSettings::from_env(env)?;
+    let raw = env.optional(vars::OUTBOUND_SECRETS);
+    let channels = file.routing.channels.values().filter(|c| {
+        !slack_apps_only || matches!(c.kind, crate::channel::ChannelKind::SlackApp { .. })
+    });
+    let no_webhooks = Vec::new();
+    let secrets = crate::deliver::OutboundSecrets::parse(
+        raw.as_deref(),
+        channels,
+        if slack_apps_only {
+            &no_webhooks
+        } else {
+            &file.outbound_webhooks
+        },
+    )
+    .map_err(|err| ConfigError::Invalid {
+        var: vars::OUTBOUND_SECRETS,
+        problem: err.to_string(),
+    })?;
+    let slack_api_url = match env.optional(vars::SLACK_API_URL) {
+        Some(url) => crate::deliver::endpoint_url(&url)
+            .map_err(|problem| ConfigError::Invalid {
+                var: vars::SLACK_API_URL,
+                problem,
+            })?
+            .to_string(),
+        None => crate::deliver::slack::SLACK_API_URL.to_owned(),
+    };
+    Ok(crate::deliver::Outbound {
+        routing: file.routing,
+        webhooks: file.outbound_webhooks,
+        secrets,
+        slack_api_url,
+        public_base_url: links.public_base_url,
+        link_key: links.link_key,
+        link_ttl: links.link_ttl,
+        speedup: links.speedup,
+    })
 }
 
 mod file;

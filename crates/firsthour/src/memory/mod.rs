@@ -318,6 +318,26 @@ impl RoutingStore for MemoryStore {
     }
 }
 
+impl crate::ports::ChannelPostStore for MemoryStore {
+    async fn record_channel_post(
+        &self,
+        id: &LeadId,
+        channel: &str,
+        post: &crate::record::ChannelPost,
+    ) -> Result<bool, StoreError> {
+        self.update(id, |lead| {
+            if lead.sla.channel_posts.contains_key(channel) {
+                return false;
+            }
+            lead.sla
+                .channel_posts
+                .insert(channel.to_owned(), post.clone());
+            true
+        })
+        .await
+    }
+}
+
 impl EscalationStore for MemoryStore {
     async fn due_leads(&self, now: OffsetDateTime, max: usize) -> Result<DueLeads, StoreError> {
         self.call(|state| {

@@ -9,23 +9,39 @@ use toml::Spanned;
 use super::*;
 use crate::calendar::Calendar;
 
+/// The rules file's routing sections, as written.
+pub struct Sections<'a> {
+    pub rules: &'a [Spanned<RuleConfig>],
+    pub fallback: Option<&'a Spanned<RuleConfig>>,
+    pub teams: &'a HashMap<String, TeamConfig>,
+    pub ladders: &'a HashMap<String, LadderConfig>,
+    pub calendars: &'a HashMap<String, Spanned<CalendarConfig>>,
+    pub customers: &'a CustomersConfig,
+    pub channels: &'a HashMap<String, Spanned<crate::channel::ChannelConfig>>,
+}
+
 impl Routing {
-    /// Validates the file's routing sections. `rules_span` is where
-    /// `[[rules]]` starts, for "fallback missing" errors.
+    /// Validates the file's routing sections; `$VARIABLE` recipients are
+    /// read through `env`.
     pub fn compile(
-        rules: &[Spanned<RuleConfig>],
-        fallback: Option<&Spanned<RuleConfig>>,
-        teams: &HashMap<String, TeamConfig>,
-        ladders: &HashMap<String, LadderConfig>,
-        calendars: &HashMap<String, Spanned<CalendarConfig>>,
-        customers: &CustomersConfig,
+        sections: Sections<'_>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, Problem> {
+        let Sections {
+            rules,
+            fallback,
+            teams,
+            ladders,
+            calendars,
+            customers,
+            channels,
+        } = sections;
         let calendars = compile_calendars(calendars)?;
         let teams = compile_teams(teams, &calendars)?;
-        let ladders = compile_ladders(ladders, &calendars)?;
+        let channels = crate::channel::compile_channels(channels)?;
+        let ladders = compile_ladders(ladders, &calendars, &channels)?;
         let compile_rule = |rule: &Spanned<RuleConfig>, is_fallback: bool| {
-            compile_rule(rule, is_fallback, &teams, &ladders, env)
+            compile_rule(rule, is_fallback, &teams, &ladders, &channels, env)
         };
         let mut names = HashSet::new();
         let mut compiled_rules = Vec::new();
@@ -69,8 +85,31 @@ impl Routing {
                 .iter()
                 .map(|d| crate::sector::normalise_domain(d))
                 .collect(),
+            channels,
         })
     }
+}
+
+/// `channel:NAME` → the channel's name, checked against `[channels]`;
+/// `None` for anything else (an address, a `$VARIABLE`, an audience).
+fn channel_entry<'a>(
+    entry: &'a Spanned<String>,
+    what: &str,
+    channels: &HashMap<String, crate::channel::ChatChannel>,
+) -> Result<Option<&'a str>, Problem> {
+    let Some(name) = entry.get_ref().strip_prefix(crate::channel::CHANNEL_PREFIX) else {
+        return Ok(None);
+    };
+    if !channels.contains_key(name) {
+        return Err(problem(
+            entry,
+            format!(
+                "{what} {:?}: channel {name:?} is not defined under [channels]",
+                entry.get_ref()
+            ),
+        ));
+    }
+    Ok(Some(name))
 }
 
 fn compile_calendars(
@@ -195,6 +234,7 @@ fn compile_teams(
 fn compile_ladders(
     ladders: &HashMap<String, LadderConfig>,
     compiled_calendars: &HashMap<String, Calendar>,
+    channels: &HashMap<String, crate::channel::ChatChannel>,
 ) -> Result<HashMap<String, Ladder>, Problem> {
     let mut compiled_ladders = HashMap::new();
     for (name, ladder) in ladders {
@@ -213,12 +253,18 @@ fn compile_ladders(
             let notify = tier
                 .notify
                 .iter()
-                .map(|target| match target.get_ref().as_str() {
-                    "owner" => Ok(Audience::Owner),
-                    "manager" => Ok(Audience::Manager),
-                    "team" => Ok(Audience::Team),
-                    "fallback" => Ok(Audience::Fallback),
-                    _ => email(target, &format!("[ladders.{name}] notify")).map(Audience::Address),
+                .map(|target| {
+                    let what = format!("[ladders.{name}] notify");
+                    if let Some(channel) = channel_entry(target, &what, channels)? {
+                        return Ok(Audience::Channel(channel.to_owned()));
+                    }
+                    match target.get_ref().as_str() {
+                        "owner" => Ok(Audience::Owner),
+                        "manager" => Ok(Audience::Manager),
+                        "team" => Ok(Audience::Team),
+                        "fallback" => Ok(Audience::Fallback),
+                        _ => email(target, &what).map(Audience::Address),
+                    }
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             tiers.push(Tier {
@@ -283,6 +329,7 @@ fn compile_rule(
     is_fallback: bool,
     compiled_teams: &HashMap<String, Team>,
     compiled_ladders: &HashMap<String, Ladder>,
+    channels: &HashMap<String, crate::channel::ChatChannel>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Rule, Problem> {
     let r = rule.get_ref();
@@ -338,13 +385,26 @@ fn compile_rule(
         ));
     }
     let mut recipients = Vec::new();
+    let mut rule_channels: Vec<String> = Vec::new();
     for address in &r.recipients {
-        recipients.extend(expand_recipients(address, &label, env)?);
+        match channel_entry(address, &format!("{label} recipient"), channels)? {
+            Some(channel) if !rule_channels.iter().any(|c| c == channel) => {
+                rule_channels.push(channel.to_owned());
+            }
+            Some(_) => {}
+            None => recipients.extend(expand_recipients(address, &label, env)?),
+        }
     }
+    // Email stays the record of every lead: a channel is told beside it.
     if recipients.is_empty() && r.assignment == Assignment::None {
+        let also = if rule_channels.is_empty() {
+            ""
+        } else {
+            " (a channel is told beside an email, not instead of one)"
+        };
         return Err(problem(
             rule,
-            format!("{label}: give recipients, or an assignment to a team"),
+            format!("{label}: give recipients, or an assignment to a team{also}"),
         ));
     }
     Ok(Rule {
@@ -356,6 +416,7 @@ fn compile_rule(
         segment: r.segment.clone(),
         team: r.team.as_ref().map(|t| t.get_ref().clone()),
         recipients,
+        channels: rule_channels,
         assignment: r.assignment,
         ladder: r.ladder.as_ref().map(|l| l.get_ref().clone()),
         priority: r.priority,

@@ -7,4 +7,5 @@ pub mod away;
 pub mod inbound;
 pub mod intake;
 pub mod registry;
+pub mod slack;
 pub mod touch;

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 
 use crate::claim::{ClaimLinkError, LinkKey, is_holder};
 use crate::email::EmailAddress;
-use crate::events::{LeadTouched, OutboundEvent};
+use crate::events::{LeadClaimed, LeadTouched, OutboundEvent};
 use crate::lead::{LeadId, format_utc_millis};
 use crate::metrics::{self, Metrics};
 use crate::ports::{
@@ -446,7 +446,11 @@ impl<S: EscalationStore + RoutingStore + RepStore, P: EventPublisher, C: Clock>
 
     /// The lead a link is about, for its page to say what it is (reads only).
     pub async fn claim_view(&self, link: &ClaimLink) -> Result<LeadRecord, ClaimError> {
-        let id = &link.lead_id;
+        self.lead(&link.lead_id).await
+    }
+
+    /// A lead, read for a claim (a link's page, Slack's Claim button).
+    pub async fn lead(&self, id: &LeadId) -> Result<LeadRecord, ClaimError> {
         match self.store.get_lead(id).await {
             Ok(Some(lead)) => Ok(lead),
             Ok(None) => Err(ClaimError::NoSuchLead),
@@ -474,6 +478,8 @@ impl<S: EscalationStore + RoutingStore + RepStore, P: EventPublisher, C: Clock>
             ClaimOutcome::Claimed { segment } => {
                 self.acted(&link.recipient).await;
                 self.announce(id, Channel::Claim, 1).await;
+                self.announce_claim(id, &link.recipient, Channel::Claim)
+                    .await;
                 self.first_touch(id, segment.as_deref());
                 tracing::info!(lead_id = %id, seconds_to_first_touch = elapsed_ms(id, now) / 1000, "lead claimed");
                 Ok(Claimed::Now {
@@ -627,6 +633,7 @@ impl<S: EscalationStore + RoutingStore + RepStore, P: EventPublisher, C: Clock>
             self.acted(by).await;
             self.announce(id, channel, *touches).await;
             if *touches == 1 {
+                self.announce_claim(id, by, channel).await;
                 self.first_touch(id, segment.as_deref());
                 tracing::info!(lead_id = %id, seconds_to_first_touch = elapsed_ms(id, now) / 1000, channel = %channel, "lead touched");
             } else {
@@ -650,6 +657,20 @@ impl<S: EscalationStore + RoutingStore + RepStore, P: EventPublisher, C: Clock>
             now,
             metrics::first_touch(id, segment.unwrap_or("unknown"), elapsed_ms(id, now)),
         );
+    }
+
+    /// `LeadClaimed` on the bus (chat messages show who has it); the
+    /// claim is stored either way.
+    async fn announce_claim(&self, id: &LeadId, by: &str, channel: Channel) {
+        let event = LeadClaimed {
+            lead_id: id.clone(),
+            by: by.to_owned(),
+            channel: channel.as_str().to_owned(),
+            at: format_utc_millis(self.clock.now()),
+        };
+        if let Err(err) = self.publisher.publish(&OutboundEvent::from(&event)).await {
+            tracing::warn!(lead_id = %id, error = %err, "LeadClaimed not published");
+        }
     }
 
     /// `LeadTouched` on the bus; the touch is stored either way.

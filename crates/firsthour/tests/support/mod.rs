@@ -150,7 +150,7 @@ impl EventPublisher for Bus {
     }
 }
 
-pub type Router = RouterService<MemoryStore, Mailbox, ManualClock>;
+pub type Router = RouterService<MemoryStore, Mailbox, ManualClock, Bus>;
 pub type Sweep = EscalationService<MemoryStore, Mailbox, Bus, ManualClock>;
 
 /// One deployment in memory: the intake, the router and the sweep over one
@@ -208,6 +208,7 @@ impl World {
                 clock.clone(),
                 RouterPolicy::from(&settings.router),
             )
+            .with_publisher(bus.clone())
             .with_metrics(Metrics::recording()),
             clock,
             store,
@@ -280,6 +281,28 @@ impl World {
     pub fn touches(&self) -> TouchService<MemoryStore, Bus, ManualClock> {
         TouchService::new(self.store.clone(), self.bus.clone(), self.clock.clone())
             .with_link_key(self.settings.router.links.link_key.clone())
+    }
+
+    /// Every event published so far, as the delivery queue receives them
+    /// (EventBridge's envelope; ids numbered in order).
+    pub fn bus_events(&self) -> Vec<firsthour::deliver::BusEvent> {
+        self.bus
+            .events
+            .lock()
+            .expect("bus")
+            .iter()
+            .enumerate()
+            .map(|(n, e)| firsthour::deliver::BusEvent {
+                id: format!("event-{n}"),
+                detail_type: e.detail_type.to_owned(),
+                time: firsthour::lead::format_utc_millis(firsthour::ports::Clock::now(&self.clock)),
+                detail: serde_json::from_str(&e.detail).expect("JSON detail"),
+            })
+            .collect()
+    }
+
+    pub fn settings(&self) -> &EscalationSettings {
+        &self.settings
     }
 
     /// Makes the next `calls` store calls fail as an unreachable table would.
