@@ -193,6 +193,7 @@ async fn the_landing_pages_post_leads_from_headless_chromium() {
         log_dir: Some(work.join("logs")),
         gateway: Default::default(),
         smtp_addr: None,
+        chat: None,
     };
     let running = start(&options, &sdk)
         .await

@@ -264,6 +264,7 @@ async fn start_stack(
             ..GatewayLimits::default()
         },
         smtp_addr: None,
+        chat: None,
     };
     let running = start(&options, &sdk)
         .await

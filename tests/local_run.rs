@@ -36,6 +36,7 @@ fn run_options(
         log_dir,
         gateway: Default::default(),
         smtp_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        chat: None,
     }
 }
 

@@ -41,6 +41,7 @@ fn run_options(prefix: &str, bin_dir: PathBuf, extra_env: Vec<(String, String)>)
         log_dir: None,
         gateway: Default::default(),
         smtp_addr: None,
+        chat: None,
     }
 }
 

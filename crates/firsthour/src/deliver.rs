@@ -284,7 +284,8 @@ pub fn retry_delay(failures: u32, retry_after: Option<Duration>, speedup: u32) -
         .checked_mul(1u32 << doublings)
         .unwrap_or(MAX_RETRY_DELAY)
         .min(MAX_RETRY_DELAY);
-    let wait = backoff / speedup.max(1);
+    // At least a second: a sped-up run must not retry in a tight loop.
+    let wait = (backoff / speedup.max(1)).max(Duration::from_secs(1));
     // The endpoint's own word is not sped up: it is what it can take.
     wait.max(retry_after.unwrap_or_default())
         .min(MAX_QUEUE_WAIT)

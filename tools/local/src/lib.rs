@@ -1,6 +1,7 @@
 //! firsthour's local runner: the real function binaries on an AWS emulator.
 
 pub mod bootstrap;
+pub mod chat;
 pub mod gateway;
 pub mod mail;
 pub mod run;

@@ -13,6 +13,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use clap::Parser;
+use firsthour_local::chat::ChatSetup;
 use firsthour_local::run::{RunOptions, start};
 use firsthour_local::site::{self, Site};
 
@@ -53,6 +54,10 @@ struct Args {
     /// Where the SES receiving stand-in listens for replies (SMTP, 0 for none).
     #[arg(long, default_value_t = 2525)]
     smtp_port: u16,
+    /// Where the Slack, Teams and webhook stand-ins listen when the rules
+    /// file has channels or webhooks (its local webhook URLs name this port).
+    #[arg(long, default_value_t = 4040)]
+    stand_ins_port: u16,
     /// The landing page's folder ("" serves none).
     #[arg(long, default_value = "examples/landing-page")]
     site_dir: PathBuf,
@@ -222,6 +227,7 @@ async fn run(
     if let Some(registry) = registry_file {
         extra_env.push(("FIRSTHOUR_GOV_DOMAINS_FILE".to_owned(), registry));
     }
+    let mut chat = None;
     if let Some(config) = given(&args.config) {
         let absolute =
             std::fs::canonicalize(config).map_err(|err| format!("{}: {err}", config.display()))?;
@@ -229,6 +235,12 @@ async fn run(
             "FIRSTHOUR_CONFIG_FILE".to_owned(),
             absolute.display().to_string(),
         ));
+        chat = Some(ChatSetup {
+            config: absolute,
+            root: std::env::current_dir()?,
+            port: args.stand_ins_port,
+            failing_hooks: Vec::new(),
+        });
     }
     let mut parameters = BTreeMap::from([
         ("SenderEmail".to_owned(), "firsthour@example.com".to_owned()),
@@ -261,6 +273,7 @@ async fn run(
         gateway: Default::default(),
         smtp_addr: (args.smtp_port != 0)
             .then(|| SocketAddr::from(([127, 0, 0, 1], args.smtp_port))),
+        chat,
     };
     let running = start(&options, &sdk).await?;
     // The touch API token the stack generated (as Secrets Manager would in AWS).
@@ -293,7 +306,7 @@ async fn run(
     println!(
         "\nfirsthour is running locally.\n\
          \n  intake      POST {base}/leads  (or {base}/leads/{{source}})\
-         \n  sent mail   {base}/_local/mail{landing}{smtp}\
+         \n  sent mail   {base}/_local/mail{landing}{smtp}{channels}\
          \n  emulator    {emulator_url}  (moto)\
          \n  schedule    escalation every {tick} s; .gov registry refresh at start, then daily{refresh}\
          \n\nTry:\n  curl -i {base}/leads -H 'content-type: application/json' \\\n    -d '{{\"email\":\"jane.doe@example.com\",\"name\":\"Jane Doe\",\"company\":\"Example Inc\",\"message\":\"Please call me\"}}'\
@@ -304,6 +317,10 @@ async fn run(
         cli = cli_hint(&args.bin_dir()),
         smtp = running.smtp_addr.map_or_else(String::new, |addr| format!(
             "\n  replies     SMTP {addr}: a reply sent with a notification's \"Reply to\" button (its Bcc, @{LOCAL_INBOUND_DOMAIN}) counts as the response"
+        )),
+        channels = running.stand_ins.as_ref().map_or_else(String::new, |s| format!(
+            "\n  channels    {}/  (Slack and Teams messages, with Claim buttons; webhooks received)",
+            s.base_url()
         )),
         tick = args.tick_seconds,
         refresh = match args

@@ -15,9 +15,11 @@ use serde_json::json;
 use tokio::task::JoinHandle;
 
 use crate::bootstrap::{BootError, LocalStack, RuleQueue};
+use crate::chat::{self, ChatSetup};
 use crate::gateway::{self, GatewayLimits, GatewayState};
 use crate::runtime_api::{FunctionHost, FunctionSpec, InvokeError};
 use crate::smtp;
+use crate::stand_ins::StandIns;
 use crate::template::{SqsEventDef, TemplateModel};
 
 /// What to run, and where.
@@ -46,6 +48,9 @@ pub struct RunOptions {
     /// Where the SES receiving stand-in listens for SMTP (when the template
     /// has the inbound function and a domain to receive for).
     pub smtp_addr: Option<SocketAddr>,
+    /// Stand-ins for the rules file's Slack and Teams channels and
+    /// webhooks, when it has any.
+    pub chat: Option<ChatSetup>,
 }
 
 /// The running system. Dropping it stops the function processes.
@@ -54,6 +59,9 @@ pub struct RunningStack {
     pub http_addr: SocketAddr,
     /// The SMTP listener's address, when replies are received.
     pub smtp_addr: Option<SocketAddr>,
+    /// The Slack, Teams and webhook stand-ins, when the rules file has
+    /// channels or webhooks (dropping them stops them).
+    pub stand_ins: Option<StandIns>,
     hosts: BTreeMap<String, Arc<FunctionHost>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -78,10 +86,19 @@ impl RunningStack {
 pub async fn start(options: &RunOptions, sdk: &SdkConfig) -> Result<RunningStack, BootError> {
     let model = TemplateModel::load(&options.template)?;
     let stack = LocalStack::create(sdk, &model, &options.prefix, &options.parameters).await?;
+    // Before the functions start: they read the channels' credentials at cold start.
+    let (stand_ins, chat_env) = match &options.chat {
+        Some(setup) => match chat::start(setup, &stack, sdk).await? {
+            Some((stand_ins, env)) => (Some(stand_ins), env),
+            None => (None, Vec::new()),
+        },
+        None => (None, Vec::new()),
+    };
     let mut hosts = BTreeMap::new();
     for function in &model.functions {
         let mut env = stack.function_env(&model, &function.logical_id)?;
         env.extend(options.extra_env.iter().cloned());
+        env.extend(chat_env.iter().cloned());
         let instances = if function.binary == "intake" {
             options.intake_instances
         } else {
@@ -197,10 +214,17 @@ pub async fn start(options: &RunOptions, sdk: &SdkConfig) -> Result<RunningStack
         }
         _ => None,
     };
+    if let Some(stand_ins) = &stand_ins {
+        // A click in the stand-ins' view is posted where Slack would post it.
+        stand_ins
+            .set_interactivity_url(&format!("http://{http_addr}/slack/interactions"))
+            .await?;
+    }
     Ok(RunningStack {
         stack,
         http_addr,
         smtp_addr,
+        stand_ins,
         hosts,
         tasks,
     })

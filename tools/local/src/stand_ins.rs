@@ -89,6 +89,9 @@ pub struct StandInOptions {
     pub failing_hooks: Vec<String>,
     /// The app's interactivity endpoint (or later: [`StandIns::set_interactivity_url`]).
     pub interactivity_url: Option<String>,
+    /// Where to listen (0 picks a free port; `make run` uses a fixed one
+    /// that the example rules' webhook URLs name).
+    pub port: u16,
 }
 
 impl StandInOptions {
@@ -103,7 +106,11 @@ impl StandInOptions {
 
     /// The program's arguments (after the script path).
     pub fn args(&self) -> Vec<String> {
-        let mut args: Vec<String> = vec!["--port".into(), "0".into(), "--exit-with-stdin".into()];
+        let mut args: Vec<String> = vec![
+            "--port".into(),
+            self.port.to_string(),
+            "--exit-with-stdin".into(),
+        ];
         let mut push = |flag: &str, value: String| {
             args.push(flag.into());
             args.push(value);
