@@ -28,6 +28,7 @@ const BOT_TOKEN: &str = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy";
 const CONVERSATION: &str = "C0FEDERAL1";
 const TEAMS_URL: &str = "https://example.webhook.office.com/workflows/federal";
 const HOOK_URL: &str = "https://crm.example.com/firsthour";
+const SLACK_HOOK_URL: &str = "https://hooks.slack.com/services/T0001/B0001/abcdef";
 const HOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// A federal rep by Slack mapping, and a Slack user nobody mapped.
 const MAPPED_USER: &str = "U0FEDREP01";
@@ -43,7 +44,7 @@ fn config_with_channels() -> PathBuf {
     let with_channels = shipped
         .replace(
             r#"recipients = ["$FIRSTHOUR_FEDERAL_TEAM_EMAILS"]"#,
-            r#"recipients = ["$FIRSTHOUR_FEDERAL_TEAM_EMAILS", "channel:federal-slack", "channel:federal-teams"]"#,
+            r#"recipients = ["$FIRSTHOUR_FEDERAL_TEAM_EMAILS", "channel:federal-slack", "channel:federal-teams", "channel:sales-hook"]"#,
         )
         .replace(
             r#"  { after = "5m", notify = ["owner"] },
@@ -62,6 +63,9 @@ users = {{ {MAPPED_USER} = "fed-rep-2@example.com" }}
 [channels.federal-teams]
 kind = "teams"
 
+[channels.sales-hook]
+kind = "slack"
+
 [[webhooks]]
 name = "crm"
 url = "{HOOK_URL}"
@@ -79,6 +83,7 @@ fn secrets() -> String {
     json!({
         "federal-slack": {"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET},
         "federal-teams": {"webhook_url": TEAMS_URL},
+        "sales-hook": {"webhook_url": SLACK_HOOK_URL},
         "crm": HOOK_SECRET,
     })
     .to_string()
@@ -324,6 +329,20 @@ async fn a_federal_lead_is_posted_threaded_on_escalation_claimed_from_slack_and_
         card.to_string()
             .contains("https://leads.example.com/leads/"),
         "an Open-URL claim link"
+    );
+    // The incoming-webhook Slack channel: the same message with a claim link button.
+    let incoming: Vec<&HttpPost> = sent.iter().filter(|p| p.url == SLACK_HOOK_URL).collect();
+    assert_eq!(incoming.len(), 1, "one incoming-webhook message");
+    let incoming = body(incoming[0]);
+    assert!(
+        incoming["blocks"]
+            .to_string()
+            .contains("https://leads.example.com/leads/")
+    );
+    assert!(
+        !incoming["blocks"]
+            .to_string()
+            .contains(&format!("\"{CLAIM_ACTION_ID}\""))
     );
     let hooks: Vec<&HttpPost> = sent.iter().filter(|p| p.url == HOOK_URL).collect();
     assert_eq!(hooks.len(), 2, "LeadReceived and LeadRouted");
