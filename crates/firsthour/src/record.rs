@@ -279,6 +279,60 @@ impl LeadRecord {
     }
 }
 
+/// Stored leads for the domain's unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use time::macros::datetime;
+
+    use super::LeadRecord;
+    use crate::lead::{Contact, Lead, LeadId, RawField, Source};
+    use crate::routing::{LeadFacts, Routing};
+    use crate::sector::{Evidence, Sector, SectorDecision};
+
+    /// A navy.mil lead from the government portal with `contact` and
+    /// `fields`, routed federal (the default routing's fallback, renamed)
+    /// and owned by fed-rep-1.
+    pub(crate) fn federal(contact: Contact, fields: Vec<RawField>) -> LeadRecord {
+        let at = datetime!(2026-11-22 14:24:11.123 UTC);
+        let lead = Lead {
+            id: LeadId::new_at(at),
+            received_at: at,
+            source: Source::parse("gov-portal").expect("valid"),
+            contact,
+            client_ip: None,
+            user_agent: None,
+            delivery_id: None,
+            fields,
+            truncated: vec![],
+            ignored_files: vec![],
+            guessed: vec![],
+        };
+        let sector = SectorDecision {
+            sector: Sector::Federal,
+            evidence: Evidence::Domain {
+                domain: "navy.mil".into(),
+                rule: ".mil".into(),
+            },
+            agency: Some("Department of the Navy".into()),
+            domain_type: None,
+            service: Some("navy".into()),
+        };
+        let mut route = Routing::default().route(&LeadFacts {
+            sector: Sector::Federal,
+            source: "gov-portal",
+            email_domain: Some("navy.mil"),
+            fields: &[],
+            agency: None,
+            domain_type: None,
+            service: None,
+        });
+        route.segment = "federal".into();
+        let mut item = LeadRecord::new_received(&lead, &sector, &route, at, at, None);
+        item.sla.owner = Some("fed-rep-1@example.com".into());
+        item
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -230,6 +230,32 @@ pub async fn start(options: &RunOptions, sdk: &SdkConfig) -> Result<RunningStack
     })
 }
 
+/// One long poll (a second): the messages, or `None` after a pause when
+/// there were none or the queue could not be read (said, then retried).
+async fn poll(
+    receive: aws_sdk_sqs::operation::receive_message::builders::ReceiveMessageFluentBuilder,
+    label: &str,
+) -> Option<Vec<aws_sdk_sqs::types::Message>> {
+    match receive.wait_time_seconds(1).send().await {
+        Ok(output) => {
+            let messages = output.messages.unwrap_or_default();
+            if messages.is_empty() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return None;
+            }
+            Some(messages)
+        }
+        Err(err) => {
+            eprintln!(
+                "[{label}] cannot poll: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(err)
+            );
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            None
+        }
+    }
+}
+
 /// Stands in for EventBridge invoking a function: polls the rule's queue and
 /// invokes the function with each event; failed events stay on the queue and
 /// come back after the visibility timeout, as EventBridge would retry.
@@ -239,29 +265,14 @@ async fn deliver_rule_events(
     host: Arc<FunctionHost>,
 ) {
     loop {
-        let received = sqs
+        let receive = sqs
             .receive_message()
             .queue_url(&rule_queue.queue_url)
             .max_number_of_messages(10)
-            .visibility_timeout(30)
-            .wait_time_seconds(1)
-            .send()
-            .await;
-        let messages = match received {
-            Ok(output) => output.messages.unwrap_or_default(),
-            Err(err) => {
-                eprintln!(
-                    "[{}] cannot poll: {}",
-                    rule_queue.rule_name,
-                    aws_sdk_sqs::error::DisplayErrorContext(err)
-                );
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
+            .visibility_timeout(30);
+        let Some(messages) = poll(receive, &rule_queue.rule_name).await else {
+            continue;
         };
-        if messages.is_empty() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         for message in messages {
             let Some(event) = message
                 .body()
@@ -315,30 +326,15 @@ async fn consume_queue(
     // batching window, which nothing here declares.
     let max = i32::try_from(mapping.def.batch_size.clamp(1, 10)).unwrap_or(10);
     loop {
-        let received = sqs
+        let receive = sqs
             .receive_message()
             .queue_url(&mapping.queue_url)
             .max_number_of_messages(max)
-            .wait_time_seconds(1)
             .message_system_attribute_names(MessageSystemAttributeName::All)
-            .message_attribute_names("All")
-            .send()
-            .await;
-        let messages = match received {
-            Ok(output) => output.messages.unwrap_or_default(),
-            Err(err) => {
-                eprintln!(
-                    "[{label}] cannot poll: {}",
-                    aws_sdk_sqs::error::DisplayErrorContext(err)
-                );
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        if messages.is_empty() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            .message_attribute_names("All");
+        let Some(messages) = poll(receive, &label).await else {
             continue;
-        }
+        };
         let event = sqs_event(&messages, &mapping.queue_arn);
         let ids: Vec<&str> = messages
             .iter()

@@ -4,21 +4,15 @@ use time::macros::datetime;
 
 use super::*;
 use crate::email::EmailAddress;
-use crate::lead::{Contact, Lead, LeadId, Source};
-use crate::routing::{LeadFacts, Routing};
-use crate::sector::{Evidence, Sector, SectorDecision};
+use crate::lead::Contact;
 
 const HOSTILE: &str =
     "<!channel> <@U024BE7LH> <https://evil.example|click> & *bold* [x](https://evil.example)";
 const CLAIM_URL: &str = "https://leads.example.com/leads/01J/claim?t=abc";
 
 fn federal_lead() -> LeadRecord {
-    let at = datetime!(2026-11-22 14:24:11.123 UTC);
-    let lead = Lead {
-        id: LeadId::new_at(at),
-        received_at: at,
-        source: Source::parse("gov-portal").expect("valid"),
-        contact: Contact {
+    let mut lead = crate::record::fixtures::federal(
+        Contact {
             email: EmailAddress::parse("grace@navy.mil").ok(),
             full_name: Some("Grace Hopper".into()),
             company: Some("Naval Research Lab".into()),
@@ -27,37 +21,9 @@ fn federal_lead() -> LeadRecord {
             message: Some("Need 40 seats & support\nbefore the fiscal year ends".into()),
             ..Contact::default()
         },
-        client_ip: None,
-        user_agent: None,
-        delivery_id: None,
-        fields: vec![],
-        truncated: vec![],
-        ignored_files: vec![],
-        guessed: vec![],
-    };
-    let sector = SectorDecision {
-        sector: Sector::Federal,
-        evidence: Evidence::Domain {
-            domain: "navy.mil".into(),
-            rule: ".mil".into(),
-        },
-        agency: Some("Department of the Navy".into()),
-        domain_type: None,
-        service: Some("navy".into()),
-    };
-    let mut route = Routing::default().route(&LeadFacts {
-        sector: Sector::Federal,
-        source: "gov-portal",
-        email_domain: Some("navy.mil"),
-        fields: &[],
-        agency: None,
-        domain_type: None,
-        service: None,
-    });
-    route.segment = "federal".into();
-    route.reason = "rule \"federal\": sector federal".into();
-    let mut lead = LeadRecord::new_received(&lead, &sector, &route, at, at, None);
-    lead.sla.owner = Some("fed-rep-1@example.com".into());
+        vec![],
+    );
+    lead.route.reason = "rule \"federal\": sector federal".into();
     lead
 }
 

@@ -212,11 +212,7 @@ impl<S: RoutingStore + ChannelPostStore, H: HttpPoster, C: Clock> DeliverService
             ],
             body,
         };
-        let answer = self
-            .http
-            .post(&request)
-            .await
-            .map_err(|err| DeliveryFailure::retry(err.to_string()))?;
+        let answer = self.post(&request).await?;
         match answer.status {
             200..=299 => Ok(()),
             // Gone: the receiver says it will never take this again.
@@ -341,11 +337,7 @@ impl<S: RoutingStore + ChannelPostStore, H: HttpPoster, C: Clock> DeliverService
                     headers: Vec::new(),
                     body: body.to_string(),
                 };
-                let answer = self
-                    .http
-                    .post(&request)
-                    .await
-                    .map_err(|err| DeliveryFailure::retry(err.to_string()))?;
+                let answer = self.post(&request).await?;
                 match answer.status {
                     200..=299 => {}
                     429 | 408 | 500..=599 => {
@@ -366,6 +358,14 @@ impl<S: RoutingStore + ChannelPostStore, H: HttpPoster, C: Clock> DeliverService
                 Ok(())
             }
         }
+    }
+
+    /// A POST to an endpoint; no answer is worth another try.
+    async fn post(&self, request: &HttpPost) -> Result<super::HttpAnswer, DeliveryFailure> {
+        self.http
+            .post(request)
+            .await
+            .map_err(|err| DeliveryFailure::retry(err.to_string()))
     }
 
     /// One Web API call with the bot token.

@@ -4,55 +4,21 @@ use time::macros::datetime;
 
 use super::*;
 use crate::email::EmailAddress;
-use crate::lead::{Contact, Lead, LeadId, RawField, Source};
-use crate::routing::{LeadFacts, Routing};
-use crate::sector::{Evidence, Sector, SectorDecision};
+use crate::lead::{Contact, RawField};
 use crate::text::{is_invisible, strip_invisible};
 
 fn hostile_item() -> LeadRecord {
-    let at = datetime!(2026-11-22 14:24:11.123 UTC);
-    let lead = Lead {
-        id: LeadId::new_at(at),
-        received_at: at,
-        source: Source::parse("gov-portal").expect("valid"),
-        contact: Contact {
+    let mut item = crate::record::fixtures::federal(
+        Contact {
             email: EmailAddress::parse("grace@navy.mil").ok(),
             full_name: Some("Grace <script>alert(1)</script> Hopper".into()),
             company: Some("Navy\r\nBcc: victim@example.com".into()),
             message: Some("Need <b>40</b> seats & support\nASAP".into()),
             ..Contact::default()
         },
-        client_ip: None,
-        user_agent: None,
-        delivery_id: None,
-        fields: vec![RawField::new("notes", "<img src=x onerror=alert(1)>")],
-        truncated: vec![],
-        ignored_files: vec![],
-        guessed: vec![],
-    };
-    let sector = SectorDecision {
-        sector: Sector::Federal,
-        evidence: Evidence::Domain {
-            domain: "navy.mil".into(),
-            rule: ".mil".into(),
-        },
-        agency: Some("Department of the Navy".into()),
-        domain_type: None,
-        service: Some("navy".into()),
-    };
-    let mut route = Routing::default().route(&LeadFacts {
-        sector: Sector::Federal,
-        source: "gov-portal",
-        email_domain: Some("navy.mil"),
-        fields: &[],
-        agency: None,
-        domain_type: None,
-        service: None,
-    });
-    route.segment = "federal".into();
-    route.recipients = vec!["federal-sales@example.com".into()];
-    let mut item = LeadRecord::new_received(&lead, &sector, &route, at, at, None);
-    item.sla.owner = Some("fed-rep-1@example.com".into());
+        vec![RawField::new("notes", "<img src=x onerror=alert(1)>")],
+    );
+    item.route.recipients = vec!["federal-sales@example.com".into()];
     item
 }
 
