@@ -113,6 +113,11 @@ async fn a_federal_lead_reaches_slack_teams_and_webhooks_and_a_slack_click_claim
         .expect("local system starts (run `make build` first)");
     let stand_ins = running.stand_ins.as_ref().expect("the stand-ins run");
     let base = format!("http://{}", running.http_addr);
+    // Slack answers the first post `ratelimited`, Retry-After 2 s.
+    stand_ins
+        .rate_limit("chat.postMessage", 1, 2)
+        .await
+        .expect("rate limit armed");
     let posted_at = Instant::now();
     let answer = reqwest::Client::new()
         .post(format!("{base}/leads"))
@@ -168,6 +173,20 @@ async fn a_federal_lead_reaches_slack_teams_and_webhooks_and_a_slack_click_claim
     );
     assert!(!text.contains("<!channel>"), "a typed mention stays text");
     let ts = message["ts"].as_str().expect("ts").to_owned();
+    // The rate-limited post was tried again no sooner than Slack asked.
+    let calls = stand_ins.calls().await.expect("calls");
+    let posts: Vec<(f64, bool)> = calls
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["method"] == "chat.postMessage")
+        .filter_map(|c| Some((c["time"].as_f64()?, c["rate_limited"].as_bool()?)))
+        .collect();
+    assert!(posts.len() >= 2 && posts[0].1 && !posts[1].1, "{posts:?}");
+    assert!(
+        posts[1].0 - posts[0].0 >= 1.9,
+        "Retry-After honoured: {posts:?}"
+    );
     assert!(
         teams[0]["body"].to_string().contains("/claim?"),
         "an Open-URL claim link"
