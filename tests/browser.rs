@@ -193,6 +193,8 @@ async fn the_landing_pages_post_leads_from_headless_chromium() {
         log_dir: Some(work.join("logs")),
         gateway: Default::default(),
         smtp_addr: None,
+        live_rules: None,
+        rules_refresh: Duration::from_secs(2),
         chat: None,
     };
     let running = start(&options, &sdk)

@@ -264,6 +264,8 @@ async fn start_stack(
             ..GatewayLimits::default()
         },
         smtp_addr: None,
+        live_rules: None,
+        rules_refresh: Duration::from_secs(2),
         chat: None,
     };
     let running = start(&options, &sdk)

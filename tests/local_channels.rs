@@ -101,6 +101,8 @@ async fn a_federal_lead_reaches_slack_teams_and_webhooks_and_a_slack_click_claim
         log_dir: None,
         gateway: Default::default(),
         smtp_addr: None,
+        live_rules: None,
+        rules_refresh: Duration::from_secs(2),
         chat: Some(ChatSetup {
             config: rules.clone(),
             root: root(),

@@ -36,6 +36,8 @@ fn run_options(
         log_dir,
         gateway: Default::default(),
         smtp_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        live_rules: None,
+        rules_refresh: Duration::from_secs(2),
         chat: None,
     }
 }

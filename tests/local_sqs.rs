@@ -41,6 +41,8 @@ fn run_options(prefix: &str, bin_dir: PathBuf, extra_env: Vec<(String, String)>)
         log_dir: None,
         gateway: Default::default(),
         smtp_addr: None,
+        live_rules: None,
+        rules_refresh: Duration::from_secs(2),
         chat: None,
     }
 }

@@ -7,6 +7,7 @@ pub mod dynamo;
 pub mod eventbridge;
 pub mod http_out;
 pub mod item_size;
+pub mod live;
 pub mod secrets;
 pub mod ses;
 pub mod table;
@@ -47,6 +48,31 @@ pub async fn cold_start<T: FromEnv>(function: &str) -> Result<Arc<T>, ConfigErro
     };
     match app {
         Ok(app) => Ok(Arc::new(app)),
+        Err(err) => {
+            tracing::error!(function, error = %err, "{function} configuration is invalid");
+            Err(err)
+        }
+    }
+}
+
+/// [`cold_start`] for a function whose rules may change while it runs
+/// (AWS AppConfig, [`live`]): its wiring, rebuilt when a new valid rules
+/// version is deployed.
+pub async fn cold_start_live<T: FromEnv>(
+    function: &str,
+) -> Result<Arc<live::Live<T>>, ConfigError> {
+    firsthour::telemetry::init_json_logs(std::env::var(vars::LOG_LEVEL).ok().as_deref());
+    let sdk = load_sdk_config().await;
+    let built = async {
+        let env = secrets::environment_map(&sdk).await?;
+        let reader = EnvReader::new(|key: &str| env.get(key).cloned());
+        let source = live::RulesSource::from_env(&reader)?;
+        let app = T::from_env(&reader, &sdk).await?;
+        Ok::<_, ConfigError>(live::Live::new(app, source, sdk.clone(), env))
+    }
+    .await;
+    match built {
+        Ok(live) => Ok(Arc::new(live)),
         Err(err) => {
             tracing::error!(function, error = %err, "{function} configuration is invalid");
             Err(err)

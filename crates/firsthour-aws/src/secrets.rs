@@ -59,3 +59,12 @@ pub async fn environment(
             .or_else(|| std::env::var(key).ok())
     }))
 }
+
+/// The process environment with its secrets resolved, as a map: what a
+/// function that rebuilds its wiring later (new rules) reads it from.
+pub async fn environment_map(sdk: &SdkConfig) -> Result<HashMap<String, String>, ConfigError> {
+    let secrets = resolve(sdk, |key| std::env::var(key).ok()).await?;
+    let mut env: HashMap<String, String> = std::env::vars().collect();
+    env.extend(secrets);
+    Ok(env)
+}

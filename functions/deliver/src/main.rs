@@ -4,16 +4,19 @@ use std::sync::Arc;
 
 use aws_lambda_events::sqs::SqsEvent;
 use deliver::AwsDeliverApp;
-use firsthour_aws::cold_start;
+use firsthour_aws::cold_start_live;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let app = cold_start::<AwsDeliverApp>("deliver").await?;
+    let live = cold_start_live::<AwsDeliverApp>("deliver").await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let app = Arc::clone(&app);
+        let live = Arc::clone(&live);
         // Failures are reported per message; the invocation itself succeeds.
-        async move { Ok::<_, Error>(app.handle(event.payload).await) }
+        async move {
+            let app = live.get().await;
+            Ok::<_, Error>(app.handle(event.payload).await)
+        }
     }))
     .await
 }

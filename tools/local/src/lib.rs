@@ -1,5 +1,6 @@
 //! firsthour's local runner: the real function binaries on an AWS emulator.
 
+pub mod appconfig;
 pub mod bootstrap;
 pub mod chat;
 pub mod gateway;

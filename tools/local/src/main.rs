@@ -228,6 +228,7 @@ async fn run(
         extra_env.push(("FIRSTHOUR_GOV_DOMAINS_FILE".to_owned(), registry));
     }
     let mut chat = None;
+    let mut live_rules = None;
     if let Some(config) = given(&args.config) {
         let absolute =
             std::fs::canonicalize(config).map_err(|err| format!("{}: {err}", config.display()))?;
@@ -235,6 +236,7 @@ async fn run(
             "FIRSTHOUR_CONFIG_FILE".to_owned(),
             absolute.display().to_string(),
         ));
+        live_rules = Some(absolute.clone());
         chat = Some(ChatSetup {
             config: absolute,
             root: std::env::current_dir()?,
@@ -274,6 +276,9 @@ async fn run(
         smtp_addr: (args.smtp_port != 0)
             .then(|| SocketAddr::from(([127, 0, 0, 1], args.smtp_port))),
         chat,
+        // An edit to the rules file reaches the functions in seconds.
+        live_rules,
+        rules_refresh: Duration::from_secs(2),
     };
     let running = start(&options, &sdk).await?;
     // The touch API token the stack generated (as Secrets Manager would in AWS).

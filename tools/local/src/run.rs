@@ -14,6 +14,7 @@ use base64::Engine as _;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
+use crate::appconfig;
 use crate::bootstrap::{BootError, LocalStack, RuleQueue};
 use crate::chat::{self, ChatSetup};
 use crate::gateway::{self, GatewayLimits, GatewayState};
@@ -21,6 +22,7 @@ use crate::runtime_api::{FunctionHost, FunctionSpec, InvokeError};
 use crate::smtp;
 use crate::stand_ins::StandIns;
 use crate::template::{SqsEventDef, TemplateModel};
+use firsthour::config::vars;
 
 /// What to run, and where.
 #[derive(Debug, Clone)]
@@ -51,6 +53,10 @@ pub struct RunOptions {
     /// Stand-ins for the rules file's Slack and Teams channels and
     /// webhooks, when it has any.
     pub chat: Option<ChatSetup>,
+    /// Serve this rules file as AppConfig's extension would, so the
+    /// functions pick up each valid change within `rules_refresh`.
+    pub live_rules: Option<PathBuf>,
+    pub rules_refresh: Duration,
 }
 
 /// The running system. Dropping it stops the function processes.
@@ -94,11 +100,42 @@ pub async fn start(options: &RunOptions, sdk: &SdkConfig) -> Result<RunningStack
         },
         None => (None, Vec::new()),
     };
+    let mut tasks = Vec::new();
+    let mut rules_env = Vec::new();
+    if let Some(rules) = &options.live_rules {
+        // `$VARIABLE` recipients read as the functions read them.
+        let env = model
+            .functions
+            .first()
+            .map(|f| stack.function_env(&model, &f.logical_id))
+            .transpose()?
+            .unwrap_or_default();
+        let listener = appconfig::bind(0).await?;
+        let port = listener.local_addr()?.port();
+        let served = Arc::new(appconfig::RulesFile::new(rules.clone(), env));
+        tasks.push(tokio::spawn(async move {
+            if let Err(err) = appconfig::serve(listener, served).await {
+                eprintln!("[rules] the AppConfig extension stand-in stopped: {err}");
+            }
+        }));
+        rules_env = vec![
+            (vars::APPCONFIG_PATH.to_owned(), appconfig::path()),
+            (
+                vars::APPCONFIG_EXTENSION_HTTP_PORT.to_owned(),
+                port.to_string(),
+            ),
+            (
+                vars::RULES_REFRESH_SECONDS.to_owned(),
+                options.rules_refresh.as_secs().max(1).to_string(),
+            ),
+        ];
+    }
     let mut hosts = BTreeMap::new();
     for function in &model.functions {
         let mut env = stack.function_env(&model, &function.logical_id)?;
         env.extend(options.extra_env.iter().cloned());
         env.extend(chat_env.iter().cloned());
+        env.extend(rules_env.iter().cloned());
         let instances = if function.binary == "intake" {
             options.intake_instances
         } else {
@@ -121,7 +158,6 @@ pub async fn start(options: &RunOptions, sdk: &SdkConfig) -> Result<RunningStack
             Arc::new(FunctionHost::start(spec).await?),
         );
     }
-    let mut tasks = Vec::new();
     let sqs = aws_sdk_sqs::Client::new(sdk);
     for rule_queue in &stack.rule_queues {
         let host = hosts
@@ -178,6 +214,7 @@ pub async fn start(options: &RunOptions, sdk: &SdkConfig) -> Result<RunningStack
         intake,
         emulator_url: options.emulator_url.clone(),
         limits: options.gateway,
+        mail_view: crate::mail::ViewState::new(stand_ins.as_ref().map(StandIns::base_url)),
     }));
     tasks.push(tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();

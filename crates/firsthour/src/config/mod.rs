@@ -67,6 +67,14 @@ pub mod vars {
     /// The deliver function's queue, and where it parks what failed for 24 hours.
     pub const DELIVERY_QUEUE_URL: &str = "FIRSTHOUR_DELIVERY_QUEUE_URL";
     pub const DELIVERY_DEAD_LETTER_QUEUE_URL: &str = "FIRSTHOUR_DELIVERY_DEAD_LETTER_QUEUE_URL";
+    /// The deployed rules in AWS AppConfig, as the extension's path
+    /// (`/applications/A/environments/E/configurations/P`); unset: the
+    /// layer's rules file only.
+    pub const APPCONFIG_PATH: &str = "FIRSTHOUR_APPCONFIG_PATH";
+    /// The AppConfig extension's own variable: the port it listens on.
+    pub const APPCONFIG_EXTENSION_HTTP_PORT: &str = "AWS_APPCONFIG_EXTENSION_HTTP_PORT";
+    /// How often a function looks for newly deployed rules (seconds).
+    pub const RULES_REFRESH_SECONDS: &str = "FIRSTHOUR_RULES_REFRESH_SECONDS";
 
     /// (variable, the variable naming the secret that holds its value).
     pub const SECRETS: [(&str, &str); 4] = [
@@ -99,7 +107,7 @@ impl<F: Fn(&str) -> Option<String>> EnvReader<F> {
         Self { lookup }
     }
 
-    fn optional(&self, var: &'static str) -> Option<String> {
+    pub fn optional(&self, var: &'static str) -> Option<String> {
         (self.lookup)(var)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
@@ -114,7 +122,7 @@ impl<F: Fn(&str) -> Option<String>> EnvReader<F> {
         self.optional(var).ok_or(ConfigError::Missing(var))
     }
 
-    fn number(
+    pub fn number(
         &self,
         var: &'static str,
         default: u64,
