@@ -109,6 +109,10 @@ fn every_function_gets_the_variables_it_reads() {
         vars::OUTBOUND_SECRETS_ARN,
         vars::DELIVERY_QUEUE_URL,
         vars::DELIVERY_DEAD_LETTER_QUEUE_URL,
+        vars::APPCONFIG_PATH,
+        vars::RULES_REFRESH_SECONDS,
+        // Read by AppConfig's extension, beside the function.
+        "AWS_APPCONFIG_EXTENSION_POLL_INTERVAL_SECONDS",
     ];
     for function in &model.functions {
         for name in function.environment.keys() {
@@ -253,10 +257,12 @@ fn every_function_has_its_own_log_group_alarms_and_least_privilege_policies() {
             "{}: log group",
             function.logical_id
         );
+        // The rules validator calls no AWS service: no policy of its own.
+        let calls_nothing = function.binary == "rules-validator";
         assert!(
             properties["Policies"]
                 .as_sequence()
-                .is_some_and(|p| !p.is_empty()),
+                .is_some_and(|p| !p.is_empty() || calls_nothing),
             "{}: inline policies",
             function.logical_id
         );
@@ -622,4 +628,75 @@ fn the_registry_refresh_runs_daily_writes_only_registry_items_and_alarms() {
     let errors = &resources["RegistryRefreshErrorsAlarm"]["Properties"];
     assert_eq!(errors["MetricName"], "Errors");
     assert!(is_tagged(&errors["AlarmActions"][0]));
+}
+
+#[test]
+fn rules_deployed_in_appconfig_are_validated_watched_and_read_by_the_functions_that_route() {
+    let model = template();
+    let resources = &model.raw["Resources"];
+    let condition = |id: &str| resources[id]["Condition"].as_str().map(str::to_owned);
+    for id in [
+        "RulesApplication",
+        "RulesEnvironment",
+        "RulesProfile",
+        "RulesDeploymentStrategy",
+        "RulesValidatorFunction",
+        "RulesValidatorPermission",
+    ] {
+        assert_eq!(
+            condition(id).as_deref(),
+            Some("LiveRules"),
+            "{id}: only with AppConfig"
+        );
+    }
+    let validators = &resources["RulesProfile"]["Properties"]["Validators"];
+    assert_eq!(validators[0]["Type"], "LAMBDA");
+    assert_eq!(
+        get_att(&validators[0]["Content"]),
+        Some(("RulesValidatorFunction".to_owned(), "Arn".to_owned()))
+    );
+    assert_eq!(
+        resources["RulesProfile"]["Properties"]["LocationUri"],
+        "hosted"
+    );
+    let monitors = resources["RulesEnvironment"]["Properties"]["Monitors"]
+        .as_sequence()
+        .expect("monitors");
+    assert!(!monitors.is_empty(), "a deployment rolls back on an alarm");
+    assert_eq!(
+        resources["RulesValidatorPermission"]["Properties"]["Principal"],
+        "appconfig.amazonaws.com"
+    );
+    for function in [
+        "IntakeFunction",
+        "FederalRouterFunction",
+        "EscalationFunction",
+        "DeliverFunction",
+    ] {
+        let properties = &resources[function]["Properties"];
+        let path = serde_json::to_value(
+            &properties["Environment"]["Variables"]["FIRSTHOUR_APPCONFIG_PATH"],
+        )
+        .expect("plain data")
+        .to_string();
+        assert!(
+            path.contains("LiveRules") && path.contains("/configurations/rules"),
+            "{function}: {path}"
+        );
+        let policies = serde_json::to_value(&properties["Policies"])
+            .expect("plain data")
+            .to_string();
+        assert!(
+            policies.contains("appconfig:GetLatestConfiguration")
+                && policies.contains("configuration/${RulesProfile}"),
+            "{function}: reads exactly the rules profile"
+        );
+        let layers = serde_json::to_value(&properties["Layers"])
+            .expect("plain data")
+            .to_string();
+        assert!(
+            layers.contains("AppConfigExtensionLayerArn"),
+            "{function}: the extension"
+        );
+    }
 }

@@ -189,6 +189,12 @@ fn env_value(value: &Value) -> Option<EnvValue> {
         return Some(EnvValue::GetAtt(resource, attribute));
     }
     match value {
+        // A condition the local run does not evaluate: its "off" branch;
+        // what the condition turns on (AppConfig), the runner provides itself.
+        Value::Tagged(tagged) if tagged.tag == "If" => match &tagged.value {
+            Value::Sequence(parts) if parts.len() == 3 => env_value(&parts[2]),
+            _ => None,
+        },
         Value::Tagged(tagged) if tagged.tag == "Ref" => text(&tagged.value).map(EnvValue::Ref),
         Value::Tagged(tagged) if tagged.tag == "Sub" => text(&tagged.value).map(EnvValue::Sub),
         Value::Mapping(map) if map.len() == 1 => map.get("Ref").and_then(text).map(EnvValue::Ref),
