@@ -53,9 +53,17 @@ pub fn validate(
         "rules version {}",
         request.configuration_version.as_deref().unwrap_or("?")
     );
-    firsthour::config::FileConfig::parse_with_env(&text, std::path::Path::new(&name), env)
-        .map(drop)
-        .map_err(|err| Refused::Invalid(err.to_string()))
+    let rules =
+        firsthour::config::FileConfig::parse_with_env(&text, std::path::Path::new(&name), env)
+            .map_err(|err| Refused::Invalid(err.to_string()))?;
+    // A deployed file has no folder of its own: the registry it names could
+    // not be found, and every function would refuse the version.
+    if rules.government.registry_file.is_some() {
+        return Err(Refused::Invalid(format!(
+            "{name}: [government] registry_file cannot be deployed through AppConfig; pin a registry with the GovDomainsFile parameter"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -90,6 +98,11 @@ mod tests {
             "{why}"
         );
         assert!(why.contains("\"nowhere\" is not defined"), "{why}");
+        let pinned = shipped.replace("# registry_file = ", "registry_file = ");
+        let Err(Refused::Invalid(why)) = validate(&request(&pinned), &env) else {
+            panic!("refused");
+        };
+        assert!(why.contains("GovDomainsFile"), "{why}");
         let unset = validate(&request(shipped), &|_| None).expect_err("no team addresses");
         assert!(
             unset.to_string().contains("FIRSTHOUR_FEDERAL_TEAM_EMAILS"),
