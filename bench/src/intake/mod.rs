@@ -257,6 +257,7 @@ pub async fn run(options: &Options) -> Result<(), String> {
         intake: host.clone(),
         emulator_url,
         limits: Default::default(),
+        mail_view: Default::default(),
     }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -142,6 +142,9 @@ struct Checks {
     next: Instant,
     /// The version in use, or refused: not parsed again.
     seen: Option<String>,
+    /// The rules file the function started with: a deployed version with
+    /// the same text needs no rebuild.
+    started_with: Option<String>,
 }
 
 impl<T: FromEnv> Live<T> {
@@ -151,6 +154,9 @@ impl<T: FromEnv> Live<T> {
         sdk: SdkConfig,
         env: HashMap<String, String>,
     ) -> Self {
+        let started_with = env
+            .get(vars::CONFIG_FILE)
+            .and_then(|path| std::fs::read_to_string(path).ok());
         Self {
             current: RwLock::new(Arc::new(app)),
             source,
@@ -160,6 +166,7 @@ impl<T: FromEnv> Live<T> {
                 // The first invocation looks: a deployed version beats the layer's file.
                 next: Instant::now(),
                 seen: None,
+                started_with,
             }),
         }
     }
@@ -198,6 +205,14 @@ impl<T: FromEnv> Live<T> {
             return;
         }
         checks.seen = Some(seen);
+        if checks
+            .started_with
+            .take()
+            .is_some_and(|start| start == text)
+        {
+            // What the function started with: nothing to build.
+            return;
+        }
         match self.build(&text).await {
             Ok(app) => {
                 if let Ok(mut current) = self.current.write() {

@@ -1,6 +1,7 @@
 //! A local stand-in for the API Gateway HTTP API: each HTTP request becomes
 //! a payload-v2 event for the intake function, and its answer the response.
-//! Also serves `/_local/mail`, the emails the local stack sent.
+//! Also serves `/_local/mail`, the emails the local stack sent (and the
+//! channel stand-ins' messages).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,10 +9,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
@@ -24,6 +25,9 @@ pub struct GatewayState {
     /// The emulator's base URL, for the sent-mail view.
     pub emulator_url: String,
     pub limits: GatewayLimits,
+    /// The sent-mail view's own state: the channel stand-ins' address and
+    /// the last clear.
+    pub mail_view: mail::ViewState,
 }
 
 /// What API Gateway's HTTP API enforces before the function sees a request
@@ -57,20 +61,57 @@ const SINGLE_VALUED: &[&str] = &["content-type", "content-length", "host", "auth
 pub fn router(state: Arc<GatewayState>) -> Router {
     Router::new()
         .route("/_local/mail", get(mail_page))
+        // POST only (a GET is 405): clearing changes what the view shows.
+        .route("/_local/mail/clear", post(clear_mail))
         .route("/_local/mail/{id}", get(single_mail_page))
         .fallback(proxy)
         .with_state(state)
 }
 
-async fn mail_page(State(state): State<Arc<GatewayState>>) -> Response {
+/// The sent mail and the channel messages, narrowed by `?lead=` and `?to=`
+/// (a value that is not a lead id or an address gets the page with a note,
+/// never an error).
+async fn mail_page(State(state): State<Arc<GatewayState>>, RawQuery(query): RawQuery) -> Response {
+    let filter = mail::Filter::parse(query.as_deref());
+    let (sent, channels) = tokio::join!(
+        mail::sent_messages(&state.emulator_url),
+        state.mail_view.channels()
+    );
+    let messages = match sent {
+        Ok(messages) => messages,
+        Err(err) => return cannot_read_mail(&err),
+    };
+    let cleared = state.mail_view.cleared();
+    Html(mail::render_page(&mail::View {
+        mails: &messages,
+        filter: &filter,
+        cleared: cleared.as_ref(),
+        channels: &channels,
+    }))
+    .into_response()
+}
+
+/// Empties the view: what moto holds now, and what the stand-ins received
+/// until now, is hidden from then on (see [`mail::Cleared`]); then back to
+/// the view.
+async fn clear_mail(State(state): State<Arc<GatewayState>>) -> Response {
+    // Taken before reading moto: a channel message arriving meanwhile still shows.
+    let at = mail::now_seconds();
     match mail::sent_messages(&state.emulator_url).await {
-        Ok(messages) => Html(mail::render_page(&messages)).into_response(),
-        Err(err) => (
-            StatusCode::BAD_GATEWAY,
-            format!("cannot read sent mail from the emulator: {err}"),
-        )
-            .into_response(),
+        Ok(messages) => {
+            state.mail_view.clear(&messages, at);
+            Redirect::to("/_local/mail").into_response()
+        }
+        Err(err) => cannot_read_mail(&err),
     }
+}
+
+fn cannot_read_mail(err: &reqwest::Error) -> Response {
+    (
+        StatusCode::BAD_GATEWAY,
+        format!("cannot read sent mail from the emulator: {err}"),
+    )
+        .into_response()
 }
 
 /// One sent email on its own page, as its recipient would see it: served
@@ -82,13 +123,7 @@ async fn single_mail_page(
 ) -> Response {
     let messages = match mail::sent_messages(&state.emulator_url).await {
         Ok(messages) => messages,
-        Err(err) => {
-            return (
-                StatusCode::BAD_GATEWAY,
-                format!("cannot read sent mail from the emulator: {err}"),
-            )
-                .into_response();
-        }
+        Err(err) => return cannot_read_mail(&err),
     };
     match messages.iter().find(|m| m.id == id) {
         Some(found) => (

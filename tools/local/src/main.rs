@@ -311,7 +311,7 @@ async fn run(
     println!(
         "\nfirsthour is running locally.\n\
          \n  intake      POST {base}/leads  (or {base}/leads/{{source}})\
-         \n  sent mail   {base}/_local/mail{landing}{smtp}{channels}\
+         \n  sent mail   {base}/_local/mail{landing}{smtp}{channels}{rules}\
          \n  emulator    {emulator_url}  (moto)\
          \n  schedule    escalation every {tick} s; .gov registry refresh at start, then daily{refresh}\
          \n\nTry:\n  curl -i {base}/leads -H 'content-type: application/json' \\\n    -d '{{\"email\":\"jane.doe@example.com\",\"name\":\"Jane Doe\",\"company\":\"Example Inc\",\"message\":\"Please call me\"}}'\
@@ -326,6 +326,10 @@ async fn run(
         channels = running.stand_ins.as_ref().map_or_else(String::new, |s| format!(
             "\n  channels    {}/  (Slack and Teams messages, with Claim buttons; webhooks received)",
             s.base_url()
+        )),
+        rules = given(&args.config).map_or_else(String::new, |config| format!(
+            "\n  rules       {}: a saved change is checked, then in use within seconds",
+            config.display()
         )),
         tick = args.tick_seconds,
         refresh = match args
