@@ -700,3 +700,27 @@ fn rules_deployed_in_appconfig_are_validated_watched_and_read_by_the_functions_t
         );
     }
 }
+
+#[test]
+fn schedules_are_eventbridge_rules_and_arns_name_their_partition() {
+    let model = template();
+    let resources = &model.raw["Resources"];
+    for (id, function) in resources_of_type(resources, "AWS::Serverless::Function") {
+        for (_, event) in function["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+        {
+            assert_ne!(
+                event["Type"], "ScheduleV2",
+                "{id}: EventBridge Scheduler is not in every partition; a scheduled rule is"
+            );
+        }
+    }
+    let text = std::fs::read_to_string(template_path()).expect("template");
+    assert!(
+        !text.contains("arn:aws:"),
+        "ARNs are built with ${{AWS::Partition}} (GovCloud is aws-us-gov)"
+    );
+    assert_eq!(model.schedules.len(), 2);
+}
