@@ -717,7 +717,7 @@ fn schedules_are_eventbridge_rules_and_arns_name_their_partition() {
             );
         }
     }
-    let text = std::fs::read_to_string(template_path()).expect("template");
+    let text = std::fs::read_to_string(root().join("infra/template.yaml")).expect("template");
     assert!(
         !text.contains("arn:aws:"),
         "ARNs are built with ${{AWS::Partition}} (GovCloud is aws-us-gov)"
