@@ -56,7 +56,12 @@ async fn ses_v2_sends_are_readable_from_the_emulator() {
     assert_eq!(mail.subject, "New federal lead");
     assert_eq!(mail.to, vec!["federal-team@example.com".to_owned()]);
     assert!(mail.body.contains("Call them"));
-    let page = firsthour_local::mail::render_page(&sent);
+    let page = firsthour_local::mail::render_page(&firsthour_local::mail::View {
+        mails: &sent,
+        filter: &Default::default(),
+        cleared: None,
+        channels: &firsthour_local::mail::Channels::NotConfigured,
+    });
     assert!(page.contains("New federal lead"));
 }
 
