@@ -195,9 +195,13 @@ async fn a_lead_walks_every_tier_of_its_ladder_at_the_right_minute() {
         .map(|r| (r.from.as_deref(), r.to.as_str(), r.tier))
         .collect();
     assert_eq!(moves, vec![(Some(owner.as_str()), next.as_str(), 2)]);
-    assert!(
-        !stored.contains_key("due_bucket"),
-        "out of the due index after the breach"
+    assert_eq!(
+        stored
+            .get("due_bucket")
+            .and_then(|b| b.as_s().ok())
+            .map(String::as_str),
+        Some(firsthour_aws::table::BREACHED_BUCKET_VALUE),
+        "out of the sweep's partition after the breach, in the breached one"
     );
     clock.set(t0 + Duration::from_secs(500 * 60));
     let report = escalation.sweep().await.expect("sweep");

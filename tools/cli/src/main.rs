@@ -1,9 +1,14 @@
 //! `firsthour`: admin tools. `route` and `rules check` run the functions' own
-//! code on files and touch no AWS; `report` reads the lead table and
-//! `demo-data` fills it, through the standard AWS credential chain (or the
-//! local emulator, with the environment `make run` prints).
+//! code on files and touch no AWS; `report` and `leads` read the lead table,
+//! `demo-data` fills it and `rules deploy` sends rules to AppConfig, through
+//! the standard AWS credential chain (or the local emulator, with the
+//! environment `make run` prints).
 
+mod aws_error;
+mod confirm;
 mod demo;
+mod deploy;
+mod leads;
 mod registry;
 mod report;
 mod reps;
@@ -49,6 +54,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Write realistic demo leads over the past days into the lead table.
     DemoData(demo::DemoArgs),
+    /// The leads themselves: list, show, reassign, unclaim, forget a person.
+    Leads(leads::LeadsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +66,9 @@ enum RulesCommand {
         #[arg(long, value_name = "FILE")]
         gov_domains: Option<PathBuf>,
     },
+    /// Check a rules file as `check` does, then deploy it through AWS
+    /// AppConfig: the functions take it without a redeploy.
+    Deploy(deploy::DeployArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -95,6 +105,10 @@ fn main() -> ExitCode {
         Command::Rules {
             command: RulesCommand::Check { file, gov_domains },
         } => rules_check(&file, gov_domains.as_deref()),
+        Command::Rules {
+            command: RulesCommand::Deploy(args),
+        } => deploy::run(args),
+        Command::Leads(args) => leads::run(args),
         Command::Registry { command } => registry::run(command),
         Command::Reps(args) => reps::run(args),
         Command::Report(args) => {

@@ -111,7 +111,7 @@ pub fn run(args: RepsArgs) -> Result<String, String> {
 }
 
 /// The address as the rules file spells it; an address no team lists is refused.
-fn known_rep(config: &FileConfig, email: &str) -> Result<String, String> {
+pub(crate) fn known_rep(config: &FileConfig, email: &str) -> Result<String, String> {
     let address = EmailAddress::parse(email).map_err(|e| format!("{email:?}: {e}"))?;
     let mut teams: Vec<&Team> = config.routing.teams.values().collect();
     teams.sort_by(|a, b| a.name.cmp(&b.name));

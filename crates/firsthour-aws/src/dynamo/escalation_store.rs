@@ -138,9 +138,17 @@ impl EscalationStore for DynamoLeadStore {
                     "SET #due_at = :due REMOVE owed_tier, {LEGACY_OWED_TIER}, pending_claimed_at"
                 ))
                 .expression_attribute_values(":due", number(unix_millis(due))),
-            None => update.update_expression(format!(
-                "REMOVE owed_tier, {LEGACY_OWED_TIER}, pending_claimed_at, #due_at, due_bucket"
-            )),
+            // The ladder ran out: the lead moves to the index's breached
+            // partition, found by operators, never by the sweep.
+            None => update
+                .update_expression(format!(
+                    "SET #due_at = :due, due_bucket = :breached REMOVE owed_tier, {LEGACY_OWED_TIER}, pending_claimed_at"
+                ))
+                .expression_attribute_values(":due", number(unix_millis(OffsetDateTime::now_utc())))
+                .expression_attribute_values(
+                    ":breached",
+                    AttributeValue::S(table::BREACHED_BUCKET_VALUE.to_owned()),
+                ),
         };
         conditional(
             update

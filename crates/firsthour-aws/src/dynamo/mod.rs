@@ -23,6 +23,7 @@ use firsthour::record::{LeadRecord, RoutingState};
 mod channel_store;
 mod escalation_store;
 mod lead_store;
+pub mod operator_store;
 mod registry_store;
 mod rep_store;
 mod routing_store;

@@ -35,6 +35,10 @@ pub const EXPIRES_AT: &str = "expires_at";
 /// The single due-index partition. Lead volumes (a few per second at most)
 /// are far below one partition's 1,000 writes/s, so no sharding is needed.
 pub const DUE_BUCKET_VALUE: &str = "due";
+/// The due index's other partition: leads whose ladder ran out unclaimed
+/// (`due_at` the breach), so operators list the overdue without a scan.
+/// The sweep never reads it; a claim or touch takes a lead out of it.
+pub const BREACHED_BUCKET_VALUE: &str = "breached";
 
 /// Sort key of a lead's main item.
 pub const LEAD_SK: &str = "LEAD";
@@ -462,7 +466,10 @@ impl From<LeadItem> for LeadRecord {
                 ms_to_route: item.ms_to_route,
                 ms_to_notify: item.ms_to_notify,
                 ms_to_first_touch: item.ms_to_first_touch,
-                due_at: item.due_at.filter(|_| item.due_bucket.is_some()),
+                // Only the waiting partition is "due": a breached lead is done.
+                due_at: item
+                    .due_at
+                    .filter(|_| item.due_bucket.as_deref() == Some(DUE_BUCKET_VALUE)),
                 publish_failed_at: item.publish_failed_at,
             },
             expires_at: item.expires_at,
