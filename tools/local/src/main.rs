@@ -317,7 +317,7 @@ async fn run(
          \n\nTry:\n  curl -i {base}/leads -H 'content-type: application/json' \\\n    -d '{{\"email\":\"jane.doe@example.com\",\"name\":\"Jane Doe\",\"company\":\"Example Inc\",\"message\":\"Please call me\"}}'\
          \n\nTouch a lead (CRM / dialer API):\n  curl -i {base}/leads/LEAD_ID/touch -H 'authorization: Bearer {token}' \\\n    -H 'content-type: application/json' -d '{{\"by\":\"ae-1@example.com\",\"channel\":\"call\",\"touch_id\":\"call-1\"}}'\
          \n  ladders run {speedup}x faster than configured{speed_hint}\
-         \n\nTo read the stack with the AWS CLI or the report, use:\n  export AWS_ENDPOINT_URL={emulator_url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1\
+         \n\nTo read the stack with the AWS CLI or the report, use:\n  export AWS_ENDPOINT_URL={emulator_url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1\
          \n  table {table}, bus {bus}         \n\nResponse-time report (with that environment):\n  {cli} demo-data        # a few hundred realistic leads over 5 days\n  {cli} report --chart report.png         \n\nCtrl-C stops everything.\n",
         cli = cli_hint(&args.bin_dir()),
         smtp = running.smtp_addr.map_or_else(String::new, |addr| format!(

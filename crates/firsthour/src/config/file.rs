@@ -131,7 +131,7 @@ impl FileConfig {
 
     /// Loads the .gov registry from `path`, in place of the built-in snapshot.
     pub fn with_registry(mut self, path: &Path) -> Result<Self, ConfigError> {
-        let file_error = |message: String| ConfigError::File {
+        let file_error = |message: String| ConfigError::Registry {
             path: path.display().to_string(),
             message,
         };

@@ -94,6 +94,9 @@ pub enum ConfigError {
     Invalid { var: &'static str, problem: String },
     #[error("config file {path}: {message}")]
     File { path: String, message: String },
+    /// A .gov registry CSV (get.gov's `current-full.csv`) that cannot be used.
+    #[error("registry file {path}: {message}")]
+    Registry { path: String, message: String },
 }
 
 /// Reads variables through a lookup function so tests need not touch the
