@@ -311,99 +311,71 @@ fn named(found: Vec<(String, String)>, name: &str) -> Option<String> {
     found.into_iter().find(|(n, _)| n == name).map(|(_, id)| id)
 }
 
-/// (name, id) of every application, page by page.
+/// (name, id) of every application, page by page (the SDK's paginator).
 async fn applications(client: &aws_sdk_appconfig::Client) -> Result<Vec<(String, String)>, String> {
-    let mut found = Vec::new();
-    let mut token = None;
-    loop {
-        let page = client
-            .list_applications()
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| crate::aws_error::describe(&e))?;
-        found.extend(
-            page.items()
-                .iter()
-                .filter_map(|a| Some((a.name()?.to_owned(), a.id()?.to_owned()))),
-        );
-        token = page.next_token;
-        if token.is_none() {
-            return Ok(found);
-        }
-    }
+    let items = client
+        .list_applications()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| crate::aws_error::describe(&e))?;
+    Ok(items
+        .iter()
+        .filter_map(|a| Some((a.name()?.to_owned(), a.id()?.to_owned())))
+        .collect())
 }
 
 async fn environments(
     client: &aws_sdk_appconfig::Client,
     application: &str,
 ) -> Result<Vec<(String, String)>, String> {
-    let mut found = Vec::new();
-    let mut token = None;
-    loop {
-        let page = client
-            .list_environments()
-            .application_id(application)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| crate::aws_error::describe(&e))?;
-        found.extend(
-            page.items()
-                .iter()
-                .filter_map(|e| Some((e.name()?.to_owned(), e.id()?.to_owned()))),
-        );
-        token = page.next_token;
-        if token.is_none() {
-            return Ok(found);
-        }
-    }
+    let items = client
+        .list_environments()
+        .application_id(application)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| crate::aws_error::describe(&e))?;
+    Ok(items
+        .iter()
+        .filter_map(|e| Some((e.name()?.to_owned(), e.id()?.to_owned())))
+        .collect())
 }
 
 async fn profiles(
     client: &aws_sdk_appconfig::Client,
     application: &str,
 ) -> Result<Vec<(String, String)>, String> {
-    let mut found = Vec::new();
-    let mut token = None;
-    loop {
-        let page = client
-            .list_configuration_profiles()
-            .application_id(application)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| crate::aws_error::describe(&e))?;
-        found.extend(
-            page.items()
-                .iter()
-                .filter_map(|p| Some((p.name()?.to_owned(), p.id()?.to_owned()))),
-        );
-        token = page.next_token;
-        if token.is_none() {
-            return Ok(found);
-        }
-    }
+    let items = client
+        .list_configuration_profiles()
+        .application_id(application)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| crate::aws_error::describe(&e))?;
+    Ok(items
+        .iter()
+        .filter_map(|p| Some((p.name()?.to_owned(), p.id()?.to_owned())))
+        .collect())
 }
 
 async fn strategies(client: &aws_sdk_appconfig::Client) -> Result<Vec<(String, String)>, String> {
-    let mut found = Vec::new();
-    let mut token = None;
-    loop {
-        let page = client
-            .list_deployment_strategies()
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| crate::aws_error::describe(&e))?;
-        found.extend(
-            page.items()
-                .iter()
-                .filter_map(|s| Some((s.name()?.to_owned(), s.id()?.to_owned()))),
-        );
-        token = page.next_token;
-        if token.is_none() {
-            return Ok(found);
-        }
-    }
+    let items = client
+        .list_deployment_strategies()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| crate::aws_error::describe(&e))?;
+    Ok(items
+        .iter()
+        .filter_map(|s| Some((s.name()?.to_owned(), s.id()?.to_owned())))
+        .collect())
 }
