@@ -702,3 +702,175 @@ async fn a_spoofed_government_address_never_makes_a_lead_federal() {
         }
     }
 }
+
+/// The shipped rules with a Slack app channel the federal rule tells.
+fn slack_rules() -> String {
+    let shipped = std::fs::read_to_string(shipped_config()).expect("shipped rules");
+    temp_config(&format!(
+        "{}\n[channels.federal-slack]\nkind = \"slack\"\nchannel = \"C0FEDERAL01\"\nusers = {{ U0FEDREP01 = \"fed-rep-1@example.com\" }}\n",
+        shipped.replace(
+            r#"recipients = ["$FIRSTHOUR_FEDERAL_TEAM_EMAILS"]"#,
+            r#"recipients = ["$FIRSTHOUR_FEDERAL_TEAM_EMAILS", "channel:federal-slack"]"#
+        )
+    ))
+}
+
+#[tokio::test]
+async fn slacks_claim_button_is_refused_at_the_edge_unless_slack_signed_it() {
+    let t = TestStack::new().await;
+    let signing_secret = "8f742231b10e8888abcd99yyyzzz85a5";
+    let secrets = serde_json::json!({
+        "federal-slack": {"bot_token": "xoxb-1-2-abc", "signing_secret": signing_secret}
+    })
+    .to_string();
+    let rules = slack_rules();
+
+    // Not set up: 503 naming what to fix; the intake takes leads all the same.
+    let plain = t.app().intake();
+    let (status, _, body) = parts(
+        plain
+            .handle(http_api_request(
+                "POST",
+                "/slack/interactions",
+                &[],
+                b"payload=%7B%7D",
+            ))
+            .await,
+    );
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("no [channels] entry is a Slack app"),
+        "{body}"
+    );
+    let broken = t
+        .app()
+        .config(&rules)
+        .env(&[(
+            "FIRSTHOUR_OUTBOUND_SECRETS",
+            r#"{"federal-slack": {"bot_token": "xoxp-user"}}"#,
+        )])
+        .intake();
+    let (status, _, body) = parts(
+        broken
+            .handle(http_api_request("POST", "/slack/interactions", &[], b""))
+            .await,
+    );
+    assert_eq!(status, 503);
+    assert!(body.contains("federal-slack"), "names the entry: {body}");
+    assert!(!body.contains("xoxp-user"), "never the value: {body}");
+    post_json_lead(&broken, r#"{"email":"ada@navy.mil","name":"Ada"}"#).await;
+
+    let app = t
+        .app()
+        .config(&rules)
+        .env(&[("FIRSTHOUR_OUTBOUND_SECRETS", secrets.as_str())])
+        .intake();
+    let payload = |lead: &str| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair(
+                "payload",
+                &serde_json::json!({
+                    "type": "block_actions",
+                    "user": {"id": "U0FEDREP01"},
+                    "container": {"channel_id": "C0FEDERAL01"},
+                    "actions": [{"action_id": "firsthour_claim", "value": lead}],
+                })
+                .to_string(),
+            )
+            .finish()
+    };
+    let signed = |body: &str, at: i64| {
+        let signature = firsthour::signature::sign::body_mac(
+            firsthour::signature::Scheme::Slack,
+            signing_secret,
+            Some(at),
+            body.as_bytes(),
+            None,
+        )
+        .expect("Slack signs");
+        (signature, at.to_string())
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let call = |body: String, headers: Vec<(String, String)>| {
+        let app = &app;
+        async move {
+            let headers: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            parts(
+                app.handle(http_api_request(
+                    "POST",
+                    "/slack/interactions",
+                    &headers,
+                    body.as_bytes(),
+                ))
+                .await,
+            )
+        }
+    };
+    let lead = post_json_lead(&app, r#"{"email":"grace@navy.mil","name":"Grace"}"#).await;
+    let body = payload(&lead);
+
+    // Unsigned, forged, replayed: 401 with the reason, nothing claimed.
+    let (status, _, text) = call(body.clone(), vec![]).await;
+    assert_eq!(status, 401, "{text}");
+    assert!(text.contains("x-slack-signature header is missing"), "{text}");
+    let (forged, at) = signed(&body, now);
+    let (status, _, _) = call(
+        payload("01KAQ5WZ8Y3Q6T0B7H2M4N9P1R"),
+        vec![
+            ("x-slack-signature".into(), forged.clone()),
+            ("x-slack-request-timestamp".into(), at.clone()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 401, "a signature for another body");
+    let (old, old_at) = signed(&body, now - 600);
+    let (status, _, text) = call(
+        body.clone(),
+        vec![
+            ("x-slack-signature".into(), old),
+            ("x-slack-request-timestamp".into(), old_at),
+        ],
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(text.contains("5 minutes"), "{text}");
+    let (status, _, _) = parts(
+        app.handle(http_api_request("GET", "/slack/interactions", &[], b""))
+            .await,
+    );
+    assert_eq!(status, 405);
+
+    // Signed but not a Claim click: 400 naming why.
+    let garbage = "payload=%7Bnot%20json";
+    let (sig, at2) = signed(garbage, now);
+    let (status, _, text) = call(
+        garbage.to_owned(),
+        vec![
+            ("x-slack-signature".into(), sig),
+            ("x-slack-request-timestamp".into(), at2),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("not JSON"), "{text}");
+
+    // Signed, the mapped rep's click: 200 and the lead is theirs.
+    let (status, _, text) = call(
+        body,
+        vec![
+            ("x-slack-signature".into(), forged),
+            ("x-slack-request-timestamp".into(), at),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let leads = t.leads().await;
+    let item = leads
+        .iter()
+        .find(|i| s(i, "lead_id") == Some(lead.as_str()))
+        .expect("the lead");
+    assert_eq!(s(item, "claimed_by"), Some("fed-rep-1@example.com"));
+}
