@@ -28,7 +28,7 @@ CONFIG ?= infra/config/firsthour.toml
 LADDER_SPEEDUP ?= 1
 CARGO ?= cargo
 # A get.gov registry CSV for `make run` instead of the built-in snapshot
-# (empty: the built-in; `none`: no registry; see README "Government detection").
+# (empty: the built-in; `none`: no registry; see docs/routing.md).
 GOV_DOMAINS_FILE ?=
 # Where `make run`'s daily registry refresh downloads from (unset: the
 # template's GovRegistryUrl, get.gov; empty: refresh off; file:///… a file).
@@ -47,10 +47,16 @@ CHECKOV_VERSION := 3.3.30
 
 FUZZ_SECONDS ?= 60
 
+# The documentation book (docs/, `make docs`): mdBook from crates.io, installed once into the
+# git-ignored .tools/ (search only: no `serve`/`watch` web server to compile).
+MDBOOK_VERSION := 0.5.4
+MDBOOK := .tools/mdbook/bin/mdbook
+MDBOOK_STAMP := .tools/mdbook/.mdbook-$(MDBOOK_VERSION)
+
 CHROMIUM := /usr/bin/chromium
 CHROMEDRIVER := /usr/bin/chromedriver
 
-.PHONY: run test venv sam-venv checkov-venv build lint validate sam-build fuzz browser
+.PHONY: run test venv sam-venv checkov-venv build lint validate sam-build fuzz browser docs
 
 ## venv: moto server (pinned) in a git-ignored virtualenv
 venv: $(MOTO) $(STANDARDWEBHOOKS) $(STAND_INS)
@@ -66,6 +72,14 @@ $(STAND_INS): $(MOTO)
 $(MOTO):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet 'moto[server]==$(MOTO_VERSION)' 'cfn-lint==$(CFN_LINT_VERSION)'
+
+## docs: the book (docs/SUMMARY.md and its chapters) into target/book with mdBook (pinned, installed on first use)
+docs: $(MDBOOK_STAMP)
+	$(MDBOOK) build docs
+
+$(MDBOOK_STAMP):
+	$(CARGO) install mdbook --version $(MDBOOK_VERSION) --locked --no-default-features --features search --root .tools/mdbook
+	touch $@
 
 ## browser: Debian's Chromium and chromedriver for tests/browser.rs (apt-get, only when missing)
 browser:

@@ -815,7 +815,10 @@ async fn slacks_claim_button_is_refused_at_the_edge_unless_slack_signed_it() {
     // Unsigned, forged, replayed: 401 with the reason, nothing claimed.
     let (status, _, text) = call(body.clone(), vec![]).await;
     assert_eq!(status, 401, "{text}");
-    assert!(text.contains("x-slack-signature header is missing"), "{text}");
+    assert!(
+        text.contains("x-slack-signature header is missing"),
+        "{text}"
+    );
     let (forged, at) = signed(&body, now);
     let (status, _, _) = call(
         payload("01KAQ5WZ8Y3Q6T0B7H2M4N9P1R"),
