@@ -146,6 +146,10 @@ fn the_schema_registry_holds_exactly_the_published_schemas() {
             serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
         let resource = &resources[format!("{name}Schema").as_str()];
         assert_eq!(resource["Type"], "AWS::EventSchemas::Schema", "{name}");
+        assert_eq!(
+            resource["Condition"], "HasSchemaRegistry",
+            "{name}: GovCloud has no schema registry"
+        );
         let properties = &resource["Properties"];
         assert_eq!(properties["Type"], "JSONSchemaDraft4", "{name}");
         assert_eq!(
