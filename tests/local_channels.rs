@@ -15,48 +15,17 @@ use serde_json::Value;
 /// The example rules with channels, pointed at the stand-ins' port, plus a
 /// webhook whose endpoint is down.
 fn channel_rules(port: u16) -> std::path::PathBuf {
-    let example = std::fs::read_to_string(root().join("examples/channels/firsthour.toml"))
-        .expect("the example rules");
-    let rules = example.replace("127.0.0.1:4040", &format!("127.0.0.1:{port}"))
-        + &format!(
+    example_channel_rules(
+        port,
+        &format!(
             r#"
 [[webhooks]]
 name = "down"
 url = "http://127.0.0.1:{port}/hooks/down"
 events = ["LeadRouted"]
 "#
-        );
-    let dir = std::env::temp_dir().join(format!("firsthour-chat-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let path = dir.join("firsthour.toml");
-    std::fs::write(&path, rules).expect("rules written");
-    path
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// Polls `what` until it gives `Some`, for at most `seconds`.
-async fn eventually<T, F, Fut>(seconds: u64, why: &str, mut what: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(found) = what().await {
-            return found;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(seconds),
-            "{why} within {seconds} s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        ),
+    )
 }
 
 async fn messages(stand_ins: &StandIns) -> Vec<Value> {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use firsthour_local::chat::ChatSetup;
 use firsthour_local::mail::{self, Channels, Filter, View, ViewState};
@@ -17,40 +17,7 @@ const TEAM: &str = "federal-sales@example.com";
 
 /// The example channels rules, pointed at the stand-ins' port.
 fn channel_rules(port: u16) -> std::path::PathBuf {
-    let example = std::fs::read_to_string(root().join("examples/channels/firsthour.toml"))
-        .expect("the example rules");
-    let rules = example.replace("127.0.0.1:4040", &format!("127.0.0.1:{port}"));
-    let dir = std::env::temp_dir().join(format!("firsthour-mail-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let path = dir.join("firsthour.toml");
-    std::fs::write(&path, rules).expect("rules written");
-    path
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// Polls `what` until it gives `Some`, for at most `seconds`.
-async fn eventually<T, F, Fut>(seconds: u64, why: &str, mut what: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(found) = what().await {
-            return found;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(seconds),
-            "{why} within {seconds} s"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    example_channel_rules(port, "")
 }
 
 /// The ids of the emails a page lists (their "open this email alone" links).

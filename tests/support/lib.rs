@@ -835,3 +835,43 @@ pub fn reply_button(html: &str) -> (String, std::collections::HashMap<String, St
             .collect(),
     )
 }
+
+/// The example rules with chat channels (examples/channels), their local
+/// endpoints pointed at the stand-ins' `port`, and `extra` TOML appended.
+pub fn example_channel_rules(port: u16, extra: &str) -> PathBuf {
+    let example = std::fs::read_to_string(root().join("examples/channels/firsthour.toml"))
+        .expect("the example rules");
+    let rules = example.replace("127.0.0.1:4040", &format!("127.0.0.1:{port}")) + extra;
+    let dir = std::env::temp_dir().join(format!("firsthour-chat-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("firsthour.toml");
+    std::fs::write(&path, rules).expect("rules written");
+    path
+}
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Polls `what` until it gives `Some`, for at most `seconds`.
+pub async fn eventually<T, F, Fut>(seconds: u64, why: &str, mut what: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(found) = what().await {
+            return found;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(seconds),
+            "{why} within {seconds} s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
