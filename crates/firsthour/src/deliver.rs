@@ -223,14 +223,18 @@ fn tier_channels(routing: &Routing, lead: &LeadRecord, tier: u32) -> Vec<String>
         .and_then(|(ladder, index)| ladder.tiers.get(index))
         .map_or_else(|| vec![Audience::Fallback], |t| t.notify.clone());
     let mut channels: Vec<String> = Vec::new();
-    for audience in &audiences {
-        match audience {
-            Audience::Channel(name) => channels.push(name.clone()),
-            Audience::Fallback => channels.extend(routing.fallback.channels.iter().cloned()),
-            _ => {}
+    let named = audiences.iter().flat_map(|audience| match audience {
+        Audience::Channel(name) => std::slice::from_ref(name),
+        Audience::Fallback => routing.fallback.channels.as_slice(),
+        _ => &[],
+    });
+    // Each channel once, wherever the tier names it again (`dedup` would
+    // only drop neighbours).
+    for name in named {
+        if !channels.contains(name) {
+            channels.push(name.clone());
         }
     }
-    channels.dedup();
     channels
 }
 
