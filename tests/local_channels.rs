@@ -3,7 +3,6 @@
 //! and the stand-ins (Slack's Web API checked with slack_sdk, the Adaptive
 //! Card against its 1.5 schema, webhooks verified with standardwebhooks).
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use firsthour_local::chat::{ChatSetup, STRANGER};
@@ -51,33 +50,19 @@ async fn a_federal_lead_reaches_slack_teams_and_webhooks_and_a_slack_click_claim
     let port = free_port();
     let rules = channel_rules(port);
     let options = RunOptions {
-        template: template_path(),
-        bin_dir: bin_dir(),
-        prefix: format!("chat{}", ulid::Ulid::new().to_string().to_lowercase()),
-        http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        emulator_url: moto.url.clone(),
-        // Ticked by hand below: at start, then not for an hour.
-        tick: Duration::from_secs(3600),
-        parameters: test_parameters(),
         extra_env: vec![
             ("FIRSTHOUR_CONFIG_FILE".into(), rules.display().to_string()),
             ("AWS_ENDPOINT_URL".into(), moto.url.clone()),
             // Ladders and the 24-hour retry window in seconds.
             ("FIRSTHOUR_LADDER_SPEEDUP".into(), "3600".into()),
         ],
-        intake_instances: 1,
-        show_function_logs: false,
-        log_dir: None,
-        gateway: Default::default(),
-        smtp_addr: None,
-        live_rules: None,
-        rules_refresh: Duration::from_secs(2),
         chat: Some(ChatSetup {
             config: rules.clone(),
             root: root(),
             port,
             failing_hooks: vec!["down".into()],
         }),
+        ..local_run_options(&moto, "chat", &rules)
     };
     let running = start(&options, &sdk)
         .await

@@ -3,8 +3,6 @@
 //! Needs `make build` and the venv (`make venv`).
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
-use std::time::Duration;
 
 use firsthour_local::chat::ChatSetup;
 use firsthour_local::mail::{self, Channels, Filter, View, ViewState};
@@ -112,31 +110,13 @@ async fn the_mail_view_filters_clears_and_lists_the_channel_messages() {
     let port = free_port();
     let rules = channel_rules(port);
     let options = RunOptions {
-        template: template_path(),
-        bin_dir: bin_dir(),
-        prefix: format!("mail{}", ulid::Ulid::new().to_string().to_lowercase()),
-        http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        emulator_url: moto.url.clone(),
-        // The sweep runs at start, then not for an hour: no escalation mail.
-        tick: Duration::from_secs(3600),
-        parameters: test_parameters(),
-        extra_env: vec![
-            ("FIRSTHOUR_CONFIG_FILE".into(), rules.display().to_string()),
-            ("AWS_ENDPOINT_URL".into(), moto.url.clone()),
-        ],
-        intake_instances: 1,
-        show_function_logs: false,
-        log_dir: None,
-        gateway: Default::default(),
-        smtp_addr: None,
-        live_rules: None,
-        rules_refresh: Duration::from_secs(2),
         chat: Some(ChatSetup {
             config: rules.clone(),
             root: root(),
             port,
             failing_hooks: Vec::new(),
         }),
+        ..local_run_options(&moto, "mail", &rules)
     };
     let running = start(&options, &sdk)
         .await

@@ -3,7 +3,6 @@
 //! AWS documents, and the real functions pick up each valid change (and
 //! keep the last valid rules when a change is broken).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -118,25 +117,9 @@ async fn a_rules_change_reaches_the_running_functions_and_a_broken_one_never_doe
     let sdk = sdk_at(&moto.url).await;
     let path = rules_copy();
     let options = RunOptions {
-        template: template_path(),
-        bin_dir: bin_dir(),
-        prefix: format!("rules{}", ulid::Ulid::new().to_string().to_lowercase()),
-        http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        emulator_url: moto.url.clone(),
-        tick: Duration::from_secs(3600),
-        parameters: test_parameters(),
-        extra_env: vec![
-            ("FIRSTHOUR_CONFIG_FILE".into(), path.display().to_string()),
-            ("AWS_ENDPOINT_URL".into(), moto.url.clone()),
-        ],
-        intake_instances: 1,
-        show_function_logs: false,
-        log_dir: None,
-        gateway: Default::default(),
-        smtp_addr: None,
         live_rules: Some(path.clone()),
         rules_refresh: Duration::from_secs(1),
-        chat: None,
+        ..local_run_options(&moto, "rules", &path)
     };
     let running = start(&options, &sdk)
         .await

@@ -4,9 +4,6 @@
 //! answer may be a server error or leave the spec (status, content type,
 //! body schema).
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use firsthour_local::run::{RunOptions, start};
 use firsthour_tests::*;
 
@@ -15,28 +12,8 @@ async fn every_route_answers_as_the_openapi_spec_says_under_schemathesis() {
     let moto = PrivateMoto::start().await;
     let sdk = sdk_at(&moto.url).await;
     let options = RunOptions {
-        template: template_path(),
-        bin_dir: bin_dir(),
-        prefix: format!("oas{}", ulid::Ulid::new().to_string().to_lowercase()),
-        http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        emulator_url: moto.url.clone(),
-        tick: Duration::from_secs(3600),
-        parameters: test_parameters(),
-        extra_env: vec![
-            (
-                "FIRSTHOUR_CONFIG_FILE".into(),
-                shipped_config().display().to_string(),
-            ),
-            ("AWS_ENDPOINT_URL".into(), moto.url.clone()),
-        ],
         intake_instances: 2,
-        show_function_logs: false,
-        log_dir: None,
-        gateway: Default::default(),
-        smtp_addr: None,
-        live_rules: None,
-        rules_refresh: Duration::from_secs(2),
-        chat: None,
+        ..local_run_options(&moto, "oas", &shipped_config())
     };
     let running = start(&options, &sdk)
         .await

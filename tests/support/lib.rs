@@ -875,3 +875,36 @@ where
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// `make run`'s options for a test on a private moto: the rules file at
+/// `rules`, a fresh resource prefix starting `prefix`, ports the system
+/// picks, one intake process, no SMTP listener, no live rules, no chat
+/// stand-ins, and the sweep ticked at start, then not for an hour (tests
+/// invoke it themselves). Tests change what they need with `..`.
+pub fn local_run_options(
+    moto: &PrivateMoto,
+    prefix: &str,
+    rules: &std::path::Path,
+) -> firsthour_local::run::RunOptions {
+    firsthour_local::run::RunOptions {
+        template: template_path(),
+        bin_dir: bin_dir(),
+        prefix: format!("{prefix}{}", ulid::Ulid::new().to_string().to_lowercase()),
+        http_addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        emulator_url: moto.url.clone(),
+        tick: Duration::from_secs(3600),
+        parameters: test_parameters(),
+        extra_env: vec![
+            ("FIRSTHOUR_CONFIG_FILE".into(), rules.display().to_string()),
+            ("AWS_ENDPOINT_URL".into(), moto.url.clone()),
+        ],
+        intake_instances: 1,
+        show_function_logs: false,
+        log_dir: None,
+        gateway: Default::default(),
+        smtp_addr: None,
+        live_rules: None,
+        rules_refresh: Duration::from_secs(2),
+        chat: None,
+    }
+}
