@@ -40,19 +40,11 @@ pub trait FromEnv: Sized {
 /// the environment with its secrets, then the function's own wiring. A bad
 /// configuration fails the cold start, loudly, naming what to fix.
 pub async fn cold_start<T: FromEnv>(function: &str) -> Result<Arc<T>, ConfigError> {
-    firsthour::telemetry::init_json_logs(std::env::var(vars::LOG_LEVEL).ok().as_deref());
-    let sdk = load_sdk_config().await;
-    let app = match secrets::environment(&sdk).await {
-        Ok(env) => T::from_env(&env, &sdk).await,
-        Err(err) => Err(err),
-    };
-    match app {
-        Ok(app) => Ok(Arc::new(app)),
-        Err(err) => {
-            tracing::error!(function, error = %err, "{function} configuration is invalid");
-            Err(err)
-        }
-    }
+    started(function, |sdk, env| async move {
+        let reader = EnvReader::new(|key: &str| env.get(key).cloned());
+        T::from_env(&reader, &sdk).await
+    })
+    .await
 }
 
 /// [`cold_start`] for a function whose rules may change while it runs
@@ -61,23 +53,32 @@ pub async fn cold_start<T: FromEnv>(function: &str) -> Result<Arc<T>, ConfigErro
 pub async fn cold_start_live<T: FromEnv>(
     function: &str,
 ) -> Result<Arc<live::Live<T>>, ConfigError> {
-    firsthour::telemetry::init_json_logs(std::env::var(vars::LOG_LEVEL).ok().as_deref());
-    let sdk = load_sdk_config().await;
-    let built = async {
-        let env = secrets::environment_map(&sdk).await?;
+    started(function, |sdk, env| async move {
         let reader = EnvReader::new(|key: &str| env.get(key).cloned());
         let source = live::RulesSource::from_env(&reader)?;
         let app = T::from_env(&reader, &sdk).await?;
-        Ok::<_, ConfigError>(live::Live::new(app, source, sdk.clone(), env))
-    }
-    .await;
-    match built {
-        Ok(live) => Ok(Arc::new(live)),
-        Err(err) => {
-            tracing::error!(function, error = %err, "{function} configuration is invalid");
-            Err(err)
-        }
-    }
+        Ok(live::Live::new(app, source, sdk, env))
+    })
+    .await
+}
+
+/// What every cold start does around a function's own wiring (`build`,
+/// given the SDK configuration and the environment with its secrets
+/// resolved): JSON logs first, and a configuration error said loudly.
+async fn started<T, F, Fut>(function: &str, build: F) -> Result<Arc<T>, ConfigError>
+where
+    F: FnOnce(SdkConfig, std::collections::HashMap<String, String>) -> Fut,
+    Fut: Future<Output = Result<T, ConfigError>>,
+{
+    firsthour::telemetry::init_json_logs(std::env::var(vars::LOG_LEVEL).ok().as_deref());
+    let sdk = load_sdk_config().await;
+    let built = match secrets::environment_map(&sdk).await {
+        Ok(env) => build(sdk, env).await,
+        Err(err) => Err(err),
+    };
+    built.map(Arc::new).inspect_err(|err| {
+        tracing::error!(function, error = %err, "{function} configuration is invalid");
+    })
 }
 
 /// Loads the SDK configuration with timeouts short enough that a sender

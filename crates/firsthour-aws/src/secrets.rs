@@ -46,22 +46,9 @@ pub async fn resolve<F: Fn(&str) -> Option<String>>(
     Ok(values)
 }
 
-/// The process environment with its secrets resolved: what every function
-/// reads its settings from, once, at cold start.
-pub async fn environment(
-    sdk: &SdkConfig,
-) -> Result<firsthour::config::EnvReader<impl Fn(&str) -> Option<String>>, ConfigError> {
-    let secrets = resolve(sdk, |key| std::env::var(key).ok()).await?;
-    Ok(firsthour::config::EnvReader::new(move |key: &str| {
-        secrets
-            .get(key)
-            .cloned()
-            .or_else(|| std::env::var(key).ok())
-    }))
-}
-
-/// The process environment with its secrets resolved, as a map: what a
-/// function that rebuilds its wiring later (new rules) reads it from.
+/// The process environment with its secrets resolved, as a map: what
+/// every function reads its settings from at cold start (and again, for
+/// new rules, while it runs).
 pub async fn environment_map(sdk: &SdkConfig) -> Result<HashMap<String, String>, ConfigError> {
     let secrets = resolve(sdk, |key| std::env::var(key).ok()).await?;
     let mut env: HashMap<String, String> = std::env::vars().collect();
