@@ -439,9 +439,15 @@ async fn under_make_run_with_ladder_speedup_an_unanswered_lead_moves_to_the_next
             .await
             .expect("moto data");
         let mine: Vec<_> = sent.into_iter().filter(|m| m.body.contains(&id)).collect();
+        // The sweep sends the new owner's email, then the old owner's:
+        // read once both are out.
+        let told_old = mine
+            .iter()
+            .any(|m| m.subject.starts_with("Reassigned to fed-rep"));
         if let Some(new) = mine
             .iter()
             .find(|m| m.subject.starts_with("Reassigned to you"))
+            .filter(|_| told_old)
         {
             break (new.clone(), mine);
         }
