@@ -24,6 +24,8 @@ MOTO_PORT ?= 5000
 SITE_PORT ?= 8080
 # Where `make run` listens for tracked replies (SMTP; the SES receiving stand-in).
 SMTP_PORT ?= 2525
+# Where `make run` serves the Slack, Teams and webhook stand-ins (when the rules file has channels or webhooks).
+STAND_INS_PORT ?= 4040
 TICK_SECONDS ?= 60
 # CONFIG=path runs the local system with another rules file (default: the shipped infra/config/firsthour.toml).
 CONFIG ?= infra/config/firsthour.toml
@@ -56,10 +58,16 @@ MDBOOK_VERSION := 0.5.4
 MDBOOK := .tools/mdbook/bin/mdbook
 MDBOOK_STAMP := .tools/mdbook/.mdbook-$(MDBOOK_VERSION)
 
+# The AWS CLI (v1, the one PyPI has) in its own venv (its botocore pin would clash with moto's):
+# the book's commands use it, and tests/docs_commands.rs runs them as pasted.
+AWSCLI_VENV := .venv-awscli
+AWSCLI := $(AWSCLI_VENV)/bin/aws
+AWSCLI_VERSION := 1.45.11
+
 CHROMIUM := /usr/bin/chromium
 CHROMEDRIVER := /usr/bin/chromedriver
 
-.PHONY: run test venv sam-venv checkov-venv build lint validate sam-build fuzz browser docs
+.PHONY: run test venv sam-venv checkov-venv awscli-venv build lint validate sam-build fuzz browser shell-tools docs
 
 ## venv: moto server (pinned) in a git-ignored virtualenv
 venv: $(MOTO) $(STANDARDWEBHOOKS) $(STAND_INS) $(SCHEMATHESIS)
@@ -98,6 +106,21 @@ browser:
 	$$apt install -y --no-install-recommends $$packages \
 	  || { $$apt update && $$apt install -y --no-install-recommends $$packages; }
 
+## shell-tools: jq (Debian's, apt-get only when missing): the book's re-drive recipe uses it
+shell-tools:
+	@if command -v jq >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+	echo "installing jq (a Debian package; the book's commands use it)"; \
+	apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get"; \
+	$$apt install -y --no-install-recommends jq || { $$apt update && $$apt install -y --no-install-recommends jq; }
+
+## awscli-venv: the AWS CLI (pinned) for the book's commands
+awscli-venv: $(AWSCLI)
+
+$(AWSCLI):
+	$(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/pip install --quiet 'awscli==$(AWSCLI_VERSION)'
+
 ## sam-venv: SAM CLI, cargo-lambda and zig (pinned) for validating and building the template
 sam-venv: $(SAM)
 
@@ -130,11 +153,11 @@ build:
 
 ## run: the whole system locally (intake on :$(PORT), moto on :$(MOTO_PORT), mail at /_local/mail, landing page on :$(SITE_PORT))
 run: venv build
-	$(CARGO) run --quiet --profile local -p firsthour-local --bin firsthour-local -- --port $(PORT) --moto-port $(MOTO_PORT) --config "$(CONFIG)" --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto $(if $(GOV_DOMAINS_FILE),--gov-domains "$(GOV_DOMAINS_FILE)") --ladder-speedup $(LADDER_SPEEDUP) --site-port $(SITE_PORT) --smtp-port $(SMTP_PORT) $(if $(filter undefined,$(origin GOV_REGISTRY_URL)),,--param "GovRegistryUrl=$(GOV_REGISTRY_URL)")
+	$(CARGO) run --quiet --profile local -p firsthour-local --bin firsthour-local -- --port $(PORT) --moto-port $(MOTO_PORT) --config "$(CONFIG)" --tick-seconds $(TICK_SECONDS) --moto-bin scripts/moto $(if $(GOV_DOMAINS_FILE),--gov-domains "$(GOV_DOMAINS_FILE)") --ladder-speedup $(LADDER_SPEEDUP) --site-port $(SITE_PORT) --smtp-port $(SMTP_PORT) --stand-ins-port $(STAND_INS_PORT) $(if $(filter undefined,$(origin GOV_REGISTRY_URL)),,--param "GovRegistryUrl=$(GOV_REGISTRY_URL)")
 
 ## test: every test, against a private moto on a free port, and the template checks
 ## (installs Chromium for the browser test first: see `browser`)
-test: venv browser validate build
+test: venv browser shell-tools awscli-venv validate build
 	./scripts/with-moto.sh scripts/moto $(CARGO) test --workspace
 
 lint:

@@ -6,7 +6,7 @@
 //! ```text
 //! firsthour-bench intake    [--rounds 300] [--burst 1000] [--concurrency 50] [--instances 4] [--bin-dir target/release] [--out FILE]
 //! firsthour-bench coldstart [--runs 20] [--bin-dir target/release] [--python .venv-bench/bin/python] [--out FILE]
-//! firsthour-bench sweep     [--sizes 1000,10000,100000] [--due 100] [--sweeps 5] [--out FILE]
+//! firsthour-bench sweep     [--sizes 1000,10000,100000] [--due 100] [--sweeps 5] [--load-parallel 8] [--out FILE]
 //! ```
 //!
 //! `intake` and `sweep` need a moto server (`AWS_ENDPOINT_URL`, as
@@ -22,24 +22,62 @@ mod sweep;
 use std::collections::HashMap;
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: firsthour-bench intake|coldstart|sweep [--option value]... (see bench/src/main.rs)";
+const USAGE: &str = "usage: firsthour-bench intake|coldstart|sweep [--option value]... (--help after one lists its options)";
+
+/// Each command and the options it reads (a misspelt option is refused,
+/// not silently measured with its default).
+const COMMANDS: &[(&str, &[&str])] = &[
+    (
+        "intake",
+        &[
+            "rounds",
+            "burst",
+            "concurrency",
+            "instances",
+            "bin-dir",
+            "out",
+        ],
+    ),
+    ("coldstart", &["runs", "bin-dir", "python", "out"]),
+    ("sweep", &["sizes", "due", "sweeps", "load-parallel", "out"]),
+];
+
+/// What the command line asked for.
+enum Parsed {
+    Run(Options),
+    Help(String),
+}
 
 /// `--name value` pairs after the subcommand.
 pub struct Options(HashMap<String, String>);
 
 impl Options {
-    fn parse(args: &[String]) -> Result<Self, String> {
+    fn parse(command: &str, args: &[String]) -> Result<Parsed, String> {
+        let known = COMMANDS
+            .iter()
+            .find(|(name, _)| *name == command)
+            .map(|(_, options)| *options)
+            .ok_or_else(|| format!("unknown command {command}\n{USAGE}"))?;
+        let usage = || {
+            let options: Vec<String> = known.iter().map(|o| format!("[--{o} …]")).collect();
+            format!("usage: firsthour-bench {command} {}", options.join(" "))
+        };
         let mut map = HashMap::new();
         let mut it = args.iter();
         while let Some(flag) = it.next() {
+            if flag == "--help" || flag == "-h" {
+                return Ok(Parsed::Help(usage()));
+            }
             let name = flag
                 .strip_prefix("--")
-                .ok_or_else(|| format!("unexpected argument {flag}\n{USAGE}"))?;
+                .ok_or_else(|| format!("unexpected argument {flag}\n{}", usage()))?;
+            if !known.contains(&name) {
+                return Err(format!("unknown option {flag}\n{}", usage()));
+            }
             let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
             map.insert(name.to_owned(), value.clone());
         }
-        Ok(Self(map))
+        Ok(Parsed::Run(Self(map)))
     }
 
     pub fn text(&self, name: &str, default: &str) -> String {
@@ -87,8 +125,12 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    let options = match Options::parse(rest) {
-        Ok(options) => options,
+    let options = match Options::parse(command, rest) {
+        Ok(Parsed::Run(options)) => options,
+        Ok(Parsed::Help(usage)) => {
+            println!("{usage}");
+            return ExitCode::SUCCESS;
+        }
         Err(message) => {
             eprintln!("{message}");
             return ExitCode::from(2);
@@ -118,5 +160,40 @@ fn main() -> ExitCode {
             eprintln!("firsthour-bench {command}: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn options_are_those_of_the_command() {
+        let Ok(Parsed::Run(options)) =
+            Options::parse("coldstart", &args(&["--runs", "40", "--bin-dir", "x"]))
+        else {
+            panic!("coldstart's own options parse");
+        };
+        assert_eq!(options.number("runs", 20), Ok(40));
+        let refused = Options::parse("coldstart", &args(&["--run", "40"]));
+        assert!(matches!(refused, Err(e) if e.contains("unknown option --run")));
+        assert!(matches!(
+            Options::parse("sweep", &args(&["--due"])),
+            Err(e) if e.contains("--due needs a value")
+        ));
+        assert!(Options::parse("nap", &[]).is_err());
+    }
+
+    #[test]
+    fn help_lists_the_options() {
+        let Ok(Parsed::Help(usage)) = Options::parse("sweep", &args(&["--sizes", "1", "--help"]))
+        else {
+            panic!("--help is answered");
+        };
+        assert!(usage.contains("--load-parallel"), "{usage}");
     }
 }

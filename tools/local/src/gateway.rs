@@ -1,7 +1,8 @@
 //! A local stand-in for the API Gateway HTTP API: each HTTP request becomes
 //! a payload-v2 event for the intake function, and its answer the response.
 //! Also serves `/_local/mail`, the emails the local stack sent (and the
-//! channel stand-ins' messages).
+//! channel stand-ins' messages), and `/_local/outputs`, the stack's outputs
+//! with their local values (what the book's `<OutputName>` placeholders stand for).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,8 +18,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
+use crate::bootstrap::LocalStack;
 use crate::mail;
 use crate::runtime_api::FunctionHost;
+use crate::template::{OutputValue, TemplateModel};
 
 pub struct GatewayState {
     pub intake: Arc<FunctionHost>,
@@ -66,6 +69,22 @@ pub fn router(state: Arc<GatewayState>) -> Router {
         .route("/_local/mail/{id}", get(single_mail_page))
         .fallback(proxy)
         .with_state(state)
+}
+
+/// [`router`], and `/_local/outputs` serving `outputs` (resolved once by the
+/// caller: the stack's values do not change while it runs). Apart from
+/// [`GatewayState`], so a gateway without a stack (the benchmarks) has no
+/// outputs to make up.
+pub fn router_with_outputs(state: Arc<GatewayState>, outputs: Vec<StackOutput>) -> Router {
+    outputs_router(outputs).merge(router(state))
+}
+
+fn outputs_router(outputs: Vec<StackOutput>) -> Router {
+    let outputs = Arc::new(outputs);
+    Router::new().route(
+        "/_local/outputs",
+        get(move || async move { outputs_response(&outputs) }),
+    )
 }
 
 /// The sent mail and the channel messages, narrowed by `?lead=` and `?to=`
@@ -144,6 +163,124 @@ async fn single_mail_page(
         )
             .into_response(),
     }
+}
+
+/// The outputs, as `describe-stacks --query "Stacks[0].Outputs"` prints them.
+fn outputs_response(outputs: &[StackOutput]) -> Response {
+    axum::Json(outputs).into_response()
+}
+
+/// One stack output as `aws cloudformation describe-stacks` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StackOutput {
+    pub output_key: String,
+    pub output_value: String,
+    /// Left out when the template gives none, as describe-stacks does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// The account and region moto answers for (the functions are told the same).
+const REGION: &str = "us-east-1";
+const ACCOUNT_ID: &str = "123456789012";
+
+/// The template's outputs with the local stack's values, in template order.
+/// An output whose condition does not hold, or whose value refers to
+/// something the local run does not create (the dashboard, the alarm topic,
+/// AppConfig without live rules…), is left out rather than given a made-up
+/// value. The HTTP API's URL is the local gateway's, `base_url`.
+pub fn stack_outputs(
+    model: &TemplateModel,
+    stack: &LocalStack,
+    base_url: &str,
+) -> Vec<StackOutput> {
+    let base_url = base_url.trim_end_matches('/');
+    let value_of = |name: &str| -> Option<String> {
+        match name {
+            "AWS::Region" => Some(REGION.to_owned()),
+            "AWS::URLSuffix" => Some("amazonaws.com".to_owned()),
+            "AWS::Partition" => Some("aws".to_owned()),
+            "AWS::AccountId" => Some(ACCOUNT_ID.to_owned()),
+            "AWS::StackName" => Some(stack.prefix.clone()),
+            // Parameters are among the refs too (their run values, else their defaults).
+            other => stack.refs.get(other).cloned(),
+        }
+    };
+    let attribute = |resource: &str, attribute: &str| -> Option<String> {
+        if model.http_api.as_deref() == Some(resource) && attribute == "ApiEndpoint" {
+            return Some(base_url.to_owned());
+        }
+        stack
+            .attributes
+            .get(&format!("{resource}.{attribute}"))
+            .cloned()
+    };
+    model
+        .outputs
+        .iter()
+        .filter(|output| {
+            output
+                .condition
+                .as_deref()
+                .is_none_or(|condition| model.condition_holds(condition, &value_of) == Some(true))
+        })
+        .filter_map(|output| {
+            let value = match &output.value {
+                OutputValue::Literal(text) => Some(text.clone()),
+                OutputValue::Ref(name) => value_of(name),
+                OutputValue::GetAtt(resource, name) => attribute(resource, name),
+                OutputValue::Sub(text) => {
+                    let api_url = model.http_api.as_deref().and_then(|api| {
+                        text.strip_prefix(&format!(
+                            "https://${{{api}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}"
+                        ))
+                    });
+                    match api_url {
+                        // The HTTP API's URL is where the local gateway listens.
+                        Some(rest) => substitute(rest, &value_of, &attribute)
+                            .map(|rest| format!("{base_url}{rest}")),
+                        None => substitute(text, &value_of, &attribute),
+                    }
+                }
+            }?;
+            Some(StackOutput {
+                output_key: output.key.clone(),
+                output_value: value,
+                description: output.description.clone(),
+            })
+        })
+        .collect()
+}
+
+/// `Fn::Sub` on `text`: `${Name}` from `value_of`, `${Resource.Attribute}`
+/// from `attribute`, `${!Text}` as the literal `${Text}`. `None` when a
+/// name has no value here.
+fn substitute(
+    text: &str,
+    value_of: &dyn Fn(&str) -> Option<String>,
+    attribute: &dyn Fn(&str, &str) -> Option<String>,
+) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}')?;
+        let name = &after[..end];
+        if let Some(literal) = name.strip_prefix('!') {
+            out.push_str("${");
+            out.push_str(literal);
+            out.push('}');
+        } else if let Some((resource, name)) = name.split_once('.') {
+            out.push_str(&attribute(resource, name)?);
+        } else {
+            out.push_str(&value_of(name)?);
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// The payload-v2 event API Gateway would send for this request.
@@ -347,4 +484,259 @@ fn gateway_error(status: StatusCode, message: &str) -> Response {
         json!({ "message": message }).to_string(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use super::*;
+
+    fn shipped() -> TemplateModel {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
+        match TemplateModel::load(&path) {
+            Ok(model) => model,
+            Err(err) => panic!("infra/template.yaml: {err}"),
+        }
+    }
+
+    const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:firsthour-local";
+    const QUEUE: &str = "http://127.0.0.1:5000/123456789012/firsthour-local";
+
+    /// A local stack as `LocalStack::create` leaves it: parameters and
+    /// resources in `refs`, queue attributes in `attributes`.
+    fn stack(parameters: &[(&str, &str)]) -> LocalStack {
+        let mut refs: BTreeMap<String, String> = [
+            ("LeadTable", "firsthour-local-leads".to_owned()),
+            ("LeadBus", "firsthour-local-leads".to_owned()),
+            (
+                "TouchApiTokenSecret",
+                format!("{SECRET}-TouchApiTokenSecret-a1"),
+            ),
+            ("OutboundSecrets", format!("{SECRET}-OutboundSecrets-b2")),
+            ("RouterFailureQueue", format!("{QUEUE}-RouterFailureQueue")),
+            (
+                "DeliveryDeadLetterQueue",
+                format!("{QUEUE}-DeliveryDeadLetterQueue"),
+            ),
+            ("AppConfigExtensionLayerArn", String::new()),
+            ("InboundDomain", "replies.firsthour.test".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        refs.extend(
+            parameters
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        LocalStack {
+            prefix: "firsthour-local".into(),
+            table_name: "firsthour-local-leads".into(),
+            bus_name: "firsthour-local-leads".into(),
+            rule_queues: Vec::new(),
+            queues: BTreeMap::new(),
+            queue_rules: Vec::new(),
+            refs,
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    fn values(outputs: &[StackOutput]) -> Vec<(&str, &str)> {
+        outputs
+            .iter()
+            .map(|o| (o.output_key.as_str(), o.output_value.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn the_outputs_get_the_local_stacks_values_in_template_order() {
+        let outputs = stack_outputs(&shipped(), &stack(&[]), "http://127.0.0.1:3000");
+        let secret = |id: &str| format!("{SECRET}-{id}");
+        let queue = |id: &str| format!("{QUEUE}-{id}");
+        assert_eq!(
+            values(&outputs),
+            [
+                ("WebhookUrl", "http://127.0.0.1:3000/leads"),
+                ("ApiBaseUrl", "http://127.0.0.1:3000"),
+                ("TableName", "firsthour-local-leads"),
+                ("BusName", "firsthour-local-leads"),
+                ("OutboundSecretsArn", secret("OutboundSecrets-b2").as_str()),
+                (
+                    "SlackInteractivityUrl",
+                    "http://127.0.0.1:3000/slack/interactions"
+                ),
+                (
+                    "DeliveryDeadLetterQueueUrl",
+                    queue("DeliveryDeadLetterQueue").as_str()
+                ),
+                (
+                    "TouchApiTokenSecretArn",
+                    secret("TouchApiTokenSecret-a1").as_str()
+                ),
+                (
+                    "RouterFailureQueueUrl",
+                    queue("RouterFailureQueue").as_str()
+                ),
+                // The stack's condition holds (a domain) though the rule set is not created.
+                (
+                    "InboundMxRecord",
+                    "replies.firsthour.test MX 10 inbound-smtp.us-east-1.amazonaws.com"
+                ),
+            ]
+        );
+        assert_eq!(
+            outputs[2].description.as_deref(),
+            Some("The lead table."),
+            "{outputs:?}"
+        );
+    }
+
+    #[test]
+    fn outputs_of_what_the_local_run_lacks_or_whose_condition_fails_are_left_out() {
+        let model = shipped();
+        let keys = |stack: &LocalStack| -> Vec<String> {
+            stack_outputs(&model, stack, "http://127.0.0.1:3000/")
+                .into_iter()
+                .map(|o| o.output_key)
+                .collect()
+        };
+        let all = keys(&stack(&[]));
+        // Nothing local for the alarm topic, the dashboard, the receipt rule
+        // set, nor AppConfig (its condition fails without the layer).
+        for missing in [
+            "AlarmTopicArn",
+            "DashboardName",
+            "InboundReceiptRuleSet",
+            "RulesApplicationId",
+            "RulesProfileId",
+        ] {
+            assert!(!all.iter().any(|k| k == missing), "{missing} in {all:?}");
+        }
+        // Without a domain the MX record output does not exist, as in AWS.
+        let no_domain = keys(&stack(&[("InboundDomain", "")]));
+        assert!(
+            !no_domain.iter().any(|k| k == "InboundMxRecord"),
+            "{no_domain:?}"
+        );
+        // With live rules on, the condition holds but the application is
+        // still not created locally: still left out, not invented.
+        let live = keys(&stack(&[(
+            "AppConfigExtensionLayerArn",
+            "arn:aws:lambda:layer",
+        )]));
+        assert!(!live.iter().any(|k| k.starts_with("Rules")), "{live:?}");
+        // A resource the stack lacks leaves its output out.
+        let mut without_table = stack(&[]);
+        without_table.refs.remove("LeadTable");
+        assert!(!keys(&without_table).iter().any(|k| k == "TableName"));
+    }
+
+    #[test]
+    fn sub_reads_names_attributes_pseudo_parameters_and_escapes() {
+        let value_of = |name: &str| match name {
+            "AWS::Region" => Some("us-east-1".to_owned()),
+            "Queue" => Some("https://queue".to_owned()),
+            _ => None,
+        };
+        let attribute = |resource: &str, name: &str| {
+            (resource == "Queue" && name == "Arn").then(|| "arn:q".to_owned())
+        };
+        let sub = |text: &str| substitute(text, &value_of, &attribute);
+        assert_eq!(
+            sub("${Queue} ${Queue.Arn} in ${AWS::Region}, ${!Literal}"),
+            Some("https://queue arn:q in us-east-1, ${Literal}".into())
+        );
+        assert_eq!(sub("no references"), Some("no references".into()));
+        assert_eq!(sub("${Unknown}/x"), None);
+        assert_eq!(sub("${Queue.QueueName}"), None);
+        assert_eq!(sub("${unterminated"), None);
+    }
+
+    #[test]
+    fn get_att_outputs_read_the_stacks_attributes_and_the_api_endpoint_is_the_gateway() {
+        let text = r#"
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+  Bus: {Type: AWS::Events::EventBus}
+  Api: {Type: AWS::Serverless::HttpApi}
+Outputs:
+  QueueArn: {Value: !GetAtt Q.Arn}
+  Endpoint: {Value: {"Fn::GetAtt": [Api, ApiEndpoint]}}
+  Missing: {Value: !GetAtt Q.Nothing}
+  Plain: {Value: as written}
+  Stack: {Value: !Sub "${AWS::StackName}/${AWS::AccountId}/${AWS::Partition}"}
+"#;
+        let model = match serde_yaml::from_str(text).map(TemplateModel::from_value) {
+            Ok(Ok(model)) => model,
+            other => panic!("{other:?}"),
+        };
+        let mut local = stack(&[]);
+        local
+            .attributes
+            .insert("Q.Arn".into(), "arn:aws:sqs:q".into());
+        assert_eq!(
+            values(&stack_outputs(&model, &local, "http://127.0.0.1:3105")),
+            [
+                ("QueueArn", "arn:aws:sqs:q"),
+                ("Endpoint", "http://127.0.0.1:3105"),
+                ("Plain", "as written"),
+                ("Stack", "firsthour-local/123456789012/aws"),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_outputs_are_served_as_describe_stacks_prints_them() {
+        let app = outputs_router(vec![
+            StackOutput {
+                output_key: "TableName".into(),
+                output_value: "firsthour-local-leads".into(),
+                description: Some("The lead table.".into()),
+            },
+            StackOutput {
+                output_key: "Bare".into(),
+                output_value: "x".into(),
+                description: None,
+            },
+        ]);
+        let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+            Ok(listener) => listener,
+            Err(err) => panic!("bind: {err}"),
+        };
+        let addr = match listener.local_addr() {
+            Ok(addr) => addr,
+            Err(err) => panic!("{err}"),
+        };
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let response = match reqwest::get(format!("http://{addr}/_local/outputs")).await {
+            Ok(response) => response,
+            Err(err) => panic!("GET /_local/outputs: {err}"),
+        };
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        assert_eq!(
+            response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json")
+        );
+        let parsed: Value = match response.json().await {
+            Ok(parsed) => parsed,
+            Err(err) => panic!("{err}"),
+        };
+        server.abort();
+        assert_eq!(
+            parsed,
+            json!([
+                {"OutputKey": "TableName", "OutputValue": "firsthour-local-leads", "Description": "The lead table."},
+                {"OutputKey": "Bare", "OutputValue": "x"}
+            ])
+        );
+    }
 }

@@ -2,9 +2,10 @@
 //!
 //! Starts moto server, creates the stack from `infra/template.yaml`, runs the
 //! function binaries behind Runtime API stand-ins, serves the intake on
-//! http://127.0.0.1:3000/leads and the sent mail on /_local/mail, ticks the
-//! escalation schedule, and serves the landing-page example on
-//! http://127.0.0.1:8080. Ctrl-C stops everything it started.
+//! http://127.0.0.1:3000/leads, the sent mail on /_local/mail and the stack's
+//! outputs on /_local/outputs, ticks the escalation schedule, and serves the
+//! landing-page example on http://127.0.0.1:8080. Ctrl-C stops everything it
+//! started.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -311,7 +312,8 @@ async fn run(
     println!(
         "\nfirsthour is running locally.\n\
          \n  intake      POST {base}/leads  (or {base}/leads/{{source}})\
-         \n  sent mail   {base}/_local/mail{landing}{smtp}{channels}{rules}\
+         \n  sent mail   {base}/_local/mail\
+         \n  outputs     {base}/_local/outputs  (the stack's outputs, as describe-stacks gives them: the values of the book's <OutputName> placeholders){landing}{smtp}{channels}{rules}\
          \n  emulator    {emulator_url}  (moto)\
          \n  schedule    escalation every {tick} s; .gov registry refresh at start, then daily{refresh}\
          \n\nTry:\n  curl -i {base}/leads -H 'content-type: application/json' \\\n    -d '{{\"email\":\"jane.doe@example.com\",\"name\":\"Jane Doe\",\"company\":\"Example Inc\",\"message\":\"Please call me\"}}'\

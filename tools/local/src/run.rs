@@ -210,12 +210,15 @@ pub async fn start(options: &RunOptions, sdk: &SdkConfig) -> Result<RunningStack
         .ok_or("the template has no intake function")?;
     let listener = tokio::net::TcpListener::bind(options.http_addr).await?;
     let http_addr = listener.local_addr()?;
-    let app = gateway::router(Arc::new(GatewayState {
-        intake,
-        emulator_url: options.emulator_url.clone(),
-        limits: options.gateway,
-        mail_view: crate::mail::ViewState::new(stand_ins.as_ref().map(StandIns::base_url)),
-    }));
+    let app = gateway::router_with_outputs(
+        Arc::new(GatewayState {
+            intake,
+            emulator_url: options.emulator_url.clone(),
+            limits: options.gateway,
+            mail_view: crate::mail::ViewState::new(stand_ins.as_ref().map(StandIns::base_url)),
+        }),
+        gateway::stack_outputs(&model, &stack, &format!("http://{http_addr}")),
+    );
     tasks.push(tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(err) = axum::serve(listener, service).await {

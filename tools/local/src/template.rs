@@ -3,9 +3,11 @@
 //! rules' patterns, the schedules, the queues and their consumers, and
 //! every function's environment.
 //!
-//! Conditions (`Condition:`) are not evaluated: a conditional resource is
-//! read like any other (the inbound function runs locally whatever
-//! `InboundDomain` is; only its SMTP stand-in waits for a domain).
+//! Conditions (`Condition:`) are not evaluated for resources: a conditional
+//! resource is read like any other (the inbound function runs locally
+//! whatever `InboundDomain` is; only its SMTP stand-in waits for a domain).
+//! An output's condition can be ([`TemplateModel::condition_holds`]), so the
+//! local outputs list what a deployment with the same parameters would.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -148,6 +150,28 @@ pub enum EnvValue {
     GetAtt(String, String),
 }
 
+/// An output's `Value` as written (resolved against a stack later).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputValue {
+    Literal(String),
+    /// `!Ref X` or `{Ref: X}`.
+    Ref(String),
+    /// `!GetAtt X.Attr` or `{Fn::GetAtt: [X, Attr]}`: (resource, attribute).
+    GetAtt(String, String),
+    /// `!Sub "…${X}…"` or `{Fn::Sub: "…"}`.
+    Sub(String),
+}
+
+/// One of the template's `Outputs:`, in template order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputDef {
+    pub key: String,
+    pub description: Option<String>,
+    /// The condition the output exists under, if any.
+    pub condition: Option<String>,
+    pub value: OutputValue,
+}
+
 /// What the local stack needs from the template.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TemplateModel {
@@ -167,6 +191,12 @@ pub struct TemplateModel {
     pub queue_rules: Vec<QueueRuleDef>,
     /// Functions' `SQS` events (event source mappings).
     pub sqs_events: Vec<SqsEventDef>,
+    /// The `Outputs:` whose value has a shape read here (`Ref`, `GetAtt`,
+    /// `Sub` or a literal; others, such as `!Join`, are left out).
+    pub outputs: Vec<OutputDef>,
+    /// The HTTP API's logical id (`AWS::Serverless::HttpApi`), whose URL is
+    /// the local gateway's.
+    pub http_api: Option<String>,
     /// The raw template, for checks that want more.
     pub raw: Value,
 }
@@ -227,6 +257,104 @@ fn get_att(value: &Value) -> Option<(String, String)> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// An output's value, if it has one of the shapes [`OutputValue`] knows.
+fn output_value(value: &Value) -> Option<OutputValue> {
+    if let Some((resource, attribute)) = get_att(value) {
+        return Some(OutputValue::GetAtt(resource, attribute));
+    }
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged
+            .value
+            .as_str()
+            .map(|name| OutputValue::Ref(name.to_owned())),
+        // `!Sub [text, {vars}]` is not read: its variables would need evaluating.
+        Value::Tagged(tagged) if tagged.tag == "Sub" => tagged
+            .value
+            .as_str()
+            .map(|text| OutputValue::Sub(text.to_owned())),
+        Value::Mapping(map) if map.len() == 1 => {
+            if let Some(name) = map.get("Ref") {
+                name.as_str().map(|name| OutputValue::Ref(name.to_owned()))
+            } else {
+                map.get("Fn::Sub")
+                    .and_then(Value::as_str)
+                    .map(|text| OutputValue::Sub(text.to_owned()))
+            }
+        }
+        Value::Tagged(_) | Value::Mapping(_) | Value::Sequence(_) | Value::Null => None,
+        other => text(other).map(OutputValue::Literal),
+    }
+}
+
+/// The template's `Outputs:` in order. A value of a shape not read here is
+/// skipped; an output without a `Value`, or with a `Description` or
+/// `Condition` that is not a string, is refused by name.
+fn outputs(raw: &Value) -> Result<Vec<OutputDef>, TemplateError> {
+    let section = match raw.get("Outputs") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Mapping(section)) => section,
+        Some(_) => return Err(shape("Outputs must map output names to outputs")),
+    };
+    let mut read = Vec::new();
+    for (key, output) in section {
+        let key = key
+            .as_str()
+            .ok_or_else(|| shape("Outputs: an output name is not a string"))?;
+        let string_field = |field: &str| match output.get(field) {
+            None => Ok(None),
+            Some(Value::String(value)) => Ok(Some(value.clone())),
+            Some(_) => Err(shape(format!("output {key}: {field} must be a string"))),
+        };
+        let description = string_field("Description")?;
+        let condition = string_field("Condition")?;
+        let value = output
+            .get("Value")
+            .ok_or_else(|| shape(format!("output {key}: Value is missing")))?;
+        if let Some(value) = output_value(value) {
+            read.push(OutputDef {
+                key: key.to_owned(),
+                description,
+                condition,
+                value,
+            });
+        }
+    }
+    Ok(read)
+}
+
+/// Conditions nest (`!Condition X`); deeper than this is taken for a loop.
+const MAX_CONDITION_DEPTH: usize = 32;
+
+/// The intrinsic function `value` calls, and its argument: `!Not [...]`
+/// or `{Fn::Not: [...]}` → ("Not", [...]); `{Condition: X}` → ("Condition", X).
+fn intrinsic(value: &Value) -> Option<(&'static str, &Value)> {
+    const FUNCTIONS: [&str; 5] = ["Not", "And", "Or", "Equals", "Condition"];
+    match value {
+        Value::Tagged(tagged) => FUNCTIONS
+            .into_iter()
+            .find(|f| tagged.tag == *f)
+            .map(|f| (f, &tagged.value)),
+        Value::Mapping(map) if map.len() == 1 => FUNCTIONS.into_iter().find_map(|f| {
+            let key = if f == "Condition" {
+                f.to_owned()
+            } else {
+                format!("Fn::{f}")
+            };
+            map.get(key.as_str()).map(|argument| (f, argument))
+        }),
+        _ => None,
+    }
+}
+
+/// A condition function's operand: a literal, or `Ref` to a parameter.
+fn operand(value: &Value, value_of: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => value_of(tagged.value.as_str()?),
+        Value::Mapping(map) if map.len() == 1 => value_of(map.get("Ref")?.as_str()?),
+        other => text(other),
     }
 }
 
@@ -498,7 +626,12 @@ impl TemplateModel {
                 targets,
             });
         }
+        let http_api = of_type("AWS::Serverless::HttpApi")
+            .next()
+            .map(|(id, _)| id.to_owned());
         Ok(Self {
+            outputs: outputs(&raw)?,
+            http_api,
             table,
             secrets,
             queues,
@@ -523,6 +656,56 @@ impl TemplateModel {
 
     pub fn queue(&self, logical_id: &str) -> Option<&QueueDef> {
         self.queues.iter().find(|q| q.logical_id == logical_id)
+    }
+
+    /// Whether the template's condition `name` holds, `value_of` giving
+    /// parameters' and pseudo parameters' values. `None` when it cannot be
+    /// told (no such condition, a function or value not known here, a loop).
+    pub fn condition_holds(
+        &self,
+        name: &str,
+        value_of: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<bool> {
+        self.condition_at(name, value_of, 0)
+    }
+
+    fn condition_at(
+        &self,
+        name: &str,
+        value_of: &dyn Fn(&str) -> Option<String>,
+        depth: usize,
+    ) -> Option<bool> {
+        if depth > MAX_CONDITION_DEPTH {
+            return None;
+        }
+        let definition = self.raw.get("Conditions")?.get(name)?;
+        self.holds(definition, value_of, depth + 1)
+    }
+
+    fn holds(
+        &self,
+        expression: &Value,
+        value_of: &dyn Fn(&str) -> Option<String>,
+        depth: usize,
+    ) -> Option<bool> {
+        let (function, argument) = intrinsic(expression)?;
+        if function == "Condition" {
+            return self.condition_at(argument.as_str()?, value_of, depth);
+        }
+        let operands = argument.as_sequence()?;
+        match (function, operands.as_slice()) {
+            ("Not", [one]) => self.holds(one, value_of, depth).map(|held| !held),
+            ("Equals", [left, right]) => {
+                Some(operand(left, value_of)? == operand(right, value_of)?)
+            }
+            ("And", all) if !all.is_empty() => all.iter().try_fold(true, |so_far, one| {
+                Some(self.holds(one, value_of, depth)? && so_far)
+            }),
+            ("Or", any) if !any.is_empty() => any.iter().try_fold(false, |so_far, one| {
+                Some(self.holds(one, value_of, depth)? || so_far)
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -830,6 +1013,171 @@ Resources:
                 Ok(_) => panic!("accepted: {resources}"),
             }
         }
+    }
+
+    #[test]
+    fn the_shipped_outputs_are_read_in_template_order_with_their_values() {
+        let model = shipped();
+        let output = |key: &str| model.outputs.iter().find(|o| o.key == key).cloned();
+        assert_eq!(
+            output("TableName"),
+            Some(OutputDef {
+                key: "TableName".into(),
+                description: Some("The lead table.".into()),
+                condition: None,
+                value: OutputValue::Ref("LeadTable".into()),
+            })
+        );
+        assert_eq!(
+            output("TouchApiTokenSecretArn").map(|o| o.value),
+            Some(OutputValue::Ref("TouchApiTokenSecret".into()))
+        );
+        assert_eq!(
+            output("WebhookUrl").map(|o| o.value),
+            Some(OutputValue::Sub(
+                "https://${LeadApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/leads".into()
+            ))
+        );
+        assert_eq!(
+            output("RulesApplicationId").and_then(|o| o.condition),
+            Some("LiveRules".into())
+        );
+        let keys: Vec<&str> = model.outputs.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(keys.first(), Some(&"WebhookUrl"));
+        assert_eq!(keys.last(), Some(&"InboundMxRecord"));
+        for key in [
+            "BusName",
+            "OutboundSecretsArn",
+            "RouterFailureQueueUrl",
+            "DeliveryDeadLetterQueueUrl",
+        ] {
+            assert!(keys.contains(&key), "{key} in {keys:?}");
+        }
+        assert_eq!(model.http_api.as_deref(), Some("LeadApi"));
+    }
+
+    #[test]
+    fn output_values_are_read_in_their_long_forms_and_other_shapes_are_skipped() {
+        let text = format!(
+            r#"{MINIMAL}
+Outputs:
+  LongRef: {{Value: {{Ref: Table}}}}
+  LongGetAtt: {{Value: {{"Fn::GetAtt": [Table, Arn]}}}}
+  ShortGetAtt: {{Value: !GetAtt Table.StreamArn}}
+  LongSub: {{Value: {{"Fn::Sub": "${{Table}}-x"}}}}
+  Literal: {{Description: plain, Value: some text}}
+  Joined: {{Value: !Join ["", [a, b]]}}
+  SubWithVariables: {{Value: !Sub ["${{X}}", {{X: y}}]}}
+  Listed: {{Value: [a, b]}}
+"#
+        );
+        let outputs = TemplateModel::from_value(yaml(&text))
+            .map(|m| m.outputs)
+            .map_err(|e| e.to_string());
+        let output = |key: &str, description: Option<&str>, value| OutputDef {
+            key: key.into(),
+            description: description.map(Into::into),
+            condition: None,
+            value,
+        };
+        assert_eq!(
+            outputs,
+            Ok(vec![
+                output("LongRef", None, OutputValue::Ref("Table".into())),
+                output(
+                    "LongGetAtt",
+                    None,
+                    OutputValue::GetAtt("Table".into(), "Arn".into())
+                ),
+                output(
+                    "ShortGetAtt",
+                    None,
+                    OutputValue::GetAtt("Table".into(), "StreamArn".into())
+                ),
+                output("LongSub", None, OutputValue::Sub("${Table}-x".into())),
+                output(
+                    "Literal",
+                    Some("plain"),
+                    OutputValue::Literal("some text".into())
+                ),
+            ])
+        );
+    }
+
+    #[test]
+    fn outputs_that_cannot_be_read_are_refused_by_name() {
+        for (outputs, expected) in [
+            ("Outputs: [a, b]", "Outputs must map"),
+            (
+                "Outputs:
+  NoValue: {Description: d}",
+                "output NoValue: Value is missing",
+            ),
+            (
+                "Outputs:
+  Odd: {Description: [d], Value: x}",
+                "output Odd: Description must be a string",
+            ),
+            (
+                "Outputs:
+  Odd: {Condition: !Not [X], Value: x}",
+                "output Odd: Condition must be a string",
+            ),
+        ] {
+            match TemplateModel::from_value(yaml(&format!("{MINIMAL}{outputs}\n"))) {
+                Err(TemplateError::Shape(message)) => {
+                    assert!(message.contains(expected), "{message}");
+                }
+                other => panic!("{outputs}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn conditions_are_evaluated_from_parameter_values() {
+        let model = shipped();
+        let with = |inbound: &'static str| {
+            move |name: &str| match name {
+                "InboundDomain" => Some(inbound.to_owned()),
+                "AWS::Partition" => Some("aws".to_owned()),
+                _ => None,
+            }
+        };
+        assert_eq!(
+            model.condition_holds("ReceivesReplies", &with("replies.example.com")),
+            Some(true)
+        );
+        assert_eq!(
+            model.condition_holds("ReceivesReplies", &with("")),
+            Some(false)
+        );
+        assert_eq!(
+            model.condition_holds("HasSchemaRegistry", &with("")),
+            Some(true)
+        );
+        // AppConfigExtensionLayerArn has no value here: not told.
+        assert_eq!(model.condition_holds("LiveRules", &with("")), None);
+        assert_eq!(model.condition_holds("NoSuchCondition", &with("")), None);
+
+        let text = format!(
+            r#"{MINIMAL}
+Conditions:
+  Loop: !Condition Loop
+  Both: {{"Fn::And": [{{Condition: Yes}}, !Equals [a, a]]}}
+  Either: !Or [!Not [!Condition No], !Equals [!Ref P, y]]
+  Yes: !Equals [1, "1"]
+  No: !Equals [!Ref P, x]
+"#
+        );
+        let model = match TemplateModel::from_value(yaml(&text)) {
+            Ok(model) => model,
+            Err(err) => panic!("{err}"),
+        };
+        let p_is_x = |name: &str| (name == "P").then(|| "x".to_owned());
+        assert_eq!(model.condition_holds("Loop", &p_is_x), None);
+        assert_eq!(model.condition_holds("Both", &p_is_x), Some(true));
+        assert_eq!(model.condition_holds("Either", &p_is_x), Some(false));
+        assert_eq!(model.condition_holds("No", &p_is_x), Some(true));
     }
 
     #[test]
