@@ -260,15 +260,8 @@ fn check_shown(at: &str, line: &str, failures: &mut Vec<String>) {
         let Some(first) = words.first() else { continue };
         if *first == "make" {
             let mut dry = Command::new("make");
-            dry.arg("-n").args(&words[1..]).current_dir(root());
-            match reader_env(&mut dry).output() {
-                Ok(out) if out.status.success() => {}
-                Ok(out) => failures.push(format!(
-                    "{at}: `{command}`: make -n fails: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )),
-                Err(e) => failures.push(format!("{at}: make: {e}")),
-            }
+            dry.arg("-n").args(&words[1..]);
+            must_succeed(dry, at, &format!("`{command}`: make -n fails"), failures);
             continue;
         }
         let binary = first.rsplit('/').next().unwrap_or(first);
@@ -281,18 +274,22 @@ fn check_shown(at: &str, line: &str, failures: &mut Vec<String>) {
         let args = command[first.len()..].trim();
         let args = fill_placeholders(args, &|_| Some("x".to_owned())).unwrap_or_default();
         let mut check = Command::new("bash");
-        check
-            .arg("-c")
-            .arg(format!("{binary} {args} --help"))
-            .current_dir(root());
-        match reader_env(&mut check).output() {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => failures.push(format!(
-                "{at}: `{command}` does not parse: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )),
-            Err(e) => failures.push(format!("{at}: {e}")),
-        }
+        check.arg("-c").arg(format!("{binary} {args} --help"));
+        must_succeed(check, at, &format!("`{command}` does not parse"), failures);
+    }
+}
+
+/// Runs `command` from the project's root as a reader would; a failure is
+/// noted with what it said.
+fn must_succeed(mut command: Command, at: &str, what: &str, failures: &mut Vec<String>) {
+    command.current_dir(root());
+    match reader_env(&mut command).output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => failures.push(format!(
+            "{at}: {what}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Err(e) => failures.push(format!("{at}: {what}: {e}")),
     }
 }
 

@@ -489,17 +489,9 @@ fn gateway_error(status: StatusCode, message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::path::Path;
 
     use super::*;
-
-    fn shipped() -> TemplateModel {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
-        match TemplateModel::load(&path) {
-            Ok(model) => model,
-            Err(err) => panic!("infra/template.yaml: {err}"),
-        }
-    }
+    use crate::template::shipped;
 
     const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:firsthour-local";
     const QUEUE: &str = "http://127.0.0.1:5000/123456789012/firsthour-local";

@@ -789,17 +789,19 @@ fn table_def(id: &str, table: &Value) -> Result<TableDef, TemplateError> {
     })
 }
 
+/// The shipped `infra/template.yaml`, read (for this crate's tests).
+#[cfg(test)]
+pub(crate) fn shipped() -> TemplateModel {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
+    match TemplateModel::load(&path) {
+        Ok(model) => model,
+        Err(err) => panic!("infra/template.yaml: {err}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn shipped() -> TemplateModel {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
-        match TemplateModel::load(&path) {
-            Ok(model) => model,
-            Err(err) => panic!("infra/template.yaml: {err}"),
-        }
-    }
 
     fn yaml(text: &str) -> Value {
         match serde_yaml::from_str(text) {
