@@ -3,7 +3,7 @@
 //! re-drive, and the sweep's reads staying proportional to the due leads.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
@@ -20,23 +20,6 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 
 const JSON: (&str, &str) = ("content-type", "application/json");
-
-/// Keeps every email it is given.
-#[derive(Clone, Default)]
-struct Outbox(Arc<Mutex<Vec<OutgoingEmail>>>);
-
-impl Outbox {
-    fn take(&self) -> Vec<OutgoingEmail> {
-        std::mem::take(&mut *self.0.lock().expect("outbox"))
-    }
-}
-
-impl Mailer for Outbox {
-    async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError> {
-        self.0.lock().expect("outbox").push(email.clone());
-        Ok(format!("m-{}", ulid::Ulid::new()))
-    }
-}
 
 fn to(emails: &[OutgoingEmail]) -> Vec<String> {
     let mut all: Vec<String> = emails.iter().flat_map(|e| e.to.clone()).collect();

@@ -4,15 +4,12 @@
 //! test sets: posted, routed, swept, claimed, touched.
 
 use std::collections::{HashMap, HashSet};
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_sdk_dynamodb::types::AttributeValue;
 use firsthour::lead::LeadId;
-use firsthour::notify::OutgoingEmail;
-use firsthour::ports::{EscalationStore, MailError, Mailer, ManualClock};
+use firsthour::ports::{EscalationStore, ManualClock};
 use firsthour_aws::DynamoLeadStore;
 use firsthour_tests::*;
 use time::OffsetDateTime;
@@ -48,23 +45,6 @@ name = "fallback"
 segment = "unmatched"
 recipients = ["ops@example.com"]
 "#;
-
-/// Keeps every email it is given.
-#[derive(Clone, Default)]
-struct Outbox(Arc<Mutex<Vec<OutgoingEmail>>>);
-
-impl Outbox {
-    fn take(&self) -> Vec<OutgoingEmail> {
-        std::mem::take(&mut *self.0.lock().expect("outbox"))
-    }
-}
-
-impl Mailer for Outbox {
-    async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError> {
-        self.0.lock().expect("outbox").push(email.clone());
-        Ok(format!("m-{}", ulid::Ulid::new()))
-    }
-}
 
 /// A stack with the test's rules, and a clock it moves by hand.
 struct World {
@@ -189,7 +169,7 @@ impl World {
         let mut all = vec!["leads"];
         all.extend_from_slice(args);
         all.extend(["--table", &self.t.stack.table_name, "--rules", &self.rules]);
-        cli(&all, env)
+        firsthour_cli_with(&all, env)
     }
 
     /// What the stack's functions send email and sign claim links with.
@@ -205,44 +185,6 @@ impl World {
         .filter_map(|k| env.get(*k).map(|v| ((*k).to_owned(), v.clone())))
         .collect()
     }
-}
-
-/// The CLI binary on the test emulator, no terminal on stdin: (exit code, stdout, stderr).
-fn cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let mut command = std::process::Command::new(binary("firsthour"));
-    command
-        .args(args)
-        .current_dir(root())
-        .env("AWS_ENDPOINT_URL", emulator_url())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .stdin(Stdio::null());
-    for var in [
-        "FIRSTHOUR_TABLE_NAME",
-        "FIRSTHOUR_SENDER_EMAIL",
-        "FIRSTHOUR_PUBLIC_BASE_URL",
-        "FIRSTHOUR_LINK_SIGNING_KEY",
-        "FIRSTHOUR_LINK_SIGNING_KEY_SECRET_ARN",
-        "FIRSTHOUR_SES_CONFIGURATION_SET",
-        "FIRSTHOUR_APPCONFIG_APPLICATION",
-        "FIRSTHOUR_APPCONFIG_ENVIRONMENT",
-        "FIRSTHOUR_APPCONFIG_PROFILE",
-        "FIRSTHOUR_APPCONFIG_STRATEGY",
-        "FIRSTHOUR_STACK_NAME",
-        "FIRSTHOUR_LADDER_SPEEDUP",
-    ] {
-        command.env_remove(var);
-    }
-    command.envs(env.iter().copied());
-    let output = command
-        .output()
-        .expect("the firsthour CLI runs (cargo build --workspace --bins --profile local)");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 /// The header and rows of the CLI's CSV (its values here hold no commas or quotes).
@@ -1024,7 +966,7 @@ async fn rules_deploy_refuses_an_invalid_file_and_stores_a_valid_one_as_a_hosted
     let bad = temp_config("[[rules]]\nname = \"x\"\nsegment = \"s\"\nrecipients = [\"nope\"]\n");
     let mut args = vec!["rules", "deploy", bad.as_str(), "--yes"];
     args.extend(ids);
-    let (code, _, err) = cli(&args, &[]);
+    let (code, _, err) = firsthour_cli(&args);
     assert_ne!(code, 0);
     assert!(
         err.contains("not deployed") && err.contains("line 4") && err.contains("nope"),
@@ -1034,7 +976,7 @@ async fn rules_deploy_refuses_an_invalid_file_and_stores_a_valid_one_as_a_hosted
 
     // No ids, and none found by the stack's names.
     let config = shipped_config().display().to_string();
-    let (code, _, err) = cli(
+    let (code, _, err) = firsthour_cli_with(
         &["rules", "deploy", &config, "--yes", "--stack", &name],
         &[],
     );
@@ -1044,7 +986,7 @@ async fn rules_deploy_refuses_an_invalid_file_and_stores_a_valid_one_as_a_hosted
     // Valid, without a terminal and without --yes: refused.
     let mut args = vec!["rules", "deploy", config.as_str()];
     args.extend(ids);
-    let (code, _, err) = cli(&args, &[]);
+    let (code, _, err) = firsthour_cli(&args);
     assert_ne!(code, 0);
     assert!(err.contains("pass --yes"), "{err}");
     assert_ne!(version(1).await.status(), 200);
@@ -1053,7 +995,7 @@ async fn rules_deploy_refuses_an_invalid_file_and_stores_a_valid_one_as_a_hosted
     // AppConfig environments or deployments, so starting one fails there,
     // and the CLI says how to start it by hand.
     args.push("--yes");
-    let (code, out, err) = cli(&args, &[]);
+    let (code, out, err) = firsthour_cli(&args);
     let stored = version(1).await;
     assert_eq!(stored.status(), 200, "{out}{err}");
     assert_eq!(

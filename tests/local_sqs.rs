@@ -5,7 +5,6 @@
 //! what it handled (all of a batch, all but its reported failures, or
 //! nothing when it fails).
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,31 +18,14 @@ use firsthour_tests::*;
 
 /// `make run`'s options on the test emulator, the function binaries from `bin_dir`.
 fn run_options(prefix: &str, bin_dir: PathBuf, extra_env: Vec<(String, String)>) -> RunOptions {
-    let mut env = vec![
-        (
-            "FIRSTHOUR_CONFIG_FILE".into(),
-            shipped_config().display().to_string(),
-        ),
-        ("AWS_ENDPOINT_URL".into(), emulator_url()),
-    ];
-    env.extend(extra_env);
+    let mut options = local_run_options_at(&emulator_url(), prefix, &shipped_config());
+    options.extra_env.extend(extra_env);
     RunOptions {
-        template: template_path(),
-        bin_dir,
+        // The queues a test made before starting are named from it as given.
         prefix: prefix.to_owned(),
-        http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        emulator_url: emulator_url(),
+        bin_dir,
         tick: Duration::from_secs(60),
-        parameters: test_parameters(),
-        extra_env: env,
-        intake_instances: 1,
-        show_function_logs: false,
-        log_dir: None,
-        gateway: Default::default(),
-        smtp_addr: None,
-        live_rules: None,
-        rules_refresh: Duration::from_secs(2),
-        chat: None,
+        ..options
     }
 }
 

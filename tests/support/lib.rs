@@ -794,14 +794,39 @@ pub fn temp_config(text: &str) -> String {
 /// Runs the `firsthour` CLI binary on the test emulator, as a user with the
 /// environment `make run` prints would: (exit code, stdout, stderr).
 pub fn firsthour_cli(args: &[&str]) -> (i32, String, String) {
-    let output = std::process::Command::new(binary("firsthour"))
+    firsthour_cli_with(args, &[])
+}
+
+/// [`firsthour_cli`] with `env` set, no terminal on stdin, and none of the
+/// firsthour settings of the environment around the test.
+pub fn firsthour_cli_with(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut command = std::process::Command::new(binary("firsthour"));
+    command
         .args(args)
         .current_dir(root())
         .env("AWS_ENDPOINT_URL", emulator_url())
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
-        .env_remove("FIRSTHOUR_TABLE_NAME")
+        .stdin(std::process::Stdio::null());
+    for var in [
+        "FIRSTHOUR_TABLE_NAME",
+        "FIRSTHOUR_SENDER_EMAIL",
+        "FIRSTHOUR_PUBLIC_BASE_URL",
+        "FIRSTHOUR_LINK_SIGNING_KEY",
+        "FIRSTHOUR_LINK_SIGNING_KEY_SECRET_ARN",
+        "FIRSTHOUR_SES_CONFIGURATION_SET",
+        "FIRSTHOUR_APPCONFIG_APPLICATION",
+        "FIRSTHOUR_APPCONFIG_ENVIRONMENT",
+        "FIRSTHOUR_APPCONFIG_PROFILE",
+        "FIRSTHOUR_APPCONFIG_STRATEGY",
+        "FIRSTHOUR_STACK_NAME",
+        "FIRSTHOUR_LADDER_SPEEDUP",
+    ] {
+        command.env_remove(var);
+    }
+    command.envs(env.iter().copied());
+    let output = command
         .output()
         .expect("the firsthour CLI runs (make test builds it into target/local)");
     (
@@ -809,6 +834,28 @@ pub fn firsthour_cli(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// Keeps every email it is given (a [`Mailer`] for tests that read what
+/// was sent).
+#[derive(Clone, Default)]
+pub struct Outbox(std::sync::Arc<std::sync::Mutex<Vec<firsthour::notify::OutgoingEmail>>>);
+
+impl Outbox {
+    /// The emails sent since the last call.
+    pub fn take(&self) -> Vec<firsthour::notify::OutgoingEmail> {
+        std::mem::take(&mut *self.0.lock().expect("outbox"))
+    }
+}
+
+impl Mailer for Outbox {
+    async fn send(
+        &self,
+        email: &firsthour::notify::OutgoingEmail,
+    ) -> Result<String, firsthour::ports::MailError> {
+        self.0.lock().expect("outbox").push(email.clone());
+        Ok(format!("m-{}", ulid::Ulid::new()))
+    }
 }
 
 /// The "Reply to" button of an email's HTML: its `mailto:` address (decoded)
@@ -886,17 +933,26 @@ pub fn local_run_options(
     prefix: &str,
     rules: &std::path::Path,
 ) -> firsthour_local::run::RunOptions {
+    local_run_options_at(&moto.url, prefix, rules)
+}
+
+/// [`local_run_options`] on the moto at `emulator_url`.
+pub fn local_run_options_at(
+    emulator_url: &str,
+    prefix: &str,
+    rules: &std::path::Path,
+) -> firsthour_local::run::RunOptions {
     firsthour_local::run::RunOptions {
         template: template_path(),
         bin_dir: bin_dir(),
         prefix: format!("{prefix}{}", ulid::Ulid::new().to_string().to_lowercase()),
         http_addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-        emulator_url: moto.url.clone(),
+        emulator_url: emulator_url.to_owned(),
         tick: Duration::from_secs(3600),
         parameters: test_parameters(),
         extra_env: vec![
             ("FIRSTHOUR_CONFIG_FILE".into(), rules.display().to_string()),
-            ("AWS_ENDPOINT_URL".into(), moto.url.clone()),
+            ("AWS_ENDPOINT_URL".into(), emulator_url.to_owned()),
         ],
         intake_instances: 1,
         show_function_logs: false,
