@@ -96,23 +96,23 @@ $(MDBOOK_STAMP):
 	$(CARGO) install mdbook --version $(MDBOOK_VERSION) --locked --no-default-features --features search --root .tools/mdbook
 	touch $@
 
+# Debian packages $(1), installed with apt-get (as root, else with sudo), because $(2);
+# the package lists are updated only when the first try fails.
+apt_install = if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+	echo "installing $(1) (Debian packages: $(2))"; \
+	apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get"; \
+	$$apt install -y --no-install-recommends $(1) \
+	  || { $$apt update && $$apt install -y --no-install-recommends $(1); }
+
 ## browser: Debian's Chromium and chromedriver for tests/browser.rs (apt-get, only when missing)
 browser:
 	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then exit 0; fi; \
-	if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
-	packages="chromium chromium-driver fonts-liberation"; \
-	echo "installing $$packages (Debian packages; the browser test drives them)"; \
-	apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get"; \
-	$$apt install -y --no-install-recommends $$packages \
-	  || { $$apt update && $$apt install -y --no-install-recommends $$packages; }
+	$(call apt_install,chromium chromium-driver fonts-liberation,the browser test drives them)
 
 ## shell-tools: jq (Debian's, apt-get only when missing): the book's re-drive recipe uses it
 shell-tools:
 	@if command -v jq >/dev/null; then exit 0; fi; \
-	if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
-	echo "installing jq (a Debian package; the book's commands use it)"; \
-	apt="$$sudo env DEBIAN_FRONTEND=noninteractive apt-get"; \
-	$$apt install -y --no-install-recommends jq || { $$apt update && $$apt install -y --no-install-recommends jq; }
+	$(call apt_install,jq,the book's commands use it)
 
 ## awscli-venv: the AWS CLI (pinned) for the book's commands
 awscli-venv: $(AWSCLI)

@@ -389,34 +389,35 @@ impl LocalStack {
 }
 
 impl LocalStack {
-    /// Resolves `${X}` from the stack's values; pseudo parameters get local
-    /// stand-ins, and names the local stack lacks become `local`.
-    pub fn substitute(&self, text: &str) -> String {
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let Some(end) = rest[start..].find('}') else {
-                out.push_str(&rest[start..]);
-                return out;
-            };
-            let name = &rest[start + 2..start + end];
-            out.push_str(match name {
-                "AWS::Region" => "us-east-1",
-                "AWS::AccountId" => "123456789012",
-                "AWS::Partition" => "aws",
-                "AWS::URLSuffix" => "amazonaws.com",
-                "AWS::StackName" => &self.prefix,
-                other => self
-                    .refs
-                    .get(other)
-                    .or_else(|| self.attributes.get(other))
-                    .map_or("local", String::as_str),
-            });
-            rest = &rest[start + end + 1..];
+    /// What `!Ref name` or `${name}` is locally: the pseudo parameters'
+    /// stand-ins (moto's account and region), else the stack's parameter or
+    /// resource value. `None` for what the local stack lacks.
+    pub fn value_of(&self, name: &str) -> Option<String> {
+        match name {
+            "AWS::Region" => Some("us-east-1".to_owned()),
+            "AWS::AccountId" => Some("123456789012".to_owned()),
+            "AWS::Partition" => Some("aws".to_owned()),
+            "AWS::URLSuffix" => Some("amazonaws.com".to_owned()),
+            "AWS::StackName" => Some(self.prefix.clone()),
+            other => self.refs.get(other).cloned(),
         }
-        out.push_str(rest);
-        out
+    }
+
+    /// Resolves `${X}` and `${X.Attr}` from the stack's values; names the
+    /// local stack lacks become `local`.
+    pub fn substitute(&self, text: &str) -> String {
+        let local = || "local".to_owned();
+        let value_of = |name: &str| Some(self.value_of(name).unwrap_or_else(local));
+        let attribute = |resource: &str, name: &str| {
+            Some(
+                self.attributes
+                    .get(&format!("{resource}.{name}"))
+                    .cloned()
+                    .unwrap_or_else(local),
+            )
+        };
+        // Only an unterminated `${` gives nothing: left as written.
+        crate::template::substitute(text, &value_of, &attribute).unwrap_or_else(|| text.to_owned())
     }
 }
 

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use crate::bootstrap::LocalStack;
 use crate::mail;
 use crate::runtime_api::FunctionHost;
-use crate::template::{OutputValue, TemplateModel};
+use crate::template::{OutputValue, TemplateModel, substitute};
 
 pub struct GatewayState {
     pub intake: Arc<FunctionHost>,
@@ -181,10 +181,6 @@ pub struct StackOutput {
     pub description: Option<String>,
 }
 
-/// The account and region moto answers for (the functions are told the same).
-const REGION: &str = "us-east-1";
-const ACCOUNT_ID: &str = "123456789012";
-
 /// The template's outputs with the local stack's values, in template order.
 /// An output whose condition does not hold, or whose value refers to
 /// something the local run does not create (the dashboard, the alarm topic,
@@ -196,17 +192,8 @@ pub fn stack_outputs(
     base_url: &str,
 ) -> Vec<StackOutput> {
     let base_url = base_url.trim_end_matches('/');
-    let value_of = |name: &str| -> Option<String> {
-        match name {
-            "AWS::Region" => Some(REGION.to_owned()),
-            "AWS::URLSuffix" => Some("amazonaws.com".to_owned()),
-            "AWS::Partition" => Some("aws".to_owned()),
-            "AWS::AccountId" => Some(ACCOUNT_ID.to_owned()),
-            "AWS::StackName" => Some(stack.prefix.clone()),
-            // Parameters are among the refs too (their run values, else their defaults).
-            other => stack.refs.get(other).cloned(),
-        }
-    };
+    // Parameters are among the stack's refs too (their run values, else their defaults).
+    let value_of = |name: &str| stack.value_of(name);
     let attribute = |resource: &str, attribute: &str| -> Option<String> {
         if model.http_api.as_deref() == Some(resource) && attribute == "ApiEndpoint" {
             return Some(base_url.to_owned());
@@ -251,36 +238,6 @@ pub fn stack_outputs(
             })
         })
         .collect()
-}
-
-/// `Fn::Sub` on `text`: `${Name}` from `value_of`, `${Resource.Attribute}`
-/// from `attribute`, `${!Text}` as the literal `${Text}`. `None` when a
-/// name has no value here.
-fn substitute(
-    text: &str,
-    value_of: &dyn Fn(&str) -> Option<String>,
-    attribute: &dyn Fn(&str, &str) -> Option<String>,
-) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after.find('}')?;
-        let name = &after[..end];
-        if let Some(literal) = name.strip_prefix('!') {
-            out.push_str("${");
-            out.push_str(literal);
-            out.push('}');
-        } else if let Some((resource, name)) = name.split_once('.') {
-            out.push_str(&attribute(resource, name)?);
-        } else {
-            out.push_str(&value_of(name)?);
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Some(out)
 }
 
 /// The payload-v2 event API Gateway would send for this request.

@@ -151,7 +151,8 @@ impl StandInOptions {
 #[derive(Debug)]
 pub struct StandIns {
     addr: SocketAddr,
-    child: Child,
+    /// Held: started with `kill_on_drop`, so dropping it kills the process.
+    _child: Child,
     /// Held open: the program exits when this pipe closes (should we die without Drop).
     _stdin: Option<ChildStdin>,
     http: reqwest::Client,
@@ -190,7 +191,7 @@ impl StandIns {
         });
         Ok(Self {
             addr,
-            child,
+            _child: child,
             _stdin: stdin,
             http: reqwest::Client::new(),
         })
@@ -333,12 +334,6 @@ impl StandIns {
             });
         }
         response.json().await.map_err(http)
-    }
-}
-
-impl Drop for StandIns {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
     }
 }
 

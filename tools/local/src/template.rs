@@ -139,28 +139,23 @@ pub struct FunctionDef {
     pub environment: BTreeMap<String, EnvValue>,
 }
 
+/// A property value the local run resolves, in its short (`!Ref`) or long
+/// (`{Ref: …}`) form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnvValue {
     Literal(String),
     /// `!Ref X`: a parameter or a resource.
     Ref(String),
-    /// `!Sub "…${X}…"`: a string with references.
+    /// `!Sub "…${X}…"`: a string with references (`!Sub [text, {vars}]` is
+    /// not read: its variables would need evaluating).
     Sub(String),
     /// `!GetAtt X.Attribute`: (resource, attribute).
     GetAtt(String, String),
 }
 
-/// An output's `Value` as written (resolved against a stack later).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutputValue {
-    Literal(String),
-    /// `!Ref X` or `{Ref: X}`.
-    Ref(String),
-    /// `!GetAtt X.Attr` or `{Fn::GetAtt: [X, Attr]}`: (resource, attribute).
-    GetAtt(String, String),
-    /// `!Sub "…${X}…"` or `{Fn::Sub: "…"}`.
-    Sub(String),
-}
+/// An output's `Value` as written (resolved against a stack later): read
+/// as a function's environment value is.
+pub type OutputValue = EnvValue;
 
 /// One of the template's `Outputs:`, in template order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,9 +210,6 @@ fn text(value: &Value) -> Option<String> {
 }
 
 fn env_value(value: &Value) -> Option<EnvValue> {
-    if let Some((resource, attribute)) = get_att(value) {
-        return Some(EnvValue::GetAtt(resource, attribute));
-    }
     match value {
         // A condition the local run does not evaluate: its "off" branch;
         // what the condition turns on (AppConfig), the runner provides itself.
@@ -225,10 +217,7 @@ fn env_value(value: &Value) -> Option<EnvValue> {
             Value::Sequence(parts) if parts.len() == 3 => env_value(&parts[2]),
             _ => None,
         },
-        Value::Tagged(tagged) if tagged.tag == "Ref" => text(&tagged.value).map(EnvValue::Ref),
-        Value::Tagged(tagged) if tagged.tag == "Sub" => text(&tagged.value).map(EnvValue::Sub),
-        Value::Mapping(map) if map.len() == 1 => map.get("Ref").and_then(text).map(EnvValue::Ref),
-        other => text(other).map(EnvValue::Literal),
+        other => reference_or_literal(other),
     }
 }
 
@@ -261,31 +250,18 @@ fn get_att(value: &Value) -> Option<(String, String)> {
 }
 
 /// An output's value, if it has one of the shapes [`OutputValue`] knows.
-fn output_value(value: &Value) -> Option<OutputValue> {
+fn reference_or_literal(value: &Value) -> Option<EnvValue> {
     if let Some((resource, attribute)) = get_att(value) {
-        return Some(OutputValue::GetAtt(resource, attribute));
+        return Some(EnvValue::GetAtt(resource, attribute));
     }
     match value {
-        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged
-            .value
-            .as_str()
-            .map(|name| OutputValue::Ref(name.to_owned())),
-        // `!Sub [text, {vars}]` is not read: its variables would need evaluating.
-        Value::Tagged(tagged) if tagged.tag == "Sub" => tagged
-            .value
-            .as_str()
-            .map(|text| OutputValue::Sub(text.to_owned())),
-        Value::Mapping(map) if map.len() == 1 => {
-            if let Some(name) = map.get("Ref") {
-                name.as_str().map(|name| OutputValue::Ref(name.to_owned()))
-            } else {
-                map.get("Fn::Sub")
-                    .and_then(Value::as_str)
-                    .map(|text| OutputValue::Sub(text.to_owned()))
-            }
-        }
-        Value::Tagged(_) | Value::Mapping(_) | Value::Sequence(_) | Value::Null => None,
-        other => text(other).map(OutputValue::Literal),
+        Value::Tagged(tagged) if tagged.tag == "Ref" => text(&tagged.value).map(EnvValue::Ref),
+        Value::Tagged(tagged) if tagged.tag == "Sub" => text(&tagged.value).map(EnvValue::Sub),
+        Value::Mapping(map) if map.len() == 1 => match map.get("Ref") {
+            Some(name) => text(name).map(EnvValue::Ref),
+            None => map.get("Fn::Sub").and_then(text).map(EnvValue::Sub),
+        },
+        other => text(other).map(EnvValue::Literal),
     }
 }
 
@@ -313,7 +289,7 @@ fn outputs(raw: &Value) -> Result<Vec<OutputDef>, TemplateError> {
         let value = output
             .get("Value")
             .ok_or_else(|| shape(format!("output {key}: Value is missing")))?;
-        if let Some(value) = output_value(value) {
+        if let Some(value) = reference_or_literal(value) {
             read.push(OutputDef {
                 key: key.to_owned(),
                 description,
@@ -787,6 +763,36 @@ fn table_def(id: &str, table: &Value) -> Result<TableDef, TemplateError> {
         indexes,
         ttl_attribute,
     })
+}
+
+/// `Fn::Sub` on `text`: `${Name}` from `value_of`, `${Resource.Attribute}`
+/// from `attribute`, `${!Text}` as the literal `${Text}`. `None` when a
+/// name has no value here.
+pub fn substitute(
+    text: &str,
+    value_of: &dyn Fn(&str) -> Option<String>,
+    attribute: &dyn Fn(&str, &str) -> Option<String>,
+) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}')?;
+        let name = &after[..end];
+        if let Some(literal) = name.strip_prefix('!') {
+            out.push_str("${");
+            out.push_str(literal);
+            out.push('}');
+        } else if let Some((resource, name)) = name.split_once('.') {
+            out.push_str(&attribute(resource, name)?);
+        } else {
+            out.push_str(&value_of(name)?);
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// The shipped `infra/template.yaml`, read (for this crate's tests).
