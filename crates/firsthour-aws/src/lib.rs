@@ -48,16 +48,16 @@ pub async fn cold_start<T: FromEnv>(function: &str) -> Result<Arc<T>, ConfigErro
 }
 
 /// [`cold_start`] for a function whose rules may change while it runs
-/// (AWS AppConfig, [`live`]): its wiring, rebuilt when a new valid rules
-/// version is deployed.
+/// (AWS AppConfig, [`live`]): its wiring, built once, from the deployed
+/// rules when a valid version is deployed (the layer's file otherwise),
+/// and rebuilt when a new valid version is deployed.
 pub async fn cold_start_live<T: FromEnv>(
     function: &str,
 ) -> Result<Arc<live::Live<T>>, ConfigError> {
     started(function, |sdk, env| async move {
-        let reader = EnvReader::new(|key: &str| env.get(key).cloned());
-        let source = live::RulesSource::from_env(&reader)?;
-        let app = T::from_env(&reader, &sdk).await?;
-        Ok(live::Live::new(app, source, sdk, env))
+        let source =
+            live::RulesSource::from_env(&EnvReader::new(|key: &str| env.get(key).cloned()))?;
+        live::Live::start(source, sdk, env).await
     })
     .await
 }
@@ -147,8 +147,9 @@ const RETRYABLE_CODES: &[&str] = &[
     "TooManyRequestsException",
 ];
 
-/// Whether an SDK error is worth retrying later (network, timeout, throttling, 5xx).
-pub(crate) fn is_transient<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+/// Whether an SDK error is worth retrying later (network, timeout, throttling, 5xx):
+/// the store's classification of its errors, which the CLI shares.
+pub fn is_transient<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     match err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             true

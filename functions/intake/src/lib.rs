@@ -199,11 +199,17 @@ fn slack_interactions(
         tracing::error!(error = %err, "Slack interactivity is off");
         SlackOff::Broken(err.to_string())
     })?;
-    let http = ReqwestPoster::new().map_err(SlackOff::Broken)?;
-    SlackInteractions::new(outbound, http).ok_or_else(|| {
+    let not_set_up = || {
         SlackOff::NotSetUp(
             "Slack interactivity is not set up: no [channels] entry is a Slack app with a signing secret"
                 .to_owned(),
         )
-    })
+    };
+    // Without a Slack app there is nothing to click: no HTTP client (and its
+    // TLS roots) built at cold start only to be thrown away.
+    if outbound.secrets.signing_secrets().next().is_none() {
+        return Err(not_set_up());
+    }
+    let http = ReqwestPoster::new().map_err(SlackOff::Broken)?;
+    SlackInteractions::new(outbound, http).ok_or_else(not_set_up)
 }

@@ -207,44 +207,22 @@ impl EscalationStore for DynamoLeadStore {
         };
         let moved = serde_dynamo::to_attribute_value(vec![moved])
             .map_err(|e| StoreError::Rejected(e.to_string()))?;
-        let mut update = self.lead_key(self.client.update_item(), id);
-        let mut sets = vec![
-            "#owner = :to",
-            "reassignments = list_append(if_not_exists(reassignments, :none), :moved)",
-            "reassigned_tier = :tier",
-        ];
-        let owner_was = match from {
-            Some(from) => {
-                sets.push(
-                    "reassigned_from = list_append(if_not_exists(reassigned_from, :none), :from)",
-                );
-                update = update
-                    .expression_attribute_values(":owner", AttributeValue::S(from.to_owned()))
-                    .expression_attribute_values(
-                        ":from",
-                        AttributeValue::L(vec![AttributeValue::S(firsthour::roster::rep_key(
-                            from,
-                        ))]),
-                    );
-                "#owner = :owner"
-            }
-            None => "attribute_not_exists(#owner)",
-        };
         // Once per tier: `reassigned_tier` holds the last tier that moved it.
         conditional(
-            update
-                .update_expression(format!("SET {}", sets.join(", ")))
-                .condition_expression(format!(
-                    "attribute_exists(pk) AND attribute_not_exists(claimed_at) AND {owner_was} \
-                     AND (attribute_not_exists(reassigned_tier) OR reassigned_tier < :tier)"
-                ))
-                .expression_attribute_names("#owner", "owner")
-                .expression_attribute_values(":to", AttributeValue::S(to.to_owned()))
-                .expression_attribute_values(":tier", number(i64::from(tier)))
-                .expression_attribute_values(":moved", moved)
-                .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
-                .send()
-                .await,
+            self.reassignment(
+                id,
+                from,
+                to,
+                moved,
+                &["reassigned_tier = :tier"],
+                &[
+                    "attribute_not_exists(claimed_at)",
+                    "(attribute_not_exists(reassigned_tier) OR reassigned_tier < :tier)",
+                ],
+            )
+            .expression_attribute_values(":tier", number(i64::from(tier)))
+            .send()
+            .await,
         )
     }
 

@@ -216,6 +216,56 @@ impl DynamoLeadStore {
             .key(table::PK, AttributeValue::S(table::lead_pk(id)))
             .key(table::SK, AttributeValue::S(table::LEAD_SK.to_owned()))
     }
+
+    /// A reassignment's update of lead `id`, for a tier's ladder and by
+    /// hand alike: `owner` from `from` (its owner when read, checked;
+    /// `None`: it had none) to `to`, `moved` (a list of one entry) appended
+    /// to `reassignments`, and `from`'s rep key appended to
+    /// `reassigned_from`, the rule that stops the old owner's claim link
+    /// from claiming the lead. `sets` and `conditions` are the caller's
+    /// own clauses besides these (their values the caller's to add).
+    fn reassignment(
+        &self,
+        id: &LeadId,
+        from: Option<&str>,
+        to: &str,
+        moved: AttributeValue,
+        sets: &[&str],
+        conditions: &[&str],
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        let mut update = self.lead_key(self.client.update_item(), id);
+        let mut all_sets = vec![
+            "#owner = :to",
+            "reassignments = list_append(if_not_exists(reassignments, :none), :moved)",
+        ];
+        all_sets.extend_from_slice(sets);
+        let owner_was = match from {
+            Some(from) => {
+                all_sets.push(
+                    "reassigned_from = list_append(if_not_exists(reassigned_from, :none), :from)",
+                );
+                update = update
+                    .expression_attribute_values(":owner", AttributeValue::S(from.to_owned()))
+                    .expression_attribute_values(
+                        ":from",
+                        AttributeValue::L(vec![AttributeValue::S(firsthour::roster::rep_key(
+                            from,
+                        ))]),
+                    );
+                "#owner = :owner"
+            }
+            None => "attribute_not_exists(#owner)",
+        };
+        let mut all_conditions = vec!["attribute_exists(pk)", owner_was];
+        all_conditions.extend_from_slice(conditions);
+        update
+            .update_expression(format!("SET {}", all_sets.join(", ")))
+            .condition_expression(all_conditions.join(" AND "))
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":to", AttributeValue::S(to.to_owned()))
+            .expression_attribute_values(":moved", moved)
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+    }
 }
 
 /// Ok(true) when the update applied, Ok(false) when its condition did not hold.

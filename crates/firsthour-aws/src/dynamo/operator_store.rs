@@ -67,44 +67,14 @@ impl DynamoLeadStore {
         if let Some(from) = from {
             entry.insert("from".to_owned(), AttributeValue::S(from.to_owned()));
         }
-        let mut sets = vec![
-            "#owner = :to",
-            "reassignments = list_append(if_not_exists(reassignments, :none), :moved)",
-        ];
-        let mut update = self.lead_key(self.client.update_item(), id);
-        let owner_was = match from {
-            Some(from) => {
-                sets.push(
-                    "reassigned_from = list_append(if_not_exists(reassigned_from, :none), :from)",
-                );
-                update = update
-                    .expression_attribute_values(":owner", AttributeValue::S(from.to_owned()))
-                    .expression_attribute_values(
-                        ":from",
-                        AttributeValue::L(vec![AttributeValue::S(firsthour::roster::rep_key(
-                            from,
-                        ))]),
-                    );
-                "#owner = :owner"
-            }
-            None => "attribute_not_exists(#owner)",
-        };
-        let claim = if claimed {
-            ""
+        let not_claimed: &[&str] = if claimed {
+            &[]
         } else {
-            " AND attribute_not_exists(claimed_at)"
+            &["attribute_not_exists(claimed_at)"]
         };
+        let moved = AttributeValue::L(vec![AttributeValue::M(entry)]);
         conditional(
-            update
-                .update_expression(format!("SET {}", sets.join(", ")))
-                .condition_expression(format!("attribute_exists(pk) AND {owner_was}{claim}"))
-                .expression_attribute_names("#owner", "owner")
-                .expression_attribute_values(":to", AttributeValue::S(to.to_owned()))
-                .expression_attribute_values(
-                    ":moved",
-                    AttributeValue::L(vec![AttributeValue::M(entry)]),
-                )
-                .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            self.reassignment(id, from, to, moved, &[], not_claimed)
                 .send()
                 .await,
         )
@@ -155,98 +125,81 @@ impl DynamoLeadStore {
     }
 
     /// The keys of every item under the lead's partition: the lead itself
-    /// and its touch markers (a query on the partition, page by page).
+    /// and its touch markers (a query on the partition, every page).
     pub async fn lead_partition(&self, id: &LeadId) -> Result<Vec<ItemKey>, StoreError> {
-        let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(table::lead_pk(id)))
-                .projection_expression("pk, sk")
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|err| store_error(&err))?;
-            keys.extend(page.items.unwrap_or_default().iter().filter_map(item_key));
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(keys);
-            }
-        }
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(table::lead_pk(id)))
+            .projection_expression("pk, sk")
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|err| store_error(&err))?;
+        Ok(items.iter().filter_map(item_key).collect())
     }
 
     /// The lead's touch markers, oldest first.
     pub async fn touch_markers(&self, id: &LeadId) -> Result<Vec<TouchMarker>, StoreError> {
-        let mut touches = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :touch)")
-                .expression_attribute_values(":pk", AttributeValue::S(table::lead_pk(id)))
-                .expression_attribute_values(":touch", AttributeValue::S("TOUCH#".to_owned()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|err| store_error(&err))?;
-            touches.extend(
-                page.items
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|item| serde_dynamo::from_item::<_, TouchMarker>(item).ok()),
-            );
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                touches.sort_by(|a, b| a.at.cmp(&b.at));
-                return Ok(touches);
-            }
-        }
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :touch)")
+            .expression_attribute_values(":pk", AttributeValue::S(table::lead_pk(id)))
+            .expression_attribute_values(":touch", AttributeValue::S("TOUCH#".to_owned()))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|err| store_error(&err))?;
+        let mut touches: Vec<TouchMarker> = items
+            .into_iter()
+            .filter_map(|item| serde_dynamo::from_item(item).ok())
+            .collect();
+        touches.sort_by(|a, b| a.at.cmp(&b.at));
+        Ok(touches)
     }
 
     /// The contact markers of the address whose key is `contact_key`
     /// ([`firsthour::dedup::contact_key`]): each marker's key and the lead
-    /// it points at, every one (a query on the marker partition, page by
+    /// it points at, every one (a query on the marker partition, every
     /// page: no address is in a key, so nothing else finds a person).
     pub async fn contact_markers(
         &self,
         contact_key: &str,
     ) -> Result<Vec<(ItemKey, LeadId)>, StoreError> {
-        let pk = format!("{}{contact_key}", table::CONTACT_PREFIX);
-        let mut markers = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|err| store_error(&err))?;
-            for item in page.items.unwrap_or_default() {
-                if let (Some(key), Ok(marker)) = (
-                    item_key(&item),
-                    serde_dynamo::from_item::<_, table::ContactItem>(item),
-                ) {
-                    markers.push((key, marker.lead_id));
-                }
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(markers);
-            }
-        }
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(format!("{}{contact_key}", table::CONTACT_PREFIX)),
+            )
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|err| store_error(&err))?;
+        Ok(items
+            .into_iter()
+            .filter_map(|item| {
+                let key = item_key(&item)?;
+                let marker = serde_dynamo::from_item::<_, table::ContactItem>(item).ok()?;
+                Some((key, marker.lead_id))
+            })
+            .collect())
     }
 
     /// The key of the deduplication marker stored under `key`, when it is

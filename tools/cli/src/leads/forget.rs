@@ -129,17 +129,15 @@ fn as_submitted(lead: &LeadRecord) -> Lead {
     }
 }
 
+/// Everything of lead `id` (`lead`: its item as read, if any) to delete.
 async fn plan_lead(
     store: &DynamoLeadStore,
     config: &FileConfig,
     id: &LeadId,
+    lead: Option<&LeadRecord>,
     contact: ItemKey,
 ) -> Result<LeadPlan, LeadsError> {
     let mut plan = LeadPlan::default();
-    let lead = store
-        .get_lead(id)
-        .await
-        .map_err(|e| table_error(store, e))?;
     for key in store
         .lead_partition(id)
         .await
@@ -156,7 +154,7 @@ async fn plan_lead(
             owner: None,
         });
     }
-    if let Some(lead) = &lead {
+    if let Some(lead) = lead {
         let origin = &lead.submission.origin;
         let cut_id = lead.submission.truncated.iter().any(|t| t == "delivery_id");
         let mut markers = Vec::new();
@@ -210,21 +208,21 @@ pub async fn run(
     }
     let mut plans: Vec<(LeadId, LeadPlan)> = Vec::new();
     for (marker, id) in markers {
-        // A lead whose stored address is another's is not this person's.
-        if let Some(lead) = store
+        let lead = store
             .get_lead(&id)
             .await
-            .map_err(|e| table_error(store, e))?
-            && lead
-                .contact
+            .map_err(|e| table_error(store, e))?;
+        // A lead whose stored address is another's is not this person's.
+        if lead.as_ref().is_some_and(|lead| {
+            lead.contact
                 .email
                 .as_deref()
                 .is_some_and(|e| contact_key(e) != key)
-        {
+        }) {
             eprintln!("firsthour leads forget: lead {id} is another address's: left alone");
             continue;
         }
-        let plan = plan_lead(store, config, &id, marker).await?;
+        let plan = plan_lead(store, config, &id, lead.as_ref(), marker).await?;
         plans.push((id, plan));
     }
     let total: usize = plans.iter().map(|(_, p)| p.items.len()).sum();

@@ -141,11 +141,6 @@ struct Wanted {
 impl Wanted {
     fn keeps(&self, item: &Item) -> bool {
         let claimed = item.contains_key("claimed_at");
-        let escalated = item
-            .get("escalations")
-            .and_then(|v| v.as_l().ok())
-            .is_some_and(|l| !l.is_empty());
-        let breached = item.contains_key("breached_at");
         self.since_ms
             .is_none_or(|since| number(item, "received_at_ms").is_some_and(|r| r >= since))
             && self
@@ -156,8 +151,18 @@ impl Wanted {
                 text(item, "owner").is_some_and(|owner| owner.eq_ignore_ascii_case(o.trim()))
             })
             && (!self.untouched || (!claimed && item.contains_key(table::DUE_BUCKET)))
-            && (!self.overdue || (!claimed && (escalated || breached)))
+            && (!self.overdue || is_overdue(item))
     }
+}
+
+/// Unclaimed, and a tier fired for it or its ladder ran out (breached).
+fn is_overdue(item: &Item) -> bool {
+    !item.contains_key("claimed_at")
+        && (item.contains_key("breached_at")
+            || item
+                .get("escalations")
+                .and_then(|v| v.as_l().ok())
+                .is_some_and(|l| !l.is_empty()))
 }
 
 pub async fn run(store: &DynamoLeadStore, args: ListArgs) -> Result<String, LeadsError> {
@@ -208,17 +213,14 @@ pub async fn run(store: &DynamoLeadStore, args: ListArgs) -> Result<String, Lead
         );
         rows.extend(waiting.items.iter().map(|i| row(i, now, args.contacts)));
     }
-    let scan = (!args.untouched && !args.overdue).then_some(Filter::Leads);
-    if let Some(filter) = scan {
+    if !args.untouched && !args.overdue {
         let found = read
-            .scan(filter, args.exhaustive)
+            .scan(args.exhaustive)
             .await
             .map_err(|e| super::table_error(store, e))?;
-        let what = match filter {
-            Filter::Leads => "leads (the table has no index by date)",
-        };
         eprintln!(
-            "firsthour leads: a paginated scan of table {} for {what}: {} items read",
+            "firsthour leads: a paginated scan of table {} for leads (the table has no index \
+             by date): {} items read",
             store.table(),
             found.read
         );
@@ -290,12 +292,6 @@ impl Rows {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Filter {
-    /// Every lead.
-    Leads,
-}
-
 struct Read<'a> {
     client: &'a Client,
     table: &'a str,
@@ -335,8 +331,9 @@ impl Expression {
     }
 
     /// The server-side part of [`Wanted`] (the owner is compared without
-    /// case, so only on this side), and `filter`'s own.
-    fn filter(wanted: &Wanted, filter: Option<Filter>) -> Self {
+    /// case, so only on this side); `claimed_too` for a plain list, which
+    /// shows claimed leads too (the due index's never do).
+    fn filter(wanted: &Wanted, claimed_too: bool) -> Self {
         let mut e = Self::default();
         let entity = e.name("entity");
         let lead = e.value(":lead", AttributeValue::S("lead".into()));
@@ -351,8 +348,7 @@ impl Expression {
             let value = e.value(":segment", AttributeValue::S(segment.clone()));
             e.parts.push(format!("{name} = {value}"));
         }
-        // A plain list shows claimed leads too; the others never do.
-        if matches!(filter, Some(Filter::Leads)) {
+        if claimed_too {
             return e;
         }
         let claimed = e.name("claimed_at");
@@ -390,13 +386,11 @@ impl Read<'_> {
     /// Every waiting lead that matches (`overdue`: only those a tier fired
     /// for): the due index's one partition, page by page.
     async fn due_index(&self, overdue: bool, bucket_value: &str) -> Result<Found, StoreError> {
-        let mut filter = Expression::filter(
-            &Wanted {
-                overdue,
-                ..self.wanted.clone()
-            },
-            None,
-        );
+        let wanted = Wanted {
+            overdue,
+            ..self.wanted.clone()
+        };
+        let mut filter = Expression::filter(&wanted, false);
         let bucket = filter.name(table::DUE_BUCKET);
         let due = filter.value(":due", AttributeValue::S(bucket_value.to_owned()));
         let (projected, projected_names) = projection(self.projection);
@@ -434,7 +428,7 @@ impl Read<'_> {
                 page.items
                     .unwrap_or_default()
                     .into_iter()
-                    .filter(|i| self.wanted.keeps(i) && (!overdue || is_overdue(i))),
+                    .filter(|i| wanted.keeps(i)),
             );
             keep_newest(&mut found.items, self.limit);
             start = page.last_evaluated_key;
@@ -444,10 +438,10 @@ impl Read<'_> {
         }
     }
 
-    /// A paginated scan for `filter`'s leads, stopping at `limit` matches
-    /// unless `exhaustive`.
-    async fn scan(&self, filter: Filter, exhaustive: bool) -> Result<Found, StoreError> {
-        let expression = Expression::filter(self.wanted, Some(filter));
+    /// A paginated scan for every lead that matches, stopping at `limit`
+    /// matches unless `exhaustive`.
+    async fn scan(&self, exhaustive: bool) -> Result<Found, StoreError> {
+        let expression = Expression::filter(self.wanted, true);
         let (projected, projected_names) = projection(self.projection);
         let mut found = Found {
             items: Vec::new(),
@@ -494,15 +488,6 @@ impl Read<'_> {
             }
         }
     }
-}
-
-fn is_overdue(item: &Item) -> bool {
-    !item.contains_key("claimed_at")
-        && (item.contains_key("breached_at")
-            || item
-                .get("escalations")
-                .and_then(|v| v.as_l().ok())
-                .is_some_and(|l| !l.is_empty()))
 }
 
 /// Keeps the newest `limit` items (memory stays at one page plus `limit`).
@@ -559,7 +544,7 @@ fn row(item: &Item, now: OffsetDateTime, contacts: bool) -> Row {
         owner: text(item, "owner"),
         state,
         claimed_by: text(item, "claimed_by"),
-        age_ms: (unix_millis(now) - received_ms).max(0),
+        age_ms: unix_millis(now).saturating_sub(received_ms).max(0),
         contact: contacts.then(|| ContactColumns {
             name: text(item, "full_name").or_else(|| {
                 let parts: Vec<String> = [text(item, "first_name"), text(item, "last_name")]
@@ -786,7 +771,7 @@ mod tests {
             untouched: false,
             overdue: false,
         };
-        let all = Expression::filter(&wanted, Some(Filter::Leads));
+        let all = Expression::filter(&wanted, true);
         assert!(!all.joined().contains("claimed_at"), "{}", all.joined());
         assert!(!all.names.contains_key("#claimed_at"));
         assert!(all.joined().contains("#segment = :segment"));
@@ -795,7 +780,7 @@ mod tests {
                 overdue: true,
                 ..wanted
             },
-            None,
+            false,
         );
         assert!(
             overdue.joined().contains(

@@ -155,18 +155,20 @@ async fn stored_lead(store: &DynamoLeadStore, id: &LeadId) -> Result<LeadRecord,
         })
 }
 
-/// A DynamoDB read's error, as the ports classify one.
+/// A DynamoDB read's error, as the ports classify one (the store's own
+/// classification): a throttle, a 5xx, a timeout or no connection is
+/// worth retrying; anything else the service said no to (a missing table,
+/// a denied read) will not go better retried.
 pub(crate) fn read_error<E>(
     err: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> StoreError
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error,
 {
-    // The service said no (a missing table, a denied read): retrying will not help.
-    if matches!(err, aws_sdk_dynamodb::error::SdkError::ServiceError(_)) {
-        StoreError::Rejected(crate::aws_error::describe(err))
-    } else {
+    if firsthour_aws::is_transient(err) {
         StoreError::Unavailable(crate::aws_error::describe(err))
+    } else {
+        StoreError::Rejected(crate::aws_error::describe(err))
     }
 }
 
@@ -248,5 +250,46 @@ pub(crate) fn readable(stamp: &str) -> String {
     match (stamp.get(..10), stamp.get(11..19)) {
         (Some(day), Some(time)) if stamp.len() >= 19 => format!("{day} {time} UTC"),
         _ => stamp.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::config::http::HttpResponse;
+    use aws_sdk_dynamodb::error::{ErrorMetadata, SdkError};
+    use aws_sdk_dynamodb::operation::query::QueryError;
+
+    use super::*;
+
+    /// DynamoDB's answer `status` with the error `code`.
+    fn answered(status: u16, code: &str) -> SdkError<QueryError, HttpResponse> {
+        SdkError::service_error(
+            QueryError::generic(ErrorMetadata::builder().code(code).message("no").build()),
+            HttpResponse::new(status.try_into().expect("a status"), "".into()),
+        )
+    }
+
+    #[test]
+    fn a_read_error_is_transient_when_retrying_can_help() {
+        for code in [
+            "ThrottlingException",
+            "ProvisionedThroughputExceededException",
+            "RequestLimitExceeded",
+            "InternalServerError",
+        ] {
+            let err = read_error(&answered(400, code));
+            assert!(err.is_retryable(), "{code}: {err}");
+            assert!(err.to_string().contains(code), "{err}");
+        }
+        let timed_out: SdkError<QueryError, HttpResponse> = SdkError::timeout_error("slow");
+        assert_eq!(
+            read_error(&timed_out),
+            StoreError::Unavailable("timed out".into())
+        );
+        for code in ["ResourceNotFoundException", "AccessDeniedException"] {
+            let err = read_error(&answered(400, code));
+            assert!(!err.is_retryable(), "{code}: {err}");
+            assert_eq!(err, StoreError::Rejected(format!("{code}: no")));
+        }
     }
 }

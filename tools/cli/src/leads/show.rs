@@ -94,7 +94,7 @@ fn json_of(
     let output = json!({
         "lead": lead,
         "state": state_of(&LeadState::of(&record)),
-        "age_ms": (unix_millis(now) - item.received_at_ms).max(0),
+        "age_ms": unix_millis(now).saturating_sub(item.received_at_ms).max(0),
         "touch_history": touches
             .iter()
             .map(|t| json!({"by": t.by, "channel": t.channel, "at": t.at}))
