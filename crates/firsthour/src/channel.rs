@@ -118,19 +118,17 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// A Slack conversation id: `C`, `G` or `D` and upper-case letters and digits.
-fn slack_conversation_id(id: &str) -> bool {
-    (9..=24).contains(&id.len())
-        && id.starts_with(['C', 'G', 'D'])
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-}
+/// What a Slack conversation id starts with: a channel, a private group or a DM.
+pub const SLACK_CONVERSATION_PREFIXES: &[char] = &['C', 'G', 'D'];
 
-/// A Slack user id: `U` or `W` and upper-case letters and digits.
-pub fn slack_user_id(id: &str) -> bool {
+/// What a Slack user id starts with (`W` for Enterprise Grid users).
+pub const SLACK_USER_PREFIXES: &[char] = &['U', 'W'];
+
+/// A Slack id: one of `prefixes`, then upper-case letters and digits, 9 to
+/// 24 in all ([`SLACK_CONVERSATION_PREFIXES`], [`SLACK_USER_PREFIXES`]).
+pub fn slack_id(id: &str, prefixes: &[char]) -> bool {
     (9..=24).contains(&id.len())
-        && id.starts_with(['U', 'W'])
+        && id.starts_with(prefixes)
         && id
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
@@ -142,16 +140,19 @@ pub fn compile_channels(
     channels: &std::collections::HashMap<String, toml::Spanned<ChannelConfig>>,
 ) -> Result<std::collections::HashMap<String, ChatChannel>, crate::routing::Problem> {
     use crate::routing::problem;
-    if channels.len() > MAX_CHANNELS
-        && let Some(any) = channels.values().next()
-    {
+    // In the file's order (a map has none of its own): the same mistake is
+    // named first on every run, and the limit names the first channel past
+    // it, as `[[webhooks]]` does.
+    let mut by_line: Vec<(&String, &toml::Spanned<ChannelConfig>)> = channels.iter().collect();
+    by_line.sort_by_key(|(_, spanned)| spanned.span().start);
+    if let Some((_, extra)) = by_line.get(MAX_CHANNELS) {
         return Err(problem(
-            any,
+            extra,
             format!("[channels]: at most {MAX_CHANNELS} channels"),
         ));
     }
     let mut compiled = std::collections::HashMap::new();
-    for (name, spanned) in channels {
+    for (name, spanned) in by_line {
         let config = spanned.get_ref();
         let label = format!("[channels.{name}]");
         if !valid_name(name) {
@@ -170,7 +171,9 @@ pub fn compile_channels(
             ));
         }
         let kind = match (config.kind, &config.channel) {
-            (ChannelKindConfig::Slack, Some(channel)) if slack_conversation_id(channel) => {
+            (ChannelKindConfig::Slack, Some(channel))
+                if slack_id(channel, SLACK_CONVERSATION_PREFIXES) =>
+            {
                 ChannelKind::SlackApp {
                     channel: channel.clone(),
                 }
@@ -202,7 +205,7 @@ pub fn compile_channels(
         }
         let mut users = BTreeMap::new();
         for (user, address) in &config.users {
-            if !slack_user_id(user) {
+            if !slack_id(user, SLACK_USER_PREFIXES) {
                 return Err(problem(
                     spanned,
                     format!("{label} users: {user:?} is not a Slack user id (like U024BE7LH)"),

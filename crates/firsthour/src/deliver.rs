@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::channel::{ChannelKind, ChatChannel, valid_name};
+use crate::channel::{ChannelKind, ChatChannel, MAX_CHANNEL_NAME_BYTES, valid_name};
 use crate::events::{EVENT_TYPES, LEAD_CLAIMED, LEAD_ESCALATED, LEAD_REASSIGNED, LEAD_ROUTED};
 use crate::lead::LeadId;
 use crate::record::LeadRecord;
@@ -73,12 +73,16 @@ pub struct Webhook {
 /// An endpoint firsthour may post a lead to: HTTPS, or HTTP to this
 /// machine (the local run); no credentials in the URL (a secret in a
 /// rules file is a secret in every copy of it).
+///
+/// The error says what is wrong, never the URL: a Slack or Teams webhook
+/// URL is itself a credential. A caller whose URL may be shown (a rules
+/// file's, an environment variable's) names it.
 pub fn endpoint_url(text: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(text.trim()).map_err(|err| format!("{text:?}: {err}"))?;
+    let url = url::Url::parse(text.trim()).map_err(|err| err.to_string())?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!(
-            "{text:?}: no user or password in the URL; the signature authenticates firsthour"
-        ));
+        return Err(
+            "no user or password in the URL; the signature authenticates firsthour".to_owned(),
+        );
     }
     let local = matches!(
         url.host(),
@@ -89,9 +93,7 @@ pub fn endpoint_url(text: &str) -> Result<url::Url, String> {
     match url.scheme() {
         "https" => Ok(url),
         "http" if local => Ok(url),
-        _ => Err(format!(
-            "{text:?}: must be https:// (http only to localhost)"
-        )),
+        _ => Err("must be https:// (http only to localhost)".to_owned()),
     }
 }
 
@@ -110,14 +112,18 @@ pub fn compile_webhooks(webhooks: &[Spanned<WebhookConfig>]) -> Result<Vec<Webho
         if !valid_name(&config.name) {
             return Err(problem(
                 spanned,
-                format!("{label}: a name is 1 to 64 letters, digits, '-' or '_'"),
+                format!(
+                    "{label}: a name is 1 to {MAX_CHANNEL_NAME_BYTES} letters, digits, '-' or '_'"
+                ),
             ));
         }
         if compiled.iter().any(|w| w.name == config.name) {
             return Err(problem(spanned, format!("{label}: the name is used twice")));
         }
-        let url = endpoint_url(&config.url)
-            .map_err(|message| problem(spanned, format!("{label} url {message}")))?;
+        // The rules file's own text: naming it gives nothing away.
+        let url = endpoint_url(&config.url).map_err(|message| {
+            problem(spanned, format!("{label} url {:?}: {message}", config.url))
+        })?;
         let secret = config.secret.clone().unwrap_or_else(|| config.name.clone());
         if !valid_name(&secret) {
             return Err(problem(

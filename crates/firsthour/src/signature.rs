@@ -177,11 +177,9 @@ impl Verifier {
             return Err("the secret is empty".into());
         }
         let bytes = match scheme {
-            Scheme::StandardWebhooks => BASE64
-                .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
-                .map_err(|_| {
-                    "a Standard Webhooks secret is base64, optionally prefixed whsec_".to_owned()
-                })?,
+            Scheme::StandardWebhooks => standard_webhooks_key(secret).ok_or_else(|| {
+                "a Standard Webhooks secret is base64, optionally prefixed whsec_".to_owned()
+            })?,
             _ => secret.as_bytes().to_vec(),
         };
         Ok(Self {
@@ -312,6 +310,15 @@ impl Verifier {
     }
 }
 
+/// A Standard Webhooks secret's key: the base64 after an optional `whsec_`
+/// prefix, decoded (`None` when it is not base64). Verifying, signing and
+/// the outbound secrets' check all read a secret through this.
+pub fn standard_webhooks_key(secret: &str) -> Option<Vec<u8>> {
+    BASE64
+        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+        .ok()
+}
+
 /// The `HandshakeKey` field of a form-encoded or JSON body (Wufoo,
 /// Formstack), read without parsing the rest as a lead.
 fn handshake_key(body: &[u8]) -> Option<String> {
@@ -330,12 +337,18 @@ fn handshake_key(body: &[u8]) -> Option<String> {
 pub mod sign {
     use super::*;
 
+    /// `webhook-signature` for a `whsec_…` secret as configured (one that
+    /// is not base64 signs with an empty key: check it first, as the
+    /// outbound secrets do, or sign with [`standard_webhooks_with_key`]).
     pub fn standard_webhooks(secret_b64: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
-        let secret = BASE64
-            .decode(secret_b64.strip_prefix("whsec_").unwrap_or(secret_b64))
-            .unwrap_or_default();
+        let key = super::standard_webhooks_key(secret_b64).unwrap_or_default();
+        standard_webhooks_with_key(&key, id, timestamp, body)
+    }
+
+    /// `webhook-signature` with the secret's decoded key bytes.
+    pub fn standard_webhooks_with_key(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
         let signature = mac(
-            &secret,
+            key,
             &[
                 id.as_bytes(),
                 b".",

@@ -39,10 +39,7 @@ impl FromEnv for AwsDeliverApp {
     ) -> Result<Self, ConfigError> {
         let settings = DeliverSettings::from_env(env)?;
         let store = DynamoLeadStore::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table_name);
-        let http = ReqwestPoster::new().map_err(|problem| ConfigError::Invalid {
-            var: firsthour::config::vars::SLACK_API_URL,
-            problem,
-        })?;
+        let http = ReqwestPoster::new().map_err(ConfigError::Startup)?;
         Ok(Self::new(
             store,
             http,
@@ -195,7 +192,7 @@ where
             Err(failure) => failure,
         };
         let speedup = self.service.outbound().speedup;
-        let now = OffsetDateTime::now_utc();
+        let now = self.service.clock().now();
         let first_try = attribute_millis(message, "SentTimestamp").unwrap_or(now);
         let (reason, retry_after) = match failure {
             DeliveryFailure::Permanent { reason } => {

@@ -8,7 +8,14 @@ async fn main() -> Result<(), Error> {
     firsthour::telemetry::init_json_logs(std::env::var("FIRSTHOUR_LOG_LEVEL").ok().as_deref());
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async move {
         let request: ValidationRequest = serde_json::from_value(event.payload)
-            .map_err(|err| Error::from(format!("not an AppConfig validation request: {}", err.classify_kind())))?;
+            .map_err(|err| {
+                // serde's kind and column only: never the payload's text.
+                Error::from(format!(
+                    "not an AppConfig validation request: {:?} at column {}",
+                    err.classify(),
+                    err.column()
+                ))
+            })?;
         let version = request.configuration_version.clone().unwrap_or_default();
         match validate(&request, &|key| std::env::var(key).ok()) {
             Ok(()) => {
@@ -23,14 +30,4 @@ async fn main() -> Result<(), Error> {
         }
     }))
     .await
-}
-
-trait Kind {
-    fn classify_kind(&self) -> String;
-}
-
-impl Kind for serde_json::Error {
-    fn classify_kind(&self) -> String {
-        format!("{:?} at column {}", self.classify(), self.column())
-    }
 }

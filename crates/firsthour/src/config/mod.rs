@@ -97,6 +97,10 @@ pub enum ConfigError {
     /// A .gov registry CSV (get.gov's `current-full.csv`) that cannot be used.
     #[error("registry file {path}: {message}")]
     Registry { path: String, message: String },
+    /// Something a function builds at cold start that no setting decides
+    /// (the outbound HTTP client): nothing to fix in the configuration.
+    #[error("cannot start: {0}")]
+    Startup(String),
 }
 
 /// Reads variables through a lookup function so tests need not touch the
@@ -610,12 +614,11 @@ pub fn outbound<F: Fn(&str) -> Option<String>>(
     let channels = file.routing.channels.values().filter(|c| {
         !slack_apps_only || matches!(c.kind, crate::channel::ChannelKind::SlackApp { .. })
     });
-    let no_webhooks = Vec::new();
     let secrets = crate::deliver::OutboundSecrets::parse(
         raw.as_deref(),
         channels,
         if slack_apps_only {
-            &no_webhooks
+            &[]
         } else {
             &file.outbound_webhooks
         },
@@ -625,10 +628,11 @@ pub fn outbound<F: Fn(&str) -> Option<String>>(
         problem: err.to_string(),
     })?;
     let slack_api_url = match env.optional(vars::SLACK_API_URL) {
+        // The Web API's address, not a credential: it may be named.
         Some(url) => crate::deliver::endpoint_url(&url)
             .map_err(|problem| ConfigError::Invalid {
                 var: vars::SLACK_API_URL,
-                problem,
+                problem: format!("{url:?}: {problem}"),
             })?
             .to_string(),
         None => crate::deliver::slack::SLACK_API_URL.to_owned(),

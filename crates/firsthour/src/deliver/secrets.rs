@@ -36,7 +36,8 @@ pub struct SlackApp {
 pub struct OutboundSecrets {
     slack_apps: HashMap<String, SlackApp>,
     webhook_urls: HashMap<String, String>,
-    webhook_secrets: HashMap<String, String>,
+    /// Each webhook secret's key, decoded once here and signed with as is.
+    webhook_keys: HashMap<String, Vec<u8>>,
 }
 
 impl std::fmt::Debug for OutboundSecrets {
@@ -124,13 +125,9 @@ impl OutboundSecrets {
                     }
                     | Entry::Text(url),
                 ) => {
-                    let url = endpoint_url(&url).map_err(|problem| {
-                        // The URL is the secret: say what is wrong, not what it is.
-                        invalid(
-                            key,
-                            problem.split_once(": ").map_or("not a URL", |(_, p)| p),
-                        )
-                    })?;
+                    // The URL is the secret: `endpoint_url` says what is
+                    // wrong, never what it is.
+                    let url = endpoint_url(&url).map_err(|problem| invalid(key, &problem))?;
                     secrets.webhook_urls.insert(key.to_owned(), url.to_string());
                 }
                 (ChannelKind::SlackWebhook | ChannelKind::Teams, _) => {
@@ -147,8 +144,9 @@ impl OutboundSecrets {
                     "a webhook's secret is a string, whsec_ and base64",
                 ));
             };
-            standard_webhooks_key(&secret).map_err(|problem| invalid(key, problem))?;
-            secrets.webhook_secrets.insert(key.to_owned(), secret);
+            let decoded =
+                standard_webhooks_key(&secret).map_err(|problem| invalid(key, problem))?;
+            secrets.webhook_keys.insert(key.to_owned(), decoded);
         }
         Ok(secrets)
     }
@@ -168,19 +166,17 @@ impl OutboundSecrets {
         self.webhook_urls.get(key).map(String::as_str)
     }
 
-    pub fn webhook_secret(&self, key: &str) -> Option<&str> {
-        self.webhook_secrets.get(key).map(String::as_str)
+    /// A webhook secret's key bytes (its `whsec_` base64, decoded and checked).
+    pub fn webhook_key(&self, key: &str) -> Option<&[u8]> {
+        self.webhook_keys.get(key).map(Vec::as_slice)
     }
 }
 
 /// A Standard Webhooks secret: `whsec_` and the base64 of 24 to 64 random
 /// bytes, as the specification recommends.
 pub fn standard_webhooks_key(secret: &str) -> Result<Vec<u8>, &'static str> {
-    use base64::Engine;
-    let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
-    let key = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .map_err(|_| "a webhook secret is whsec_ and base64")?;
+    let key = crate::signature::standard_webhooks_key(secret)
+        .ok_or("a webhook secret is whsec_ and base64")?;
     if !(24..=64).contains(&key.len()) {
         return Err("a webhook secret is 24 to 64 bytes (whsec_ and their base64)");
     }

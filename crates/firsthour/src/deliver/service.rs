@@ -107,6 +107,11 @@ impl<S: RoutingStore + ChannelPostStore, H: HttpPoster, C: Clock> DeliverService
         &self.outbound
     }
 
+    /// The clock deliveries are timed by.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
     /// One delivery per destination of `event`: its subscribed webhooks,
     /// then the channels it goes to (which need the lead, read only when
     /// some channel is configured).
@@ -177,10 +182,10 @@ impl<S: RoutingStore + ChannelPostStore, H: HttpPoster, C: Clock> DeliverService
         webhook: &Webhook,
         event: &BusEvent,
     ) -> Result<(), DeliveryFailure> {
-        let secret = self
+        let key = self
             .outbound
             .secrets
-            .webhook_secret(&webhook.secret)
+            .webhook_key(&webhook.secret)
             .ok_or_else(|| DeliveryFailure::permanent(format!("no secret {:?}", webhook.secret)))?;
         let mut data = event.detail.clone();
         if webhook.include_contact
@@ -196,8 +201,8 @@ impl<S: RoutingStore + ChannelPostStore, H: HttpPoster, C: Clock> DeliverService
         })
         .to_string();
         let timestamp = self.clock.now().unix_timestamp();
-        let signature = crate::signature::sign::standard_webhooks(
-            secret,
+        let signature = crate::signature::sign::standard_webhooks_with_key(
+            key,
             &event.id,
             timestamp,
             body.as_bytes(),
@@ -254,11 +259,18 @@ impl<S: RoutingStore + ChannelPostStore, H: HttpPoster, C: Clock> DeliverService
             (LEAD_ESCALATED, _, _) => {
                 let tier = event.tier().unwrap_or(1);
                 let tiers = self.ladder_tiers(&lead);
+                // The escalation said whether the ladder ran out; an event
+                // without the field is judged against today's ladder.
+                let breached = event
+                    .detail
+                    .get("breached")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(tier as usize > tiers);
                 Moment::Tier {
                     tier,
                     tiers,
                     waited: &waited,
-                    breached: tier as usize > tiers,
+                    breached,
                 }
             }
             (LEAD_REASSIGNED, _, _) => Moment::Reassigned {
@@ -403,12 +415,12 @@ impl<S: RoutingStore + ChannelPostStore, H: HttpPoster, C: Clock> DeliverService
         OffsetDateTime::parse(&event.time, &Rfc3339).unwrap_or_else(|_| self.clock.now())
     }
 
+    /// The tiers of the lead's ladder: its rule's, or the fallback rule's
+    /// when its rule is gone (as the escalation reads it).
     fn ladder_tiers(&self, lead: &LeadRecord) -> usize {
         let routing = &self.outbound.routing;
-        routing
-            .rule(&lead.route.rule)
-            .and_then(|rule| routing.ladder_for(rule))
-            .map_or(0, |l| l.tiers.len())
+        let rule = routing.rule(&lead.route.rule).unwrap_or(&routing.fallback);
+        routing.ladder_for(rule).map_or(0, |l| l.tiers.len())
     }
 
     /// When the next tier fires: the routed event's deadline, or the tier after this one.

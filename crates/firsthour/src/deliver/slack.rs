@@ -210,7 +210,7 @@ pub fn claim_click(form_body: &[u8]) -> Result<ClaimClick, InteractionError> {
         .map(|(_, value)| value.into_owned())
         .ok_or(InteractionError::NoPayload)?;
     let payload: Payload = serde_json::from_str(&payload)
-        .map_err(|err| InteractionError::NotJson(err.classify_message()))?;
+        .map_err(|err| InteractionError::NotJson(json_error_message(&err)))?;
     if payload.kind != "block_actions" {
         return Err(InteractionError::NotBlockActions);
     }
@@ -227,7 +227,7 @@ pub fn claim_click(form_body: &[u8]) -> Result<ClaimClick, InteractionError> {
     let user = payload
         .user
         .map(|u| u.id)
-        .filter(|id| crate::channel::slack_user_id(id))
+        .filter(|id| crate::channel::slack_id(id, crate::channel::SLACK_USER_PREFIXES))
         .ok_or(InteractionError::NoUser)?;
     let channel = payload
         .container
@@ -243,19 +243,13 @@ pub fn claim_click(form_body: &[u8]) -> Result<ClaimClick, InteractionError> {
 
 /// serde's message for a payload that is not JSON, without quoting the
 /// value (it is the sender's).
-trait Classify {
-    fn classify_message(&self) -> String;
-}
-
-impl Classify for serde_json::Error {
-    fn classify_message(&self) -> String {
-        format!(
-            "{:?} at line {} column {}",
-            self.classify(),
-            self.line(),
-            self.column()
-        )
-    }
+fn json_error_message(err: &serde_json::Error) -> String {
+    format!(
+        "{:?} at line {} column {}",
+        err.classify(),
+        err.line(),
+        err.column()
+    )
 }
 
 /// An answer only the clicker sees, through the interaction's

@@ -284,6 +284,249 @@ fn the_outbound_secrets_are_checked_for_what_each_destination_needs() {
 }
 
 #[test]
+fn a_secret_webhook_url_is_never_in_an_error_even_with_a_colon_in_it() {
+    let file = rules(&format!(
+        "[channels.hook]\nkind = \"slack\"\n[[rules]]\nname = \"all\"\nsegment = \"all\"\nrecipients = [\"a@example.com\", \"channel:hook\"]\n{FALLBACK}"
+    ))
+    .expect("valid");
+    for secret in [
+        // Parses (scheme `webhook`), then is refused for not being https.
+        "Webhook: https://hooks.slack.com/services/T0/B0/SECRETxyz",
+        // Does not parse at all.
+        "not a url: https://hooks.slack.com/services/T0/B0/SECRETxyz",
+        "https://user:pw@hooks.slack.com/services/T0/B0/SECRETxyz: x",
+    ] {
+        let raw = serde_json::json!({"hook": {"webhook_url": secret}}).to_string();
+        let err = OutboundSecrets::parse(Some(&raw), file.routing.channels.values(), &[])
+            .expect_err(secret)
+            .to_string();
+        assert!(err.contains("\"hook\" entry"), "{err:?} names the entry");
+        assert!(
+            !err.contains("SECRET") && !err.contains("services/T0"),
+            "no secret in {err:?}"
+        );
+        let problem = endpoint_url(secret).expect_err(secret);
+        assert!(!problem.contains("SECRET"), "no URL in {problem:?}");
+    }
+}
+
+#[test]
+fn a_rules_files_webhook_url_is_named_in_its_error() {
+    let err = rules(&format!(
+        "[[webhooks]]\nname = \"crm\"\nurl = \"http://crm.example.com/in\"\nevents = [\"LeadRouted\"]\n{FALLBACK}"
+    ))
+    .expect_err("http");
+    assert!(
+        err.contains(
+            "[[webhooks]] \"crm\" url \"http://crm.example.com/in\": must be https:// (http only to localhost)"
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn too_many_channels_names_the_first_one_past_the_limit_in_the_file() {
+    let channels: String = (0..=crate::channel::MAX_CHANNELS)
+        .map(|n| format!("[channels.c{n:02}]\nkind = \"teams\"\n"))
+        .collect();
+    let text = format!("{channels}{FALLBACK}");
+    let extra = text.find("[channels.c20]").expect("the 21st");
+    let line = text[..extra].lines().count() + 1;
+    for _ in 0..5 {
+        let err = rules(&text).expect_err("too many");
+        assert!(err.contains("at most 20 channels"), "{err:?}");
+        assert!(
+            err.contains(&format!("line {line}:")),
+            "{err:?} at line {line}"
+        );
+    }
+}
+
+#[test]
+fn slack_ids_are_told_apart_by_their_first_letter() {
+    use crate::channel::{SLACK_CONVERSATION_PREFIXES, SLACK_USER_PREFIXES, slack_id};
+    assert!(slack_id("C0123456789", SLACK_CONVERSATION_PREFIXES));
+    assert!(slack_id("G0123456789", SLACK_CONVERSATION_PREFIXES));
+    assert!(!slack_id("U024BE7LH", SLACK_CONVERSATION_PREFIXES));
+    assert!(slack_id("U024BE7LH", SLACK_USER_PREFIXES));
+    assert!(slack_id("W024BE7LH", SLACK_USER_PREFIXES));
+    assert!(!slack_id("C0123456789", SLACK_USER_PREFIXES));
+    assert!(!slack_id("U024be7lh", SLACK_USER_PREFIXES));
+    assert!(!slack_id("U024", SLACK_USER_PREFIXES));
+}
+
+/// Every POST kept, each answered 200.
+#[derive(Clone, Default)]
+struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<HttpPost>>>);
+
+impl HttpPoster for Recorder {
+    async fn post(&self, request: &HttpPost) -> Result<HttpAnswer, HttpError> {
+        self.0.lock().expect("recorder").push(request.clone());
+        Ok(HttpAnswer {
+            status: 200,
+            retry_after: None,
+            body: "1".into(),
+        })
+    }
+}
+
+impl Recorder {
+    fn take(&self) -> Vec<HttpPost> {
+        std::mem::take(&mut self.0.lock().expect("recorder"))
+    }
+}
+
+#[tokio::test]
+async fn a_tier_message_says_breached_as_the_escalation_did_and_reads_the_fallback_ladder() {
+    use crate::memory::MemoryStore;
+    use crate::ports::ManualClock;
+
+    const TEAMS_URL: &str = "https://example.webhook.office.com/x";
+    let file = rules(
+        r#"
+[channels.ops]
+kind = "teams"
+
+[ladders.quick]
+tiers = [
+  { after = "5m", notify = ["channel:ops"] },
+  { after = "10m", notify = ["fallback"] },
+]
+
+[fallback]
+name = "fallback"
+segment = "unmatched"
+recipients = ["ops@example.com", "channel:ops"]
+ladder = "quick"
+"#,
+    )
+    .expect("valid");
+    let secrets = OutboundSecrets::parse(
+        Some(&serde_json::json!({"ops": TEAMS_URL}).to_string()),
+        file.routing.channels.values(),
+        &[],
+    )
+    .expect("secrets");
+    let mut lead = crate::record::fixtures::federal(Default::default(), vec![]);
+    // Its rule was taken out of the file since: the fallback's ladder is its.
+    lead.route.rule = "retired".into();
+    let store = MemoryStore::new();
+    store.put_lead(lead.clone());
+    let net = Recorder::default();
+    let service = DeliverService::new(
+        store,
+        net.clone(),
+        ManualClock::new(lead.received_at + time::Duration::minutes(6)),
+        Outbound {
+            routing: file.routing,
+            webhooks: Vec::new(),
+            secrets,
+            slack_api_url: slack::SLACK_API_URL.into(),
+            public_base_url: None,
+            link_key: None,
+            link_ttl: Duration::from_secs(3600),
+            speedup: 1,
+        },
+    );
+    let headline = async |detail: serde_json::Value| {
+        let delivery = Delivery {
+            to: Destination::Channel("ops".into()),
+            event: BusEvent {
+                id: "event-1".into(),
+                detail_type: crate::events::LEAD_ESCALATED.into(),
+                time: "2026-11-22T14:30:00Z".into(),
+                detail,
+            },
+        };
+        service.deliver(&delivery).await.expect("delivered");
+        let sent = net.take();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].url, TEAMS_URL);
+        sent[0].body.clone()
+    };
+    let id = lead.id.to_string();
+    // No `breached` in the event: judged against the fallback's two tiers.
+    let first = headline(serde_json::json!({"lead_id": id, "tier": 1})).await;
+    assert!(first.contains("Escalation 1 of 2"), "{first}");
+    let past = headline(serde_json::json!({"lead_id": id, "tier": 3})).await;
+    assert!(past.contains("SLA breached"), "{past}");
+    // The escalation's word is taken as given.
+    let said = headline(serde_json::json!({"lead_id": id, "tier": 2, "breached": true})).await;
+    assert!(said.contains("SLA breached"), "{said}");
+    let not = headline(serde_json::json!({"lead_id": id, "tier": 1, "breached": false})).await;
+    assert!(not.contains("Escalation 1 of 2"), "{not}");
+}
+
+#[tokio::test]
+async fn a_webhook_is_signed_with_the_key_checked_at_start_up() {
+    use crate::memory::MemoryStore;
+    use crate::ports::ManualClock;
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let file = rules(&format!(
+        "[[webhooks]]\nname = \"crm\"\nurl = \"https://crm.example.com/in\"\nevents = [\"LeadRouted\"]\n{FALLBACK}"
+    ))
+    .expect("valid");
+    let secrets = OutboundSecrets::parse(
+        Some(&serde_json::json!({"crm": SECRET}).to_string()),
+        file.routing.channels.values(),
+        &file.outbound_webhooks,
+    )
+    .expect("secrets");
+    assert_eq!(
+        secrets.webhook_key("crm"),
+        crate::signature::standard_webhooks_key(SECRET).as_deref()
+    );
+    let now = datetime!(2026-11-22 14:30 UTC);
+    let net = Recorder::default();
+    let service = DeliverService::new(
+        MemoryStore::new(),
+        net.clone(),
+        ManualClock::new(now),
+        Outbound {
+            routing: file.routing,
+            webhooks: file.outbound_webhooks,
+            secrets,
+            slack_api_url: slack::SLACK_API_URL.into(),
+            public_base_url: None,
+            link_key: None,
+            link_ttl: Duration::from_secs(3600),
+            speedup: 1,
+        },
+    );
+    let event = BusEvent {
+        id: "event-7".into(),
+        detail_type: crate::events::LEAD_ROUTED.into(),
+        time: "2026-11-22T14:29:00Z".into(),
+        detail: serde_json::json!({"lead_id": "01KAQ5WZ8Y3Q6T0B7H2M4N9P1R"}),
+    };
+    service
+        .deliver(&Delivery {
+            to: Destination::Webhook("crm".into()),
+            event,
+        })
+        .await
+        .expect("delivered");
+    let sent = net.take();
+    let header = |name: &str| {
+        sent[0]
+            .headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        header("webhook-signature"),
+        Some(crate::signature::sign::standard_webhooks(
+            SECRET,
+            "event-7",
+            now.unix_timestamp(),
+            sent[0].body.as_bytes()
+        ))
+    );
+}
+
+#[test]
 fn a_bus_event_names_its_lead_and_tier() {
     let event: BusEvent = serde_json::from_value(serde_json::json!({
         "version": "0",

@@ -393,6 +393,21 @@ fn signing_helpers_reproduce_the_spec_vector() {
     assert!(Verifier::new(Scheme::Bearer, "  ").is_err());
 }
 
+#[test]
+fn signing_with_the_decoded_key_is_signing_with_the_secret() {
+    let key = standard_webhooks_key(SPEC_SECRET).expect("base64");
+    assert_eq!(
+        standard_webhooks_key(SPEC_SECRET.trim_start_matches("whsec_")),
+        Some(key.clone()),
+        "the prefix is optional"
+    );
+    assert_eq!(
+        sign::standard_webhooks_with_key(&key, SPEC_ID, SPEC_TS, SPEC_BODY),
+        SPEC_SIGNATURE
+    );
+    assert_eq!(standard_webhooks_key("whsec_***"), None);
+}
+
 /// Timestamps are the sender's: the extremes of i64 (and what parses beyond
 /// them) are stale or malformed, never an overflow, for every scheme that
 /// carries one, whatever the clock says.
