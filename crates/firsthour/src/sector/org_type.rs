@@ -320,9 +320,11 @@ impl Signals {
                 ..self
             }
             .sector()
-        } else if self.federal && self.state_local {
-            // A combined option ("Federal, State & Local Government"): a
-            // government, level unknown.
+        } else if self.federal && (self.state_local || self.federal_negated) {
+            // A combined option ("Federal, State & Local Government"), or
+            // an answer that says federal and not federal ("Non-federal
+            // fed"): a government, level unknown; never federal on the
+            // word that was denied.
             Some(Sector::GovernmentUnverified)
         } else if self.federal {
             Some(Sector::Federal)

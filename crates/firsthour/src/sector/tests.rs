@@ -379,6 +379,9 @@ fn org_type_table() {
         ("Not a federal agency", Some(StateLocal)),
         ("State (non-federal)", Some(StateLocal)),
         ("Non-Federal (State, Local, Tribal)", Some(StateLocal)),
+        // Says federal and not federal: a government, never federal (the
+        // property test's find).
+        ("Nonfederal fed", Some(GovernmentUnverified)),
         ("Non-military government", Some(GovernmentUnverified)),
         ("Retired military", None),
         ("Ex-military", None),
