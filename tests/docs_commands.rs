@@ -500,8 +500,12 @@ fn start_make_run(words: &[&str], ports: Ports, scratch: &Path) -> (Group, Strin
                 group.log_tail()
             );
         }
-        if get(ports.intake, "/_local/outputs").is_some() {
-            let banner = fs::read_to_string(&group.log).unwrap_or_default();
+        // Serving, and done saying so: the banner (with the environment to
+        // use) is printed once everything has started.
+        let banner = fs::read_to_string(&group.log).unwrap_or_default();
+        if banner.contains("Ctrl-C stops everything")
+            && get(ports.intake, "/_local/outputs").is_some()
+        {
             return (group, banner);
         }
         if Instant::now() > deadline {
