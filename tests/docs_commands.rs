@@ -578,9 +578,13 @@ fn run_script(script: &str, env: &[(String, String)], tty: bool, scratch: &Path)
     fs::write(&file, format!("set -eo pipefail\n{script}")).expect("script written");
     let mut command = if tty {
         // A terminal (util-linux `script`) that answers each question `y`.
-        let mut c = Command::new("script");
-        c.args(["-qec"])
-            .arg(format!("timeout 180 bash {}", file.display()))
+        // `timeout` stays outside it: inside, it would put the block in a
+        // process group of its own, in the terminal's background, and the
+        // first question would stop it (SIGTTIN) unless `script`'s `$SHELL`
+        // happened to exec it (bash does, dash does not).
+        let mut c = Command::new("timeout");
+        c.args(["180", "script", "-qec"])
+            .arg(format!("bash {}", file.display()))
             .arg("/dev/null");
         c
     } else {
